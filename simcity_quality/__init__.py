@@ -1,0 +1,23 @@
+"""simcity_quality: an agent-based workbench for a city's quality plan (Mesa).
+
+Public API::
+
+    import simcity_quality as sq
+    sc = sq.load_scenario("scenarios/the_plan.toml")
+    res = sq.run(sc, replications=20, seed=7)
+    res.targets, res.budget, res.timeseries, res.final
+    sq.TARGETS
+"""
+
+from . import report
+from .errors import ScenarioError, SimcityQualityError
+from .model import QualityCityModel
+from .runner import Results, replication_seeds, run
+from .scenario import Scenario, load_scenario
+from .targets import TARGETS
+
+__all__ = [
+    "TARGETS", "QualityCityModel", "report", "Results", "Scenario", "ScenarioError",
+    "SimcityQualityError", "load_scenario", "replication_seeds", "run",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""The enterprises' decision rule: beliefs, payoffs and a logit choice (vectorised).
+
+Each month a random share of firms reviews (``behaviour.decision_rate``). A reviewing firm
+1. decides whether to produce shoddy or counterfeit goods (§4.4): the gain against the expected
+   penalty under its *subjective* inspection probability, minus its moral cost (a binary logit);
+2. picks one investment, or none, by a multinomial logit over net payoffs: quality upgrade (§3.4),
+   international standards (§2.2.1b), certification (ISO 9001 or a missing CCC, §3.3), COD
+   abatement (§2.2.4), or an application for the next title (§3.1, §4.2).
+Payoffs are in million yuan and divided by ``logit_scale * output``: a payoff worth
+``logit_scale`` of a year's output is one logit unit, so rewards matter more to small firms.
+Imitation adds a pull towards what the firm's sector already does (Guler et al. 2002).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .government import interest_subsidy_yuan, reward_amounts
+from .population import Population, sector_cod_coefficients
+from .scenario import TIERS, Levers, Scenario
+
+OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
+NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
+
+
+@dataclass
+class Decisions:
+    """What reviewing firms chose this month (bool arrays per slot, and yuan booked)."""
+
+    counterfeit_started: np.ndarray
+    choice: np.ndarray  # int8 option index, -1 where the firm did not review
+    fee_waiver_yuan: float
+    subsidised: np.ndarray  # bool: took a key-project loan with interest subsidy
+
+
+def sector_shares(flag: np.ndarray, pop: Population, n_sectors: int) -> np.ndarray:
+    """Share of alive firms in each sector with ``flag`` (for imitation), per slot."""
+    alive_n = np.bincount(pop.sector, weights=pop.alive, minlength=n_sectors)
+    have = np.bincount(pop.sector, weights=pop.alive & flag, minlength=n_sectors)
+    share = np.divide(have, alive_n, out=np.zeros(n_sectors), where=alive_n > 0)
+    return share[pop.sector]
+
+
+def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
+    """Expected yearly cost (million yuan) of counterfeiting under the firm's own belief."""
+    insp = lv.inspection
+    b = sc.behaviour
+    firm_value = np.maximum(pop.margin, 0.0) * pop.output * b.horizon_years
+    fine = np.minimum(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6,
+                      np.maximum(pop.cash, 0.0))  # limited liability
+    loss_if_caught = (fine + insp.revocation_probability * firm_value
+                      + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
+    return pop.belief * insp.detection_probability * loss_if_caught
+
+
+def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
+    """Chance a reviewing firm produces shoddy or counterfeit goods (binary logit, §4.4).
+
+    Gain against the expected penalty under the firm's own belief, in logit units, less its
+    moral cost (Becker 1968; beliefs keep the chance of being caught apart from the fine).
+    """
+    out = np.maximum(pop.output, 1e-9)
+    gain = sc.market.counterfeit_gain * out
+    u_cf = (gain - perceived_penalty(pop, lv, sc)) / (sc.behaviour.logit_scale * out)
+    return 1.0 / (1.0 + np.exp(-(u_cf - pop.moral_cost)))
+
+
+def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,
+           u: np.ndarray, gumbel: np.ndarray, n_sectors: int) -> Decisions:
+    """One month of decisions. ``u``: uniforms (4, n_slots); ``gumbel``: (6, n_slots)."""
+    b, m, aw = sc.behaviour, sc.market, sc.awards
+    out = np.maximum(pop.output, 1e-9)
+    unit = b.logit_scale * out
+    H = b.horizon_years
+    reviewing = pop.alive & (u[0] < b.decision_rate)
+    waiver = lv.fees.fee_waiver_share
+
+    # 1. counterfeit or not
+    p_cf = counterfeit_probability(pop, lv, sc)
+    started = reviewing & ~pop.counterfeit & (u[1] < p_cf)
+    pop.counterfeit[reviewing] = u[1][reviewing] < p_cf[reviewing]
+
+    # 2. investments
+    loan_share = np.where(pop.credit, lv.subsidy.loan_share, 0.0)
+    own = 1.0 - loan_share  # share of a cost paid from cash now
+    util = np.full((len(OPTIONS), pop.n_slots), -np.inf)
+    util[NOTHING] = 0.0
+
+    cost_up = b.upgrade_cost * out
+    subsidy = np.where(pop.key_project & pop.credit,
+                       interest_subsidy_yuan(cost_up * loan_share, lv) / 1e6
+                       * lv.subsidy.loan_years, 0.0)
+    ok = pop.cash >= own * cost_up
+    util[UPGRADE] = np.where(ok, (m.quality_premium * b.upgrade_gain * out * H
+                                  - cost_up + subsidy) / unit, -np.inf)
+
+    cost_intl = b.intl_cost * out
+    ok = ~pop.intl_std & (pop.capability >= b.intl_min_capability) & (pop.cash >= own * cost_intl)
+    imit_intl = b.imitation_weight * sector_shares(pop.intl_std, pop, n_sectors)
+    util[INTL] = np.where(ok, (m.intl_premium * out * H - cost_intl) / unit + imit_intl, -np.inf)
+
+    needs_ccc = pop.ccc_required & ~pop.ccc
+    cost_cert = b.iso_cost_yuan * (1.0 - b.fee_share * waiver) / 1e6
+    ok = (needs_ccc | ~pop.iso9001) & (pop.cash >= cost_cert)
+    ccc_value = pop.belief * lv.inspection.fine_yuan / 1e6 * H  # avoid a sure failure
+    benefit = np.where(needs_ccc, ccc_value, m.iso_premium * out * H)
+    imit_iso = b.imitation_weight * sector_shares(pop.iso9001, pop, n_sectors)
+    util[CERTIFY] = np.where(ok, (benefit - cost_cert) / unit + np.where(needs_ccc, 0, imit_iso),
+                             -np.inf)
+
+    cod_t = pop.output * sector_cod_coefficients(sc)[pop.sector]  # tonnes/yr at the standard
+    cut = pop.discharge_ratio * b.abatement_fraction * cod_t
+    over = pop.discharge_ratio > 1.0
+    fee_saved = sc.environment.discharge_fee_yuan_per_tonne * cut / 1e6 * H
+    closure_risk = np.where(lv.permits.refuse_over_limit,
+                            np.maximum(pop.margin, 0.0) * out * H, 0.0)
+    fine_avoided = pop.belief * (lv.inspection.discharge_fine_yuan / 1e6 + closure_risk) * H
+    cost_ab = b.abatement_cost * out
+    util[ABATE] = np.where(pop.cash >= own * cost_ab,
+                           (fee_saved + np.where(over, fine_avoided, 0.0) - cost_ab) / unit,
+                           -np.inf)
+
+    nxt = np.minimum(pop.tier + 1, 3)
+    apply_value = np.full(pop.n_slots, -np.inf)
+    for t in (1, 2, 3):
+        name = TIERS[t]
+        at = (nxt == t) & (pop.tier < 3) & (pop.applying == 0)
+        at &= pop.capability >= getattr(aw.min_capability, name)
+        if getattr(aw.iso_required, name) >= 0.5:
+            at &= pop.iso9001
+        province, city = reward_amounts(lv, year, t)
+        procurement = (lv.procurement.preference_share * m.government_purchase_share
+                       * m.procurement_sales_gain * np.maximum(pop.margin, 0.0) * out * H)
+        value = win_belief[t - 1] * ((province + city) / 1e6
+                                     + getattr(m.brand_premium, name) * out * H + procurement)
+        cost = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6
+        ok = at & (pop.cash >= cost)
+        apply_value = np.where(ok, (value - cost) / unit, apply_value)
+    util[APPLY] = apply_value
+
+    noisy = util + gumbel
+    choice = np.where(reviewing, np.argmax(noisy, axis=0), -1).astype(np.int8)
+
+    # effects and payments
+    def pay(mask, cost):
+        debt = cost * loan_share
+        pop.cash[mask] -= (cost - debt)[mask]
+        months = lv.subsidy.loan_years * 12
+        monthly = debt * (1.0 + lv.subsidy.loan_interest_rate * lv.subsidy.loan_years) / months
+        pop.debt_monthly[mask] += monthly[mask]
+        pop.debt_months_left[mask] = np.maximum(pop.debt_months_left[mask], months)
+
+    up = choice == UPGRADE
+    pay(up, cost_up)
+    subsidised = up & pop.key_project & pop.credit
+    gain = np.full(pop.n_slots, b.upgrade_gain)
+    extra = np.divide(subsidy, cost_up, out=np.zeros(pop.n_slots), where=cost_up > 0)
+    gain = np.where(subsidised, np.maximum(0.0, b.upgrade_gain * (1 + b.subsidy_additionality
+                                                                  * extra)), gain)
+    gain = np.where(subsidised & (u[2] < b.subsidy_misuse), 0.0, gain)  # misused subsidy
+    pop.capability[up] += gain[up]
+    yearly = interest_subsidy_yuan(cost_up * loan_share, lv)
+    pop.subsidy_monthly[subsidised] = yearly[subsidised] / 12.0
+    pop.subsidy_months_left[subsidised] = lv.subsidy.loan_years * 12
+    pop.debt_monthly[subsidised] -= yearly[subsidised] / 12.0 / 1e6
+    pop.key_project[subsidised] = False  # one subsidised project per selection
+
+    intl = choice == INTL
+    pay(intl, cost_intl)
+    pop.intl_std[intl] = True
+
+    cert = choice == CERTIFY
+    pop.cash[cert] -= cost_cert
+    got_ccc = cert & needs_ccc
+    got_iso = cert & ~needs_ccc
+    pop.ccc[got_ccc] = True
+    pop.iso9001[got_iso] = True
+    substantive = got_iso & (u[3] < b.iso_substantive_share)  # otherwise symbolic
+    pop.capability[substantive] += b.iso_gain
+    waived = int(cert.sum()) * b.iso_cost_yuan * b.fee_share * waiver
+
+    ab = choice == ABATE
+    pay(ab, cost_ab)
+    pop.discharge_ratio[ab] *= 1.0 - b.abatement_fraction
+
+    ap = choice == APPLY
+    pop.applying[ap] = nxt[ap]
+    for t in (1, 2, 3):
+        n_t = int((ap & (nxt == t)).sum())
+        waived += n_t * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share * waiver
+        pop.cash[ap & (nxt == t)] -= (getattr(aw.application_cost_yuan, TIERS[t])
+                                      * (1 - b.fee_share * waiver) / 1e6)
+    return Decisions(started, choice, float(waived), subsidised)

@@ -1,0 +1,438 @@
+"""The city model: a ``mesa.Model`` stepping the whole enterprise population month by month.
+
+One step is one month. The order within a month is fixed (docs/ODD.md, process overview):
+levers in force -> January set-up (key projects) -> campaign -> firm decisions -> production and
+finances -> national spot checks -> city inspections -> beliefs -> December award round ->
+interest subsidies -> exit and entry -> measurement.
+
+Random numbers: the replication's ``SeedSequence`` is split into one child stream per mechanism
+(``STREAMS``); each draws full-population arrays every month whatever the levers, so two scenarios
+run with the same seed share their random numbers (common random numbers).
+"""
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from . import kpis
+from .behaviour import OPTIONS, choose, counterfeit_probability
+from .government import (
+    award_titles,
+    choose_key_projects,
+    city_inspection,
+    national_spot_check,
+    pay_subsidies,
+    update_beliefs,
+)
+from .ledger import Ledger
+from .population import (
+    KEY_INDUSTRY_CODES,
+    Population,
+    create_population,
+    draw_firms,
+    sector_cod_coefficients,
+)
+from .scenario import SECTORS, SIZES, TIERS, Scenario
+from .targets import target_list
+
+STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
+           "subsidies", "mesa")
+
+# KPI columns with a target (construction and service KPIs come with those sectors)
+TARGET_KPIS = tuple(t.kpi for t in target_list())
+# reported without thresholds
+REPORTED = (
+    "city_inspection_pass_rate", "city_inspections", "iso9001_share", "ccc_share",
+    *(f"titles_held_{t}" for t in TIERS[1:]), *(f"titles_won_{t}" for t in TIERS[1:]),
+    "brand_applications", "licences_revoked", "criminal_referrals", "counterfeiters_active",
+    "permits_refused", "closures_over_limit", "bankruptcies", "exits", "entrants", "firms_alive",
+    "key_projects_subsidised", "cod_tonnes", "watched_firms",
+)
+
+
+class QualityCityModel(mesa.Model):
+    """One city from ``city.base_year`` (January) to the end of ``horizon.end_year``.
+
+    Args:
+        scenario: a validated :class:`~simcity_quality.scenario.Scenario`.
+        seed: a ``numpy.random.SeedSequence`` (or an int to build one) for this replication.
+        firms: number of industrial enterprises; overrides ``city.firms``. Count levers
+            (inspections, key projects, title quotas) scale by ``firms / city.firms``.
+        track: ids of enterprises whose monthly history to keep (see :meth:`enterprise`).
+    """
+
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0,
+                 firms: int | None = None, track=()):
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        children = ss.spawn(len(STREAMS))
+        super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
+        self.seed_sequence = ss
+        self.streams = {name: np.random.default_rng(child)
+                        for name, child in zip(STREAMS, children, strict=True)}
+        self._entry_ss = children[STREAMS.index("entry_exit")]
+        self.scenario = sc = scenario
+        self.n_firms = int(firms if firms is not None else sc.city.firms)
+        self.scale = self.n_firms / sc.city.firms
+        self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
+        self.n_months = 12 * len(self.years)
+        self.ledger = Ledger(self.years)
+        self.targets = target_list(sc.targets)
+        self._cod_coef = sector_cod_coefficients(sc)
+
+        sq_rate = sc.status_quo.inspection.spot_checks_per_year * self.scale / self.n_firms
+        self.pop: Population = create_population(sc, self.n_firms, self.streams["population"],
+                                                 initial_belief=min(1.0, sq_rate))
+        # counterfeiting at the start: the status-quo decision rule, drawn once
+        p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
+        self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
+        self._next_id = self.n_firms
+        # beliefs' anchors: inspection rate seen per sector x tier (normal, watched)
+        self._anchors = np.full((len(SECTORS), 2), min(1.0, sq_rate))
+        self._win_belief = np.full(3, 0.05)  # perceived chance that an application wins
+        self._inspection_carry = 0.0
+
+        self.counts = {k: 0 for k in REPORTED if not k.endswith(("_share", "_rate", "_active",
+                                                                 "_alive", "_tonnes",
+                                                                 "watched_firms"))
+                       and not k.startswith("titles_held")}
+        n = self.n_months
+        self._spot = np.zeros((n, 2))  # sampled, passed per month
+        self._spot_sector = np.zeros((n, 2, len(SECTORS)))
+        self._spot_size = np.zeros((n, 2, len(SIZES)))
+        self._city = np.zeros((n, 2))  # inspected, passed
+        self._cod = np.zeros(n)  # industrial tonnes per month
+        self._cod_sector = np.zeros((n, len(SECTORS)))
+        self._cod_size = np.zeros((n, len(SIZES)))
+        self._base_industrial_cod = None
+        self.current: dict[str, float] = {}
+
+        self.tracked = set(int(i) for i in track)
+        self._history: list[dict] = []
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in self.columns()})
+
+    # ------------------------------------------------------------------------------
+    @staticmethod
+    def columns() -> list[str]:
+        """Columns of the monthly time series (KPIs, reported counts, budget totals)."""
+        return [*TARGET_KPIS, *REPORTED, "spending_province", "spending_city", "spending_total"]
+
+    @property
+    def month_index(self) -> int:
+        """Months completed so far (0 before the first step)."""
+        return self.steps
+
+    @property
+    def finished(self) -> bool:
+        """Whether the horizon has been reached."""
+        return self.steps >= self.n_months
+
+    def date(self, month_index: int) -> pd.Timestamp:
+        """Last day of the simulated month ``month_index`` (0-based)."""
+        y, m = divmod(month_index, 12)
+        return pd.Timestamp(self.years[0] + y, m + 1, 1) + pd.offsets.MonthEnd(0)
+
+    def run_model(self) -> None:
+        """Step to the end of the horizon."""
+        while not self.finished:
+            self.step()
+
+    # ------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one month (Mesa counts ``self.steps`` up before calling this)."""
+        t = self.steps - 1
+        year = self.years[0] + t // 12
+        month = t % 12 + 1
+        sc, pop, rs = self.scenario, self.pop, self.streams
+        lv = sc.levers_for(year)
+        n = pop.n_slots
+
+        # January: this year's key technical-upgrade projects (§3.4)
+        # (streams used once a year draw only then: still the same numbers whatever the levers)
+        if month == 1:
+            k = int(round(lv.subsidy.key_projects_per_year * self.scale))
+            choose_key_projects(pop, k, rs["subsidies"].standard_normal(n))
+
+        # awareness campaigns (§4.5)
+        if month in lv.campaigns.months:
+            pop.belief += sc.behaviour.campaign_belief_boost * (1.0 - pop.belief)
+            self.ledger.book(year, "city", "campaign_cost", lv.campaigns.cost_per_campaign_yuan)
+
+        # firm decisions
+        dec = choose(pop, lv, sc, year, self._win_belief, rs["decisions"].random((4, n)),
+                     rs["decisions"].gumbel(size=(len(OPTIONS), n)), len(SECTORS))
+        self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
+        self.counts["brand_applications"] += int((dec.choice == OPTIONS.index("apply_title"))
+                                                 .sum())
+        self.counts["key_projects_subsidised"] += int(dec.subsidised.sum())
+
+        # production and finances
+        self._produce(lv, year)
+
+        # national supervision spot checks (§2.2.1d), not steered by the city
+        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
+        sampled, passed = national_spot_check(pop, t, sc, pass_prob, rs["national"].random((2, n)))
+        self._spot[t] = sampled.sum(), passed.sum()
+        for arr, codes, k in ((self._spot_sector, pop.sector, len(SECTORS)),
+                              (self._spot_size, pop.size, len(SIZES))):
+            arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
+            arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
+
+        # the city's own inspections (§3.3, §4.4)
+        self._inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
+        k = int(np.floor(self._inspection_carry))
+        self._inspection_carry -= k
+        out = city_inspection(pop, lv, sc, k, pass_prob, rs["inspection"].random((6, n)))
+        n_insp = int(out.inspected.sum())
+        self._city[t] = n_insp, n_insp - int(out.failed.sum())
+        self.ledger.book(year, "city", "inspection_cost",
+                         n_insp * lv.inspection.cost_per_inspection_yuan)
+        self.ledger.book(year, "city", "fines_collected", -out.fines_yuan)
+        self.counts["city_inspections"] += n_insp
+        self.counts["criminal_referrals"] += out.referrals
+        self._anchors = update_beliefs(pop, self._anchors, out.inspected, sc.behaviour)
+
+        # December: the award round (§3.1, §4.2)
+        if month == 12:
+            res = award_titles(pop, lv, sc, year, self.scale, self.ledger,
+                               rs["awards"].standard_normal((3, n)), rs["awards"].random(3))
+            for tier, (applied, won) in res.items():
+                self.counts[f"titles_won_{TIERS[tier]}"] += won
+                if applied:
+                    self._win_belief[tier - 1] += 0.5 * (won / applied
+                                                         - self._win_belief[tier - 1])
+
+        # interest subsidies on running key-project loans (§3.4)
+        self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(pop))
+
+        self._exit_and_entry(lv, out)
+        self._measure(t, lv)
+        self.datacollector.collect(self)
+        if self.tracked:
+            self._record_tracked(t)
+
+    # ------------------------------------------------------------------------------
+    def _produce(self, lv, year) -> None:
+        sc, pop = self.scenario, self.pop
+        m, b = sc.market, sc.behaviour
+        alive = pop.alive
+        pop.output *= (1.0 + sc.city.output_growth) ** (1 / 12)
+        pop.capability += b.capability_drift / 12.0
+        pop.discharge_ratio *= (1.0 + sc.environment.discharge_trend) ** (1 / 12)
+        brand = np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])])[pop.tier]
+        share = (pop.margin + brand + m.intl_premium * pop.intl_std + m.iso_premium * pop.iso9001
+                 + m.counterfeit_gain * pop.counterfeit)
+        # procurement preference for branded products (§3.1)
+        pref = lv.procurement.preference_share
+        branded = alive & (pop.tier > 0)
+        extra_sales = pref * m.government_purchase_share * m.procurement_sales_gain
+        share = share + np.where(branded, extra_sales * np.maximum(pop.margin, 0.0), 0.0)
+        gov_bought = float(pop.output.sum(where=branded)) * m.government_purchase_share * (
+            1.0 + m.procurement_sales_gain) * pref
+        self.ledger.book(year, "city", "procurement_preference",
+                         lv.procurement.price_premium * gov_bought / 12.0 * 1e6)
+        cod = kpis.cod_discharge(pop.output, self._cod_coef[pop.sector], pop.discharge_ratio)
+        fee = sc.environment.discharge_fee_yuan_per_tonne * cod / 1e6
+        pop.cash += np.where(alive, (share * pop.output - fee) / 12.0 - pop.debt_monthly, 0.0)
+        paying = pop.debt_months_left > 0
+        pop.debt_months_left[paying] -= 1
+        pop.debt_monthly[pop.debt_months_left == 0] = 0.0
+
+    def _exit_and_entry(self, lv, out) -> None:
+        sc, pop = self.scenario, self.pop
+        rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
+        u = rng.random((2, pop.n_slots))
+        hazard = np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES])[pop.size]
+        floor = np.where(pop.credit, -0.5, -0.1) * pop.output  # credit lets firms run deficits
+        bankrupt = pop.alive & (pop.cash < floor)
+        leaving = pop.alive & (out.revoked | out.closed | bankrupt | (u[0] < hazard))
+        self.counts["licences_revoked"] += int((pop.alive & out.revoked).sum())
+        self.counts["closures_over_limit"] += int((pop.alive & out.closed & ~out.revoked).sum())
+        self.counts["bankruptcies"] += int((bankrupt & ~out.revoked & ~out.closed).sum())
+        self.counts["exits"] += int(leaving.sum())
+        pop.alive[leaving] = False
+        for name in ("counterfeit", "watched", "key_project", "applying", "subsidy_months_left",
+                     "subsidy_monthly", "debt_monthly", "debt_months_left"):
+            getattr(pop, name)[leaving] = 0
+
+        free = np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
+        if free.size == 0:
+            return
+        attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift)
+        attrs["tier"][:] = 0  # entrants hold no titles
+        # entrants come with the discharge technology of their day, not of the base year
+        attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** (
+            self.steps / 12.0)
+        ok = np.ones(free.size, dtype=bool)
+        if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
+            ok = attrs["discharge_ratio"] <= 1.0
+            self.counts["permits_refused"] += int((~ok).sum())
+        slots = free[ok]
+        pop.write(slots, {k: v[ok] for k, v in attrs.items()})
+        pop.id[slots] = np.arange(self._next_id, self._next_id + slots.size)
+        self._next_id += slots.size
+        pop.alive[slots] = True
+        pop.problem_until[slots] = -1
+        pop.clean_count[slots] = 0
+        pop.belief[slots] = self._anchors[pop.sector[slots], 0]
+        self.counts["entrants"] += int(slots.size)
+
+    # ------------------------------------------------------------------------------
+    def _measure(self, t: int, lv) -> None:
+        sc, pop = self.scenario, self.pop
+        alive = pop.alive
+        year_index = t // 12
+        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
+        load = kpis.pollution_load(pop.output, self._cod_coef[pop.sector])
+        cod = np.where(alive, load * pop.discharge_ratio, 0.0) / 12.0
+        self._cod[t] = cod.sum()
+        self._cod_sector[t] = np.bincount(pop.sector, weights=cod, minlength=len(SECTORS))
+        self._cod_size[t] = np.bincount(pop.size, weights=cod, minlength=len(SIZES))
+
+        lo = max(0, t - 11)
+        spot = self._spot[lo:t + 1].sum(axis=0)
+        city = self._city[lo:t + 1].sum(axis=0)
+        c = {
+            "intl_standard_share": kpis.intl_standard_share(pop.output, pop.intl_std, alive),
+            "factory_pass_rate": kpis.factory_pass_rate(pop.output, pass_prob, alive),
+            "spot_check_pass_rate": kpis.spot_check_pass_rate(spot[1], spot[0]),
+            "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
+                pop.output, pop.sector, pop.intl_std, pass_prob, alive, KEY_INDUSTRY_CODES,
+                sc.interpretation.intl_advanced_pass_probability),
+            "pollution_compliance_rate": kpis.pollution_compliance_rate(
+                pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting),
+            "cod_reduction": self._cod_reduction(t),
+            "construction_standard_share": np.nan,
+            "construction_acceptance_rate": np.nan,
+            "construction_excellence_rate": np.nan,
+            "service_standard_share": np.nan,
+            "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
+            "iso9001_share": kpis.share(pop.iso9001, alive),
+            "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required),
+            "counterfeiters_active": int((alive & pop.counterfeit).sum()),
+            "firms_alive": int(alive.sum()),
+            "cod_tonnes": float(self._cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
+            "watched_firms": int((alive & pop.watched).sum()),
+        }
+        for tier in (1, 2, 3):
+            c[f"titles_held_{TIERS[tier]}"] = int((alive & (pop.tier == tier)).sum())
+        c.update(self.counts)
+        spent = self.ledger.amounts[: year_index + 1]
+        c["spending_province"] = float(spent[:, 0].sum())
+        c["spending_city"] = float(spent[:, 1].sum())
+        c["spending_total"] = c["spending_province"] + c["spending_city"]
+        self.current = c
+
+    def _year_cod(self, year: int, monthly: np.ndarray) -> np.ndarray:
+        i = (year - self.years[0]) * 12
+        return monthly[i:i + 12].sum(axis=0)
+
+    def _cod_total(self, industrial: float, year: int) -> float:
+        """COD in the scope of the target (interpretation.cod_scope)."""
+        env = self.scenario.environment
+        if self.scenario.interpretation.cod_scope == "industrial":
+            return industrial
+        if self._base_industrial_cod is None:
+            self._base_industrial_cod = self._year_cod(self.years[0], self._cod)
+        domestic = (self._base_industrial_cod * env.non_industrial_cod_ratio
+                    * (1.0 + env.non_industrial_cod_trend) ** (year - self.years[0]))
+        return industrial + domestic
+
+    def _cod_reduction(self, t: int) -> float:
+        base_year = self.scenario.cod_base_year
+        base_end = (base_year - self.years[0]) * 12 + 11
+        if t < base_end or t < 11:
+            return float("nan")
+        year = self.years[0] + t // 12
+        base = self._cod_total(float(self._year_cod(base_year, self._cod)), base_year)
+        now = self._cod_total(float(self._cod[t - 11:t + 1].sum()), year)
+        return kpis.cod_reduction(now, base)
+
+    # ------------------------------------------------------------------------------
+    def breakdown(self) -> pd.DataFrame:
+        """Each firm-level KPI by sector and by size class, now (long format)."""
+        sc, pop = self.scenario, self.pop
+        t = self.steps - 1
+        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
+        load = kpis.pollution_load(pop.output, self._cod_coef[pop.sector])
+        lo = max(0, t - 11)
+        base_year = sc.cod_base_year
+        base_ok = t >= (base_year - self.years[0]) * 12 + 11
+        rows = []
+        for group, codes, names, spot, cod in (
+                ("sector", pop.sector, SECTORS, self._spot_sector, self._cod_sector),
+                ("size", pop.size, SIZES, self._spot_size, self._cod_size)):
+            sp = spot[lo:t + 1].sum(axis=0)
+            cod_now = cod[lo:t + 1].sum(axis=0)
+            cod_base = self._year_cod(base_year, cod)
+            for code, name in enumerate(names):
+                a = pop.alive & (codes == code)
+                values = {
+                    "intl_standard_share": kpis.intl_standard_share(pop.output, pop.intl_std, a),
+                    "factory_pass_rate": kpis.factory_pass_rate(pop.output, pass_prob, a),
+                    "spot_check_pass_rate": kpis.spot_check_pass_rate(sp[1, code], sp[0, code]),
+                    "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
+                        pop.output, pop.sector, pop.intl_std, pass_prob, a, KEY_INDUSTRY_CODES,
+                        sc.interpretation.intl_advanced_pass_probability),
+                    "pollution_compliance_rate": kpis.pollution_compliance_rate(
+                        pop.discharge_ratio, load, a,
+                        sc.interpretation.pollution_compliance_weighting),
+                    # industrial sources only: a sector's share of domestic COD is undefined
+                    "cod_reduction": kpis.cod_reduction(cod_now[code], cod_base[code])
+                    if base_ok else float("nan"),
+                    "firms": int(a.sum()),
+                }
+                rows.extend({"group_type": group, "group": name, "kpi": k, "value": v}
+                            for k, v in values.items())
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------------------
+    def _slot_of(self, firm_id: int) -> int | None:
+        hit = np.flatnonzero((self.pop.id == firm_id) & self.pop.alive)
+        return int(hit[0]) if hit.size else None
+
+    def _state_of(self, slot: int) -> dict:
+        pop = self.pop
+        row = {name: getattr(pop, name)[slot].item() for name in pop.column_names()}
+        row["sector"] = SECTORS[row["sector"]]
+        row["size"] = SIZES[row["size"]]
+        row["tier"] = TIERS[row["tier"]]
+        row["pass_probability"] = float(kpis.pass_probability(
+            pop.capability[slot], pop.counterfeit[slot],
+            self.scenario.behaviour.counterfeit_pass_factor))
+        return row
+
+    def _record_tracked(self, t: int) -> None:
+        for firm_id in self.tracked:
+            slot = self._slot_of(firm_id)
+            if slot is not None:
+                self._history.append({"step": t + 1, "date": self.date(t), **self._state_of(slot)})
+
+    def enterprise(self, firm_id: int) -> dict:
+        """The enterprise's current state, and its monthly ``history`` if it was tracked.
+
+        Raises KeyError if no firm with this id is alive.
+        """
+        slot = self._slot_of(firm_id)
+        if slot is None:
+            raise KeyError(f"no enterprise with id {firm_id} is alive "
+                           "(ids of exited firms are not reused)")
+        state = self._state_of(slot)
+        hist = [h for h in self._history if h["id"] == firm_id]
+        state["history"] = pd.DataFrame(hist)
+        return state
+
+    def ledger_frame(self) -> pd.DataFrame:
+        """This run's budget ledger: year, payer, line, yuan."""
+        return self.ledger.frame()
+
+    def summary(self) -> dict:
+        """The last measured values (KPIs, counts, spending)."""
+        return dict(self.current)
+
+
+def _reporter(name: str):
+    return lambda model: model.current.get(name, np.nan)
+
+

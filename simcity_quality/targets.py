@@ -1,0 +1,104 @@
+"""The plan's 2012 targets: the one table that reports, notebooks and analysis all use.
+
+Each row: id, plan section, KPI column, comparison, threshold, year, whether the plan itself
+gives the number (``quantified_in_plan``), whether this version of the model computes the KPI
+(``modelled``), the plan's wording in Chinese and English, and where the threshold comes from.
+Where the plan is qualitative ("basically", "international advanced level") the threshold is
+our documented reading; a scenario's ``[targets]`` table can override any threshold.
+"""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of §2.2."""
+
+    id: str
+    section: str
+    kpi: str
+    comparison: str  # ">=" (every target so far is a floor)
+    threshold: float
+    year: int
+    quantified_in_plan: bool
+    modelled: bool
+    wording_zh: str
+    wording_en: str
+    threshold_note: str
+
+    def met(self, value: float) -> bool:
+        """Whether ``value`` meets this target (NaN never does)."""
+        if value != value:  # NaN
+            return False
+        return value >= self.threshold if self.comparison == ">=" else value <= self.threshold
+
+
+_TARGETS = (
+    Target("intl_standard_share", "§2.2.1b", "intl_standard_share", ">=", 0.60, 2012, True, True,
+           "主要工业产品60%以上按国际标准或国外先进标准组织生产",
+           "main industrial products made to international or advanced foreign standards",
+           "plan: 60 %; measured as a share of industrial output"),
+    Target("factory_pass_rate", "§2.2.1c", "factory_pass_rate", ">=", 0.90, 2012, True, True,
+           "企业出厂产品质量合格率达90%以上", "firms' outgoing product pass rate",
+           "plan: 90 %; output-weighted expected pass rate of products leaving the factory"),
+    Target("spot_check_pass_rate", "§2.2.1d", "spot_check_pass_rate", ">=", 0.90, 2012, True, True,
+           "国家监督抽查合格率稳定在90%以上", "national supervision spot-check pass rate",
+           "plan: 90 %; pass rate of the national spot checks of the city's firms in the year"),
+    Target("key_industry_intl_level_share", "§2.2.1e", "key_industry_intl_level_share", ">=",
+           0.50, 2012, False, True,
+           "重点行业的产品质量稳定性、安全性与可靠性达到国际先进水平",
+           "key industries' product stability, safety and reliability at international "
+           "advanced level",
+           "reading: half of key-industry output on international standards at the pass "
+           "probability set by interpretation.intl_advanced_pass_probability"),
+    Target("construction_standard_share", "§2.2.2a", "construction_standard_share", ">=", 0.99,
+           2012, True, False, "全市竣工工程质量全部达到国家标准或规范要求",
+           "all completed construction works meet national standards",
+           "plan: all; reading: 99 % (the tolerance on 'all' is a parameter)"),
+    Target("construction_acceptance_rate", "§2.2.2b", "construction_acceptance_rate", ">=", 0.90,
+           2012, True, False, "大中型工程建设项目以外的其他工程一次验收合格率达到90%以上",
+           "one-time acceptance pass rate of works other than large and medium projects",
+           "plan: 90 %"),
+    Target("construction_excellence_rate", "§2.2.2c", "construction_excellence_rate", ">=", 0.50,
+           2012, True, False, "优良率达到50%以上", "excellence rate of those works",
+           "plan: 50 %"),
+    Target("service_standard_share", "§2.2.3", "service_standard_share", ">=", 0.50, 2012, False,
+           False, "制定和全面推行服务业质量标准",
+           "service quality standards applied across the service sectors",
+           "reading: half of service firms apply service standards (plan is qualitative)"),
+    Target("pollution_compliance_rate", "§2.2.4a", "pollution_compliance_rate", ">=", 0.95, 2012,
+           False, True, "全市工业污染源实现基本达标排放",
+           "industrial pollution sources 'basically' meet discharge standards",
+           "reading: 'basically' = 95 %, weighted as interpretation.pollution_compliance_weighting"),
+    Target("cod_reduction", "§2.2.4b", "cod_reduction", ">=", 0.15, 2012, True, True,
+           "COD排放量比年削减15%以上", "COD emissions cut against a base year (left blank)",
+           "plan: 15 %; base year and scope are interpretation.cod_base_year and cod_scope"),
+)
+
+TARGET_IDS: tuple[str, ...] = tuple(t.id for t in _TARGETS)
+
+
+def targets_table(overrides: dict[str, float] | None = None) -> pd.DataFrame:
+    """The target table as a DataFrame, with a scenario's threshold overrides applied."""
+    overrides = overrides or {}
+    rows = []
+    for t in _TARGETS:
+        row = t.__dict__.copy()
+        if t.id in overrides:
+            row["threshold"] = float(overrides[t.id])
+            row["threshold_note"] = f"scenario override (default {t.threshold:g}); " \
+                                    + t.threshold_note
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def target_list(overrides: dict[str, float] | None = None) -> list[Target]:
+    """The targets as objects, with overrides applied."""
+    overrides = overrides or {}
+    return [Target(**{**t.__dict__, "threshold": float(overrides.get(t.id, t.threshold))})
+            for t in _TARGETS]
+
+
+TARGETS: pd.DataFrame = targets_table()
