@@ -58,8 +58,11 @@ def _cmd_targets(args) -> int:
 
 
 def _cmd_params(args) -> int:
-    from .scenario import parameter_table
+    from .scenario import parameter_table, parameters_markdown
 
+    if args.markdown:
+        print(parameters_markdown(), end="")
+        return 0
     for row in parameter_table():
         src = row["source"] + (f" ({row['reason']})" if row["reason"] else "")
         print(f"{row['key']} [{row['unit']}]: {row['description']}. Source: {src}")
@@ -84,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("targets", help="the target table with its sections")
     t.set_defaults(func=_cmd_targets)
     pa = sub.add_parser("params", help="every scenario parameter with unit and source")
+    pa.add_argument("--markdown", action="store_true",
+                    help="print docs/parameters.md (the generated reference)")
     pa.set_defaults(func=_cmd_params)
     return p
 

@@ -71,7 +71,8 @@ _TARGETS = (
     Target("pollution_compliance_rate", "§2.2.4a", "pollution_compliance_rate", ">=", 0.95, 2012,
            False, True, "全市工业污染源实现基本达标排放",
            "industrial pollution sources 'basically' meet discharge standards",
-           "reading: 'basically' = 95 %, weighted as interpretation.pollution_compliance_weighting"),
+           "reading: 'basically' = 95 %, weighted as "
+           "interpretation.pollution_compliance_weighting"),
     Target("cod_reduction", "§2.2.4b", "cod_reduction", ">=", 0.15, 2012, True, True,
            "COD排放量比年削减15%以上", "COD emissions cut against a base year (left blank)",
            "plan: 15 %; base year and scope are interpretation.cod_base_year and cod_scope"),
