@@ -20,7 +20,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ScenarioError
 
@@ -38,11 +46,18 @@ SIZES = ("large", "medium", "small")
 TIERS = ("none", "provincial_award", "china_famous_brand", "national_award")
 
 
-def P(*, unit: str, source: str, description: str, reason: str | None = None, **bounds: Any):
-    """A required scenario parameter with its unit, source and description (no default)."""
+def P(*, unit: str, source: str, description: str, reason: str | None = None,
+      strict: bool | None = True, **bounds: Any):
+    """A required scenario parameter with its unit, source and description (no default).
+
+    ``strict``: a quoted "50000" or ``true`` is not a number (TOML integers still fill floats);
+    pass ``None`` for choice (Literal) fields, where strictness does not apply.
+    """
     extra = {"unit": unit, "source": source}
     if reason:
         extra["reason"] = reason
+    if strict is not None:
+        bounds["strict"] = strict
     return Field(..., description=description, json_schema_extra=extra, **bounds)
 
 
@@ -116,7 +131,7 @@ def _grouped(names: tuple[str, ...], label: str, unit: str, source: str, descrip
     """A field holding one value per size class or tier, each value checked against bounds."""
     model = create_model(f"{label}_{'_'.join(f'{k}{v}' for k, v in bounds.items())}".replace(
         ".", "p").replace("-", "m"), __base__=_Strict,
-        **{n: (float, Field(..., **bounds)) for n in names})
+        **{n: (float, Field(..., strict=True, **bounds)) for n in names})
     extra = {"unit": unit, "source": source, "group": list(names)}
     if reason:
         extra["reason"] = reason
@@ -236,7 +251,8 @@ class Inspection(_Strict):
     spot_checks_per_year: float = P(unit="inspections/year", source="§3.3, §4.4", ge=0,
                                     description="the city's own product inspections per year "
                                     "(the enforcement lever; scales with firms=)")
-    targeting: Literal["uniform", "tiered"] = P(unit="rule", source="§3.3 (tiered supervision)",
+    targeting: Literal["uniform", "tiered"] = P(unit="rule", strict=None,
+                                                source="§3.3 (tiered supervision)",
                                                 description="whom the city inspects")
     watched_share: float = P(unit="share", source="docs: notes/modelling.md (Harrington 1988)",
                              ge=0, le=1, description="share of inspections aimed at the "
@@ -313,12 +329,13 @@ class Campaigns(_Strict):
                                       description="cost of one campaign",
                                       reason="media and events of a county-level city")
 
-    @model_validator(mode="after")
-    def _months_valid(self):
-        bad = [m for m in self.months if not 1 <= m <= 12]
+    @field_validator("months")
+    @classmethod
+    def _months_valid(cls, months):
+        bad = [m for m in months if not 1 <= m <= 12]
         if bad:
             raise ValueError(f"months must be between 1 and 12, got {bad}")
-        return self
+        return months
 
 
 class Levers(_Strict):
@@ -382,9 +399,12 @@ class Awards(_Strict):
 
 class Market(_Strict):
     quality_premium: float = P(unit="share of output/year per logit", source="assumption",
-                               ge=0, le=1, description="extra profit per unit of capability")
+                               ge=0, le=1, description="extra profit per unit of capability",
+                               reason="buyers pay a little more for reliable goods; "
+                               "no estimate for the city")
     intl_premium: float = P(unit="share of output/year", source="assumption", ge=0, le=1,
-                            description="extra profit from producing to international standards")
+                            description="extra profit from producing to international standards",
+                            reason="export and large-buyer access; no estimate for the city")
     iso_premium: float = P(unit="share of output/year", source="docs: notes/modelling.md "
                            "(buyers drive ISO, Guler et al. 2002)", ge=0, le=1,
                            description="extra profit from ISO 9001 (buyers ask for it)")
@@ -428,15 +448,18 @@ class Behaviour(_Strict):
                             description="cost of a quality upgrade (technical renovation)",
                             reason="equipment renewal")
     upgrade_gain: float = P(unit="logit", source="assumption", ge=0, le=5,
-                            description="capability gained by an upgrade")
+                            description="capability gained by an upgrade",
+                        reason="an upgrade lifts a typical pass rate by a few points")
     capability_drift: float = P(unit="logit/year", source="assumption", ge=-5, le=5,
                                 description="capability change without investment (negative: "
-                                "equipment ages, standards rise)")
+                                "equipment ages, standards rise)",
+                                reason="without renewal, quality slips slowly")
     intl_cost: float = P(unit="share of output", source="assumption", ge=0, le=5,
-                         description="cost of moving production to international standards")
+                         description="cost of moving production to international standards",
+                         reason="new equipment, testing and documentation")
     intl_min_capability: float = P(unit="logit", source="assumption", ge=-10, le=10,
                                    description="capability needed to produce to international "
-                                   "standards")
+                                   "standards", reason="about an 88 % pass probability")
     iso_cost_yuan: float = P(unit="yuan", source="assumption", ge=0,
                              description="cost of ISO 9001 certification (consulting, audit, fees)",
                              reason="consulting plus audit")
@@ -450,15 +473,18 @@ class Behaviour(_Strict):
                                      description="certification comes with a real "
                                      "capability gain")
     iso_gain: float = P(unit="logit", source="assumption", ge=0, le=5,
-                        description="capability gained by a substantive certification")
+                        description="capability gained by a substantive certification",
+                        reason="a working quality system helps a little")
     abatement_cost: float = P(unit="share of output", source="notes/modelling.md (lumpy "
                               "abatement investments)", ge=0, le=5,
                               description="cost of a COD abatement investment")
     abatement_fraction: float = P(unit="share", source="assumption", ge=0, le=1,
-                                  description="cut in discharge per abatement investment")
+                                  description="cut in discharge per abatement investment",
+                                  reason="a treatment facility removes a large share")
     counterfeit_pass_factor: float = P(unit="x pass probability", source="assumption", ge=0,
                                        le=1, description="pass probability of a "
-                                       "counterfeiter's product relative to its capability")
+                                       "counterfeiter's product relative to its capability",
+                                       reason="shoddy goods fail tests often, not always")
     criminal_cost_yuan: float = P(unit="yuan", source="§4.4", ge=0,
                                   description="cost to a firm's owners of a criminal referral")
     subsidy_additionality: float = P(unit="yuan per yuan", source="notes/modelling.md (Boeing "
@@ -475,7 +501,8 @@ class Behaviour(_Strict):
                           reason="entry roughly replaces exit")
     entrant_capability_shift: float = P(unit="logit", source="assumption", ge=-10, le=10,
                                         description="capability of entrants relative to "
-                                        "incumbents of their size")
+                                        "incumbents of their size",
+                                        reason="new small firms start less experienced")
 
 
 class Environment(_Strict):
@@ -508,10 +535,10 @@ class Interpretation(_Strict):
         "year before policy.start_year", json_schema_extra={"unit": "year",
                                                             "source": "§2.2.4b (blank)"})
     cod_scope: Literal["industrial", "industrial_and_domestic"] = P(
-        unit="scope", source="shared/data README (scope matters)",
+        unit="scope", strict=None, source="shared/data README (scope matters)",
         description="which COD sources the 15 % cut covers")
     pollution_compliance_weighting: Literal["load", "count"] = P(
-        unit="rule", source="shared/data (compliance reported by wastewater volume)",
+        unit="rule", strict=None, source="shared/data (compliance reported by wastewater volume)",
         description="weight sources by pollution load or count each source once (§2.2.4a)")
     intl_advanced_pass_probability: float = P(
         unit="probability", source="§2.2.1e ('international advanced level', undefined)",
@@ -539,20 +566,23 @@ class Scenario(_Strict):
 
     # where the scenario came from, for error messages and manifests (not part of the content)
     _source: str = "<scenario>"
+    _raw: dict = {}  # the merged file content before [status_quo] fills [policy]
+    _origins: dict = {}  # dotted key -> file that set it
 
     @model_validator(mode="after")
     def _check_years_and_tables(self):
         if self.horizon.end_year < self.city.base_year:
             raise ValueError(
-                f"horizon.end_year ({self.horizon.end_year}) is before city.base_year "
-                f"({self.city.base_year})")
+                f"horizon.end_year: the end year ({self.horizon.end_year}) is before "
+                f"city.base_year ({self.city.base_year}); expected an end year at or after "
+                "the base year")
         if not self.city.base_year <= self.policy.start_year <= self.horizon.end_year + 1:
             raise ValueError(
-                f"policy.start_year ({self.policy.start_year}) must lie between city.base_year "
+                f"policy.start_year: {self.policy.start_year} must lie between city.base_year "
                 f"({self.city.base_year}) and horizon.end_year + 1")
         cod_base = self.interpretation.cod_base_year
         if cod_base is not None and not self.city.base_year <= cod_base <= self.horizon.end_year:
-            raise ValueError(f"interpretation.cod_base_year ({cod_base}) must lie within the "
+            raise ValueError(f"interpretation.cod_base_year: {cod_base} must lie within the "
                              f"simulated years {self.city.base_year}-{self.horizon.end_year}")
         from .targets import TARGET_IDS  # local: targets imports nothing from here
 
@@ -613,13 +643,15 @@ class Scenario(_Strict):
 
     def override(self, changes: dict[str, Any], name: str | None = None) -> "Scenario":
         """A new, validated scenario with dotted keys changed; this one is left as it is."""
-        raw = self.to_dict()
+        # start from the file content, so a status_quo lever still fills an unset policy lever
+        raw = copy.deepcopy(self._raw) if self._raw else self.to_dict()
+        origins = dict(self._origins)
         for dotted, value in changes.items():
             _set_dotted(raw, dotted, value, self.source)
+            origins[dotted] = f"{self.source} (override)"
         if name is not None:
             raw["name"] = name
-        origin = f"{self.source} with overrides {sorted(changes)}"
-        return _validate(raw, origin, {k: origin for k in flatten(raw)})
+        return _validate(raw, f"{self.source} with overrides {sorted(changes)}", origins)
 
 
 # ---------------------------------------------------------------------------------------
@@ -634,6 +666,9 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     raw, origins = _load_raw(path, chain=())
     return _validate(raw, str(path), origins)
+
+
+_DEPTH: dict[str, int] = {}
 
 
 def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]]:
@@ -669,10 +704,12 @@ def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]
     merged = _deep_merge(base, data)
     for key in flatten(data):
         origins[key] = str(path)
+    _DEPTH[str(path)] = len(chain)  # 0 for the file being loaded, more for its parents
     return merged, origins
 
 
 def _validate(raw: dict, source: str, origins: dict[str, str]) -> Scenario:
+    file_content = copy.deepcopy(raw)
     raw = copy.deepcopy(raw)
     if "status_quo" in raw and isinstance(raw.get("status_quo"), dict):
         policy = raw.get("policy", {})
@@ -683,17 +720,33 @@ def _validate(raw: dict, source: str, origins: dict[str, str]) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(_explain(exc, source, origins)) from None
     object.__setattr__(sc, "_source", source)
+    object.__setattr__(sc, "_raw", file_content)
+    object.__setattr__(sc, "_origins", dict(origins))
     return sc
 
 
 def _explain(exc: ValidationError, source: str, origins: dict[str, str]) -> str:
     """Turn pydantic's errors into one paragraph naming file, key and expectation."""
     valid = valid_keys()
+    errors = exc.errors()
+    failed = {".".join(str(p) for p in e["loc"]) for e in errors}
     parts = []
-    for err in exc.errors():
+    for err in errors:
         loc = ".".join(str(p) for p in err["loc"])
-        where = origins.get(loc) or _origin_prefix(loc, origins) or source
         kind = err["type"]
+        # a [policy] lever inherited from [status_quo] fails twice: report it where it was set
+        if (loc.startswith("policy.") and loc not in origins
+                and "status_quo." + loc[len("policy."):] in failed):
+            continue
+        if kind == "value_error":  # our own cross-field checks name their key first
+            msg = err["msg"].removeprefix("Value error, ")
+            key = msg.split(":", 1)[0].split(" ", 1)[0]
+            if key not in origins and key not in valid:
+                key, msg = loc, f"key `{loc}`: {msg}"
+            where = origins.get(key) or _origin_prefix(key, origins) or source
+            parts.append(f"{where}: {msg}")
+            continue
+        where = origins.get(loc) or _origin_prefix(loc, origins) or source
         if kind == "extra_forbidden":
             parts.append(f"{where}: unknown key `{loc}`{_suggest(loc, valid)}")
         elif kind == "missing":
@@ -702,26 +755,26 @@ def _explain(exc: ValidationError, source: str, origins: dict[str, str]) -> str:
         else:
             got = err.get("input")
             msg = err["msg"]
+            unit = _unit(loc)
             if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
                 msg = f"expected a value {_bound_text(err)} ({_describe(loc)})"
                 if kind == "greater_than_equal" and err["ctx"].get("ge") == 0:
                     msg = f"expected a non-negative amount ({_describe(loc)})"
-                if _unit(loc) in ("probability", "share") and kind.startswith("less"):
+                if ("share" in unit or unit == "probability") and kind.startswith("less"):
                     msg += "; probabilities and shares are between 0 and 1, not percentages"
-            elif kind in ("float_parsing", "int_parsing", "float_type", "int_type",
-                          "bool_type", "bool_parsing", "string_type", "list_type",
-                          "int_from_float", "model_type", "dict_type", "literal_error"):
+            else:
                 msg = f"{msg} ({_describe(loc)})"
-            loc_text = f"key `{loc}`" if loc else "the file"
-            parts.append(f"{where}: {loc_text}: {msg}; got {got!r}")
+            parts.append(f"{where}: key `{loc}`: {msg}; got {got!r}")
     return "; ".join(parts) + "."
 
 
 def _origin_prefix(loc: str, origins: dict[str, str]) -> str | None:
-    for key, file in origins.items():
-        if key.startswith(loc + ".") or loc.startswith(key + "."):
-            return file
-    return None
+    """The file that set keys under ``loc``; the file being loaded wins over its parents."""
+    files = [file for key, file in origins.items()
+             if key.startswith(loc + ".") or loc.startswith(key + ".")]
+    if not files:
+        return None
+    return min(files, key=lambda f: _DEPTH.get(f, 0))
 
 
 def _bound_text(err: dict) -> str:
@@ -733,7 +786,11 @@ def _bound_text(err: dict) -> str:
 
 
 def _suggest(name: str, candidates) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    candidates = list(candidates)
+    prefixes = {c.rsplit(".", i)[0] for c in candidates for i in range(1, c.count(".") + 1)}
+    depth = name.count(".")
+    same_depth = [c for c in set(candidates) | prefixes if c.count(".") == depth]
+    close = difflib.get_close_matches(name, same_depth, n=1, cutoff=0.6)
     if not close:
         leaf = name.rsplit(".", 1)[-1]
         by_leaf = [c for c in candidates if c.rsplit(".", 1)[-1] == leaf]
@@ -879,18 +936,19 @@ def _deep_merge(base: dict, top: dict) -> dict:
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
+    """Set a dotted key in a raw scenario dict, creating tables as needed."""
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars from sweeps
+        value = value.item()
     parts = dotted.split(".")
-    node = raw
-    for i, part in enumerate(parts[:-1]):
-        if part in ("targets", "uncertain") and i == 0:
-            node = node.setdefault(part, {})
-            node[".".join(parts[1:])] = value
-            return
-        if part not in node or not isinstance(node[part], dict):
-            raise ScenarioError(f"{source}: override key `{dotted}`: no such parameter"
-                                f"{_suggest(dotted, valid_keys())}.")
-        node = node[part]
-    if parts[-1] not in node:
+    if parts[0] in ("targets", "uncertain") and len(parts) > 1:
+        raw.setdefault(parts[0], {})[".".join(parts[1:])] = value
+        return
+    if dotted not in valid_keys() or dotted in ("targets", "uncertain", "extends"):
         raise ScenarioError(f"{source}: override key `{dotted}`: no such parameter"
                             f"{_suggest(dotted, valid_keys())}.")
+    node = raw
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ScenarioError(f"{source}: override key `{dotted}`: `{part}` is not a table.")
     node[parts[-1]] = value
