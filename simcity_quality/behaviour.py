@@ -27,7 +27,6 @@ NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
 class Decisions:
     """What reviewing firms chose this month (bool arrays per slot, and yuan booked)."""
 
-    counterfeit_started: np.ndarray
     choice: np.ndarray  # int8 option index, -1 where the firm did not review
     fee_waiver_yuan: float
     subsidised: np.ndarray  # bool: took a key-project loan with interest subsidy
@@ -77,7 +76,6 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
 
     # 1. counterfeit or not
     p_cf = counterfeit_probability(pop, lv, sc)
-    started = reviewing & ~pop.counterfeit & (u[1] < p_cf)
     pop.counterfeit[reviewing] = u[1][reviewing] < p_cf[reviewing]
 
     # 2. investments
@@ -114,7 +112,8 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
     fee_saved = sc.environment.discharge_fee_yuan_per_tonne * cut / 1e6 * H
     closure_risk = np.where(lv.permits.refuse_over_limit,
                             np.maximum(pop.margin, 0.0) * out * H, 0.0)
-    fine_avoided = pop.belief * (lv.inspection.discharge_fine_yuan / 1e6 + closure_risk) * H
+    # a fine in each year caught over the limit; closure (its value already counts H) once
+    fine_avoided = pop.belief * (lv.inspection.discharge_fine_yuan / 1e6 * H + closure_risk)
     cost_ab = b.abatement_cost * out
     util[ABATE] = np.where(pop.cash >= own * cost_ab,
                            (fee_saved + np.where(over, fine_avoided, 0.0) - cost_ab) / unit,
@@ -143,12 +142,19 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
 
     # effects and payments
     def pay(mask, cost):
+        """Own share from cash now; the loan (with interest) repaid monthly over its term.
+
+        A new loan on top of a running one folds what is still owed into the new schedule,
+        so the total repaid is exact.
+        """
         debt = cost * loan_share
         pop.cash[mask] -= (cost - debt)[mask]
         months = lv.subsidy.loan_years * 12
-        monthly = debt * (1.0 + lv.subsidy.loan_interest_rate * lv.subsidy.loan_years) / months
-        pop.debt_monthly[mask] += monthly[mask]
-        pop.debt_months_left[mask] = np.maximum(pop.debt_months_left[mask], months)
+        owed = pop.debt_monthly * pop.debt_months_left + debt * (
+            1.0 + lv.subsidy.loan_interest_rate * lv.subsidy.loan_years)
+        with_debt = mask & (owed > 0)
+        pop.debt_monthly[with_debt] = owed[with_debt] / months
+        pop.debt_months_left[with_debt] = months
 
     up = choice == UPGRADE
     pay(up, cost_up)
@@ -190,4 +196,4 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
         waived += n_t * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share * waiver
         pop.cash[ap & (nxt == t)] -= (getattr(aw.application_cost_yuan, TIERS[t])
                                       * (1 - b.fee_share * waiver) / 1e6)
-    return Decisions(started, choice, float(waived), subsidised)
+    return Decisions(choice, float(waived), subsidised)

@@ -15,6 +15,12 @@ from .population import KEY_INDUSTRY_CODES, SECTOR_INDEX, Population
 from .scenario import TIERS, Levers, Scenario
 
 
+def stochastic_round(x: float, u: float) -> int:
+    """``x`` rounded down or up with the chance of its fraction (``u`` uniform): a yearly
+    quota of 0.5 gives one title every other year on average, at any ``firms`` scale."""
+    return int(np.floor(x)) + int(u < x - np.floor(x))
+
+
 def smallest_keys(keys: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
     """Slots of the ``k`` eligible entries with the smallest keys (sampling without replacement).
 
@@ -71,7 +77,6 @@ class InspectionOutcome:
 
     inspected: np.ndarray  # bool per slot
     failed: np.ndarray  # bool per slot
-    counterfeit_found: np.ndarray  # bool per slot
     revoked: np.ndarray  # bool per slot: licence revoked, the firm exits
     closed: np.ndarray  # bool per slot: over discharge limit and could not abate (§3.3)
     fines_yuan: float
@@ -96,7 +101,7 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: np.ndarray) -> n
 
 def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, pass_prob: np.ndarray,
                     u: np.ndarray) -> InspectionOutcome:
-    """One month of city inspections with their consequences. ``u``: shape (6, n_slots)."""
+    """One month of city inspections with their consequences. ``u``: shape (5, n_slots)."""
     insp = lv.inspection
     inspected = choose_inspected(pop, lv, k, u[0])
     found_cf = inspected & pop.counterfeit & (u[1] < insp.detection_probability)
@@ -123,7 +128,9 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, pass_prob
         cost = sc.behaviour.abatement_cost * pop.output
         can_abate = over_limit & ((pop.cash >= cost) | pop.credit)
         pop.cash[can_abate] -= cost[can_abate]
-        pop.discharge_ratio[can_abate] *= 1.0 - sc.behaviour.abatement_fraction
+        # ordered to meet the standard: abate at least down to it
+        pop.discharge_ratio[can_abate] = np.minimum(
+            pop.discharge_ratio[can_abate] * (1.0 - sc.behaviour.abatement_fraction), 1.0)
         closed = over_limit & ~can_abate
 
     # the quality file: caught firms are closely watched until enough clean inspections
@@ -137,7 +144,7 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, pass_prob
     pop.clean_count[leave] = 0
 
     pop.belief[inspected] = 1.0  # an inspection makes inspection salient (lapse of time)
-    return InspectionOutcome(inspected, failed, found_cf, revoked, closed,
+    return InspectionOutcome(inspected, failed, revoked, closed,
                              float(fine.sum()), int(referred.sum()))
 
 
@@ -195,8 +202,7 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, scale: fl
         eligible = applicants & (pop.capability >= getattr(aw.min_capability, name))
         if getattr(aw.iso_required, name) >= 0.5:
             eligible &= pop.iso9001
-        quota = getattr(aw.quota, name) * scale
-        k = int(np.floor(quota)) + int(u[t - 1] < quota - np.floor(quota))
+        k = stochastic_round(getattr(aw.quota, name) * scale, u[t - 1])
         score = (pop.capability + aw.certification_bonus * pop.iso9001
                  + aw.size_bonus * np.log10(np.maximum(pop.output, 1e-6))
                  + aw.judging_noise * z[t - 1])

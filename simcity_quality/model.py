@@ -22,6 +22,7 @@ from .government import (
     city_inspection,
     national_spot_check,
     pay_subsidies,
+    stochastic_round,
     update_beliefs,
 )
 from .ledger import Ledger
@@ -67,8 +68,10 @@ class QualityCityModel(mesa.Model):
         children = ss.spawn(len(STREAMS))
         super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
         self.seed_sequence = ss
+        # entry and exit spawn a fresh child of their stream each month (see _exit_and_entry)
         self.streams = {name: np.random.default_rng(child)
-                        for name, child in zip(STREAMS, children, strict=True)}
+                        for name, child in zip(STREAMS, children, strict=True)
+                        if name != "entry_exit"}
         self._entry_ss = children[STREAMS.index("entry_exit")]
         self.scenario = sc = scenario
         self.n_firms = int(firms if firms is not None else sc.city.firms)
@@ -151,13 +154,15 @@ class QualityCityModel(mesa.Model):
         # January: this year's key technical-upgrade projects (§3.4)
         # (streams used once a year draw only then: still the same numbers whatever the levers)
         if month == 1:
-            k = int(round(lv.subsidy.key_projects_per_year * self.scale))
+            k = stochastic_round(lv.subsidy.key_projects_per_year * self.scale,
+                                 rs["subsidies"].random())
             choose_key_projects(pop, k, rs["subsidies"].standard_normal(n))
 
         # awareness campaigns (§4.5)
         if month in lv.campaigns.months:
             pop.belief += sc.behaviour.campaign_belief_boost * (1.0 - pop.belief)
-            self.ledger.book(year, "city", "campaign_cost", lv.campaigns.cost_per_campaign_yuan)
+            self.ledger.book(year, "city", "campaign_cost",
+                             lv.campaigns.cost_per_campaign_yuan * self.scale)
 
         # firm decisions
         dec = choose(pop, lv, sc, year, self._win_belief, rs["decisions"].random((4, n)),
@@ -183,7 +188,7 @@ class QualityCityModel(mesa.Model):
         self._inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
         k = int(np.floor(self._inspection_carry))
         self._inspection_carry -= k
-        out = city_inspection(pop, lv, sc, k, pass_prob, rs["inspection"].random((6, n)))
+        out = city_inspection(pop, lv, sc, k, pass_prob, rs["inspection"].random((5, n)))
         n_insp = int(out.inspected.sum())
         self._city[t] = n_insp, n_insp - int(out.failed.sum())
         self.ledger.book(year, "city", "inspection_cost",
@@ -227,7 +232,11 @@ class QualityCityModel(mesa.Model):
         pref = lv.procurement.preference_share
         branded = alive & (pop.tier > 0)
         extra_sales = pref * m.government_purchase_share * m.procurement_sales_gain
-        share = share + np.where(branded, extra_sales * np.maximum(pop.margin, 0.0), 0.0)
+        # preferred firms win extra government sales and are paid the price premium on them
+        premium = (lv.procurement.price_premium * m.government_purchase_share
+                   * (1.0 + m.procurement_sales_gain) * pref)
+        share = share + np.where(branded, extra_sales * np.maximum(pop.margin, 0.0) + premium,
+                                 0.0)
         gov_bought = float(pop.output.sum(where=branded)) * m.government_purchase_share * (
             1.0 + m.procurement_sales_gain) * pref
         self.ledger.book(year, "city", "procurement_preference",
@@ -261,9 +270,10 @@ class QualityCityModel(mesa.Model):
             return
         attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift)
         attrs["tier"][:] = 0  # entrants hold no titles
-        # entrants come with the discharge technology of their day, not of the base year
-        attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** (
-            self.steps / 12.0)
+        # entrants come with the output level and discharge technology of their day
+        years_on = self.steps / 12.0
+        attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
+        attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
         ok = np.ones(free.size, dtype=bool)
         if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
             ok = attrs["discharge_ratio"] <= 1.0
