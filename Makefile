@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## The main job: the plan against the baseline, report and PNGs under results/
 demo: $(STAMP)
-	$(BIN)/simcity-quality run scenarios/baseline.toml scenarios/the_plan.toml \
+	$(BIN)/simcity-quality compare scenarios/baseline.toml scenarios/the_plan.toml \
 		--replications 20 --seed 2010 --out results/demo
 
 ## The tests: unit tests, notebooks under nbval, and lint

@@ -10,6 +10,7 @@ Public API::
 """
 
 from . import report
+from .compare import Comparison, compare
 from .errors import ScenarioError, SimcityQualityError
 from .model import QualityCityModel
 from .runner import Results, replication_seeds, run
@@ -17,7 +18,7 @@ from .scenario import Scenario, load_scenario
 from .targets import TARGETS
 
 __all__ = [
-    "TARGETS", "QualityCityModel", "report", "Results", "Scenario", "ScenarioError",
-    "SimcityQualityError", "load_scenario", "replication_seeds", "run",
+    "TARGETS", "Comparison", "QualityCityModel", "Results", "Scenario", "ScenarioError",
+    "SimcityQualityError", "compare", "load_scenario", "replication_seeds", "report", "run",
 ]
 __version__ = "0.1.0"

@@ -20,9 +20,7 @@ def _cmd_run(args) -> int:
     if len(set(names)) != len(names):
         raise SimcityQualityError(f"scenario names must differ to be written side by side, "
                                   f"got {names}; set `name` in each file.")
-    out = Path(args.out) if args.out else Path("results") / "_".join(names)
-    if out.exists() and not out.is_dir():
-        raise SimcityQualityError(f"{out}: the output path exists and is not a folder.")
+    out = _out_folder(args.out, names)
     results = []
     for sc in scenarios:
         res = run(sc, replications=args.replications, seed=args.seed, firms=args.firms)
@@ -31,6 +29,31 @@ def _cmd_run(args) -> int:
     report = write_report(results, out)
     print(f"Tables, chart and report written to {out}/ ({report.name}, kpis_vs_targets.png)")
     return 0
+
+
+def _cmd_compare(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only
+    from .compare import compare
+    from .report import format_comparison
+    from .scenario import load_scenario
+
+    scenarios = [load_scenario(p) for p in args.scenario]  # validate all before running any
+    out = _out_folder(args.out, [sc.name for sc in scenarios])
+    comp = compare(scenarios, replications=args.replications, seed=args.seed, firms=args.firms)
+    print(format_comparison(comp))
+    report = comp.write(out)
+    print(f"Tables, chart and report written to {out}/ ({report.name}, differences.csv, "
+          "kpis_vs_targets.png)")
+    return 0
+
+
+def _out_folder(out: str | None, names: list[str]) -> Path:
+    path = Path(out) if out else Path("results") / "_".join(names)
+    if path.exists() and not path.is_dir():
+        raise SimcityQualityError(f"{path}: the output path exists and is not a folder.")
+    return path
 
 
 def _cmd_validate(args) -> int:
@@ -81,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--firms", type=int, default=None, help="override city.firms")
     r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
     r.set_defaults(func=_cmd_run)
+    c = sub.add_parser("compare", help="scenarios against the first, paired by replication")
+    c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
+    c.add_argument("-r", "--replications", type=int, default=10)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--firms", type=int, default=None, help="override city.firms")
+    c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
+    c.set_defaults(func=_cmd_compare)
     v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=_cmd_validate)

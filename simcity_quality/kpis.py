@@ -79,3 +79,25 @@ def share(flag, alive) -> float:
     """Share of alive firms with a flag (certification shares and the like)."""
     n = int(np.count_nonzero(alive))
     return float(np.count_nonzero(flag & alive)) / n if n else float("nan")
+
+
+def construction_standard_share(works: float, hidden: float) -> float:
+    """§2.2.2a: share of completed works meeting national standards (no hidden defect)."""
+    return 1.0 - hidden / works if works > 0 else float("nan")
+
+
+def construction_acceptance_rate(other_works: float, failed: float) -> float:
+    """§2.2.2b: one-time acceptance pass rate of works other than large and medium projects."""
+    return 1.0 - failed / other_works if other_works > 0 else float("nan")
+
+
+def construction_excellence_rate(other_works: float, excellent: float) -> float:
+    """§2.2.2c: share of those works rated excellent."""
+    return excellent / other_works if other_works > 0 else float("nan")
+
+
+def service_standard_share(standard: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """§2.2.3: share of service firms applying service standards."""
+    if mask is None:
+        mask = np.ones(standard.shape, dtype=bool)
+    return share(standard, mask)

@@ -21,8 +21,14 @@ LINES: dict[str, tuple[str, ...]] = {
     "inspection_cost": ("city",),  # §3.3, §4.4
     "campaign_cost": ("city",),  # §4.5
     "fines_collected": ("city",),  # §4.4, revenue (negative)
+    "construction_supervision": ("city",),  # §2.2.2, §3.3
+    "construction_penalties": ("city",),  # §2.2.2b, revenue (negative)
+    "reward_excellent_works": ("city",),  # §2.2.2c (a lever; the plan names none)
+    "reward_service_demonstration": ("city",),  # §3.2
+    "service_standard_grant": ("city",),  # §2.2.3 (a lever; the plan names none)
 }
 LINE_NAMES = tuple(LINES)
+REVENUE_LINES = ("fines_collected", "construction_penalties")  # booked as negative amounts
 REWARD_LINE_BY_TIER = {1: "reward_provincial_award", 2: "reward_china_famous_brand",
                        3: "reward_national_award"}
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import kpis
 from .behaviour import OPTIONS, choose, counterfeit_probability
+from .construction import choose_effort, complete_works, create_contractors
 from .government import (
     award_titles,
     choose_key_projects,
@@ -33,11 +34,13 @@ from .population import (
     draw_firms,
     sector_cod_coefficients,
 )
-from .scenario import SECTORS, SIZES, TIERS, Scenario
+from .scenario import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS, Scenario
+from .services import adopt_standards, award_demonstrations, create_service_firms
 from .targets import target_list
 
+# new mechanisms go at the end, so existing streams keep their seeds
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
-           "subsidies", "mesa")
+           "subsidies", "mesa", "construction", "services")
 
 # KPI columns with a target (construction and service KPIs come with those sectors)
 TARGET_KPIS = tuple(t.kpi for t in target_list())
@@ -48,7 +51,18 @@ REPORTED = (
     "brand_applications", "licences_revoked", "criminal_referrals", "counterfeiters_active",
     "permits_refused", "closures_over_limit", "bankruptcies", "exits", "entrants", "firms_alive",
     "key_projects_subsidised", "cod_tonnes", "watched_firms",
+    "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
+    "demonstration_units", "brand_service_projects", "service_adoptions",
 )
+# counts that accumulate from the base year (the rest of REPORTED are levels measured now)
+CUMULATIVE = (
+    "city_inspections", *(f"titles_won_{t}" for t in TIERS[1:]), "brand_applications",
+    "licences_revoked", "criminal_referrals", "permits_refused", "closures_over_limit",
+    "bankruptcies", "exits", "entrants", "key_projects_subsidised", "works_completed",
+    "works_supervised", "service_adoptions",
+)
+# construction counts per month (trailing sums give the §2.2.2 KPIs)
+WORK_COUNTS = ("works", "other", "failed", "excellent", "hidden")
 
 
 class QualityCityModel(mesa.Model):
@@ -57,8 +71,9 @@ class QualityCityModel(mesa.Model):
     Args:
         scenario: a validated :class:`~simcity_quality.scenario.Scenario`.
         seed: a ``numpy.random.SeedSequence`` (or an int to build one) for this replication.
-        firms: number of industrial enterprises; overrides ``city.firms``. Count levers
-            (inspections, key projects, title quotas) scale by ``firms / city.firms``.
+        firms: number of industrial enterprises; overrides ``city.firms``. The whole city
+            scales by ``firms / city.firms``: contractors, service firms, count levers
+            (inspections, key projects, title quotas, demonstration titles) and campaign costs.
         track: ids of enterprises whose monthly history to keep (see :meth:`enterprise`).
     """
 
@@ -68,10 +83,11 @@ class QualityCityModel(mesa.Model):
         children = ss.spawn(len(STREAMS))
         super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
         self.seed_sequence = ss
-        # entry and exit spawn a fresh child of their stream each month (see _exit_and_entry)
+        # entry/exit and construction spawn a fresh child of their stream each month: their
+        # draws (entrants, Poisson counts) vary in number with the levers
         self.streams = {name: np.random.default_rng(child)
                         for name, child in zip(STREAMS, children, strict=True)
-                        if name != "entry_exit"}
+                        if name not in ("entry_exit", "construction")}
         self._entry_ss = children[STREAMS.index("entry_exit")]
         self.scenario = sc = scenario
         self.n_firms = int(firms if firms is not None else sc.city.firms)
@@ -89,15 +105,25 @@ class QualityCityModel(mesa.Model):
         p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
         self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
         self._next_id = self.n_firms
+        self._construction_ss = children[STREAMS.index("construction")]
+        self.contractors = create_contractors(
+            sc, int(round(sc.city.contractors * self.scale)),
+            np.random.default_rng(self._construction_ss.spawn(1)[0]))
+        # contractors' effort at the start: every one chooses once under the status quo
+        n_con = self.contractors.size.shape[0]
+        init_rng = np.random.default_rng(self._construction_ss.spawn(1)[0])
+        choose_effort(self.contractors, sc.levers_for(self.years[0]), sc, np.zeros(n_con),
+                      init_rng.gumbel(size=(len(EFFORTS), n_con)))
+        self.service_firms = create_service_firms(
+            sc, int(round(sc.city.service_firms * self.scale)), self.streams["services"])
+        self._works = np.zeros((self.n_months, len(WORK_COUNTS), len(SIZES)))
+        self._demo_win_belief = 0.05
         # beliefs' anchors: inspection rate seen per sector x tier (normal, watched)
         self._anchors = np.full((len(SECTORS), 2), min(1.0, sq_rate))
         self._win_belief = np.full(3, 0.05)  # perceived chance that an application wins
         self._inspection_carry = 0.0
 
-        self.counts = {k: 0 for k in REPORTED if not k.endswith(("_share", "_rate", "_active",
-                                                                 "_alive", "_tonnes",
-                                                                 "watched_firms"))
-                       and not k.startswith("titles_held")}
+        self.counts = dict.fromkeys(CUMULATIVE, 0)
         n = self.n_months
         self._spot = np.zeros((n, 2))  # sampled, passed per month
         self._spot_sector = np.zeros((n, 2, len(SECTORS)))
@@ -212,6 +238,8 @@ class QualityCityModel(mesa.Model):
         self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(pop))
 
         self._exit_and_entry(lv, out)
+        self._construction(t, lv, year)
+        self._services(lv, year, month)
         self._measure(t, lv)
         self.datacollector.collect(self)
         if self.tracked:
@@ -288,6 +316,45 @@ class QualityCityModel(mesa.Model):
         pop.belief[slots] = self._anchors[pop.sector[slots], 0]
         self.counts["entrants"] += int(slots.size)
 
+    def _construction(self, t: int, lv, year: int) -> None:
+        """Contractors choose effort and complete works (§2.2.2)."""
+        con = self.contractors
+        n = con.size.shape[0]
+        rng = np.random.default_rng(self._construction_ss.spawn(1)[0])  # one child per month
+        choose_effort(con, lv, self.scenario, rng.random(n), rng.gumbel(size=(len(EFFORTS), n)))
+        w = complete_works(con, lv, self.scenario, rng)
+        for i, name in enumerate(WORK_COUNTS):
+            self._works[t, i] = np.bincount(con.size, weights=getattr(w, name),
+                                            minlength=len(SIZES))
+        cl = lv.construction
+        self.counts["works_completed"] += int(w.works.sum())
+        self.counts["works_supervised"] += int(w.supervised.sum())
+        self.ledger.book(year, "city", "construction_supervision",
+                         cl.cost_per_supervised_work_yuan * float(w.supervised.sum()))
+        self.ledger.book(year, "city", "construction_penalties",
+                         -cl.failure_penalty_yuan * float(w.failed_all.sum()))
+        self.ledger.book(year, "city", "reward_excellent_works",
+                         cl.excellence_reward_yuan * float(w.excellent.sum()))
+
+    def _services(self, lv, year: int, month: int) -> None:
+        """Service firms adopt standards; December demonstration contests (§2.2.3, §3.2)."""
+        firms, rs = self.service_firms, self.streams["services"]
+        n = firms.size.shape[0]
+        adopted = adopt_standards(firms, lv, self.scenario, self._demo_win_belief,
+                                  rs.random((2, n)))
+        self.counts["service_adoptions"] += int(adopted.sum())
+        self.ledger.book(year, "city", "service_standard_grant",
+                         lv.services.standard_subsidy_yuan * float(adopted.sum()))
+        if month == 12:
+            k = stochastic_round(lv.services.demonstration_titles_per_year * self.scale,
+                                 rs.random())
+            winners, eligible = award_demonstrations(firms, k, rs.standard_normal(n),
+                                                     self.scenario.services.judging_noise)
+            self.ledger.book(year, "city", "reward_service_demonstration",
+                             lv.services.demonstration_reward_yuan * winners.size)
+            if eligible:
+                self._demo_win_belief += 0.5 * (winners.size / eligible - self._demo_win_belief)
+
     # ------------------------------------------------------------------------------
     def _measure(self, t: int, lv) -> None:
         sc, pop = self.scenario, self.pop
@@ -313,10 +380,8 @@ class QualityCityModel(mesa.Model):
             "pollution_compliance_rate": kpis.pollution_compliance_rate(
                 pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting),
             "cod_reduction": self._cod_reduction(t),
-            "construction_standard_share": np.nan,
-            "construction_acceptance_rate": np.nan,
-            "construction_excellence_rate": np.nan,
-            "service_standard_share": np.nan,
+            **self._construction_kpis(self._works[lo:t + 1].sum(axis=(0, 2))),
+            "service_standard_share": kpis.service_standard_share(self.service_firms.standard),
             "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
             "iso9001_share": kpis.share(pop.iso9001, alive),
             "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required),
@@ -324,6 +389,11 @@ class QualityCityModel(mesa.Model):
             "firms_alive": int(alive.sum()),
             "cod_tonnes": float(self._cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
             "watched_firms": int((alive & pop.watched).sum()),
+            "contractors_watched": int(self.contractors.watched.sum()),
+            "contractors_cutting_corners": int(
+                (self.contractors.effort == EFFORTS.index("cut_corners")).sum()),
+            "demonstration_units": int(self.service_firms.demonstration.sum()),
+            "brand_service_projects": int(self.service_firms.demonstration.sum()),
         }
         for tier in (1, 2, 3):
             c[f"titles_held_{TIERS[tier]}"] = int((alive & (pop.tier == tier)).sum())
@@ -333,6 +403,16 @@ class QualityCityModel(mesa.Model):
         c["spending_city"] = float(spent[:, 1].sum())
         c["spending_total"] = c["spending_province"] + c["spending_city"]
         self.current = c
+
+    @staticmethod
+    def _construction_kpis(counts: np.ndarray) -> dict[str, float]:
+        """§2.2.2 KPIs from summed counts in WORK_COUNTS order."""
+        works, other, failed, excellent, hidden = counts
+        return {
+            "construction_standard_share": kpis.construction_standard_share(works, hidden),
+            "construction_acceptance_rate": kpis.construction_acceptance_rate(other, failed),
+            "construction_excellence_rate": kpis.construction_excellence_rate(other, excellent),
+        }
 
     def _year_cod(self, year: int, monthly: np.ndarray) -> np.ndarray:
         i = (year - self.years[0]) * 12
@@ -395,6 +475,24 @@ class QualityCityModel(mesa.Model):
                 }
                 rows.extend({"group_type": group, "group": name, "kpi": k, "value": v}
                             for k, v in values.items())
+        # construction by contractor grade, services by service sector and size
+        works = self._works[lo:t + 1].sum(axis=0)
+        con, sf = self.contractors, self.service_firms
+        for code, name in enumerate(SIZES):
+            values = self._construction_kpis(works[:, code])
+            values["contractors"] = int((con.size == code).sum())
+            values["service_standard_share"] = kpis.service_standard_share(
+                sf.standard, sf.size == code)
+            values["service_firms"] = int((sf.size == code).sum())
+            rows.extend({"group_type": "size", "group": name, "kpi": k, "value": v}
+                        for k, v in values.items())
+        for code, name in enumerate(SERVICE_SECTORS):
+            rows.append({"group_type": "sector", "group": name, "kpi": "service_standard_share",
+                         "value": kpis.service_standard_share(sf.standard, sf.sector == code)})
+            rows.append({"group_type": "sector", "group": name, "kpi": "service_firms",
+                         "value": int((sf.sector == code).sum())})
+        for k, v in self._construction_kpis(works.sum(axis=1)).items():
+            rows.append({"group_type": "sector", "group": "construction", "kpi": k, "value": v})
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------------------

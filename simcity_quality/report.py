@@ -109,7 +109,39 @@ def plot_kpis_vs_targets(results: list[Results], path: str | Path) -> Path:
     return path
 
 
-def write_report(results: list[Results], out: str | Path) -> Path:
+def difference_table(comp, scenario: str) -> pd.DataFrame:
+    """One scenario against the reference: every target KPI and budget line, with the paired
+    difference and its 95 % interval (budget in million yuan, spending +)."""
+    d = comp.differences
+    d = d[(d["scenario"] == scenario) & d["kind"].isin(["target_kpi", "budget"])].copy()
+    d = d[~((d["kind"] == "budget") & (d["reference_mean"] == 0) & (d["scenario_mean"] == 0)
+            & (d["ci_low"] == 0) & (d["ci_high"] == 0))]  # lines neither scenario uses
+    money = d["kind"] == "budget"
+    cols = ["reference_mean", "scenario_mean", "difference", "ci_low", "ci_high"]
+    d.loc[money, cols] = d.loc[money, cols] / 1e6
+    d["metric"] = np.where(money, d["metric"] + " (M yuan)", d["metric"])
+    out = d.set_index("metric")[cols]
+    out.columns = [comp.reference.name, scenario, "difference", "95% low", "95% high"]
+    return out.round(3)
+
+
+def format_comparison(comp) -> str:
+    """The plain-text comparison report (what ``simcity-quality compare`` prints)."""
+    ref = comp.reference
+    head = (f"Comparison against {ref.name}: {ref.firms:,} enterprises, "
+            f"{len(ref.final)} replications on common random numbers, seed {ref.seed}")
+    parts = [head, "", "Targets at the end of the horizon (value: mean; met: share of "
+             "replications meeting it):", targets_side_by_side(comp.results).to_string(), ""]
+    for res in comp.results[1:]:
+        parts += [f"{res.name} minus {ref.name}, paired by replication, 95 % intervals:",
+                  difference_table(comp, res.name).to_string(), ""]
+    for res in comp.results:
+        parts += [f"Budget of {res.name} over the horizon, million yuan (spending +, revenue -):",
+                  budget_table(res).to_string(), ""]
+    return "\n".join(parts)
+
+
+def write_report(results: list[Results], out: str | Path, comparison=None) -> Path:
     """Tables of every scenario (Parquet and CSV, one folder each), the chart, report.md."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,8 +149,11 @@ def write_report(results: list[Results], out: str | Path) -> Path:
         res.write(out / res.name)
     png = plot_kpis_vs_targets(results, out / "kpis_vs_targets.png")
     text = ["# simcity_quality report", ""]
-    for res in results:
-        text += ["```", format_text(res), "```", ""]
+    if comparison is not None:
+        text += ["```", format_comparison(comparison), "```", ""]
+    else:
+        for res in results:
+            text += ["```", format_text(res), "```", ""]
     text += [f"![KPIs against targets]({png.name})", ""]
     tmp = out / "report.md.tmp"
     tmp.write_text("\n".join(text), encoding="utf-8")

@@ -44,6 +44,10 @@ SECTORS = (
 KEY_INDUSTRIES = SECTORS[:5]  # §2.2.1e
 SIZES = ("large", "medium", "small")
 TIERS = ("none", "provincial_award", "china_famous_brand", "national_award")
+# §2.2.3: the service sectors the plan lists
+SERVICE_SECTORS = ("transport", "post", "telecom", "commerce", "tourism", "health", "finance",
+                   "insurance", "real_estate", "consulting")
+EFFORTS = ("cut_corners", "standard", "excellence")  # a contractor's quality effort on its works
 
 
 def P(*, unit: str, source: str, description: str, reason: str | None = None,
@@ -144,6 +148,12 @@ def _by_size(unit: str, source: str, description: str, reason: str | None = None
     return Annotated[model, field]
 
 
+def _by_effort(unit: str, source: str, description: str, reason: str | None = None, **bounds):
+    """Annotated type for one value per construction effort level."""
+    model, field = _grouped(EFFORTS, "ByEffort", unit, source, description, reason, **bounds)
+    return Annotated[model, field]
+
+
 def _by_tier(unit: str, source: str, description: str, reason: str | None = None, **bounds):
     """Annotated type for one value per award tier above none (§3.1, §4.2)."""
     model, field = _grouped(TIERS[1:], "ByTier", unit, source, description, reason, **bounds)
@@ -155,6 +165,12 @@ class City(_Strict):
                    description="industrial enterprises in the city at the start",
                    reason="a county-level manufacturing city has thousands of industrial firms, "
                    "most of them small; no city census published")
+    contractors: int = P(unit="contractors", source="assumption", ge=0, le=1_000_000,
+                         description="construction contractors building in the city (§2.2.2)",
+                         reason="a few hundred qualified builders in a county-level city")
+    service_firms: int = P(unit="firms", source="assumption", ge=0, le=5_000_000,
+                           description="service firms in the sectors §2.2.3 lists",
+                           reason="no city census published")
     base_year: int = P(unit="year", source="seed plan header (written around 2009-2010)",
                        ge=1990, le=2030, description="first simulated year (January)")
     sector_shares: SectorShares
@@ -338,7 +354,47 @@ class Campaigns(_Strict):
         return months
 
 
+class ConstructionLevers(_Strict):
+    supervision_share: float = P(unit="share of works", source="§2.2.2, §3.3", ge=0, le=1,
+                                 description="share of works the quality supervision station "
+                                 "follows during construction")
+    targeting: Literal["uniform", "tiered"] = P(unit="rule", strict=None,
+                                                source="§3.3 (quality files, tiered supervision)",
+                                                description="whether contractors with a record "
+                                                "in the quality file are supervised more")
+    watched_supervision_share: float = P(unit="share of works", source="§3.3", ge=0, le=1,
+                                         description="supervision share for contractors on the "
+                                         "watched tier when targeting is tiered")
+    clean_works_to_leave: int = P(unit="works", source="§3.3; notes/modelling.md (Harrington "
+                                  "1988)", ge=1, le=1000, description="works passing first-time "
+                                  "acceptance a watched contractor needs to leave the tier")
+    failure_penalty_yuan: float = P(unit="yuan per work", source="§2.2.2b", ge=0,
+                                    description="penalty when a work fails one-time acceptance")
+    excellence_reward_yuan: float = P(unit="yuan per work", source="assumption", ge=0,
+                                      description="reward for a work rated excellent",
+                                      reason="the plan names none; a lever to try (default 0)")
+    cost_per_supervised_work_yuan: float = P(unit="yuan per work", source="assumption", ge=0,
+                                             description="city's cost of supervising one work",
+                                             reason="site visits over a construction period")
+
+
+class ServiceLevers(_Strict):
+    demonstration_titles_per_year: float = P(
+        unit="titles/year", source="§3.2 ('service standardisation demonstration unit' "
+        "contests)", ge=0, description="demonstration-unit titles awarded each year (scales "
+        "with the service-firm count)")
+    demonstration_reward_yuan: float = P(unit="yuan per title", source="assumption", ge=0,
+                                         description="one-time reward for a demonstration unit",
+                                         reason="the plan names no amount; set at the city's "
+                                         "provincial-award level when contests run")
+    standard_subsidy_yuan: float = P(unit="yuan per adopter", source="assumption", ge=0,
+                                     description="city grant towards adopting service standards",
+                                     reason="a lever to try; the plan names none")
+
+
 class Levers(_Strict):
+    construction: ConstructionLevers
+    services: ServiceLevers
     rewards: Rewards
     inspection: Inspection
     subsidy: Subsidy
@@ -529,6 +585,101 @@ class Environment(_Strict):
                                         reason="treatment plants built in the period")
 
 
+class Construction(_Strict):
+    """Contractors and their works (§2.2.2): the world the city's levers act on."""
+
+    works_per_year: _by_size("works/year", "assumption", "completed works per contractor "
+                             "and year by qualification grade", reason="a few works a year "
+                             "for small builders, dozens for large", ge=0)
+    large_project_share: float = P(unit="share of works", source="§2.2.2b", ge=0, le=1,
+                                   description="share of works that are large or medium "
+                                   "projects (outside the acceptance and excellence targets)")
+    size_shares: _by_size("share", "assumption", "share of contractors by qualification grade",
+                          reason="most builders hold the lowest grade", ge=0, le=1)
+    capability_mean: _by_size("logit", "assumption", "mean chance (logit) that a work built "
+                              "with standard effort has no defect",
+                              reason="set so the base-year one-time acceptance rate is below "
+                              "the 90 % target (§2.2.2b)", ge=-10, le=10)
+    capability_sd: float = P(unit="logit", source="assumption", ge=0, le=5,
+                             description="spread of contractor capability",
+                             reason="heterogeneous builders")
+    effort_shift: _by_effort("logit", "assumption", "change in the no-defect logit by effort",
+                             reason="cutting corners doubles defects or worse; care halves "
+                             "them", ge=-10, le=10)
+    effort_cost: _by_effort("share of contract value", "assumption", "cost of each effort "
+                            "level relative to standard (negative: a saving)",
+                            reason="materials and labour saved or spent", ge=-1, le=1)
+    excellence_rating: _by_effort("probability", "assumption", "chance a defect-free work is "
+                                  "rated excellent, by effort", reason="excellence is judged "
+                                  "on finish beyond the standard", ge=0, le=1)
+    correction_share: float = P(unit="probability", source="§3.3 (whole-process supervision)",
+                                ge=0, le=1, description="a supervised work's defect is found "
+                                "and corrected during construction")
+    acceptance_detection: float = P(unit="probability", source="assumption", ge=0, le=1,
+                                    description="one-time acceptance finds a remaining defect",
+                                    reason="acceptance tests catch most, not all, defects")
+    rework_cost: float = P(unit="share of contract value", source="assumption", ge=0, le=5,
+                           description="cost of reworking a defective work",
+                           reason="demolition and rebuilding of parts")
+    record_cost: float = P(unit="share of contract value", source="§3.3 (quality files)", ge=0,
+                           le=5, description="contractor's cost of a record in the quality file "
+                           "(lost bids)")
+    logit_scale: float = P(unit="share of contract value", source="notes/modelling.md "
+                           "(smooth responses)", gt=0, le=1,
+                           description="payoff per logit unit in the effort choice")
+    review_rate: float = P(unit="1/month", source="assumption", ge=0, le=1,
+                           description="chance a contractor reconsiders its effort in a month",
+                           reason="effort habits change slowly")
+    work_value_million: _by_size("million yuan", "assumption", "contract value of a work by "
+                                 "grade", reason="small works are small", gt=0)
+
+
+class _SharesAddUp(_Strict):
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        total = sum(getattr(self, f) for f in type(self).model_fields)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"shares must add up to 1, they add up to {total:.4f}")
+        return self
+
+
+ServiceSectorShares = create_model(
+    "ServiceSectorShares", __base__=_SharesAddUp,
+    __doc__="Share of service firms in each sector §2.2.3 lists.",
+    **{s: (float, P(unit="share", source="assumption", ge=0, le=1,
+                    description=f"service firms in {s.replace('_', ' ')} (§2.2.3)",
+                    reason="no city census published; commerce dominates county services"))
+       for s in SERVICE_SECTORS})
+
+
+class Services(_Strict):
+    """Service firms (§2.2.3, §3.2) and their adoption of service standards."""
+
+    sector_shares: ServiceSectorShares
+    size_shares: _by_size("share", "assumption", "share of service firms by size",
+                          reason="mostly small", ge=0, le=1)
+    standard_share: _by_size("share", "assumption", "share applying service standards at the "
+                             "start", reason="larger chains standardise first", ge=0, le=1)
+    revenue_median: _by_size("million yuan/year", "assumption", "median yearly revenue",
+                             reason="service firms are smaller than factories", gt=0)
+    adoption_cost: float = P(unit="share of revenue", source="assumption", ge=0, le=5,
+                             description="one-time cost of adopting service standards",
+                             reason="training, procedures, certification")
+    standard_premium: float = P(unit="share of revenue/year", source="assumption", ge=0, le=1,
+                                description="extra profit from applying standards",
+                                reason="customers return to standardised services")
+    demonstration_pull: float = P(unit="logit per demonstration unit share", source="§3.2 "
+                                  "(demonstration units as examples)", ge=0, le=100,
+                                  description="extra imitation pull of the sector's "
+                                  "demonstration units")
+    demonstration_premium: float = P(unit="share of revenue/year", source="assumption", ge=0,
+                                     le=1, description="market value of a demonstration title",
+                                     reason="a public endorsement")
+    judging_noise: float = P(unit="logit", source="assumption", ge=0, le=10,
+                             description="noise in choosing demonstration units",
+                             reason="contests favour size and visibility too")
+
+
 class Interpretation(_Strict):
     cod_base_year: int | None = Field(
         None, description="base year of the COD cut (§2.2.4b leaves it blank); empty means the "
@@ -560,6 +711,8 @@ class Scenario(_Strict):
     market: Market
     behaviour: Behaviour
     environment: Environment
+    construction: Construction
+    services: Services
     interpretation: Interpretation
     targets: dict[str, float] = Field(default_factory=dict)
     uncertain: dict[str, tuple[float, float]] = Field(default_factory=dict)

@@ -8,8 +8,17 @@ import pytest
 
 import simcity_quality as sq
 from simcity_quality import government
-from simcity_quality.ledger import LINE_NAMES, LINES, PAYERS, REWARD_LINE_BY_TIER, Ledger
+from simcity_quality.ledger import (
+    LINE_NAMES,
+    LINES,
+    PAYERS,
+    REVENUE_LINES,
+    REWARD_LINE_BY_TIER,
+    Ledger,
+)
 from simcity_quality.scenario import TIERS, load_scenario
+
+TITLE_LINES = list(REWARD_LINE_BY_TIER.values())  # rewards for brand titles (§4.2)
 
 ROOT = Path(__file__).resolve().parents[1]
 THE_PLAN = ROOT / "scenarios" / "the_plan.toml"
@@ -66,7 +75,7 @@ def expected_rewards(res, rep: int) -> dict[tuple[int, str, str], float]:
 
 def booked_rewards(res, rep: int) -> dict[tuple[int, str, str], float]:
     b = res.budget
-    b = b[(b["replication"] == rep) & b["line"].str.startswith("reward_")]
+    b = b[(b["replication"] == rep) & b["line"].isin(TITLE_LINES)]
     return {(int(r.year), r.payer, r.line): float(r.yuan) for r in b.itertuples()}
 
 
@@ -177,8 +186,8 @@ def test_yearly_spending_by_payer_adds_up(plan_res):
 
 def test_sign_convention(plan_res):
     b = plan_res.budget
-    fines = b[b["line"] == "fines_collected"]
-    others = b[b["line"] != "fines_collected"]
+    fines = b[b["line"].isin(REVENUE_LINES)]
+    others = b[~b["line"].isin(REVENUE_LINES)]
     assert (fines["yuan"] <= 0).all()
     assert (fines["yuan"] < 0).any()  # fines were collected
     assert (others["yuan"] >= 0).all()
@@ -215,7 +224,7 @@ def test_reward_spending_equals_titles_times_schedule(plan_res):
 def test_titles_won_before_the_plan_earn_nothing(plan_res):
     sc = plan_res.scenario
     b = plan_res.budget
-    before = b[(b["year"] < sc.policy.start_year) & b["line"].str.startswith("reward_")]
+    before = b[(b["year"] < sc.policy.start_year) & b["line"].isin(TITLE_LINES)]
     assert len(before) > 0 and (before["yuan"] == 0).all()
     for tier in (1, 2, 3):
         assert government.reward_amounts(sc.levers_for(sc.city.base_year),
@@ -257,7 +266,7 @@ def test_reward_amounts_not_stacked():
 def test_run_not_stacked_city_pays_nothing_where_province_pays(unstacked_res):
     res = unstacked_res
     b = res.budget
-    rewards = b[b["line"].str.startswith("reward_")].pivot_table(
+    rewards = b[b["line"].isin(TITLE_LINES)].pivot_table(
         index=["year", "line"], columns="payer", values="yuan", aggfunc="sum")
     province_paid = rewards["province"] > 0
     assert province_paid.any()  # not vacuous
@@ -278,7 +287,7 @@ def test_run_stacked_city_pays_on_top_of_province(unstacked_res):
 
     def rewards(res, payer, year):
         b = res.budget
-        sel = b[b["line"].str.startswith("reward_") & (b["payer"] == payer) & (b["year"] == year)]
+        sel = b[b["line"].isin(TITLE_LINES) & (b["payer"] == payer) & (b["year"] == year)]
         return sel["yuan"].sum()
 
     years = range(sc.policy.rewards.province_start_year, sc.horizon.end_year + 1)

@@ -163,8 +163,15 @@ def test_results_write_tables(tmp_path, plan):
 def test_breakdown_covers_every_sector_and_size(plan):
     res = sq.run(plan, replications=1, seed=1, firms=400)
     bd = res.breakdown
-    assert set(bd.query("group_type == 'sector'")["group"]) == set(sq.scenario.SECTORS)
-    assert set(bd.query("group_type == 'size'")["group"]) == set(sq.scenario.SIZES)
+    industry = bd.query("kpi == 'factory_pass_rate'")
+    assert set(industry.query("group_type == 'sector'")["group"]) == set(sq.scenario.SECTORS)
+    assert set(industry.query("group_type == 'size'")["group"]) == set(sq.scenario.SIZES)
+    services = bd.query("kpi == 'service_standard_share'")
+    assert set(services.query("group_type == 'sector'")["group"]) == set(
+        sq.scenario.SERVICE_SECTORS)
+    assert set(services.query("group_type == 'size'")["group"]) == set(sq.scenario.SIZES)
+    building = bd.query("kpi == 'construction_acceptance_rate' and group_type == 'size'")
+    assert set(building["group"]) == set(sq.scenario.SIZES)
     firms = bd.query("group_type == 'size' and kpi == 'firms'")["value"].sum()
     assert firms == res.final.iloc[0]["firms_alive"]
 

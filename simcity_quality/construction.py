@@ -1,0 +1,144 @@
+"""Construction contractors and their works (§2.2.2), vectorised over contractors.
+
+Each month a contractor completes a Poisson number of works, some of them large or medium
+projects (outside the acceptance and excellence targets, §2.2.2b). It builds them with the effort
+it last chose (cut corners, standard, excellence): effort shifts the chance that a work has a
+defect. The quality supervision station follows a share of works during construction and has
+their defects corrected; one-time acceptance finds most remaining defects (the work fails, is
+reworked, the contractor pays a penalty and gets a record in the quality file); a defect that
+slips through leaves a completed work below national standards. A defect-free work is rated
+excellent with a chance that rises with effort.
+
+Per work, given the defect chance ``q``, supervision share ``s``, correction ``c`` and detection
+``d``: remaining defect ``r = q (1 - s c)``; failed acceptance ``r d``; hidden defect
+``r (1 - d)``; excellent ``(1 - r) x rating``. Outcomes are drawn as multinomial counts.
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .scenario import EFFORTS, SIZES, Levers, Scenario
+
+FAIL, HIDDEN, EXCELLENT, PLAIN = range(4)
+
+
+@dataclass
+class Contractors:
+    """Contractor state as arrays (one slot per contractor; contractors do not enter or exit)."""
+
+    size: np.ndarray  # int8 qualification grade (SIZES)
+    capability: np.ndarray  # float64, logit of a defect-free work at standard effort
+    effort: np.ndarray  # int8 index into EFFORTS
+    watched: np.ndarray  # bool, a record in the quality file (§3.3)
+    clean_works: np.ndarray  # int16, works passing first time since the record
+
+    def nbytes(self) -> int:
+        """Memory held by the state arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+def create_contractors(sc: Scenario, n: int, rng: np.random.Generator) -> Contractors:
+    """Base-year contractors; every one starts at standard effort with a clean file."""
+    c = sc.construction
+    p = np.array([getattr(c.size_shares, s) for s in SIZES])
+    size = rng.choice(len(SIZES), size=n, p=p / p.sum()).astype(np.int8)
+    mean = np.array([getattr(c.capability_mean, s) for s in SIZES])[size]
+    return Contractors(size=size,
+                       capability=mean + c.capability_sd * rng.standard_normal(n),
+                       effort=np.full(n, EFFORTS.index("standard"), dtype=np.int8),
+                       watched=np.zeros(n, dtype=bool),
+                       clean_works=np.zeros(n, dtype=np.int16))
+
+
+def supervision_share(con: Contractors, lv: Levers) -> np.ndarray:
+    """Share of each contractor's works the station follows (tiered: watched ones more)."""
+    cl = lv.construction
+    base = np.full(con.size.shape[0], cl.supervision_share)
+    if cl.targeting == "tiered":
+        base = np.where(con.watched, np.maximum(cl.watched_supervision_share, base), base)
+    return base
+
+
+def outcome_probabilities(con: Contractors, lv: Levers, sc: Scenario,
+                          effort: np.ndarray) -> np.ndarray:
+    """Per contractor, the chances (fail, hidden, excellent, plain pass) of one work."""
+    c = sc.construction
+    shift = np.array([getattr(c.effort_shift, e) for e in EFFORTS])[effort]
+    rating = np.array([getattr(c.excellence_rating, e) for e in EFFORTS])[effort]
+    q = 1.0 / (1.0 + np.exp(con.capability + shift))  # chance of a defect
+    remaining = q * (1.0 - supervision_share(con, lv) * c.correction_share)
+    fail = remaining * c.acceptance_detection
+    hidden = remaining - fail
+    excellent = (1.0 - remaining) * rating
+    plain = 1.0 - fail - hidden - excellent
+    return np.stack([fail, hidden, excellent, np.maximum(plain, 0.0)], axis=1)
+
+
+def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
+                  gumbel: np.ndarray) -> None:
+    """Reviewing contractors pick an effort by logit over the expected payoff per work.
+
+    Payoff (share of contract value): minus the effort's cost, minus expected rework and, when
+    acceptance fails, the penalty and the record's cost, plus the expected reward for excellence.
+    ``u``: uniforms (n,); ``gumbel``: (3, n).
+    """
+    c, cl = sc.construction, lv.construction
+    value = np.array([getattr(c.work_value_million, s) for s in SIZES])[con.size] * 1e6
+    s_corr = supervision_share(con, lv) * c.correction_share
+    util = np.empty((len(EFFORTS), con.size.shape[0]))
+    for e, name in enumerate(EFFORTS):
+        effort = np.full(con.size.shape[0], e, dtype=np.int8)
+        p = outcome_probabilities(con, lv, sc, effort)
+        q = 1.0 / (1.0 + np.exp(con.capability + getattr(c.effort_shift, name)))
+        corrected = q * s_corr
+        cost = (getattr(c.effort_cost, name) + corrected * c.rework_cost
+                + p[:, FAIL] * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
+                - p[:, EXCELLENT] * cl.excellence_reward_yuan / value)
+        util[e] = -cost / c.logit_scale
+    reviewing = u < c.review_rate
+    best = np.argmax(util + gumbel, axis=0).astype(np.int8)
+    con.effort[reviewing] = best[reviewing]
+
+
+@dataclass
+class WorksMonth:
+    """Counts of one month's completed works, per contractor (int arrays)."""
+
+    works: np.ndarray  # all completed works
+    other: np.ndarray  # works other than large and medium projects (the targets' scope)
+    failed: np.ndarray  # other works failing one-time acceptance
+    excellent: np.ndarray  # other works rated excellent
+    hidden: np.ndarray  # all works completed below national standards
+    failed_all: np.ndarray  # all works failing one-time acceptance (penalised)
+    supervised: np.ndarray  # all works followed by the station
+
+
+def complete_works(con: Contractors, lv: Levers, sc: Scenario,
+                   rng: np.random.Generator) -> WorksMonth:
+    """Draw this month's completed works and their outcomes; update the quality file."""
+    c, cl = sc.construction, lv.construction
+    n = con.size.shape[0]
+    rate = np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] / 12.0
+    works = rng.poisson(rate)
+    large = rng.binomial(works, c.large_project_share)
+    other = works - large
+    p = outcome_probabilities(con, lv, sc, con.effort)
+    out_other = rng.multinomial(other, p) if n else np.zeros((0, 4), dtype=np.int64)
+    out_large = rng.multinomial(large, p) if n else np.zeros((0, 4), dtype=np.int64)
+    supervised = rng.binomial(works, supervision_share(con, lv))
+    failed_all = out_other[:, FAIL] + out_large[:, FAIL]
+    passed_all = works - failed_all
+    # the quality file: a failed acceptance is a record; clean works clear it
+    got_record = failed_all > 0
+    con.watched[got_record] = True
+    con.clean_works[got_record] = 0
+    clean = ~got_record & con.watched
+    con.clean_works[clean] += passed_all[clean].astype(np.int16)
+    leave = clean & (con.clean_works >= cl.clean_works_to_leave)
+    con.watched[leave] = False
+    con.clean_works[leave] = 0
+    return WorksMonth(works=works, other=other, failed=out_other[:, FAIL],
+                      excellent=out_other[:, EXCELLENT],
+                      hidden=out_other[:, HIDDEN] + out_large[:, HIDDEN],
+                      failed_all=failed_all, supervised=supervised)
