@@ -12,6 +12,7 @@ Public API::
 from . import report
 from .compare import Comparison, compare
 from .errors import ScenarioError, SimcityQualityError
+from .experiments import designs, load_results, sweep
 from .model import QualityCityModel
 from .runner import Results, replication_seeds, run
 from .scenario import Scenario, load_scenario
@@ -19,6 +20,7 @@ from .targets import TARGETS
 
 __all__ = [
     "TARGETS", "Comparison", "QualityCityModel", "Results", "Scenario", "ScenarioError",
-    "SimcityQualityError", "compare", "load_scenario", "replication_seeds", "report", "run",
+    "SimcityQualityError", "compare", "designs", "load_results", "load_scenario",
+    "replication_seeds", "report", "run", "sweep",
 ]
 __version__ = "0.1.0"

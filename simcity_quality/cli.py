@@ -56,6 +56,76 @@ def _out_folder(out: str | None, names: list[str]) -> Path:
     return path
 
 
+def _design_from_args(args, sc):
+    from .experiments import designs
+
+    chosen = [x for x in ("grid", "lhs", "sobol", "halton", "points") if getattr(args, x)]
+    if len(chosen) != 1:
+        raise SimcityQualityError("give exactly one design: --grid KEY=V1,V2 (repeatable), "
+                                  "--lhs N, --sobol N, --halton N or --points FILE.")
+    kind = chosen[0]
+    if kind == "grid":
+        levels = {}
+        for spec in args.grid:
+            key, sep, vals = spec.partition("=")
+            if not sep or not vals:
+                raise SimcityQualityError(f"--grid {spec!r}: expected KEY=V1,V2,...")
+            levels[key] = [_number(v, f"--grid {key}") for v in vals.split(",")]
+        return designs.grid(levels)
+    if kind == "points":
+        return designs.points(args.points)
+    ranges = {}
+    for spec in args.key or []:
+        key, sep, rng = spec.partition("=")
+        if sep:
+            lo, colon, hi = rng.partition(":")
+            if not colon:
+                raise SimcityQualityError(f"--key {spec!r}: expected KEY or KEY=LOW:HIGH")
+            ranges[key] = (_number(lo, f"--key {key}"), _number(hi, f"--key {key}"))
+        else:
+            ranges[key] = None
+    if not ranges:
+        ranges = {k: None for k in sc.uncertain}  # every declared uncertain parameter
+    if not ranges:
+        raise SimcityQualityError(f"{sc.source}: no --key given and the scenario declares no "
+                                  "[uncertain] ranges to sample.")
+    return getattr(designs, kind)(ranges, n=getattr(args, kind), seed=args.seed)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SimcityQualityError(f"{what}: {text!r} is not a number.") from None
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def _cmd_sweep(args) -> int:
+    from .experiments import sweep
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    design = _design_from_args(args, sc)
+    security = None
+    if args.tls_ca or args.tls_cert or args.tls_key:
+        if not (args.tls_ca and args.tls_cert and args.tls_key):
+            raise SimcityQualityError("TLS needs all three of --tls-ca, --tls-cert, --tls-key.")
+        from distributed.security import Security
+
+        security = Security(tls_ca_file=args.tls_ca, tls_client_cert=args.tls_cert,
+                            tls_client_key=args.tls_key, require_encryption=True)
+    res = sweep(sc, design, replications=args.replications, seed=args.seed, store=args.out,
+                executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                security=security, firms=args.firms, resume=args.resume,
+                batch_size=args.batch_size, progress=not args.quiet)
+    print(f"{len(res.finals)} runs finished, {len(res.failures)} failed, {res.missing_runs} "
+          f"missing, in {res.path}/ (load with sq.load_results)")
+    for _, row in res.failures.head(5).iterrows():
+        print(f"  failed: point {row['point']} replication {row['replication']}: "
+              f"{row['error']}", file=sys.stderr)
+    return 0
+
+
 def _cmd_validate(args) -> int:
     from .scenario import load_scenario
 
@@ -111,6 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--firms", type=int, default=None, help="override city.firms")
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
     c.set_defaults(func=_cmd_compare)
+    w = sub.add_parser("sweep", help="a design x replications into a resumable result store")
+    w.add_argument("scenario")
+    w.add_argument("--grid", action="append", metavar="KEY=V1,V2,...")
+    w.add_argument("--lhs", type=int, metavar="N")
+    w.add_argument("--sobol", type=int, metavar="N")
+    w.add_argument("--halton", type=int, metavar="N")
+    w.add_argument("--points", metavar="FILE", help="CSV of points, one column per key")
+    w.add_argument("--key", action="append", metavar="KEY[=LOW:HIGH]",
+                   help="sampled key (default range: the scenario's [uncertain])")
+    w.add_argument("-r", "--replications", type=int, default=10)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--firms", type=int, default=None)
+    w.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
+    w.add_argument("--workers", type=int, default=None)
+    w.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    w.add_argument("--tls-ca", default=None)
+    w.add_argument("--tls-cert", default=None)
+    w.add_argument("--tls-key", default=None)
+    w.add_argument("--batch-size", type=int, default=None)
+    w.add_argument("-o", "--out", required=True, help="result store folder")
+    w.add_argument("--resume", action="store_true", help="finish the sweep in --out")
+    w.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    w.set_defaults(func=_cmd_sweep)
     v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=_cmd_validate)

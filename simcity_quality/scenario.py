@@ -781,6 +781,11 @@ class Scenario(_Strict):
         """The scenario as plain data (what a TOML file with no ``extends`` would hold)."""
         return self.model_dump(mode="json")
 
+    def file_data(self) -> dict:
+        """The scenario's content as a file would hold it (``[policy]`` levers left unset keep
+        following ``[status_quo]``); :func:`scenario_from_data` turns it back into this."""
+        return copy.deepcopy(self._raw) if self._raw else self.to_dict()
+
     def content_hash(self) -> str:
         """A stable hash of the scenario's content (for manifests and caching)."""
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -822,6 +827,11 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 _DEPTH: dict[str, int] = {}
+
+
+def scenario_from_data(data: dict, source: str = "<data>") -> Scenario:
+    """Validate plain scenario data (what a TOML file without ``extends`` holds)."""
+    return _validate(data, source, {})
 
 
 def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]]:

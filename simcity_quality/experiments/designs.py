@@ -1,0 +1,163 @@
+"""Designs over scenario keys: full factorial grid, Latin hypercube, Sobol, Halton, or points.
+
+A design is a table of points (one row each, one column per dotted scenario key). Ranges for
+the sampling designs come from the call, ``{"key": (low, high)}``, or, where a key is given
+without a range (``{"key": None}`` or a list of keys), from the scenario's ``[uncertain]``
+declarations when the design is resolved against a scenario. Keys whose scenario values are
+whole numbers are rounded. Points are ordered so that a prefix of the design still spreads
+over the space (sampling designs are space-filling in their own order; grids are interleaved).
+"""
+
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from ..errors import SimcityQualityError
+from ..scenario import Scenario
+
+
+@dataclass
+class Design:
+    """A design before it meets a scenario: its kind, keys, ranges or values, and size."""
+
+    kind: str  # "grid", "lhs", "sobol", "halton", "points"
+    keys: list[str]
+    ranges: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    values: dict[str, list] = field(default_factory=dict)  # grid levels
+    n: int = 0
+    seed: int = 0
+    table: pd.DataFrame | None = None  # explicit points
+
+    def resolve(self, scenario: Scenario) -> pd.DataFrame:
+        """The design's points as a DataFrame (index ``point``), checked against the scenario."""
+        from ..scenario import valid_keys
+
+        flat_keys = set(_flat_numeric(scenario)) if self.kind != "points" else set(valid_keys())
+        for key in self.keys:
+            if key not in flat_keys:
+                raise SimcityQualityError(
+                    f"design key `{key}`: not a numeric parameter of scenario "
+                    f"{scenario.name!r} ({scenario.source}); see docs/parameters.md.")
+        if self.kind == "grid":
+            levels = [self.values[k] for k in self.keys]
+            rows = list(product(*levels))
+            index = np.array(list(product(*(range(len(v)) for v in levels))), dtype=float)
+            index /= np.maximum(np.array([len(v) - 1 for v in levels], dtype=float), 1.0)
+            df = pd.DataFrame([rows[i] for i in _spread_order(index)], columns=self.keys)
+        elif self.kind == "points":
+            df = self.table.copy()
+        else:
+            bounds = [self._range(k, scenario) for k in self.keys]
+            unit = _sample(self.kind, len(self.keys), self.n, self.seed)
+            lo = np.array([b[0] for b in bounds])
+            hi = np.array([b[1] for b in bounds])
+            df = pd.DataFrame(lo + unit * (hi - lo), columns=self.keys)
+        flat = _flat_numeric(scenario)
+        for key in df.columns:
+            if isinstance(flat.get(key), int) and not isinstance(flat.get(key), bool):
+                df[key] = np.round(df[key]).astype(int)
+        df.index = pd.RangeIndex(len(df), name="point")
+        return df
+
+    def _range(self, key: str, scenario: Scenario) -> tuple[float, float]:
+        rng = self.ranges.get(key)
+        if rng is None:
+            if key not in scenario.uncertain:
+                raise SimcityQualityError(
+                    f"design key `{key}`: no range given and scenario {scenario.name!r} "
+                    f"({scenario.source}) declares none under [uncertain]; pass (low, high).")
+            rng = scenario.uncertain[key]
+        lo, hi = float(rng[0]), float(rng[1])
+        if not lo <= hi:
+            raise SimcityQualityError(f"design key `{key}`: range ({lo}, {hi}) has low above "
+                                      "high.")
+        return lo, hi
+
+    def describe(self) -> dict:
+        """Plain-data description (for the store's manifest)."""
+        return {"kind": self.kind, "keys": self.keys, "n": self.n, "seed": self.seed,
+                "ranges": {k: list(v) if v else None for k, v in self.ranges.items()},
+                "values": self.values}
+
+
+def _flat_numeric(scenario: Scenario) -> dict:
+    from ..scenario import flatten
+
+    return {k: v for k, v in flatten(scenario.to_dict()).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _normalise_ranges(ranges) -> dict[str, tuple[float, float] | None]:
+    if isinstance(ranges, list | tuple):
+        return {k: None for k in ranges}
+    return {k: (tuple(v) if v is not None else None) for k, v in ranges.items()}
+
+
+def _sample(kind: str, d: int, n: int, seed: int) -> np.ndarray:
+    if n < 1:
+        raise SimcityQualityError(f"a {kind} design needs n >= 1 points, got {n}.")
+    if kind == "lhs":
+        return qmc.LatinHypercube(d=d, seed=np.random.default_rng(seed)).random(n)
+    if kind == "sobol":
+        # scrambled Sobol; any n works, powers of two keep its balance properties
+        return qmc.Sobol(d=d, scramble=True, seed=np.random.default_rng(seed)).random(n)
+    if kind == "halton":
+        return qmc.Halton(d=d, scramble=True, seed=np.random.default_rng(seed)).random(n)
+    raise SimcityQualityError(f"unknown design kind {kind!r}")
+
+
+def _spread_order(coords: np.ndarray) -> list[int]:
+    """Farthest-point order of grid points: every prefix spreads over the whole grid."""
+    n = len(coords)
+    order = [0]
+    dist = np.linalg.norm(coords - coords[0], axis=1)
+    for _ in range(n - 1):
+        nxt = int(np.argmax(dist))  # ties: the lowest index, so the order is deterministic
+        order.append(nxt)
+        dist = np.minimum(dist, np.linalg.norm(coords - coords[nxt], axis=1))
+    return order
+
+
+def grid(levels: dict[str, list]) -> Design:
+    """Full factorial grid: every combination of the given levels."""
+    if not levels or any(len(v) == 0 for v in levels.values()):
+        raise SimcityQualityError("a grid needs at least one key with at least one level")
+    return Design("grid", list(levels), values={k: list(v) for k, v in levels.items()})
+
+
+def lhs(ranges, n: int, seed: int = 0) -> Design:
+    """Latin hypercube of ``n`` points over ``{key: (low, high) or None}`` (or a list of keys)."""
+    r = _normalise_ranges(ranges)
+    return Design("lhs", list(r), ranges=r, n=n, seed=seed)
+
+
+def sobol(ranges, n: int, seed: int = 0) -> Design:
+    """Scrambled Sobol sequence of ``n`` points (``scipy.stats.qmc``)."""
+    r = _normalise_ranges(ranges)
+    return Design("sobol", list(r), ranges=r, n=n, seed=seed)
+
+
+def halton(ranges, n: int, seed: int = 0) -> Design:
+    """Scrambled Halton sequence of ``n`` points (``scipy.stats.qmc``)."""
+    r = _normalise_ranges(ranges)
+    return Design("halton", list(r), ranges=r, n=n, seed=seed)
+
+
+def points(table: pd.DataFrame | str | Path) -> Design:
+    """An explicit list of points: a DataFrame or a CSV file, one column per dotted key."""
+    if not isinstance(table, pd.DataFrame):
+        path = Path(table)
+        if not path.is_file():
+            raise SimcityQualityError(f"{path}: design points file not found.")
+        try:
+            table = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise SimcityQualityError(f"{path}: not a readable CSV of design points ({exc}).") \
+                from None
+    if table.empty or table.shape[1] == 0:
+        raise SimcityQualityError("a points design needs at least one row and one column")
+    return Design("points", list(table.columns), table=table.reset_index(drop=True))

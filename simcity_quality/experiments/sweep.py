@@ -1,0 +1,196 @@
+"""``sweep``: every design point times every replication, on an executor, into a result store.
+
+Runs are ordered replication-major (every point's replication 0, then every point's
+replication 1, ...), so a partial sweep still covers the whole design. Runs are batched into
+tasks long enough that executor overhead stays small; results are written as batches complete,
+so memory stays flat whatever the number of runs. The seed of (point, replication) depends on
+the experiment seed and the replication only, so results are bit-identical whatever the
+executor and the number of workers.
+"""
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import SimcityQualityError
+from ..scenario import Scenario, load_scenario
+from .designs import Design
+from .store import FORMAT, VERSION, ExperimentResults, ResultStore, load_results, versions
+from .worker import run_batch
+
+EXECUTORS = ("serial", "processes", "dask")
+
+
+def _hash(obj) -> str:
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _tasks(design: pd.DataFrame, replications: int, done: set) -> list[tuple[int, int, dict]]:
+    records = {int(p): {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+               for p, row in design.to_dict(orient="index").items()}
+    return [(p, r, records[p]) for r in range(replications) for p in design.index
+            if (int(p), r) not in done]
+
+
+def _batches(tasks: list, size: int) -> Iterator[list]:
+    for i in range(0, len(tasks), size):
+        yield tasks[i:i + size]
+
+
+def _batch_name(batch: list) -> str:
+    p, r, _ = batch[0]
+    return f"r{r:05d}-p{p:07d}-n{len(batch):04d}"
+
+
+def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 10,
+          seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
+          workers: int | None = None, scheduler: str | None = None, security=None,
+          firms: int | None = None, resume: bool = False, batch_size: int | None = None,
+          timeseries: bool = True, progress: bool = True) -> ExperimentResults:
+    """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
+
+    Args:
+        executor: ``"serial"``, ``"processes"`` (local, ``workers`` defaults to all cores) or
+            ``"dask"`` (a ``LocalCluster`` on 127.0.0.1, or the running scheduler at
+            ``scheduler``, e.g. ``"tls://host:8786"``, with ``security`` a
+            ``distributed.security.Security`` for TLS).
+        resume: finish a sweep the store already holds (only missing runs are run).
+        batch_size: runs per task (default: enough tasks to keep every worker busy).
+        progress: show a progress bar (tqdm; terminal or notebook).
+
+    Returns the store read back (:class:`ExperimentResults`).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if executor not in EXECUTORS:
+        raise SimcityQualityError(f"executor must be one of {EXECUTORS}, got {executor!r}.")
+    if not isinstance(replications, int) or replications < 1:
+        raise SimcityQualityError(f"replications must be a whole number >= 1, got "
+                                  f"{replications!r}.")
+    table = design.resolve(sc)
+    manifest = {
+        "format": FORMAT, "version": VERSION,
+        "scenario_name": sc.name, "scenario_source": sc.source,
+        "scenario_hash": sc.content_hash(), "scenario": sc.file_data(),
+        "design": design.describe(), "design_hash": _hash(table.to_dict(orient="split")),
+        "points": len(table), "replications": replications, "seed": seed, "firms": firms,
+        "timeseries": timeseries, "versions": versions(),
+        "seed_rule": "replication r uses numpy SeedSequence(seed, spawn_key=(r,)), the r-th "
+                     "child of SeedSequence(seed), at every design point",
+    }
+    st = ResultStore.open(store, manifest, table, resume)
+    todo = _tasks(table, replications, st.completed())
+    n_workers = _workers(executor, workers)
+    size = batch_size or max(1, min(16, -(-len(todo) // (4 * n_workers)) if todo else 1))
+    batches = list(_batches(todo, size))
+    args = (sc.file_data(), sc.source)
+    bar = _progress(len(todo), progress)
+    n_failed = 0
+    try:
+        for batch, result in _execute(executor, batches, args, seed, firms, timeseries,
+                                      n_workers, scheduler, security):
+            st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
+            n_failed += len(result["failures"])
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    res = load_results(st.path)
+    st.finish({"runs_finished": len(res.finals), "runs_failed": len(res.failures),
+               "runs_missing": res.missing_runs})
+    return load_results(st.path)
+
+
+def _workers(executor: str, workers: int | None) -> int:
+    if executor == "serial":
+        return 1
+    if workers is not None and workers < 1:
+        raise SimcityQualityError(f"workers must be at least 1, got {workers}.")
+    return workers or len(os.sched_getaffinity(0))
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="run", disable=not enabled, smoothing=0.1)
+
+
+def _execute(executor, batches, args, seed, firms, timeseries, n_workers, scheduler, security):
+    """Yield (batch, result) as batches complete."""
+    call = (seed, firms, timeseries)
+    if executor == "serial":
+        for batch in batches:
+            yield batch, run_batch(*args, _plain(batch), *call)
+    elif executor == "processes":
+        yield from _processes(batches, args, call, n_workers)
+    else:
+        yield from _dask(batches, args, call, n_workers, scheduler, security)
+
+
+def _plain(batch):
+    return [(int(p), int(r), o) for p, r, o in batch]
+
+
+def _processes(batches, args, call, n_workers):
+    # `import mesa` (3.3) forces "spawn" on the whole process: choose the context explicitly.
+    # forkserver: workers fork from a clean server that has the package imported once.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["simcity_quality.experiments.worker"])
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+        pending = {}
+        queue = iter(batches)
+        # keep a bounded number of tasks in flight, so memory stays flat
+        for batch in queue:
+            pending[pool.submit(run_batch, *args, _plain(batch), *call)] = batch
+            if len(pending) >= 2 * n_workers:
+                break
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                batch = pending.pop(fut)
+                yield batch, fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(run_batch, *args, _plain(nxt), *call)] = nxt
+
+
+def _dask(batches, args, call, n_workers, scheduler, security):
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        # never expose a scheduler by accident: it runs whatever code it is sent
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               silence_logs=40)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, security=security) if security else Client(scheduler)
+    try:
+        in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
+        queue = iter(batches)
+        futures = {}
+        for batch in queue:
+            futures[client.submit(run_batch, *args, _plain(batch), *call, pure=False)] = batch
+            if len(futures) >= in_flight:
+                break
+        ac = as_completed(list(futures))
+        for fut in ac:
+            batch = futures.pop(fut)
+            result = fut.result()
+            fut.release()
+            yield batch, result
+            nxt = next(queue, None)
+            if nxt is not None:
+                new = client.submit(run_batch, *args, _plain(nxt), *call, pure=False)
+                futures[new] = nxt
+                ac.add(new)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
