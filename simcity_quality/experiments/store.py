@@ -19,7 +19,6 @@ sweep reads exactly like an uninterrupted one.
 import json
 import os
 import platform
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -168,16 +167,37 @@ def read_manifest(path: str | Path) -> dict:
     return manifest
 
 
-@dataclass
 class ExperimentResults:
-    """A sweep read back: plain DataFrames (finals and time series keyed by point, replication)."""
+    """A sweep read back as plain DataFrames keyed by (point, replication).
 
-    path: Path
-    manifest: dict
-    design: pd.DataFrame  # index point, one column per design key
-    finals: pd.DataFrame  # one row per finished run
-    timeseries: pd.DataFrame  # one row per run and month
-    failures: pd.DataFrame  # runs that raised
+    ``design``, ``finals`` (one row per finished run) and ``failures`` are read at once; the
+    much larger ``timeseries`` (one row per run and month) is read when first used.
+    """
+
+    def __init__(self, path: Path, manifest: dict):
+        self.path = Path(path)
+        self.manifest = manifest
+        self.design = _read(self.path / "design.parquet").set_index("point")
+        self._committed = {m.stem for m in (self.path / "done").glob("part-*.json")}
+        self.finals = self._table("finals")
+        self.failures = self._table("failures")
+        self._timeseries = None
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        """One row per run and month (read from the store on first use)."""
+        if self._timeseries is None:
+            self._timeseries = self._table("timeseries")
+        return self._timeseries
+
+    def _table(self, table: str) -> pd.DataFrame:
+        parts = [f for f in sorted((self.path / table).glob("part-*.parquet"))
+                 if f.stem in self._committed]
+        frames = [_read(f) for f in parts]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["point", "replication"])
+        keys = ["point", "replication"] + (["step"] if "step" in df else [])
+        return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
     @property
     def expected_runs(self) -> int:
@@ -195,22 +215,9 @@ class ExperimentResults:
 
 
 def load_results(path: str | Path) -> ExperimentResults:
-    """Read a result store: manifest, design, finals, time series and failures."""
+    """Read a result store: manifest, design, finals and failures (time series on first use)."""
     path = Path(path)
-    manifest = read_manifest(path)
-    design_file = path / "design.parquet"
-    design = _read(design_file).set_index("point")
-    committed = {m.stem for m in (path / "done").glob("part-*.json")}
-    tables = {}
-    for table in TABLES:
-        parts = [f for f in sorted((path / table).glob("part-*.parquet")) if f.stem in committed]
-        frames = [_read(f) for f in parts]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["point", "replication"])
-        keys = ["point", "replication"] + (["step"] if "step" in df else [])
-        tables[table] = df.sort_values(keys, kind="stable").reset_index(drop=True)
-    return ExperimentResults(path, manifest, design, tables["finals"], tables["timeseries"],
-                             tables["failures"])
+    return ExperimentResults(path, read_manifest(path))
 
 
 def _read(file: Path) -> pd.DataFrame:

@@ -60,7 +60,8 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         executor: ``"serial"``, ``"processes"`` (local, ``workers`` defaults to all cores) or
             ``"dask"`` (a ``LocalCluster`` on 127.0.0.1, or the running scheduler at
             ``scheduler``, e.g. ``"tls://host:8786"``, with ``security`` a
-            ``distributed.security.Security`` for TLS).
+            ``distributed.security.Security`` for TLS; ``scheduler`` may also be a connected
+            ``distributed.Client``, which is left open, to reuse one cluster across sweeps).
         resume: finish a sweep the store already holds (only missing runs are run).
         batch_size: runs per task (default: enough tasks to keep every worker busy).
         progress: show a progress bar (tqdm; terminal or notebook).
@@ -91,19 +92,18 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
     batches = list(_batches(todo, size))
     args = (sc.file_data(), sc.source)
     bar = _progress(len(todo), progress)
-    n_failed = 0
     try:
         for batch, result in _execute(executor, batches, args, seed, firms, timeseries,
                                       n_workers, scheduler, security):
             st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
-            n_failed += len(result["failures"])
             bar.update(len(batch))
     finally:
         bar.close()
-    res = load_results(st.path)
+    res = load_results(st.path)  # finals and failures only: the time series stay on disk
     st.finish({"runs_finished": len(res.finals), "runs_failed": len(res.failures),
                "runs_missing": res.missing_runs})
-    return load_results(st.path)
+    res.manifest = st.manifest
+    return res
 
 
 def _workers(executor: str, workers: int | None) -> int:
@@ -163,7 +163,10 @@ def _dask(batches, args, call, n_workers, scheduler, security):
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
-    if scheduler is None:
+    own_client = not isinstance(scheduler, Client)
+    if not own_client:
+        client = scheduler
+    elif scheduler is None:
         # never expose a scheduler by accident: it runs whatever code it is sent
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address="127.0.0.1:0",
@@ -191,6 +194,7 @@ def _dask(batches, args, call, n_workers, scheduler, security):
                 futures[new] = nxt
                 ac.add(new)
     finally:
-        client.close()
+        if own_client:
+            client.close()
         if cluster is not None:
             cluster.close()
