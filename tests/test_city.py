@@ -21,16 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"
 
 
-@pytest.fixture(scope="module")
-def baseline():
-    return sq.load_scenario(SCEN / "baseline.toml")
-
-
-@pytest.fixture(scope="module")
-def plan():
-    return sq.load_scenario(SCEN / "the_plan.toml")
-
-
 # --- KPIs by hand -------------------------------------------------------------------------
 
 def test_construction_kpis_by_hand():

@@ -22,11 +22,6 @@ PLAN = ROOT / "scenarios" / "the_plan.toml"
 REWARD = "policy.rewards.city_provincial_award"
 
 
-@pytest.fixture(scope="module")
-def plan():
-    return sq.load_scenario(PLAN)
-
-
 def small_design():
     return designs.grid({REWARD: [0, 50_000, 100_000], "policy.inspection.fine_yuan": [30_000]})
 

@@ -13,16 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"
 
 
-@pytest.fixture(scope="module")
-def baseline():
-    return sq.load_scenario(SCEN / "baseline.toml")
-
-
-@pytest.fixture(scope="module")
-def plan():
-    return sq.load_scenario(SCEN / "the_plan.toml")
-
-
 def test_horizon_is_monthly_from_base_year_to_end_of_2012(baseline):
     res = sq.run(baseline, replications=1, seed=1, firms=200)
     ts = res.timeseries
