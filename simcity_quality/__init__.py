@@ -9,7 +9,7 @@ Public API::
     sq.TARGETS
 """
 
-from . import report
+from . import analysis, report
 from .compare import Comparison, compare
 from .errors import ScenarioError, SimcityQualityError
 from .experiments import designs, load_results, sweep
@@ -19,7 +19,7 @@ from .scenario import Scenario, load_scenario
 from .targets import TARGETS
 
 __all__ = [
-    "TARGETS", "Comparison", "QualityCityModel", "Results", "Scenario", "ScenarioError",
+    "TARGETS", "Comparison", "analysis", "QualityCityModel", "Results", "Scenario", "ScenarioError",
     "SimcityQualityError", "compare", "designs", "load_results", "load_scenario",
     "replication_seeds", "report", "run", "sweep",
 ]

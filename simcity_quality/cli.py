@@ -126,6 +126,22 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_attainment(args) -> int:
+    from .analysis import attainment
+    from .experiments import load_results
+
+    res = load_results(args.store)
+    table = attainment(res, level=args.level)
+    cols = ["point", "target", "threshold", "mean", "n", "met", "probability", "low", "high"]
+    print(f"Attainment in {res.path}/ ({len(res.finals)} runs; {res.missing_runs} missing): "
+          f"probability of meeting each target, {args.level:.0%} Wilson interval")
+    print(table[cols].round(3).to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"written to {args.out}")
+    return 0
+
+
 def _cmd_validate(args) -> int:
     from .scenario import load_scenario
 
@@ -204,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--resume", action="store_true", help="finish the sweep in --out")
     w.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=_cmd_sweep)
+    a = sub.add_parser("attainment", help="chance of meeting each target, per design point of "
+                       "a sweep's result store")
+    a.add_argument("store")
+    a.add_argument("--level", type=float, default=0.95)
+    a.add_argument("-o", "--out", default=None, help="also write the table as CSV")
+    a.set_defaults(func=_cmd_attainment)
     v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=_cmd_validate)

@@ -258,3 +258,17 @@ def test_sweep_cli_reports_bad_designs(tmp_path):
                           "--grid", "policy.rewards.city_provincial_award", "-o",
                           str(tmp_path / "x")], capture_output=True, text=True)
     assert bad.returncode == 2 and "KEY=V1,V2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_attainment_cli_reads_a_store(plan, tmp_path, capsys):
+    from simcity_quality.cli import main
+
+    store = tmp_path / "s"
+    sq.sweep(plan, small_design(), replications=2, seed=1, store=store, executor="serial",
+             firms=150, progress=False)
+    assert main(["attainment", str(store), "-o", str(tmp_path / "a.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "factory_pass_rate" in text and "Wilson" in text
+    table = pd.read_csv(tmp_path / "a.csv")
+    assert set(table["point"]) == {0, 1, 2} and (table["n"] == 2).all()
+    assert main(["attainment", str(tmp_path / "nowhere")]) == 2

@@ -1,0 +1,105 @@
+"""Analysis on cases with known answers: attainment and Wilson intervals, budget impact."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simcity_quality as sq
+from simcity_quality import analysis as an
+from simcity_quality.analysis.attainment import _width
+from simcity_quality.targets import target_list
+
+
+def test_wilson_interval_matches_published_values():
+    # Wilson score interval, 95 %: 7 of 10 -> (0.3968, 0.8922); 0 of 10 -> (0, 0.2775)
+    lo, hi = an.wilson_interval(7, 10)
+    assert (lo, hi) == (pytest.approx(0.3968, abs=1e-4), pytest.approx(0.8922, abs=1e-4))
+    lo, hi = an.wilson_interval(0, 10)
+    assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(0.2775, abs=1e-4)
+
+
+def synthetic_finals() -> pd.DataFrame:
+    """Ten replications; every quantified target met except where set below."""
+    targets = [t for t in target_list() if t.modelled]
+    rows = {t.kpi: np.full(10, min(1.0, t.threshold + 0.01)) for t in targets}
+    rows["factory_pass_rate"] = np.array([0.95] * 7 + [0.85] * 3)  # met 7 of 10
+    rows["cod_reduction"] = np.array([0.20] * 9 + [0.10])  # met 9 of 10; fails in the last
+    rows["key_industry_intl_level_share"] = np.zeros(10)  # not quantified in the plan
+    df = pd.DataFrame(rows)
+    df["replication"] = range(10)
+    return df
+
+
+def test_attainment_on_a_synthetic_table():
+    table = an.attainment(synthetic_finals()).set_index("target")
+    f = table.loc["factory_pass_rate"]
+    assert (f["met"], f["n"], f["probability"]) == (7, 10, 0.7)
+    assert (f["low"], f["high"]) == (pytest.approx(0.3968, abs=1e-4),
+                                     pytest.approx(0.8922, abs=1e-4))
+    assert table.loc["cod_reduction", "met"] == 9
+    assert table.loc["key_industry_intl_level_share", "met"] == 0
+    # all quantified targets: replications 0-6 meet everything (7 misses factory, 9 misses COD)
+    assert table.loc["all_quantified", "met"] == 7
+
+
+def test_attainment_by_group_and_with_overridden_thresholds():
+    df = pd.concat([synthetic_finals().assign(point=0), synthetic_finals().assign(point=1)])
+    df.loc[df["point"] == 1, "factory_pass_rate"] = 0.5
+    table = an.attainment(df, by=["point"]).set_index(["point", "target"])
+    assert table.loc[(0, "factory_pass_rate"), "met"] == 7
+    assert table.loc[(1, "factory_pass_rate"), "met"] == 0
+    lenient = target_list({"factory_pass_rate": 0.8})
+    t2 = an.attainment(synthetic_finals(), targets=lenient).set_index("target")
+    assert t2.loc["factory_pass_rate", "met"] == 10
+
+
+def test_replications_needed_is_the_smallest_n_that_narrows_the_interval():
+    df = synthetic_finals()
+    df["factory_pass_rate"] = np.array([0.95] * 5 + [0.85] * 5)  # p = 0.5
+    need = an.replications_needed(df, width=0.1).set_index("target")
+    n = int(need.loc["factory_pass_rate", "replications_needed"])
+    assert _width(0.5, n, 0.95) <= 0.1 < _width(0.5, n - 1, 0.95)
+    assert 370 <= n <= 390  # about (2 * 1.96)^2 * 0.25 / 0.1^2 = 384
+
+
+@pytest.fixture(scope="module")
+def runs(baseline, plan):
+    kw = dict(replications=4, seed=12, firms=600)
+    return sq.run(baseline, **kw), sq.run(plan, **kw)
+
+
+def test_budget_components_add_up_per_year_and_cumulatively(runs):
+    _, reform = runs
+    yearly = an.budget_summary(reform)
+    for _, g in yearly[yearly["payer"] != "all"].groupby(["year", "payer"]):
+        lines = g[g["line"] != "total"]["mean"].sum()
+        assert g[g["line"] == "total"]["mean"].iloc[0] == pytest.approx(lines)
+    everyone = yearly.query("payer == 'all'").set_index("year")["mean"]
+    payers = yearly.query("payer != 'all' and line == 'total'").groupby("year")["mean"].sum()
+    pd.testing.assert_series_equal(everyone, payers, check_names=False)
+    cumulative = an.budget_summary(reform, cumulative=True).query("payer == 'all'")
+    assert cumulative["mean"].iloc[-1] == pytest.approx(everyone.sum())
+    assert cumulative["mean"].iloc[-1] == pytest.approx(reform.final["spending_total"].mean())
+
+
+def test_budget_difference_is_paired_and_signed(runs, plan):
+    base, reform = runs
+    same = an.budget_difference(reform, reform)
+    assert (same["difference"] == 0).all() and (same["low"] == 0).all()
+    diff = an.budget_difference(reform, base).query("payer == 'all' and year == 2012")
+    expected = (reform.final["spending_total"] - base.final["spending_total"]).mean()
+    assert diff["difference"].iloc[0] == pytest.approx(expected)
+    assert diff["difference"].iloc[0] > 0  # the plan costs more than the status quo
+    with pytest.raises(sq.SimcityQualityError, match="same seed"):
+        an.budget_difference(reform, sq.run(plan, replications=4, seed=13, firms=600))
+
+
+def test_cost_per_point(runs):
+    base, reform = runs
+    table = an.cost_per_point(reform, base).set_index("kpi")
+    row = table.loc["construction_acceptance_rate"]
+    gain = ((reform.final["construction_acceptance_rate"]
+             - base.final["construction_acceptance_rate"]) * 100).mean()
+    cost = (reform.final["spending_total"] - base.final["spending_total"]).mean()
+    assert row["gain_points"] == pytest.approx(gain)
+    assert row["yuan_per_point"] == pytest.approx(cost / gain)
