@@ -103,3 +103,65 @@ def test_cost_per_point(runs):
     cost = (reform.final["spending_total"] - base.final["spending_total"]).mean()
     assert row["gain_points"] == pytest.approx(gain)
     assert row["yuan_per_point"] == pytest.approx(cost / gain)
+
+
+# --- minimum_level ---------------------------------------------------------------------------
+
+SUPERVISION = "policy.construction.supervision_share"
+
+
+def test_minimum_level_is_bracketed_by_hand_run_levels(plan):
+    kw = dict(seed=3, firms=400)
+    res = an.minimum_level(plan, SUPERVISION, targets=["construction_acceptance_rate"],
+                           probability=0.8, bounds=(0.0, 1.0), grid_points=3, replications=8,
+                           max_replications=16, bisections=1, **kw)
+    assert res.level is not None and res.non_monotonic == []
+    n = int(res.scan["n"].max())
+
+    def hand(level):  # the same replications, run by hand
+        r = sq.run(plan.override({SUPERVISION: level}), replications=n, **kw)
+        return (r.final["construction_acceptance_rate"] >= 0.9).mean()
+
+    assert hand(res.level) >= 0.8
+    below = res.scan[res.scan["level"] < res.level]["level"].max()
+    assert hand(below) < 0.8
+    assert res.probability == pytest.approx(hand(res.level))
+    assert res.low <= res.probability <= res.high and res.expected_cost > 0
+
+
+def test_minimum_level_says_when_no_level_reaches_the_target(plan):
+    res = an.minimum_level(plan, SUPERVISION, targets=["construction_excellence_rate"],
+                           probability=0.9, bounds=(0.0, 1.0), grid_points=2, replications=4,
+                           max_replications=4, seed=1, firms=300)
+    assert res.level is None and "no level" in res.reason
+
+
+def _fake(prob_of_level):
+    """An evaluator whose attainment at each level is set by hand (exact, no noise)."""
+    def run(self, level, reps):
+        return int(round(prob_of_level(level) * reps)), reps, 1000.0 * level
+    return run
+
+
+def test_minimum_level_reports_a_non_monotonic_stretch(plan, monkeypatch):
+    from simcity_quality.analysis.levels import _Evaluator
+
+    # attainment 0.5 with no reward, collapses for small payments (they do worse than none),
+    # and reaches 0.97 from 2.5 up
+    monkeypatch.setattr(_Evaluator, "run", _fake(
+        lambda x: 0.5 if x < 0.5 else (0.0 if x < 2.5 else 0.97)))
+    res = an.minimum_level(plan, "policy.rewards.city_provincial_award", probability=0.9,
+                           bounds=(0, 4), grid_points=5, replications=200,
+                           max_replications=200)
+    assert (0.0, 1.0) in res.non_monotonic
+    assert 2.5 <= res.level <= 3.0
+
+
+def test_minimum_level_bisects_a_monotone_bracket(plan, monkeypatch):
+    from simcity_quality.analysis.levels import _Evaluator
+
+    monkeypatch.setattr(_Evaluator, "run", _fake(lambda x: 1.0 if x >= 2.6 else 0.0))
+    res = an.minimum_level(plan, "policy.rewards.city_provincial_award", probability=0.9,
+                           bounds=(0, 4), grid_points=5, replications=50, bisections=4)
+    assert res.settled and 2.5 < res.level <= 2.75  # the answer 2.6, to 1/16 of the bracket
+    assert res.expected_cost == pytest.approx(1000.0 * res.level)

@@ -5,10 +5,12 @@
   intervals; replications needed for a chosen interval width.
 - :mod:`.budget`: spending by payer and line per year and cumulative with intervals; the
   reform-minus-baseline difference paired by replication; cost per percentage point gained.
+- :mod:`.levels`: the cheapest level of one lever that reaches chosen targets.
 """
 
 from .attainment import attainment, replications_needed, wilson_interval
 from .budget import budget_difference, budget_summary, cost_per_point
+from .levels import LevelResult, minimum_level
 
-__all__ = ["attainment", "budget_difference", "budget_summary", "cost_per_point",
-           "replications_needed", "wilson_interval"]
+__all__ = ["LevelResult", "attainment", "budget_difference", "budget_summary", "cost_per_point",
+           "minimum_level", "replications_needed", "wilson_interval"]
