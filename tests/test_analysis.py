@@ -165,3 +165,59 @@ def test_minimum_level_bisects_a_monotone_bracket(plan, monkeypatch):
                            bounds=(0, 4), grid_points=5, replications=50, bisections=4)
     assert res.settled and 2.5 < res.level <= 2.75  # the answer 2.6, to 1/16 of the bracket
     assert res.expected_cost == pytest.approx(1000.0 * res.level)
+
+
+# --- sensitivity and scenario discovery --------------------------------------------------------
+
+def test_morris_recovers_the_effects_of_a_linear_function():
+    from simcity_quality.analysis.sensitivity import morris_design, morris_indices
+
+    unit = morris_design(d=3, trajectories=8, levels=4, seed=2)
+    y = 3.0 * unit[:, 0] + 0.0 * unit[:, 1] - 1.0 * unit[:, 2]
+    table = morris_indices(unit, y, ["a", "b", "c"]).set_index("parameter")
+    assert table.loc["a", "mu_star"] == pytest.approx(3.0)
+    assert table.loc["b", "mu_star"] == pytest.approx(0.0, abs=1e-12)
+    assert table.loc["c", "mu"] == pytest.approx(-1.0)
+    assert table.loc["a", "sigma"] == pytest.approx(0.0, abs=1e-12)  # linear: no interaction
+
+
+def test_sobol_indices_of_the_ishigami_function_cover_the_analytic_values():
+    a, b = 7.0, 0.1
+
+    def ishigami(x):
+        x1, x2, x3 = x["x1"], x["x2"], x["x3"]
+        return np.sin(x1) + a * np.sin(x2) ** 2 + b * x3**4 * np.sin(x1)
+
+    pi = np.pi
+    table = an.sobol_indices_of(ishigami, {"x1": (-pi, pi), "x2": (-pi, pi), "x3": (-pi, pi)},
+                                n=2048, seed=1, n_resamples=199).set_index("parameter")
+    first = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+    total = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+    for k in first:
+        assert table.loc[k, "first_low"] - 0.02 <= first[k] <= table.loc[k, "first_high"] + 0.02
+        assert table.loc[k, "total_low"] - 0.02 <= total[k] <= table.loc[k, "total_high"] + 0.02
+
+
+def test_prim_recovers_a_planted_box():
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.random((2000, 3)), columns=["a", "b", "c"])
+    y = (x["a"] > 0.6) & (x["b"] < 0.3)  # the plan misses here
+    res = an.prim(x, y, alpha=0.05, min_support=0.02, min_density=0.95)
+    box = res.box
+    assert set(box) == {"a", "b"}
+    assert box["a"][0] == pytest.approx(0.6, abs=0.05) and box["b"][1] == pytest.approx(0.3,
+                                                                                      abs=0.05)
+    row = res.trajectory.loc[res.chosen]
+    assert row["density"] >= 0.95 and row["coverage"] >= 0.8
+    rules = an.cart_rules(x, y, max_depth=2)
+    assert "a <= " in rules or "a >  " in rules
+
+
+def test_morris_on_the_model_runs_through_the_sweep(plan):
+    table = an.morris(plan, ["factory_pass_rate"], parameters=["market.counterfeit_gain",
+                                                               "behaviour.imitation_weight"],
+                      trajectories=2, replications=1, firms=150, seed=1)
+    assert set(table["parameter"]) == {"market.counterfeit_gain", "behaviour.imitation_weight"}
+    assert (table["mu_star"] >= 0).all() and table["noise_sd"].notna().all()
+    # more shoddy production pays, lower pass rate: the larger effect
+    assert table.iloc[0]["parameter"] == "market.counterfeit_gain" and table.iloc[0]["mu"] < 0

@@ -6,11 +6,16 @@
 - :mod:`.budget`: spending by payer and line per year and cumulative with intervals; the
   reform-minus-baseline difference paired by replication; cost per percentage point gained.
 - :mod:`.levels`: the cheapest level of one lever that reaches chosen targets.
+- :mod:`.sensitivity`: Morris screening and Sobol indices over the uncertain parameters.
+- :mod:`.discovery`: PRIM boxes and CART rules for where the plan misses a target.
 """
 
 from .attainment import attainment, replications_needed, wilson_interval
 from .budget import budget_difference, budget_summary, cost_per_point
+from .discovery import PrimResult, cart_rules, missed_cases, prim
 from .levels import LevelResult, minimum_level
+from .sensitivity import morris, sobol, sobol_indices_of
 
-__all__ = ["LevelResult", "attainment", "budget_difference", "budget_summary", "cost_per_point",
-           "minimum_level", "replications_needed", "wilson_interval"]
+__all__ = ["LevelResult", "PrimResult", "attainment", "budget_difference", "budget_summary",
+           "cart_rules", "cost_per_point", "minimum_level", "missed_cases", "morris", "prim",
+           "replications_needed", "sobol", "sobol_indices_of", "wilson_interval"]
