@@ -18,9 +18,12 @@ from .runner import Results, replication_seeds, run
 from .scenario import Scenario, load_scenario
 from .targets import TARGETS
 
+minimum_level = analysis.minimum_level
+optimise_mix = analysis.optimise_mix
+
 __all__ = [
-    "TARGETS", "Comparison", "analysis", "QualityCityModel", "Results", "Scenario", "ScenarioError",
-    "SimcityQualityError", "compare", "designs", "load_results", "load_scenario",
-    "replication_seeds", "report", "run", "sweep",
+    "TARGETS", "Comparison", "QualityCityModel", "Results", "Scenario", "ScenarioError",
+    "SimcityQualityError", "analysis", "compare", "designs", "load_results", "load_scenario",
+    "minimum_level", "optimise_mix", "replication_seeds", "report", "run", "sweep",
 ]
 __version__ = "0.1.0"

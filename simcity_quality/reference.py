@@ -39,6 +39,7 @@ from types import SimpleNamespace
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
 from . import kpis
 from .ledger import REWARD_LINE_BY_TIER, Ledger
@@ -765,21 +766,21 @@ class ReferenceCityModel(mesa.Model):
                         rnd.random() < getattr(sv.standard_share, SIZES[size]))
 
     # -- agent sets -------------------------------------------------------------------------
-    def _agents_of(self, cls) -> mesa.AgentSet:
-        return self.agents_by_type.get(cls) or mesa.AgentSet([], random=self.random)
+    def _agents_of(self, cls) -> AgentSet:
+        return self.agents_by_type.get(cls) or AgentSet([], random=self.random)
 
     @property
-    def enterprises(self) -> mesa.AgentSet:
+    def enterprises(self) -> AgentSet:
         """The enterprises operating now."""
         return self._agents_of(Enterprise)
 
     @property
-    def contractors(self) -> mesa.AgentSet:
+    def contractors(self) -> AgentSet:
         """The construction contractors."""
         return self._agents_of(Contractor)
 
     @property
-    def service_firms(self) -> mesa.AgentSet:
+    def service_firms(self) -> AgentSet:
         """The service firms."""
         return self._agents_of(ServiceFirm)
 
@@ -919,7 +920,7 @@ class ReferenceCityModel(mesa.Model):
         self.inspection_carry -= k
         inspected = self.choose_inspected(lv, k)
         self.fines_yuan = 0.0
-        mesa.AgentSet(inspected, random=self.random).shuffle_do("undergo_inspection", lv, t)
+        AgentSet(inspected, random=self.random).shuffle_do("undergo_inspection", lv, t)
         n = len(inspected)
         self.counts["city_inspections"] += n
         self.ledger.book(year, "city", "inspection_cost",

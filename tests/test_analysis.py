@@ -221,3 +221,44 @@ def test_morris_on_the_model_runs_through_the_sweep(plan):
     assert (table["mu_star"] >= 0).all() and table["noise_sd"].notna().all()
     # more shoddy production pays, lower pass rate: the larger effect
     assert table.iloc[0]["parameter"] == "market.counterfeit_gain" and table.iloc[0]["mu"] < 0
+
+
+# --- optimise_mix --------------------------------------------------------------------------
+
+def _synthetic(points):
+    """Known answer: the objective peaks at (0.3, 0.7); cost = 100 x (a + b) yuan."""
+    a, b = points["policy.rewards.city_provincial_award"], points["behaviour.imitation_weight"]
+    obj = 1.0 - (a - 0.3) ** 2 - (b - 0.7) ** 2
+    return pd.DataFrame({"objective": obj, "low": obj, "high": obj, "cost": 100.0 * (a + b)})
+
+
+MIX = {"policy.rewards.city_provincial_award": (0.0, 1.0), "behaviour.imitation_weight": (0.0, 1.0)}
+
+
+def test_optimise_mix_finds_a_known_best_point(plan):
+    res = an.optimise_mix(plan, MIX, budget=1000.0, evaluator=_synthetic, max_runs=600, seed=1)
+    assert res.best["policy.rewards.city_provincial_award"] == pytest.approx(0.3, abs=0.05)
+    assert res.best["behaviour.imitation_weight"] == pytest.approx(0.7, abs=0.05)
+    assert res.runs_used <= 600
+
+
+def test_optimise_mix_respects_a_binding_budget_and_returns_the_frontier(plan):
+    res = an.optimise_mix(plan, MIX, budget=50.0, evaluator=_synthetic, max_runs=600, seed=2)
+    assert res.cost <= 50.0
+    # the best point within a + b <= 0.5: the projection of (0.3, 0.7) on that line, (0.05, 0.45)
+    assert res.best["policy.rewards.city_provincial_award"] == pytest.approx(0.05, abs=0.08)
+    assert res.best["behaviour.imitation_weight"] == pytest.approx(0.45, abs=0.08)
+    fr = res.frontier
+    assert fr["cost"].is_monotonic_increasing and fr["objective"].is_monotonic_increasing
+    for _, row in res.evaluations.iterrows():  # nothing tried dominates the frontier
+        better = (fr["cost"] >= row["cost"]) & (fr["objective"] < row["objective"])
+        assert not (better & (fr["cost"] > row["cost"])).all() or fr.empty
+
+
+def test_optimise_mix_on_the_model_stays_within_its_run_budget(plan):
+    res = an.optimise_mix(plan, {"policy.construction.supervision_share": (0.0, 1.0)},
+                          budget=1e12, objective="construction_acceptance_rate",
+                          replications=2, max_runs=20, firms=150, seed=1)
+    assert res.runs_used <= 20
+    assert 0.0 <= res.best["policy.construction.supervision_share"] <= 1.0
+    assert 0.0 <= res.objective <= 1.0 and res.low <= res.objective <= res.high
