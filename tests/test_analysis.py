@@ -262,3 +262,32 @@ def test_optimise_mix_on_the_model_stays_within_its_run_budget(plan):
     assert res.runs_used <= 20
     assert 0.0 <= res.best["policy.construction.supervision_share"] <= 1.0
     assert 0.0 <= res.objective <= 1.0 and res.low <= res.objective <= res.high
+
+
+def test_plots_render(runs, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from simcity_quality.analysis import plots
+
+    base, reform = runs
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.random((300, 2)), columns=["a", "b"])
+    mix = an.optimise_mix(reform.scenario, MIX, budget=1000.0, evaluator=_synthetic,
+                          max_runs=60, seed=1)
+    morris = pd.DataFrame({"output": "y", "parameter": ["a", "b"], "mu_star": [1.0, 0.2],
+                           "mu_star_low": [0.8, 0.1], "mu_star_high": [1.2, 0.3],
+                           "noise_sd": 0.05})
+    figures = [
+        plots.fan_chart([base, reform], "construction_acceptance_rate"),
+        plots.attainment_bars(an.attainment(sq.compare([base.scenario, reform.scenario],
+                                                       replications=2, seed=1, firms=150)),
+                              group="scenario"),
+        plots.budget_stack(an.budget_summary(reform)),
+        plots.frontier_plot(mix.evaluations, mix.frontier, budget=1000.0),
+        plots.sensitivity_bars(morris, "y"),
+        plots.prim_tradeoff(an.prim(x, x["a"] > 0.7)),
+    ]
+    for i, fig in enumerate(figures):
+        fig.savefig(tmp_path / f"{i}.png")
+        assert (tmp_path / f"{i}.png").stat().st_size > 5_000

@@ -18,7 +18,9 @@ def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.n
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
+        low = np.where(successes == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        high = np.where(successes == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
 
 
 def _finals_and_targets(results, targets) -> tuple[pd.DataFrame, list[Target], list[str]]:
