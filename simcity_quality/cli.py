@@ -142,6 +142,29 @@ def _cmd_attainment(args) -> int:
     return 0
 
 
+def _cmd_minimum_level(args) -> int:
+    from .analysis import minimum_level
+
+    targets = args.targets.split(",") if args.targets else None
+    res = minimum_level(args.scenario, args.lever, targets=targets,
+                        probability=args.probability, bounds=tuple(args.bounds),
+                        grid_points=args.grid_points, replications=args.replications,
+                        max_replications=args.max_replications, seed=args.seed,
+                        firms=args.firms)
+    print(res.scan.round(4).to_string(index=False))
+    if res.non_monotonic:
+        print("attainment fell as the lever rose between: "
+              + ", ".join(f"{a:g}-{b:g}" for a, b in res.non_monotonic))
+    if res.level is None:
+        print(f"No level found: {res.reason}.")
+    else:
+        print(f"Lowest {args.lever} = {res.level:g}: targets met with probability "
+              f"{res.probability:.2f} ({res.low:.2f}-{res.high:.2f}), expected spending "
+              f"{res.expected_cost / 1e6:.2f} million yuan; {res.reason}"
+              f"{'' if res.settled else ' (NOT settled)'}.")
+    return 0
+
+
 def _cmd_validate(args) -> int:
     from .scenario import load_scenario
 
@@ -226,6 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--level", type=float, default=0.95)
     a.add_argument("-o", "--out", default=None, help="also write the table as CSV")
     a.set_defaults(func=_cmd_attainment)
+    m = sub.add_parser("minimum-level", help="lowest value of one lever that meets targets "
+                       "with a given probability")
+    m.add_argument("scenario")
+    m.add_argument("lever", help="dotted key, e.g. policy.rewards.city_provincial_award")
+    m.add_argument("--bounds", nargs=2, type=float, required=True, metavar=("LOW", "HIGH"))
+    m.add_argument("--targets", default=None, help="comma-separated target ids (default: all "
+                   "the plan quantifies)")
+    m.add_argument("--probability", type=float, default=0.9)
+    m.add_argument("--grid-points", type=int, default=7)
+    m.add_argument("-r", "--replications", type=int, default=20)
+    m.add_argument("--max-replications", type=int, default=160)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--firms", type=int, default=None)
+    m.set_defaults(func=_cmd_minimum_level)
     v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=_cmd_validate)

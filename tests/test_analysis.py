@@ -291,3 +291,16 @@ def test_plots_render(runs, tmp_path):
     for i, fig in enumerate(figures):
         fig.savefig(tmp_path / f"{i}.png")
         assert (tmp_path / f"{i}.png").stat().st_size > 5_000
+
+
+def test_minimum_level_cli(capsys):
+    from pathlib import Path
+
+    from simcity_quality.cli import main
+
+    plan_file = Path(__file__).resolve().parents[1] / "scenarios" / "the_plan.toml"
+    rc = main(["minimum-level", str(plan_file), SUPERVISION, "--bounds", "0", "1",
+               "--targets", "construction_excellence_rate", "--grid-points", "2", "-r", "2",
+               "--max-replications", "2", "--firms", "150"])
+    assert rc == 0
+    assert "No level found" in capsys.readouterr().out
