@@ -53,8 +53,7 @@ def main():
     lvl = an.minimum_level(plan, "policy.rewards.city_provincial_award", targets=PRODUCT,
                            probability=0.9, bounds=(0, 500_000), grid_points=5,
                            replications=20, max_replications=40, **kw)
-    print(lvl.scan.round(3).to_markdown(index=False) if hasattr(lvl.scan, "to_markdown")
-          else lvl.scan.round(3).to_string(index=False))
+    print("```\n" + lvl.scan.round(3).to_string(index=False) + "\n```")
     print(f"\nAnswer: {'no level' if lvl.level is None else f'{lvl.level:,.0f} yuan'}: "
           f"{lvl.reason}.")
     per_target = an.attainment(sq.run(plan.override(
