@@ -39,7 +39,8 @@ class Contractors:
 
 
 def create_contractors(sc: Scenario, n: int, rng: np.random.Generator) -> Contractors:
-    """Base-year contractors; every one starts at standard effort with a clean file."""
+    """Base-year contractors with a clean file, at standard effort until the model draws
+    their first effort choice under the status quo."""
     c = sc.construction
     p = np.array([getattr(c.size_shares, s) for s in SIZES])
     size = rng.choice(len(SIZES), size=n, p=p / p.sum()).astype(np.int8)

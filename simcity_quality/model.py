@@ -3,7 +3,7 @@
 One step is one month. The order within a month is fixed (docs/ODD.md, process overview):
 levers in force -> January set-up (key projects) -> campaign -> firm decisions -> production and
 finances -> national spot checks -> city inspections -> beliefs -> December award round ->
-interest subsidies -> exit and entry -> measurement.
+interest subsidies -> exit and entry -> construction works -> service firms -> measurement.
 
 Random numbers: the replication's ``SeedSequence`` is split into one child stream per mechanism
 (``STREAMS``); each draws full-population arrays every month whatever the levers, so two scenarios
@@ -42,7 +42,7 @@ from .targets import target_list
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
            "subsidies", "mesa", "construction", "services")
 
-# KPI columns with a target (construction and service KPIs come with those sectors)
+# KPI columns with a target, in the order of the target table
 TARGET_KPIS = tuple(t.kpi for t in target_list())
 # reported without thresholds
 REPORTED = (
@@ -441,7 +441,9 @@ class QualityCityModel(mesa.Model):
 
     # ------------------------------------------------------------------------------
     def breakdown(self) -> pd.DataFrame:
-        """Each firm-level KPI by sector and by size class, now (long format)."""
+        """Each KPI by sector and by size class, now (long format): industrial enterprises by
+        sector and size, contractors by grade, service firms by service sector and size
+        (column ``population`` says which)."""
         sc, pop = self.scenario, self.pop
         t = self.steps - 1
         pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
@@ -473,26 +475,28 @@ class QualityCityModel(mesa.Model):
                     if base_ok else float("nan"),
                     "firms": int(a.sum()),
                 }
-                rows.extend({"group_type": group, "group": name, "kpi": k, "value": v}
-                            for k, v in values.items())
-        # construction by contractor grade, services by service sector and size
+                rows.extend({"population": "industry", "group_type": group, "group": name,
+                             "kpi": k, "value": v} for k, v in values.items())
+        # construction by contractor grade; services by service sector and size
         works = self._works[lo:t + 1].sum(axis=0)
         con, sf = self.contractors, self.service_firms
+
+        def add(population, group_type, group, values):
+            rows.extend({"population": population, "group_type": group_type, "group": group,
+                         "kpi": k, "value": v} for k, v in values.items())
+
         for code, name in enumerate(SIZES):
-            values = self._construction_kpis(works[:, code])
-            values["contractors"] = int((con.size == code).sum())
-            values["service_standard_share"] = kpis.service_standard_share(
-                sf.standard, sf.size == code)
-            values["service_firms"] = int((sf.size == code).sum())
-            rows.extend({"group_type": "size", "group": name, "kpi": k, "value": v}
-                        for k, v in values.items())
+            add("construction", "size", name, {**self._construction_kpis(works[:, code]),
+                                               "contractors": int((con.size == code).sum())})
+            add("services", "size", name, {
+                "service_standard_share": kpis.service_standard_share(sf.standard,
+                                                                      sf.size == code),
+                "service_firms": int((sf.size == code).sum())})
         for code, name in enumerate(SERVICE_SECTORS):
-            rows.append({"group_type": "sector", "group": name, "kpi": "service_standard_share",
-                         "value": kpis.service_standard_share(sf.standard, sf.sector == code)})
-            rows.append({"group_type": "sector", "group": name, "kpi": "service_firms",
-                         "value": int((sf.sector == code).sum())})
-        for k, v in self._construction_kpis(works.sum(axis=1)).items():
-            rows.append({"group_type": "sector", "group": "construction", "kpi": k, "value": v})
+            add("services", "sector", name, {
+                "service_standard_share": kpis.service_standard_share(sf.standard,
+                                                                      sf.sector == code),
+                "service_firms": int((sf.sector == code).sum())})
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------------------

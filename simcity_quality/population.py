@@ -26,7 +26,7 @@ def sector_cod_coefficients(sc: Scenario) -> np.ndarray:
 class Population:
     """Every enterprise attribute as an array over slots (see docs/ODD.md, state variables)."""
 
-    id: np.ndarray  # int64, unique over the run; -1 in an empty slot
+    id: np.ndarray  # int64, unique over the run; an exited firm's id stays until its slot is reused
     alive: np.ndarray  # bool
     sector: np.ndarray  # int8, index into SECTORS
     size: np.ndarray  # int8, index into SIZES

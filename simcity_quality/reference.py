@@ -1149,15 +1149,16 @@ def _reporter(name: str):
 COMPARED = (*TARGET_KPIS, "spending_province", "spending_city", "spending_total")
 
 
-def final_values(model_cls, scenario: Scenario, seeds, firms: int) -> dict[str, np.ndarray]:
-    """End-of-horizon values of the compared columns, one per seed."""
+def final_values(model_cls, scenario: Scenario, seeds, firms: int,
+                 columns=COMPARED) -> dict[str, np.ndarray]:
+    """End-of-horizon values of ``columns`` (default: target KPIs and spending), one per seed."""
     rows = []
     for seed in seeds:
         m = model_cls(scenario, seed=seed, firms=firms)
         m.run_model()
-        rows.append([float(m.current[k]) for k in COMPARED])
-    values = np.array(rows, dtype=float).reshape(len(rows), len(COMPARED))
-    return {k: values[:, i] for i, k in enumerate(COMPARED)}
+        rows.append([float(m.current[k]) for k in columns])
+    values = np.array(rows, dtype=float).reshape(len(rows), len(columns))
+    return {k: values[:, i] for i, k in enumerate(columns)}
 
 
 def holm(pvalues: list[float]) -> list[float]:

@@ -160,6 +160,8 @@ def test_breakdown_covers_every_sector_and_size(plan):
     assert set(services.query("group_type == 'sector'")["group"]) == set(
         sq.scenario.SERVICE_SECTORS)
     assert set(services.query("group_type == 'size'")["group"]) == set(sq.scenario.SIZES)
+    assert set(bd["population"]) == {"industry", "construction", "services"}
+    assert set(bd.query("population == 'construction'")["group_type"]) == {"size"}
     building = bd.query("kpi == 'construction_acceptance_rate' and group_type == 'size'")
     assert set(building["group"]) == set(sq.scenario.SIZES)
     firms = bd.query("group_type == 'size' and kpi == 'firms'")["value"].sum()
