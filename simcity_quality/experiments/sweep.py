@@ -173,7 +173,14 @@ def _dask(batches, args, call, n_workers, scheduler, security):
                                silence_logs=40)
         client = Client(cluster)
     else:
-        client = Client(scheduler, security=security) if security else Client(scheduler)
+        try:
+            client = (Client(scheduler, security=security, timeout=30) if security
+                      else Client(scheduler, timeout=30))
+        except (OSError, TimeoutError) as exc:  # CommClosedError is an OSError
+            raise SimcityQualityError(
+                f"could not connect to the Dask scheduler at {scheduler!r} ({exc}). Check the "
+                "address; a scheduler started with TLS needs tls:// and the certificates "
+                "(--tls-ca, --tls-cert, --tls-key; see docs/experiments.md).") from None
     try:
         in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
         queue = iter(batches)
