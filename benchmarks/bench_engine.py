@@ -1,0 +1,92 @@
+"""Speed and memory of the vectorised engine against the per-agent Mesa reference, one process.
+
+Runs ``scenarios/the_plan.toml`` to the end of the horizon (48 months) with the engine
+(``QualityCityModel``) at 1,000 / 10,000 / 100,000 / 200,000 industrial enterprises and with the
+reference (``ReferenceCityModel``) at 1,000 / 10,000; ``--quick`` uses 1,000 / 5,000 / 20,000
+(engine) and 1,000 / 5,000 (reference). ``firms=`` scales contractors and service firms too,
+but every per-enterprise figure divides by industrial enterprises only.
+
+Printed per size and model: seconds to build the city and to run it (best of ``--repeat``),
+nanoseconds per enterprise-month of the run, how many times slower the reference is than the
+engine at that size (run time), and peak traced memory per enterprise (``tracemalloc``,
+building and running, measured in a separate untimed run).
+Usage: ``python benchmarks/bench_engine.py [--quick] [--repeat N]``.
+"""
+
+import argparse
+import gc
+import time
+import tracemalloc
+from pathlib import Path
+
+import simcity_quality as sq
+from simcity_quality.model import QualityCityModel
+from simcity_quality.reference import ReferenceCityModel
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "the_plan.toml"
+FULL = {"engine": (1_000, 10_000, 100_000, 200_000), "reference": (1_000, 10_000)}
+QUICK = {"engine": (1_000, 5_000, 20_000), "reference": (1_000, 5_000)}
+MODELS = {"engine": QualityCityModel, "reference": ReferenceCityModel}
+
+
+def timed(cls, sc, firms: int, repeat: int) -> tuple[float, float]:
+    """Best (build seconds, run seconds) over ``repeat`` runs."""
+    best_build = best_run = float("inf")
+    for r in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        model = cls(sc, seed=r, firms=firms)
+        t1 = time.perf_counter()
+        model.run_model()
+        t2 = time.perf_counter()
+        best_build, best_run = min(best_build, t1 - t0), min(best_run, t2 - t1)
+        del model
+    return best_build, best_run
+
+
+def peak_bytes(cls, sc, firms: int) -> int:
+    """Peak memory traced while building and running one city."""
+    gc.collect()
+    tracemalloc.start()
+    model = cls(sc, seed=0, firms=firms)
+    model.run_model()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del model
+    return peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes")
+    ap.add_argument("--repeat", type=int, default=1, help="timed runs per size (best kept)")
+    args = ap.parse_args()
+    sizes = QUICK if args.quick else FULL
+    sc = sq.load_scenario(SCENARIO)
+    months = 12 * (sc.horizon.end_year - sc.city.base_year + 1)
+    for cls in MODELS.values():  # warm-up: imports, first allocations
+        cls(sc, seed=0, firms=200).run_model()
+
+    results = {}
+    for name, cls in MODELS.items():
+        for firms in sizes[name]:
+            build, run = timed(cls, sc, firms, args.repeat)
+            results[name, firms] = (build, run, peak_bytes(cls, sc, firms))
+
+    print(f"scenario {sc.name}, {months} months, best of {args.repeat}; per-enterprise figures "
+          "are per industrial enterprise")
+    print(f"{'firms':>8} {'model':>10} {'build s':>8} {'run s':>8} {'ns/ent-month':>13} "
+          f"{'ref/engine':>11} {'peak B/ent':>11}")
+    for (name, firms), (build, run, peak) in sorted(results.items(),
+                                                     key=lambda kv: (kv[0][1], kv[0][0])):
+        ns = run / (firms * months) * 1e9
+        ratio = ""
+        if name == "reference" and ("engine", firms) in results:
+            ratio = f"{run / results['engine', firms][1]:.1f}x"
+        print(f"{firms:>8} {name:>10} {build:>8.3f} {run:>8.3f} {ns:>13.0f} {ratio:>11} "
+              f"{peak / firms:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
