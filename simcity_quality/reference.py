@@ -377,7 +377,7 @@ class Enterprise(mesa.Agent):
         if rnd.random() >= chance:
             return
         passed = rnd.random() < self.pass_probability()
-        model.record_spot_check(self, passed)
+        model.record_spot_check(passed)
         if not passed:
             self.problem_until = t + nat.problem_memory_months
 
@@ -530,7 +530,7 @@ class Contractor(mesa.Agent):
                 best, best_effort = noisy, e
         self.effort = best_effort
 
-    def complete_works(self, lv: Levers, t: int) -> None:
+    def complete_works(self, lv: Levers) -> None:
         """This month's completed works (Poisson), each large/medium or not, supervised or
         not, with one outcome; a failed acceptance is a record in the quality file and clean
         works clear it (``construction.complete_works``; §2.2.2, §3.3)."""
@@ -803,6 +803,12 @@ class ReferenceCityModel(mesa.Model):
         """The last measured values."""
         return dict(self.current)
 
+    def release(self) -> None:
+        """Let Python free this model once it is no longer used. Mesa 3.3.1 keeps a reference
+        to every model in the class-level ``Agent._ids`` counter, so models with agents are
+        never garbage-collected (mesa issue #3179, fixed upstream by pull request #3180)."""
+        mesa.Agent._ids.pop(self, None)
+
     # -- the month ----------------------------------------------------------------------------
     def step(self) -> None:
         """One month, in the engine's order (``QualityCityModel.step``; ODD §3)."""
@@ -889,7 +895,7 @@ class ReferenceCityModel(mesa.Model):
         mean_weight = sum(weights) / len(weights) if weights else 1.0
         firms.shuffle_do("face_national_check", t, mean_weight)
 
-    def record_spot_check(self, firm: Enterprise, passed: bool) -> None:
+    def record_spot_check(self, passed: bool) -> None:
         """Count one national sample of this month."""
         row = self.spot[self.steps - 1]
         row[0] += 1
@@ -1016,7 +1022,7 @@ class ReferenceCityModel(mesa.Model):
         con.shuffle_do("choose_effort", lv)
         self.works_tally = [[0] * 5 for _ in SIZES]
         self.supervised_works = self.failed_works = self.excellent_works = 0
-        con.shuffle_do("complete_works", lv, t)
+        con.shuffle_do("complete_works", lv)
         self.works[t] = np.sum(self.works_tally, axis=0)
         cl = lv.construction
         self.ledger.book(year, "city", "construction_supervision",
@@ -1157,6 +1163,8 @@ def final_values(model_cls, scenario: Scenario, seeds, firms: int,
         m = model_cls(scenario, seed=seed, firms=firms)
         m.run_model()
         rows.append([float(m.current[k]) for k in columns])
+        if hasattr(m, "release"):
+            m.release()
     values = np.array(rows, dtype=float).reshape(len(rows), len(columns))
     return {k: values[:, i] for i, k in enumerate(columns)}
 
