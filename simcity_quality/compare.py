@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .columns import REPORTED, TARGET_KPIS
 from .errors import SimcityQualityError
-from .model import REPORTED, TARGET_KPIS
 from .runner import Results, _atomic, run
 from .scenario import Scenario, load_scenario
 

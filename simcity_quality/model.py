@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import kpis
 from .behaviour import OPTIONS, choose, counterfeit_probability
+from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .construction import choose_effort, complete_works, create_contractors
 from .government import (
     award_titles,
@@ -42,25 +43,6 @@ from .targets import target_list
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
            "subsidies", "mesa", "construction", "services")
 
-# KPI columns with a target, in the order of the target table
-TARGET_KPIS = tuple(t.kpi for t in target_list())
-# reported without thresholds
-REPORTED = (
-    "city_inspection_pass_rate", "city_inspections", "iso9001_share", "ccc_share",
-    *(f"titles_held_{t}" for t in TIERS[1:]), *(f"titles_won_{t}" for t in TIERS[1:]),
-    "brand_applications", "licences_revoked", "criminal_referrals", "counterfeiters_active",
-    "permits_refused", "closures_over_limit", "bankruptcies", "exits", "entrants", "firms_alive",
-    "key_projects_subsidised", "cod_tonnes", "watched_firms",
-    "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
-    "demonstration_units", "brand_service_projects", "service_adoptions",
-)
-# counts that accumulate from the base year (the rest of REPORTED are levels measured now)
-CUMULATIVE = (
-    "city_inspections", *(f"titles_won_{t}" for t in TIERS[1:]), "brand_applications",
-    "licences_revoked", "criminal_referrals", "permits_refused", "closures_over_limit",
-    "bankruptcies", "exits", "entrants", "key_projects_subsidised", "works_completed",
-    "works_supervised", "service_adoptions",
-)
 # construction counts per month (trailing sums give the §2.2.2 KPIs)
 WORK_COUNTS = ("works", "other", "failed", "excellent", "hidden")
 

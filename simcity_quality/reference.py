@@ -42,6 +42,7 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from . import kpis
+from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .scenario import (
     EFFORTS,
@@ -53,24 +54,7 @@ from .scenario import (
     Levers,
     Scenario,
 )
-from .targets import target_list
 
-TARGET_KPIS = tuple(t.kpi for t in target_list())
-REPORTED = (
-    "city_inspection_pass_rate", "city_inspections", "iso9001_share", "ccc_share",
-    *(f"titles_held_{t}" for t in TIERS[1:]), *(f"titles_won_{t}" for t in TIERS[1:]),
-    "brand_applications", "licences_revoked", "criminal_referrals", "counterfeiters_active",
-    "permits_refused", "closures_over_limit", "bankruptcies", "exits", "entrants", "firms_alive",
-    "key_projects_subsidised", "cod_tonnes", "watched_firms",
-    "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
-    "demonstration_units", "brand_service_projects", "service_adoptions",
-)
-CUMULATIVE = (
-    "city_inspections", *(f"titles_won_{t}" for t in TIERS[1:]), "brand_applications",
-    "licences_revoked", "criminal_referrals", "permits_refused", "closures_over_limit",
-    "bankruptcies", "exits", "entrants", "key_projects_subsidised", "works_completed",
-    "works_supervised", "service_adoptions",
-)
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
 FOOD = SECTORS.index("food_farm_processing")
