@@ -9,7 +9,7 @@ Public API::
     sq.TARGETS
 """
 
-from . import analysis, report
+from . import analysis, reference, report
 from .compare import Comparison, compare
 from .errors import ScenarioError, SimcityQualityError
 from .experiments import designs, load_results, sweep
@@ -24,6 +24,6 @@ optimise_mix = analysis.optimise_mix
 __all__ = [
     "TARGETS", "Comparison", "QualityCityModel", "Results", "Scenario", "ScenarioError",
     "SimcityQualityError", "analysis", "compare", "designs", "load_results", "load_scenario",
-    "minimum_level", "optimise_mix", "replication_seeds", "report", "run", "sweep",
+    "minimum_level", "optimise_mix", "reference", "replication_seeds", "report", "run", "sweep",
 ]
 __version__ = "0.1.0"
