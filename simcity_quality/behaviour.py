@@ -110,7 +110,8 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
     cut = pop.discharge_ratio * b.abatement_fraction * cod_t
     over = pop.discharge_ratio > 1.0
     fee_saved = sc.environment.discharge_fee_yuan_per_tonne * cut / 1e6 * H
-    closure_risk = np.where(lv.permits.refuse_over_limit,
+    # under §3.3 a firm caught over its limit must abate; only one without credit may close
+    closure_risk = np.where(lv.permits.refuse_over_limit & ~pop.credit,
                             np.maximum(pop.margin, 0.0) * out * H, 0.0)
     # a fine in each year caught over the limit; closure (its value already counts H) once
     fine_avoided = pop.belief * (lv.inspection.discharge_fine_yuan / 1e6 * H + closure_risk)
@@ -128,8 +129,11 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
         if getattr(aw.iso_required, name) >= 0.5:
             at &= pop.iso9001
         province, city = reward_amounts(lv, year, t)
+        # preferred branded firms win extra sales and are paid the price premium (§3.1)
         procurement = (lv.procurement.preference_share * m.government_purchase_share
-                       * m.procurement_sales_gain * np.maximum(pop.margin, 0.0) * out * H)
+                       * (m.procurement_sales_gain * np.maximum(pop.margin, 0.0)
+                          + lv.procurement.price_premium * (1.0 + m.procurement_sales_gain))
+                       * out * H)
         value = win_belief[t - 1] * ((province + city) / 1e6
                                      + getattr(m.brand_premium, name) * out * H + procurement)
         cost = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6

@@ -95,7 +95,8 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
         corrected = q * s_corr
         cost = (getattr(c.effort_cost, name) + corrected * c.rework_cost
                 + p[:, FAIL] * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
-                - p[:, EXCELLENT] * cl.excellence_reward_yuan / value)
+                - p[:, EXCELLENT] * (1.0 - c.large_project_share)  # rewarded works only
+                * cl.excellence_reward_yuan / value)
         util[e] = -cost / c.logit_scale
     reviewing = u < c.review_rate
     best = np.argmax(util + gumbel, axis=0).astype(np.int8)

@@ -284,6 +284,7 @@ class QualityCityModel(mesa.Model):
         years_on = self.steps / 12.0
         attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
         attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
+        attrs["cash"] = attrs["output"] * sc.city.cash_months / 12.0
         ok = np.ones(free.size, dtype=bool)
         if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
             ok = attrs["discharge_ratio"] <= 1.0

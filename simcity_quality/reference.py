@@ -241,7 +241,9 @@ class Enterprise(mesa.Agent):
         cut = self.discharge_ratio * p.abatement_fraction * self.pollution_load()
         gain = p.discharge_fee_yuan_per_tonne * cut / 1e6 * H
         if self.discharge_ratio > 1.0:
-            closure_risk = margin * out * H if lv.permits.refuse_over_limit else 0.0
+            # under §3.3 a firm caught over its limit must abate; only one without credit may close
+            closure_risk = (margin * out * H if lv.permits.refuse_over_limit and not self.credit
+                            else 0.0)
             gain += self.belief * (lv.inspection.discharge_fine_yuan / 1e6 * H + closure_risk)
         cost_ab = p.abatement_cost * out
         if self.cash >= own * cost_ab:
@@ -253,8 +255,11 @@ class Enterprise(mesa.Agent):
         if (self.tier < 3 and self.applying == 0 and self.capability >= p.min_capability[nxt]
                 and (self.iso9001 or not p.iso_required[nxt])):
             province, city = reward_amounts(lv, year, nxt)
+            # extra government sales at the margin, and the price premium on all of them (§3.1)
             procurement = (lv.procurement.preference_share * p.government_purchase_share
-                           * p.procurement_sales_gain * margin * out * H)
+                           * (p.procurement_sales_gain * margin
+                              + lv.procurement.price_premium * (1.0 + p.procurement_sales_gain))
+                           * out * H)
             value = model.win_belief[nxt - 1] * ((province + city) / 1e6
                                                  + p.brand_premium[nxt] * out * H + procurement)
             cost_apply = p.application_cost_yuan[nxt] * (1.0 - p.fee_share * waiver) / 1e6
@@ -508,7 +513,8 @@ class Contractor(mesa.Agent):
             corrected = logistic(-(self.capability + p.effort_shift[e])) * s_corr
             cost = (p.effort_cost[e] + corrected * c.rework_cost
                     + fail * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
-                    - excellent * cl.excellence_reward_yuan / value)
+                    - excellent * (1.0 - c.large_project_share)  # only other works are rewarded
+                    * cl.excellence_reward_yuan / value)
             noisy = -cost / c.logit_scale + gumbel(rnd)
             if noisy > best:
                 best, best_effort = noisy, e
@@ -991,7 +997,8 @@ class ReferenceCityModel(mesa.Model):
             attrs = self.draw_enterprise(sector, size, 0.0, p.entrant_capability_shift)
             attrs["tier"] = 0
             attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
-            attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on  # cash stays as drawn
+            attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
+            attrs["cash"] = attrs["output"] * sc.city.cash_months / 12.0
             if lv.permits.refuse_over_limit and attrs["discharge_ratio"] > 1.0:
                 self.counts["permits_refused"] += 1
                 continue
