@@ -66,12 +66,39 @@ def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario) -> np.nda
 
 def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,
            u: np.ndarray, gumbel: np.ndarray, n_sectors: int) -> Decisions:
-    """One month of decisions. ``u``: uniforms (4, n_slots); ``gumbel``: (6, n_slots)."""
+    """One month of decisions. ``u``: uniforms (4, n_slots); ``gumbel``: (6, k), one column
+    per slot with ``u[0] < decision_rate`` in slot order.
+
+    Only those slots review, so only they are computed (about one firm in twelve a month).
+    Which slots they are depends on ``u[0]`` alone, never on a lever, so the noise each firm
+    draws stays the same across scenarios (common random numbers).
+    """
+    candidates = np.flatnonzero(u[0] < sc.behaviour.decision_rate)
+    keep = pop.alive[candidates]
+    slots = candidates[keep]
+    # imitation looks at the whole sector, so it is measured before taking the subset
+    imit_intl = sc.behaviour.imitation_weight * sector_shares(pop.intl_std, pop, n_sectors)
+    imit_iso = sc.behaviour.imitation_weight * sector_shares(pop.iso9001, pop, n_sectors)
+    part = pop.take(slots)
+    dec = _choose(part, lv, sc, year, win_belief, u[:, slots], gumbel[:, keep],
+                  imit_intl[slots], imit_iso[slots])
+    pop.put(slots, part)
+    choice = np.full(pop.n_slots, -1, dtype=np.int8)
+    choice[slots] = dec.choice
+    subsidised = np.zeros(pop.n_slots, dtype=bool)
+    subsidised[slots] = dec.subsidised
+    return Decisions(choice, dec.fee_waiver_yuan, subsidised)
+
+
+def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,
+            u: np.ndarray, gumbel: np.ndarray, imit_intl: np.ndarray,
+            imit_iso: np.ndarray) -> Decisions:
+    """The decisions of firms that all review this month (arrays over those firms only)."""
     b, m, aw = sc.behaviour, sc.market, sc.awards
     out = np.maximum(pop.output, 1e-9)
     unit = b.logit_scale * out
     H = b.horizon_years
-    reviewing = pop.alive & (u[0] < b.decision_rate)
+    reviewing = np.ones(pop.n_slots, dtype=bool)
     waiver = lv.fees.fee_waiver_share
 
     # 1. counterfeit or not
@@ -94,7 +121,6 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
 
     cost_intl = b.intl_cost * out
     ok = ~pop.intl_std & (pop.capability >= b.intl_min_capability) & (pop.cash >= own * cost_intl)
-    imit_intl = b.imitation_weight * sector_shares(pop.intl_std, pop, n_sectors)
     util[INTL] = np.where(ok, (m.intl_premium * out * H - cost_intl) / unit + imit_intl, -np.inf)
 
     needs_ccc = pop.ccc_required & ~pop.ccc
@@ -102,7 +128,6 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
     ok = (needs_ccc | ~pop.iso9001) & (pop.cash >= cost_cert)
     ccc_value = pop.belief * lv.inspection.fine_yuan / 1e6 * H  # avoid a sure failure
     benefit = np.where(needs_ccc, ccc_value, m.iso_premium * out * H)
-    imit_iso = b.imitation_weight * sector_shares(pop.iso9001, pop, n_sectors)
     util[CERTIFY] = np.where(ok, (benefit - cost_cert) / unit + np.where(needs_ccc, 0, imit_iso),
                              -np.inf)
 

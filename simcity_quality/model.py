@@ -173,8 +173,10 @@ class QualityCityModel(mesa.Model):
                              lv.campaigns.cost_per_campaign_yuan * self.scale)
 
         # firm decisions
-        dec = choose(pop, lv, sc, year, self._win_belief, rs["decisions"].random((4, n)),
-                     rs["decisions"].gumbel(size=(len(OPTIONS), n)), len(SECTORS))
+        u_dec = rs["decisions"].random((4, n))
+        k_review = int(np.count_nonzero(u_dec[0] < sc.behaviour.decision_rate))
+        dec = choose(pop, lv, sc, year, self._win_belief, u_dec,
+                     rs["decisions"].gumbel(size=(len(OPTIONS), k_review)), len(SECTORS))
         self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
         self.counts["brand_applications"] += int((dec.choice == OPTIONS.index("apply_title"))
                                                  .sum())

@@ -71,6 +71,15 @@ class Population:
         """Chance a product batch passes a test (see :func:`kpis.pass_probability`)."""
         return pass_probability(self.capability, self.counterfeit, counterfeit_pass_factor)
 
+    def take(self, slots: np.ndarray) -> "Population":
+        """A copy of the given slots as a population of their own (for work on a subset)."""
+        return Population(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
+
+    def put(self, slots: np.ndarray, part: "Population") -> None:
+        """Write a subset taken with :meth:`take` back into its slots."""
+        for f in fields(self):
+            getattr(self, f.name)[slots] = getattr(part, f.name)
+
     def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write attribute values into the given slots (used for entrants)."""
         for name, value in values.items():
