@@ -12,13 +12,19 @@ import numpy as np
 
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, SECTOR_INDEX, Population
-from .scenario import TIERS, Levers, Scenario
+from .scenario import SECTORS, TIERS, Levers, Scenario
 
 
 def stochastic_round(x: float, u: float) -> int:
     """``x`` rounded down or up with the chance of its fraction (``u`` uniform): a yearly
     quota of 0.5 gives one title every other year on average, at any ``firms`` scale."""
     return int(np.floor(x)) + int(u < x - np.floor(x))
+
+
+# problem-prone product classes for the national rule: key industries and food, by sector code
+PROBLEM_PRONE = np.zeros(len(SECTORS), dtype=bool)
+PROBLEM_PRONE[KEY_INDUSTRY_CODES] = True
+PROBLEM_PRONE[SECTOR_INDEX["food_farm_processing"]] = True
 
 
 def smallest_keys(keys: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
@@ -44,8 +50,7 @@ def national_sampling_weight(pop: Population, month: int, sc: Scenario) -> np.nd
     """Relative chance of being sampled: problem firms and problem-prone classes more often."""
     nat = sc.national
     w = np.where(pop.problem_until >= month, nat.problem_weight, 1.0)
-    prone = np.isin(pop.sector, KEY_INDUSTRY_CODES) | (
-        pop.sector == SECTOR_INDEX["food_farm_processing"])
+    prone = PROBLEM_PRONE[pop.sector]
     return w * np.where(prone, nat.problem_sector_weight, 1.0)
 
 
