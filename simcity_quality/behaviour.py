@@ -147,12 +147,16 @@ def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np
 
     nxt = np.minimum(pop.tier + 1, 3)
     apply_value = np.full(pop.n_slots, -np.inf)
+    title_net = np.zeros(pop.n_slots)  # the next title's prospect, net of applying
+    min_next = np.full(pop.n_slots, np.inf)
+    iso_ok = np.ones(pop.n_slots, dtype=bool)
     for t in (1, 2, 3):
         name = TIERS[t]
-        at = (nxt == t) & (pop.tier < 3) & (pop.applying == 0)
-        at &= pop.capability >= getattr(aw.min_capability, name)
+        this = (nxt == t) & (pop.tier < 3)
+        min_next[this] = getattr(aw.min_capability, name)
         if getattr(aw.iso_required, name) >= 0.5:
-            at &= pop.iso9001
+            iso_ok[this] = pop.iso9001[this]
+        at = this & (pop.applying == 0) & (pop.capability >= min_next) & iso_ok
         province, city = reward_amounts(lv, year, t)
         # preferred branded firms win extra sales and are paid the price premium (§3.1)
         procurement = (lv.procurement.preference_share * m.government_purchase_share
@@ -164,7 +168,12 @@ def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np
         cost = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6
         ok = at & (pop.cash >= cost)
         apply_value = np.where(ok, (value - cost) / unit, apply_value)
+        title_net = np.where(this, value - cost, title_net)
     util[APPLY] = apply_value
+    # an upgrade that would make the firm eligible is worth the title's prospect too
+    # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
+    unlocks = iso_ok & (pop.capability < min_next) & (min_next <= pop.capability + b.upgrade_gain)
+    util[UPGRADE] += np.where(unlocks, np.maximum(title_net, 0.0) / unit, 0.0)
 
     noisy = util + gumbel
     choice = np.where(reviewing, np.argmax(noisy, axis=0), -1).astype(np.int8)

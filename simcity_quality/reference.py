@@ -252,8 +252,7 @@ class Enterprise(mesa.Agent):
         # an application for the next title (§3.1, §4.2), valued at the perceived win chance
         nxt = self.tier + 1
         cost_apply = 0.0
-        if (self.tier < 3 and self.applying == 0 and self.capability >= p.min_capability[nxt]
-                and (self.iso9001 or not p.iso_required[nxt])):
+        if self.tier < 3:
             province, city = reward_amounts(lv, year, nxt)
             # extra government sales at the margin, and the price premium on all of them (§3.1)
             procurement = (lv.procurement.preference_share * p.government_purchase_share
@@ -263,8 +262,16 @@ class Enterprise(mesa.Agent):
             value = model.win_belief[nxt - 1] * ((province + city) / 1e6
                                                  + p.brand_premium[nxt] * out * H + procurement)
             cost_apply = p.application_cost_yuan[nxt] * (1.0 - p.fee_share * waiver) / 1e6
-            if self.cash >= cost_apply:
+            iso_ok = self.iso9001 or not p.iso_required[nxt]
+            if (self.applying == 0 and self.capability >= p.min_capability[nxt] and iso_ok
+                    and self.cash >= cost_apply):
                 utility["apply_title"] = (value - cost_apply) / unit
+            # an upgrade that would make the firm eligible is worth the title's prospect too
+            # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
+            if ("upgrade" in utility and iso_ok
+                    and self.capability < p.min_capability[nxt]
+                    <= self.capability + p.upgrade_gain):
+                utility["upgrade"] += max(0.0, value - cost_apply) / unit
 
         # logit choice: utility plus a Gumbel taste shock, the best option wins
         choice, best = "nothing", -math.inf
