@@ -806,6 +806,7 @@ class Scenario(_Strict):
         origins = dict(self._origins)
         for dotted, value in changes.items():
             _set_dotted(raw, dotted, value, self.source)
+            origins.pop(dotted, None)  # re-insert last: the override is the nearest source
             origins[dotted] = f"{self.source} (override)"
         if name is not None:
             raw["name"] = name
@@ -824,9 +825,6 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     raw, origins = _load_raw(path, chain=())
     return _validate(raw, str(path), origins)
-
-
-_DEPTH: dict[str, int] = {}
 
 
 def scenario_from_data(data: dict, source: str = "<data>") -> Scenario:
@@ -863,11 +861,11 @@ def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]
             raise ScenarioError(f"{path}: key `extends`: the file {parent!r} does not exist "
                                 f"(looked for {parent_path.resolve()}).")
         base, origins = _load_raw(parent_path, chain + (resolved,))
-    # levers not given in [policy] keep their [status_quo] values: merge within each file
-    merged = _deep_merge(base, data)
-    for key in flatten(data):
-        origins[key] = str(path)
-    _DEPTH[str(path)] = len(chain)  # 0 for the file being loaded, more for its parents
+    merged = _deep_merge(base, data)  # this file over its parents
+    # this file's keys go last, so the nearer a file is to the one loaded, the later it stands
+    own = flatten(data)
+    origins = {k: v for k, v in origins.items() if k not in own}
+    origins.update(dict.fromkeys(own, str(path)))
     return merged, origins
 
 
@@ -932,12 +930,13 @@ def _explain(exc: ValidationError, source: str, origins: dict[str, str]) -> str:
 
 
 def _origin_prefix(loc: str, origins: dict[str, str]) -> str | None:
-    """The file that set keys under ``loc``; the file being loaded wins over its parents."""
+    """The file that set keys under ``loc``; the file being loaded wins over its parents
+    (origins list parents' keys first)."""
     files = [file for key, file in origins.items()
              if key.startswith(loc + ".") or loc.startswith(key + ".")]
     if not files:
         return None
-    return min(files, key=lambda f: _DEPTH.get(f, 0))
+    return files[-1]
 
 
 def _bound_text(err: dict) -> str:

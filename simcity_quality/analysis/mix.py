@@ -8,20 +8,17 @@ evaluated mix is kept: the cost-versus-objective frontier (Pareto set) comes fro
 A generation of candidates is evaluated at once, through the experiments executors.
 """
 
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import differential_evolution
 
 from ..errors import SimcityQualityError
-from ..experiments import designs
-from ..experiments.sweep import sweep
 from ..scenario import Scenario, load_scenario
 from ..targets import target_list
 from .attainment import wilson_interval
+from .sensitivity import run_points
 
 
 @dataclass
@@ -63,12 +60,7 @@ def _model_evaluator(sc: Scenario, objective: str, replications: int, seed: int,
     cost_col = {"all": "all:total", "city": "city:total", "province": "province:total"}[payer]
 
     def evaluate(points: pd.DataFrame) -> pd.DataFrame:
-        with tempfile.TemporaryDirectory() as tmp:
-            res = sweep(sc, designs.points(points.reset_index(drop=True)),
-                        replications=replications, seed=seed, store=Path(tmp) / "s",
-                        executor=executor, firms=firms, timeseries=False, progress=False,
-                        **sweep_args)
-            f = res.finals
+        f = run_points(sc, points, replications, seed, firms, executor, **sweep_args)
         if chosen is None:
             if objective not in f:
                 raise SimcityQualityError(f"unknown objective {objective!r}")

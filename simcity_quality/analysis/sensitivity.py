@@ -39,23 +39,31 @@ def _ranges(sc: Scenario, parameters) -> dict[str, tuple[float, float]]:
     return out
 
 
-def evaluate_points(sc: Scenario, points: pd.DataFrame, outputs: list[str], replications: int,
-                    seed: int, firms: int | None, executor: str = "serial",
-                    store: str | Path | None = None, **sweep_args) -> pd.DataFrame:
-    """Mean of ``outputs`` over CRN replications at each point (rows in ``points`` order)."""
+def run_points(sc: Scenario, points: pd.DataFrame, replications: int, seed: int,
+               firms: int | None, executor: str = "serial", store: str | Path | None = None,
+               **sweep_args) -> pd.DataFrame:
+    """Per-run finals of every point x replication on CRN seeds, through the sweep executors
+    (into ``store``, or a temporary one); a failed run is an error here."""
     with tempfile.TemporaryDirectory() as tmp:
         res = sweep(sc, designs.points(points.reset_index(drop=True)), replications=replications,
                     seed=seed, store=store or Path(tmp) / "store", executor=executor,
                     firms=firms, timeseries=False, progress=False, **sweep_args)
-        if len(res.failures):
-            first = res.failures.iloc[0]
-            raise SimcityQualityError(f"{len(res.failures)} runs failed, e.g. point "
-                                      f"{first['point']}: {first['error']}")
-        missing = [o for o in outputs if o not in res.finals]
-        if missing:
-            raise SimcityQualityError(f"unknown outputs {missing}")
-        means = res.finals.groupby("point")[outputs].mean()
-    return means.reindex(range(len(points)))
+    if len(res.failures):
+        first = res.failures.iloc[0]
+        raise SimcityQualityError(f"{len(res.failures)} runs failed, e.g. point "
+                                  f"{first['point']}: {first['error']}")
+    return res.finals
+
+
+def evaluate_points(sc: Scenario, points: pd.DataFrame, outputs: list[str], replications: int,
+                    seed: int, firms: int | None, executor: str = "serial",
+                    store: str | Path | None = None, **sweep_args) -> pd.DataFrame:
+    """Mean of ``outputs`` over CRN replications at each point (rows in ``points`` order)."""
+    finals = run_points(sc, points, replications, seed, firms, executor, store, **sweep_args)
+    missing = [o for o in outputs if o not in finals]
+    if missing:
+        raise SimcityQualityError(f"unknown outputs {missing}")
+    return finals.groupby("point")[outputs].mean().reindex(range(len(points)))
 
 
 # --- Morris ----------------------------------------------------------------------------------
