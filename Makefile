@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean-venv lock
+.PHONY: demo test chromium lint bench report clean-venv lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,13 +23,26 @@ demo: $(STAMP)
 		--replications 20 --seed 2010 --out results/demo
 
 ## The tests: unit tests, notebooks under nbval, and lint
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check simcity_quality tests benchmarks
 	$(BIN)/python -m pytest tests --nbval-lax --nbval-current-env notebooks \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
+## Debian's Chromium for the browser test (tests/browser/): installed with apt when missing and
+## run as root (CI starts bare); otherwise a message, and the browser test fails saying the same
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "chromium is missing and this is not root: run 'sudo apt-get install -y" \
+	    "chromium' (tests/browser/test_panel_browser.py fails without it)." >&2; fi; }
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_run.py
+
+## Every notebook at full size (notebooks/reports.toml) with papermill, HTML and manifest.json
+## into results/reports; the checked-in notebooks are not touched. ONLY=02_reward_levels for one.
+report: $(STAMP)
+	$(BIN)/simcity-quality report --out results/reports --size full $(if $(ONLY),--only $(ONLY))
 
 ## Regenerate the lock file after changing dependencies in pyproject.toml
 lock:

@@ -10,6 +10,7 @@ Public API::
 """
 
 from . import analysis, reference, report
+from .calibration import CalibrationResult, calibrate
 from .compare import Comparison, compare
 from .errors import ScenarioError, SimcityQualityError
 from .experiments import designs, load_results, sweep
@@ -22,8 +23,9 @@ minimum_level = analysis.minimum_level
 optimise_mix = analysis.optimise_mix
 
 __all__ = [
-    "TARGETS", "Comparison", "QualityCityModel", "Results", "Scenario", "ScenarioError",
-    "SimcityQualityError", "analysis", "compare", "designs", "load_results", "load_scenario",
+    "TARGETS", "CalibrationResult", "Comparison", "QualityCityModel", "Results", "Scenario",
+    "ScenarioError", "SimcityQualityError", "analysis", "calibrate", "compare", "designs",
+    "load_results", "load_scenario",
     "minimum_level", "optimise_mix", "reference", "replication_seeds", "report", "run", "sweep",
 ]
 __version__ = "0.1.0"

@@ -165,6 +165,27 @@ def _cmd_minimum_level(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from .calibration import calibrate, load_observed
+
+    spec = load_observed(args.observed)  # checked in full before any run
+    settings = {"replications": 20, "seed": 0, "firms": None, **spec.settings}
+    for key in ("replications", "seed", "firms"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    res = calibrate(spec.scenario, spec.observed, spec.parameters, firms=settings["firms"],
+                    replications=settings["replications"], seed=settings["seed"],
+                    executor=args.executor, workers=args.workers)
+    flags = [f"--{k} {getattr(args, k)}" for k in ("replications", "seed", "firms")
+             if getattr(args, k) is not None]
+    res.command = " ".join(["simcity-quality calibrate", args.observed, "-o", args.out, *flags])
+    res.inputs = args.observed
+    print(res.summary())
+    path = res.write_scenario(args.out, name=spec.name)
+    print(f"calibrated scenario written to {path}")
+    return 0
+
+
 def _cmd_validate(args) -> int:
     from .scenario import load_scenario
 
@@ -199,6 +220,21 @@ def _cmd_params(args) -> int:
         src = row["source"] + (f" ({row['reason']})" if row["reason"] else "")
         print(f"{row['key']} [{row['unit']}]: {row['description']}. Source: {src}")
     return 0
+
+
+def _cmd_report(args) -> int:
+    from .reports import NOTEBOOKS, describe_failure, failed, run_reports
+
+    manifest = run_reports(out=args.out, only=args.only, size=args.size,
+                           notebooks_dir=args.notebooks or NOTEBOOKS, config=args.config,
+                           timeout=args.timeout)
+    names = manifest["last_run"]
+    bad = failed(manifest, names)
+    print(f"{len(names) - len(bad)} of {len(names)} notebooks ran; reports, HTML and "
+          f"manifest.json in {args.out}/")
+    for entry in bad:
+        print(f"failed: {describe_failure(entry)}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,6 +299,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--firms", type=int, default=None)
     m.set_defaults(func=_cmd_minimum_level)
+    cal = sub.add_parser("calibrate", help="fit parameters to observed statistics (a TOML "
+                         "file, e.g. scenarios/observed/national_2009.toml); write a scenario")
+    cal.add_argument("observed", help="observed-statistics TOML file")
+    cal.add_argument("-o", "--out", required=True, help="calibrated scenario TOML to write")
+    cal.add_argument("-r", "--replications", type=int, default=None,
+                     help="default: the file's [settings], else 20")
+    cal.add_argument("--seed", type=int, default=None)
+    cal.add_argument("--firms", type=int, default=None)
+    cal.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial")
+    cal.add_argument("--workers", type=int, default=None)
+    cal.set_defaults(func=_cmd_calibrate)
     v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=_cmd_validate)
@@ -272,6 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--markdown", action="store_true",
                     help="print docs/parameters.md (the generated reference)")
     pa.set_defaults(func=_cmd_params)
+    rp = sub.add_parser("report", help="run the notebooks with papermill into an output folder, "
+                        "render HTML, write a manifest")
+    rp.add_argument("-o", "--out", default="results/reports",
+                    help="output folder, never inside notebooks/ (default results/reports)")
+    rp.add_argument("--only", action="append", metavar="NAME",
+                    help="run only this notebook (stem, e.g. 02_reward_levels); repeatable")
+    rp.add_argument("--size", choices=["ci", "full"], default="full",
+                    help="full: parameters from notebooks/reports.toml; ci: the notebooks' own")
+    rp.add_argument("--notebooks", default=None, help="notebooks folder (default notebooks/)")
+    rp.add_argument("--config", default=None,
+                    help="full-size parameters (default reports.toml in the notebooks folder)")
+    rp.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    rp.set_defaults(func=_cmd_report)
     return p
 
 
