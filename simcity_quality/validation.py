@@ -313,6 +313,13 @@ def brand_support_applications(baseline: Scenario | None = None, plan: Scenario 
         base_n[r] = _applications(baseline, ss, firms)[year]
         supp_n[r] = _applications(support, ss, firms)[year]
     cfb = 1  # column of tier 2, china_famous_brand
+    if base_n[:, cfb].sum() == 0:
+        # a relative rise from zero is undefined: say so instead of returning inf or NaN
+        raise SimcityQualityError(
+            f"validation: brand_support_applications saw no China Famous Brand application in "
+            f"the status quo's {plan.policy.start_year} in {replications} replications of "
+            f"{firms} enterprises, so a relative rise cannot be measured; use more enterprises "
+            f"or replications (docs/validation.md uses 5,000 and 400).")
     value = supp_n[:, cfb].sum() / base_n[:, cfb].sum() - 1.0
     boot_rng = np.random.default_rng(seed)
     idx = boot_rng.integers(0, replications, size=(2000, replications))

@@ -123,6 +123,14 @@ def test_bad_sizes_are_refused_with_a_clear_message(scenarios):
         v.iso_diffusion(scenarios[0], firms=0, replications=3)
 
 
+def test_no_applicants_is_refused_not_divided_by_zero(scenarios):
+    """With no title quota there are no China Famous Brand applications to compare: a clear
+    error, not an infinite or NaN rise."""
+    baseline = scenarios[0].override({"awards.quota.china_famous_brand": 0.0})
+    with pytest.raises(SimcityQualityError, match="no China Famous Brand application"):
+        v.brand_support_applications(baseline, scenarios[1], firms=300, replications=2)
+
+
 def test_missing_scenario_files_are_named(tmp_path, monkeypatch):
     monkeypatch.setattr(v, "SCENARIOS", tmp_path)
     with pytest.raises(SimcityQualityError, match=r"baseline\.toml, which does not exist"):
