@@ -35,6 +35,7 @@ from .population import (
     draw_firms,
     sector_cod_coefficients,
 )
+from .record import MonthlyRecord
 from .scenario import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS, Scenario
 from .services import adopt_standards, award_demonstrations, create_service_firms
 from .targets import target_list
@@ -120,8 +121,8 @@ class QualityCityModel(mesa.Model):
         self.tracked = set(int(i) for i in track)
         self._history: list[dict] = []
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in self.columns()})
+        # the monthly time series (``datacollector`` keeps Mesa's name for it)
+        self.record = self.datacollector = MonthlyRecord(self.columns(), self.n_months)
 
     # ------------------------------------------------------------------------------
     @staticmethod
@@ -225,7 +226,7 @@ class QualityCityModel(mesa.Model):
         self._construction(t, lv, year)
         self._services(lv, year, month)
         self._measure(t, lv)
-        self.datacollector.collect(self)
+        self.record.collect(self.current)
         if self.tracked:
             self._record_tracked(t)
 
@@ -527,9 +528,5 @@ class QualityCityModel(mesa.Model):
     def summary(self) -> dict:
         """The last measured values (KPIs, counts, spending)."""
         return dict(self.current)
-
-
-def _reporter(name: str):
-    return lambda model: model.current.get(name, np.nan)
 
 

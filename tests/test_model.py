@@ -175,3 +175,18 @@ def test_run_rejects_bad_arguments(plan):
         sq.run(plan, replications=1, firms=-3)
     with pytest.raises(sq.ScenarioError, match="not found"):
         sq.run("no/such/file.toml")
+
+
+def test_monthly_record_gives_the_frame_mesa_datacollector_gave(plan):
+    """Same columns in the same order, one row per month, counts as int64, a RangeIndex."""
+    import mesa
+
+    model = QualityCityModel(plan, seed=4, firms=300)
+    dc = mesa.DataCollector(model_reporters={
+        name: (lambda m, name=name: m.current.get(name, np.nan)) for name in model.columns()})
+    while not model.finished:
+        model.step()
+        dc.collect(model)
+    pd.testing.assert_frame_equal(model.record.get_model_vars_dataframe(),
+                                  dc.get_model_vars_dataframe())
+    assert model.datacollector is model.record
