@@ -37,6 +37,10 @@ class Contractors:
         """Memory held by the state arrays."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
+    def take(self, slots: np.ndarray) -> "Contractors":
+        """A copy of the given contractors (for work on a subset)."""
+        return Contractors(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
+
 
 def create_contractors(sc: Scenario, n: int, rng: np.random.Generator) -> Contractors:
     """Base-year contractors with a clean file, at standard effort until the model draws
@@ -85,6 +89,11 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
     ``u``: uniforms (n,); ``gumbel``: (3, n).
     """
     c, cl = sc.construction, lv.construction
+    reviewing = np.flatnonzero(u < c.review_rate)
+    if reviewing.size == 0:
+        return
+    gumbel = gumbel[:, reviewing]
+    con_all, con = con, con.take(reviewing)  # only reviewing contractors are computed
     value = np.array([getattr(c.work_value_million, s) for s in SIZES])[con.size] * 1e6
     s_corr = supervision_share(con, lv) * c.correction_share
     util = np.empty((len(EFFORTS), con.size.shape[0]))
@@ -98,9 +107,7 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
                 - p[:, EXCELLENT] * (1.0 - c.large_project_share)  # rewarded works only
                 * cl.excellence_reward_yuan / value)
         util[e] = -cost / c.logit_scale
-    reviewing = u < c.review_rate
-    best = np.argmax(util + gumbel, axis=0).astype(np.int8)
-    con.effort[reviewing] = best[reviewing]
+    con_all.effort[reviewing] = np.argmax(util + gumbel, axis=0).astype(np.int8)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from .population import (
     sector_cod_coefficients,
 )
 from .record import MonthlyRecord
+from .rng import month_key
 from .scenario import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS, Scenario
 from .services import adopt_standards, award_demonstrations, create_service_firms
 from .targets import target_list
@@ -174,9 +175,11 @@ class QualityCityModel(mesa.Model):
                              lv.campaigns.cost_per_campaign_yuan * self.scale)
 
         # firm decisions
-        u_dec = rs["decisions"].random((4, n))
-        k_review = int(np.count_nonzero(u_dec[0] < sc.behaviour.decision_rate))
-        dec = choose(pop, lv, sc, year, self._win_belief, u_dec,
+        # who reviews: one uniform per slot; the reviewers' other uniforms derive from a key
+        u_review = rs["decisions"].random(n)
+        key = month_key(rs["decisions"])
+        k_review = int(np.count_nonzero(u_review < sc.behaviour.decision_rate))
+        dec = choose(pop, lv, sc, year, self._win_belief, u_review, key,
                      rs["decisions"].gumbel(size=(len(OPTIONS), k_review)), len(SECTORS))
         self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
         self.counts["brand_applications"] += int((dec.choice == OPTIONS.index("apply_title"))
@@ -187,8 +190,8 @@ class QualityCityModel(mesa.Model):
         self._produce(lv, year)
 
         # national supervision spot checks (§2.2.1d), not steered by the city
-        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
-        sampled, passed = national_spot_check(pop, t, sc, pass_prob, rs["national"].random((2, n)))
+        sampled, passed = national_spot_check(pop, t, sc, rs["national"].random(n),
+                                              month_key(rs["national"]))
         self._spot[t] = sampled.sum(), passed.sum()
         for arr, codes, k in ((self._spot_sector, pop.sector, len(SECTORS)),
                               (self._spot_size, pop.size, len(SIZES))):
@@ -199,7 +202,8 @@ class QualityCityModel(mesa.Model):
         self._inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
         k = int(np.floor(self._inspection_carry))
         self._inspection_carry -= k
-        out = city_inspection(pop, lv, sc, k, pass_prob, rs["inspection"].random((5, n)))
+        out = city_inspection(pop, lv, sc, k, rs["inspection"].random(n),
+                              month_key(rs["inspection"]))
         n_insp = int(out.inspected.sum())
         self._city[t] = n_insp, n_insp - int(out.failed.sum())
         self.ledger.book(year, "city", "inspection_cost",
@@ -327,7 +331,7 @@ class QualityCityModel(mesa.Model):
         firms, rs = self.service_firms, self.streams["services"]
         n = firms.size.shape[0]
         adopted = adopt_standards(firms, lv, self.scenario, self._demo_win_belief,
-                                  rs.random((2, n)))
+                                  rs.random(n), month_key(rs))
         self.counts["service_adoptions"] += int(adopted.sum())
         self.ledger.book(year, "city", "service_standard_grant",
                          lv.services.standard_subsidy_yuan * float(adopted.sum()))
