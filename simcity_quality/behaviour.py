@@ -22,6 +22,10 @@ from .scenario import TIERS, Levers, Scenario
 
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
 NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
+# the attributes a decision can change (written back from the reviewing subset)
+WRITTEN = ("counterfeit", "cash", "capability", "debt_monthly", "debt_months_left",
+           "subsidy_monthly", "subsidy_months_left", "key_project", "intl_std", "ccc", "iso9001",
+           "discharge_ratio", "applying")
 
 
 @dataclass
@@ -91,7 +95,7 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
     part = pop.take(slots)
     u = np.concatenate([u_review[None, slots], derived_rows(key, 3, slots)])
     dec = _choose(part, lv, sc, year, win_belief, u, gumbel[:, keep], imit_intl, imit_iso)
-    pop.put(slots, part)
+    pop.put(slots, part, WRITTEN)
     choice = np.full(pop.n_slots, -1, dtype=np.int8)
     choice[slots] = dec.choice
     subsidised = np.zeros(pop.n_slots, dtype=bool)

@@ -33,6 +33,7 @@ from .population import (
     Population,
     create_population,
     draw_firms,
+    firm_tables,
     sector_cod_coefficients,
 )
 from .record import MonthlyRecord
@@ -89,6 +90,7 @@ class QualityCityModel(mesa.Model):
         p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
         self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
         self._next_id = self.n_firms
+        self._firm_tables = firm_tables(sc)
         self._construction_ss = children[STREAMS.index("construction")]
         self.contractors = create_contractors(
             sc, int(round(sc.city.contractors * self.scale)),
@@ -285,7 +287,8 @@ class QualityCityModel(mesa.Model):
         free = np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
         if free.size == 0:
             return
-        attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift)
+        attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift,
+                           self._firm_tables)
         attrs["tier"][:] = 0  # entrants hold no titles
         # entrants come with the output level and discharge technology of their day
         years_on = self.steps / 12.0
