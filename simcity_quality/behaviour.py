@@ -234,7 +234,7 @@ def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np
     pop.iso9001[got_iso] = True
     substantive = got_iso & (u[3] < b.iso_substantive_share)  # otherwise symbolic
     pop.capability[substantive] += b.iso_gain
-    waived = int(cert.sum()) * b.iso_cost_yuan * b.fee_share * waiver
+    waived = int(np.count_nonzero(cert)) * b.iso_cost_yuan * b.fee_share * waiver
 
     ab = choice == ABATE
     pay(ab, cost_ab)
@@ -243,7 +243,7 @@ def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np
     ap = choice == APPLY
     pop.applying[ap] = nxt[ap]
     for t in (1, 2, 3):
-        n_t = int((ap & (nxt == t)).sum())
+        n_t = int(np.count_nonzero(ap & (nxt == t)))
         waived += n_t * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share * waiver
         pop.cash[ap & (nxt == t)] -= (getattr(aw.application_cost_yuan, TIERS[t])
                                       * (1 - b.fee_share * waiver) / 1e6)

@@ -14,7 +14,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _ROW = 0xD1B54A32D192ED03  # separates the rows (several uniforms per slot) of one key
-_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
+_S30, _S27, _S31, _S11, _ONE = (np.uint64(s) for s in (30, 27, 31, 11, 1))
 
 
 def month_key(rng: np.random.Generator) -> int:
@@ -24,11 +24,14 @@ def month_key(rng: np.random.Generator) -> int:
 
 def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
     """Uniforms in [0, 1), one per entry of ``slots``, a pure function of (key, row, slot)."""
-    base = np.uint64((key + (row + 1) * _ROW) & _MASK)
-    z = slots.astype(np.uint64)
-    z += np.uint64(1)
-    z *= _GOLDEN
-    z += base
+    return derived_rows(key, row + 1, slots)[row]
+
+
+def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
+    """``derived_uniforms`` for rows 0 .. rows-1 at once: shape (rows, len(slots))."""
+    base = np.array([(key + (r + 1) * _ROW) & _MASK for r in range(rows)], dtype=np.uint64)
+    z = (slots.astype(np.uint64) + _ONE) * _GOLDEN
+    z = z[None, :] + base[:, None]
     z ^= z >> _S30
     z *= _M1
     z ^= z >> _S27
@@ -36,10 +39,3 @@ def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
     z ^= z >> _S31
     z >>= _S11
     return z * (1.0 / (1 << 53))
-
-
-def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
-    """``derived_uniforms`` for rows 0 .. rows-1: shape (rows, len(slots))."""
-    if rows == 0:
-        return np.empty((0, slots.size))
-    return np.stack([derived_uniforms(key, r, slots) for r in range(rows)])
