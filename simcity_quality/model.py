@@ -281,10 +281,13 @@ class QualityCityModel(mesa.Model):
         self.counts["bankruptcies"] += int(np.count_nonzero(
             bankrupt & ~out.revoked & ~out.closed))
         self.counts["exits"] += int(np.count_nonzero(leaving))
-        pop.alive[leaving] = False
-        for name in ("counterfeit", "watched", "key_project", "applying", "subsidy_months_left",
-                     "subsidy_monthly", "debt_monthly", "debt_months_left"):
-            getattr(pop, name)[leaving] = 0
+        gone = np.flatnonzero(leaving)
+        if gone.size:
+            pop.alive[gone] = False
+            for name in ("counterfeit", "watched", "key_project", "applying",
+                         "subsidy_months_left", "subsidy_monthly", "debt_monthly",
+                         "debt_months_left"):
+                getattr(pop, name)[gone] = 0
 
         free = np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
         if free.size == 0:

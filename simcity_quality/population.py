@@ -101,7 +101,19 @@ def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
            for name in ("output_median", "capability_mean", "intl_standard_share",
                         "iso9001_share", "credit_access")},
         "ccc_required": ccc,
-    }
+    } | {f"{name}_cdf": _cdf(p) for name, p in (
+        ("sector", np.array([getattr(c.sector_shares, s) for s in SECTORS])),
+        ("size", size_p / size_p.sum()))}
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    cdf = np.cumsum(p)
+    return cdf / cdf[-1]
+
+
+def _categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category codes (int8) for uniforms ``u`` given cumulative shares ``cdf``."""
+    return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1).astype(np.int8)
 
 
 def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift: float = 0.0,
@@ -110,8 +122,10 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     (``tables``: :func:`firm_tables` of ``sc``, built here if not given)."""
     c = sc.city
     tb = tables if tables is not None else firm_tables(sc)
-    sector = rng.choice(len(SECTORS), size=k, p=tb["sector_p"]).astype(np.int8)
-    size = rng.choice(len(SIZES), size=k, p=tb["size_p"]).astype(np.int8)
+    # categorical draws by inverting the cumulative shares (Generator.choice's checks cost more
+    # than the draw when few firms enter)
+    sector = _categorical(tb["sector_cdf"], rng.random(k))
+    size = _categorical(tb["size_cdf"], rng.random(k))
     med = tb["output_median"][size]
     output = med * np.exp(c.output_sigma * rng.standard_normal(k))
     cap_mean = tb["capability_mean"][size]
