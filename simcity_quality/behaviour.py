@@ -17,10 +17,15 @@ import numpy as np
 
 from .government import interest_subsidy_yuan, reward_amounts
 from .population import Population, sector_cod_coefficients
+from .rng import derived_rows
 from .scenario import TIERS, Levers, Scenario
 
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
 NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
+# the attributes a decision can change (written back from the reviewing subset)
+WRITTEN = ("counterfeit", "cash", "capability", "debt_monthly", "debt_months_left",
+           "subsidy_monthly", "subsidy_months_left", "key_project", "intl_std", "ccc", "iso9001",
+           "discharge_ratio", "applying")
 
 
 @dataclass
@@ -32,12 +37,17 @@ class Decisions:
     subsidised: np.ndarray  # bool: took a key-project loan with interest subsidy
 
 
-def sector_shares(flag: np.ndarray, pop: Population, n_sectors: int) -> np.ndarray:
-    """Share of alive firms in each sector with ``flag`` (for imitation), per slot."""
-    alive_n = np.bincount(pop.sector, weights=pop.alive, minlength=n_sectors)
-    have = np.bincount(pop.sector, weights=pop.alive & flag, minlength=n_sectors)
-    share = np.divide(have, alive_n, out=np.zeros(n_sectors), where=alive_n > 0)
-    return share[pop.sector]
+def sector_shares(flags, pop: Population, n_sectors: int, slots: np.ndarray) -> list:
+    """For each flag array, the share of alive firms in each sector with the flag (for
+    imitation), at the given slots."""
+    sector = pop.sector[pop.alive]
+    alive_n = np.bincount(sector, minlength=n_sectors)
+    out = []
+    for flag in flags:
+        have = np.bincount(sector[flag[pop.alive]], minlength=n_sectors)
+        share = np.divide(have, alive_n, out=np.zeros(n_sectors), where=alive_n > 0)
+        out.append(share[pop.sector[slots]])
+    return out
 
 
 def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
@@ -65,24 +75,27 @@ def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario) -> np.nda
 
 
 def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,
-           u: np.ndarray, gumbel: np.ndarray, n_sectors: int) -> Decisions:
-    """One month of decisions. ``u``: uniforms (4, n_slots); ``gumbel``: (6, k), one column
-    per slot with ``u[0] < decision_rate`` in slot order.
+           u_review: np.ndarray, key: int, gumbel: np.ndarray, n_sectors: int) -> Decisions:
+    """One month of decisions. ``u_review``: uniforms (n_slots,); ``key``: the month's key for
+    the reviewers' other uniforms (:func:`~simcity_quality.rng.derived_uniforms`, rows 0-2);
+    ``gumbel``: (6, k), one column per slot with ``u_review < decision_rate`` in slot order.
 
     Only those slots review, so only they are computed (about one firm in twelve a month).
-    Which slots they are depends on ``u[0]`` alone, never on a lever, so the noise each firm
-    draws stays the same across scenarios (common random numbers).
+    Which slots they are depends on ``u_review`` alone, never on a lever, and a slot's derived
+    uniforms depend only on (key, slot), so the noise each firm draws stays the same across
+    scenarios (common random numbers).
     """
-    candidates = np.flatnonzero(u[0] < sc.behaviour.decision_rate)
+    candidates = np.flatnonzero(u_review < sc.behaviour.decision_rate)
     keep = pop.alive[candidates]
     slots = candidates[keep]
     # imitation looks at the whole sector, so it is measured before taking the subset
-    imit_intl = sc.behaviour.imitation_weight * sector_shares(pop.intl_std, pop, n_sectors)
-    imit_iso = sc.behaviour.imitation_weight * sector_shares(pop.iso9001, pop, n_sectors)
+    w = sc.behaviour.imitation_weight
+    imit_intl, imit_iso = (w * s for s in sector_shares((pop.intl_std, pop.iso9001), pop,
+                                                        n_sectors, slots))
     part = pop.take(slots)
-    dec = _choose(part, lv, sc, year, win_belief, u[:, slots], gumbel[:, keep],
-                  imit_intl[slots], imit_iso[slots])
-    pop.put(slots, part)
+    u = np.concatenate([u_review[None, slots], derived_rows(key, 3, slots)])
+    dec = _choose(part, lv, sc, year, win_belief, u, gumbel[:, keep], imit_intl, imit_iso)
+    pop.put(slots, part, WRITTEN)
     choice = np.full(pop.n_slots, -1, dtype=np.int8)
     choice[slots] = dec.choice
     subsidised = np.zeros(pop.n_slots, dtype=bool)
@@ -221,7 +234,7 @@ def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np
     pop.iso9001[got_iso] = True
     substantive = got_iso & (u[3] < b.iso_substantive_share)  # otherwise symbolic
     pop.capability[substantive] += b.iso_gain
-    waived = int(cert.sum()) * b.iso_cost_yuan * b.fee_share * waiver
+    waived = int(np.count_nonzero(cert)) * b.iso_cost_yuan * b.fee_share * waiver
 
     ab = choice == ABATE
     pay(ab, cost_ab)
@@ -230,7 +243,7 @@ def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np
     ap = choice == APPLY
     pop.applying[ap] = nxt[ap]
     for t in (1, 2, 3):
-        n_t = int((ap & (nxt == t)).sum())
+        n_t = int(np.count_nonzero(ap & (nxt == t)))
         waived += n_t * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share * waiver
         pop.cash[ap & (nxt == t)] -= (getattr(aw.application_cost_yuan, TIERS[t])
                                       * (1 - b.fee_share * waiver) / 1e6)

@@ -11,7 +11,8 @@ excellent with a chance that rises with effort.
 
 Per work, given the defect chance ``q``, supervision share ``s``, correction ``c`` and detection
 ``d``: remaining defect ``r = q (1 - s c)``; failed acceptance ``r d``; hidden defect
-``r (1 - d)``; excellent ``(1 - r) x rating``. Outcomes are drawn as multinomial counts.
+``r (1 - d)``; excellent ``(1 - r) x rating``. Outcomes are drawn as independent Poisson counts
+per (other or large work, outcome), which is a Poisson number of works split multinomially.
 """
 
 from dataclasses import dataclass, fields
@@ -36,6 +37,10 @@ class Contractors:
     def nbytes(self) -> int:
         """Memory held by the state arrays."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    def take(self, slots: np.ndarray) -> "Contractors":
+        """A copy of the given contractors (for work on a subset)."""
+        return Contractors(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
 
 
 def create_contractors(sc: Scenario, n: int, rng: np.random.Generator) -> Contractors:
@@ -85,22 +90,27 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
     ``u``: uniforms (n,); ``gumbel``: (3, n).
     """
     c, cl = sc.construction, lv.construction
+    reviewing = np.flatnonzero(u < c.review_rate)
+    if reviewing.size == 0:
+        return
+    gumbel = gumbel[:, reviewing]
+    con_all, con = con, con.take(reviewing)  # only reviewing contractors are computed
     value = np.array([getattr(c.work_value_million, s) for s in SIZES])[con.size] * 1e6
     s_corr = supervision_share(con, lv) * c.correction_share
-    util = np.empty((len(EFFORTS), con.size.shape[0]))
-    for e, name in enumerate(EFFORTS):
-        effort = np.full(con.size.shape[0], e, dtype=np.int8)
-        p = outcome_probabilities(con, lv, sc, effort)
-        q = 1.0 / (1.0 + np.exp(con.capability + getattr(c.effort_shift, name)))
-        corrected = q * s_corr
-        cost = (getattr(c.effort_cost, name) + corrected * c.rework_cost
-                + p[:, FAIL] * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
-                - p[:, EXCELLENT] * (1.0 - c.large_project_share)  # rewarded works only
-                * cl.excellence_reward_yuan / value)
-        util[e] = -cost / c.logit_scale
-    reviewing = u < c.review_rate
-    best = np.argmax(util + gumbel, axis=0).astype(np.int8)
-    con.effort[reviewing] = best[reviewing]
+    # all efforts at once: rows are efforts, columns reviewing contractors
+    shift = np.array([[getattr(c.effort_shift, e)] for e in EFFORTS])
+    rating = np.array([[getattr(c.excellence_rating, e)] for e in EFFORTS])
+    effort_cost = np.array([[getattr(c.effort_cost, e)] for e in EFFORTS])
+    q = 1.0 / (1.0 + np.exp(con.capability + shift))  # chance of a defect
+    remaining = q * (1.0 - s_corr)
+    fail = remaining * c.acceptance_detection
+    excellent = (1.0 - remaining) * rating
+    cost = (effort_cost + q * s_corr * c.rework_cost
+            + fail * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
+            - excellent * (1.0 - c.large_project_share)  # rewarded works only
+            * cl.excellence_reward_yuan / value)
+    util = -cost / c.logit_scale
+    con_all.effort[reviewing] = np.argmax(util + gumbel, axis=0).astype(np.int8)
 
 
 @dataclass
@@ -120,14 +130,15 @@ def complete_works(con: Contractors, lv: Levers, sc: Scenario,
                    rng: np.random.Generator) -> WorksMonth:
     """Draw this month's completed works and their outcomes; update the quality file."""
     c, cl = sc.construction, lv.construction
-    n = con.size.shape[0]
     rate = np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] / 12.0
-    works = rng.poisson(rate)
-    large = rng.binomial(works, c.large_project_share)
-    other = works - large
     p = outcome_probabilities(con, lv, sc, con.effort)
-    out_other = rng.multinomial(other, p) if n else np.zeros((0, 4), dtype=np.int64)
-    out_large = rng.multinomial(large, p) if n else np.zeros((0, 4), dtype=np.int64)
+    # Poisson splitting: a Poisson number of works split at random into (other, large) x
+    # outcome is the same as independent Poisson counts per cell, drawn in one call
+    split = np.array([1.0 - c.large_project_share, c.large_project_share])
+    counts = rng.poisson(rate[:, None, None] * split[None, :, None] * p[:, None, :])
+    out_other, out_large = counts[:, 0], counts[:, 1]
+    other = out_other.sum(axis=1)
+    works = other + out_large.sum(axis=1)
     supervised = rng.binomial(works, supervision_share(con, lv))
     failed_all = out_other[:, FAIL] + out_large[:, FAIL]
     passed_all = works - failed_all

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, SECTOR_INDEX, Population
+from .rng import derived_rows, derived_uniforms
 from .scenario import SECTORS, TIERS, Levers, Scenario
 
 
@@ -54,9 +56,9 @@ def national_sampling_weight(pop: Population, month: int, sc: Scenario) -> np.nd
     return w * np.where(prone, nat.problem_sector_weight, 1.0)
 
 
-def national_spot_check(pop: Population, month: int, sc: Scenario, pass_prob: np.ndarray,
-                        u: np.ndarray):
-    """One month of national spot checks. ``u``: uniforms of shape (2, n_slots).
+def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray, key: int):
+    """One month of national spot checks. ``u``: uniforms (n_slots,) deciding who is sampled;
+    ``key``: the month's key for the sampled firms' test outcomes (``derived_uniforms``).
 
     Returns (sampled, passed) boolean arrays. Firms that fail join the problem list and are
     sampled again for ``national.problem_memory_months``.
@@ -65,10 +67,13 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, pass_prob: np
     alive = pop.alive
     mean_w = w.mean(where=alive) if alive.any() else 1.0
     chance = np.minimum(1.0, sc.national.spot_check_share_per_year / 12.0 * w / mean_w)
-    sampled = alive & (u[0] < chance)
-    passed = sampled & (u[1] < pass_prob)
-    failed = sampled & ~passed
-    pop.problem_until[failed] = month + sc.national.problem_memory_months
+    sampled = alive & (u < chance)
+    idx = np.flatnonzero(sampled)
+    ok = derived_uniforms(key, 0, idx) < pass_probability(
+        pop.capability[idx], pop.counterfeit[idx], sc.behaviour.counterfeit_pass_factor)
+    passed = np.zeros(pop.n_slots, dtype=bool)
+    passed[idx[ok]] = True
+    pop.problem_until[idx[~ok]] = month + sc.national.problem_memory_months
     return sampled, passed
 
 
@@ -104,52 +109,72 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: np.ndarray) -> n
     return chosen
 
 
-def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, pass_prob: np.ndarray,
-                    u: np.ndarray) -> InspectionOutcome:
-    """One month of city inspections with their consequences. ``u``: shape (5, n_slots)."""
+def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, keys: np.ndarray,
+                    key: int) -> InspectionOutcome:
+    """One month of city inspections with their consequences.
+
+    ``keys``: uniforms (n_slots,) choosing whom to inspect; ``key``: the month's key for the
+    inspected firms' outcomes (``derived_uniforms`` rows 0-3: detection, product test,
+    revocation, criminal referral). Only inspected firms are computed.
+    """
     insp = lv.inspection
-    inspected = choose_inspected(pop, lv, k, u[0])
-    found_cf = inspected & pop.counterfeit & (u[1] < insp.detection_probability)
-    product_fail = inspected & (u[2] >= pass_prob)
-    ccc_fail = inspected & pop.ccc_required & ~pop.ccc
+    inspected = choose_inspected(pop, lv, k, keys)
+    idx = np.flatnonzero(inspected)
+    u = derived_rows(key, 4, idx)
+    pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
+                                 sc.behaviour.counterfeit_pass_factor)
+    found_cf = pop.counterfeit[idx] & (u[0] < insp.detection_probability)
+    product_fail = u[1] >= pass_prob
+    ccc_fail = pop.ccc_required[idx] & ~pop.ccc[idx]
     failed = found_cf | product_fail | ccc_fail
 
     # fines are capped by what the firm can pay (limited liability)
-    ability = np.maximum(pop.cash, 0.0) * 1e6
+    cash = pop.cash[idx]
+    ability = np.maximum(cash, 0.0) * 1e6
     fine = np.where(failed, insp.fine_yuan, 0.0)
     fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
-    over_limit = inspected & (pop.discharge_ratio > 1.0)
+    over_limit = pop.discharge_ratio[idx] > 1.0
     fine = fine + np.where(over_limit, insp.discharge_fine_yuan, 0.0)
     fine = np.minimum(fine, ability)
-    pop.cash -= fine / 1e6
+    cash -= fine / 1e6
 
-    revoked = found_cf & (u[3] < insp.revocation_probability)
-    referred = found_cf & (u[4] < insp.criminal_referral_probability)
-    pop.cash[referred] -= sc.behaviour.criminal_cost_yuan / 1e6
-    pop.counterfeit[found_cf] = False
+    revoked = found_cf & (u[2] < insp.revocation_probability)
+    referred = found_cf & (u[3] < insp.criminal_referral_probability)
+    cash[referred] -= sc.behaviour.criminal_cost_yuan / 1e6
+    pop.counterfeit[idx[found_cf]] = False
 
-    closed = np.zeros(pop.n_slots, dtype=bool)
+    closed = np.zeros(idx.size, dtype=bool)
     if lv.permits.refuse_over_limit:  # §3.3: over discharge limits may not produce
-        cost = sc.behaviour.abatement_cost * pop.output
-        can_abate = over_limit & ((pop.cash >= cost) | pop.credit)
-        pop.cash[can_abate] -= cost[can_abate]
+        cost = sc.behaviour.abatement_cost * pop.output[idx]
+        can_abate = over_limit & ((cash >= cost) | pop.credit[idx])
+        cash[can_abate] -= cost[can_abate]
         # ordered to meet the standard: abate at least down to it
-        pop.discharge_ratio[can_abate] = np.minimum(
-            pop.discharge_ratio[can_abate] * (1.0 - sc.behaviour.abatement_fraction), 1.0)
+        ab = idx[can_abate]
+        pop.discharge_ratio[ab] = np.minimum(
+            pop.discharge_ratio[ab] * (1.0 - sc.behaviour.abatement_fraction), 1.0)
         closed = over_limit & ~can_abate
+    pop.cash[idx] = cash
 
     # the quality file: caught firms are closely watched until enough clean inspections
-    newly = failed & ~pop.watched
-    pop.watched[failed] = True
-    pop.clean_count[failed] = 0
-    clean = inspected & ~failed & pop.watched & ~newly
-    pop.clean_count[clean] += 1
-    leave = clean & (pop.clean_count >= insp.clean_inspections_to_leave)
-    pop.watched[leave] = False
-    pop.clean_count[leave] = 0
+    watched = pop.watched[idx]
+    clean_count = pop.clean_count[idx]
+    clean = ~failed & watched  # watched before this inspection and clean now
+    clean_count[failed] = 0
+    clean_count[clean] += 1
+    leave = clean & (clean_count >= insp.clean_inspections_to_leave)
+    watched = (watched | failed) & ~leave
+    clean_count[leave] = 0
+    pop.watched[idx] = watched
+    pop.clean_count[idx] = clean_count
 
-    pop.belief[inspected] = 1.0  # an inspection makes inspection salient (lapse of time)
-    return InspectionOutcome(inspected, failed, revoked, closed,
+    pop.belief[idx] = 1.0  # an inspection makes inspection salient (lapse of time)
+
+    def full(mask):
+        out = np.zeros(pop.n_slots, dtype=bool)
+        out[idx[mask]] = True
+        return out
+
+    return InspectionOutcome(inspected, full(failed), full(revoked), full(closed),
                              float(fine.sum()), int(referred.sum()))
 
 

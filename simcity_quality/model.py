@@ -33,8 +33,11 @@ from .population import (
     Population,
     create_population,
     draw_firms,
+    firm_tables,
     sector_cod_coefficients,
 )
+from .record import MonthlyRecord
+from .rng import month_key
 from .scenario import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS, Scenario
 from .services import adopt_standards, award_demonstrations, create_service_firms
 from .targets import target_list
@@ -87,6 +90,7 @@ class QualityCityModel(mesa.Model):
         p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
         self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
         self._next_id = self.n_firms
+        self._firm_tables = firm_tables(sc)
         self._construction_ss = children[STREAMS.index("construction")]
         self.contractors = create_contractors(
             sc, int(round(sc.city.contractors * self.scale)),
@@ -120,8 +124,8 @@ class QualityCityModel(mesa.Model):
         self.tracked = set(int(i) for i in track)
         self._history: list[dict] = []
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in self.columns()})
+        # the monthly time series (``datacollector`` keeps Mesa's name for it)
+        self.record = self.datacollector = MonthlyRecord(self.columns(), self.n_months)
 
     # ------------------------------------------------------------------------------
     @staticmethod
@@ -173,22 +177,24 @@ class QualityCityModel(mesa.Model):
                              lv.campaigns.cost_per_campaign_yuan * self.scale)
 
         # firm decisions
-        u_dec = rs["decisions"].random((4, n))
-        k_review = int(np.count_nonzero(u_dec[0] < sc.behaviour.decision_rate))
-        dec = choose(pop, lv, sc, year, self._win_belief, u_dec,
+        # who reviews: one uniform per slot; the reviewers' other uniforms derive from a key
+        u_review = rs["decisions"].random(n)
+        key = month_key(rs["decisions"])
+        k_review = int(np.count_nonzero(u_review < sc.behaviour.decision_rate))
+        dec = choose(pop, lv, sc, year, self._win_belief, u_review, key,
                      rs["decisions"].gumbel(size=(len(OPTIONS), k_review)), len(SECTORS))
         self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
-        self.counts["brand_applications"] += int((dec.choice == OPTIONS.index("apply_title"))
-                                                 .sum())
-        self.counts["key_projects_subsidised"] += int(dec.subsidised.sum())
+        self.counts["brand_applications"] += int(np.count_nonzero(
+            dec.choice == OPTIONS.index("apply_title")))
+        self.counts["key_projects_subsidised"] += int(np.count_nonzero(dec.subsidised))
 
         # production and finances
         self._produce(lv, year)
 
         # national supervision spot checks (§2.2.1d), not steered by the city
-        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
-        sampled, passed = national_spot_check(pop, t, sc, pass_prob, rs["national"].random((2, n)))
-        self._spot[t] = sampled.sum(), passed.sum()
+        sampled, passed = national_spot_check(pop, t, sc, rs["national"].random(n),
+                                              month_key(rs["national"]))
+        self._spot[t] = int(np.count_nonzero(sampled)), int(np.count_nonzero(passed))
         for arr, codes, k in ((self._spot_sector, pop.sector, len(SECTORS)),
                               (self._spot_size, pop.size, len(SIZES))):
             arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
@@ -198,9 +204,10 @@ class QualityCityModel(mesa.Model):
         self._inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
         k = int(np.floor(self._inspection_carry))
         self._inspection_carry -= k
-        out = city_inspection(pop, lv, sc, k, pass_prob, rs["inspection"].random((5, n)))
-        n_insp = int(out.inspected.sum())
-        self._city[t] = n_insp, n_insp - int(out.failed.sum())
+        out = city_inspection(pop, lv, sc, k, rs["inspection"].random(n),
+                              month_key(rs["inspection"]))
+        n_insp = int(np.count_nonzero(out.inspected))
+        self._city[t] = n_insp, n_insp - int(np.count_nonzero(out.failed))
         self.ledger.book(year, "city", "inspection_cost",
                          n_insp * lv.inspection.cost_per_inspection_yuan)
         self.ledger.book(year, "city", "fines_collected", -out.fines_yuan)
@@ -225,7 +232,7 @@ class QualityCityModel(mesa.Model):
         self._construction(t, lv, year)
         self._services(lv, year, month)
         self._measure(t, lv)
-        self.datacollector.collect(self)
+        self.record.collect(self.current)
         if self.tracked:
             self._record_tracked(t)
 
@@ -268,19 +275,25 @@ class QualityCityModel(mesa.Model):
         floor = np.where(pop.credit, -0.5, -0.1) * pop.output  # credit lets firms run deficits
         bankrupt = pop.alive & (pop.cash < floor)
         leaving = pop.alive & (out.revoked | out.closed | bankrupt | (u[0] < hazard))
-        self.counts["licences_revoked"] += int((pop.alive & out.revoked).sum())
-        self.counts["closures_over_limit"] += int((pop.alive & out.closed & ~out.revoked).sum())
-        self.counts["bankruptcies"] += int((bankrupt & ~out.revoked & ~out.closed).sum())
-        self.counts["exits"] += int(leaving.sum())
-        pop.alive[leaving] = False
-        for name in ("counterfeit", "watched", "key_project", "applying", "subsidy_months_left",
-                     "subsidy_monthly", "debt_monthly", "debt_months_left"):
-            getattr(pop, name)[leaving] = 0
+        self.counts["licences_revoked"] += int(np.count_nonzero(pop.alive & out.revoked))
+        self.counts["closures_over_limit"] += int(np.count_nonzero(
+            pop.alive & out.closed & ~out.revoked))
+        self.counts["bankruptcies"] += int(np.count_nonzero(
+            bankrupt & ~out.revoked & ~out.closed))
+        self.counts["exits"] += int(np.count_nonzero(leaving))
+        gone = np.flatnonzero(leaving)
+        if gone.size:
+            pop.alive[gone] = False
+            for name in ("counterfeit", "watched", "key_project", "applying",
+                         "subsidy_months_left", "subsidy_monthly", "debt_monthly",
+                         "debt_months_left"):
+                getattr(pop, name)[gone] = 0
 
         free = np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
         if free.size == 0:
             return
-        attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift)
+        attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift,
+                           self._firm_tables)
         attrs["tier"][:] = 0  # entrants hold no titles
         # entrants come with the output level and discharge technology of their day
         years_on = self.steps / 12.0
@@ -290,7 +303,7 @@ class QualityCityModel(mesa.Model):
         ok = np.ones(free.size, dtype=bool)
         if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
             ok = attrs["discharge_ratio"] <= 1.0
-            self.counts["permits_refused"] += int((~ok).sum())
+            self.counts["permits_refused"] += int(np.count_nonzero(~ok))
         slots = free[ok]
         pop.write(slots, {k: v[ok] for k, v in attrs.items()})
         pop.id[slots] = np.arange(self._next_id, self._next_id + slots.size)
@@ -326,10 +339,10 @@ class QualityCityModel(mesa.Model):
         firms, rs = self.service_firms, self.streams["services"]
         n = firms.size.shape[0]
         adopted = adopt_standards(firms, lv, self.scenario, self._demo_win_belief,
-                                  rs.random((2, n)))
-        self.counts["service_adoptions"] += int(adopted.sum())
+                                  rs.random(n), month_key(rs))
+        self.counts["service_adoptions"] += int(np.count_nonzero(adopted))
         self.ledger.book(year, "city", "service_standard_grant",
-                         lv.services.standard_subsidy_yuan * float(adopted.sum()))
+                         lv.services.standard_subsidy_yuan * int(np.count_nonzero(adopted)))
         if month == 12:
             k = stochastic_round(lv.services.demonstration_titles_per_year * self.scale,
                                  rs.random())
@@ -370,18 +383,18 @@ class QualityCityModel(mesa.Model):
             "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
             "iso9001_share": kpis.share(pop.iso9001, alive),
             "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required),
-            "counterfeiters_active": int((alive & pop.counterfeit).sum()),
-            "firms_alive": int(alive.sum()),
+            "counterfeiters_active": int(np.count_nonzero(alive & pop.counterfeit)),
+            "firms_alive": int(np.count_nonzero(alive)),
             "cod_tonnes": float(self._cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
-            "watched_firms": int((alive & pop.watched).sum()),
-            "contractors_watched": int(self.contractors.watched.sum()),
-            "contractors_cutting_corners": int(
-                (self.contractors.effort == EFFORTS.index("cut_corners")).sum()),
-            "demonstration_units": int(self.service_firms.demonstration.sum()),
-            "brand_service_projects": int(self.service_firms.demonstration.sum()),
+            "watched_firms": int(np.count_nonzero(alive & pop.watched)),
+            "contractors_watched": int(np.count_nonzero(self.contractors.watched)),
+            "contractors_cutting_corners": int(np.count_nonzero(
+                self.contractors.effort == EFFORTS.index("cut_corners"))),
+            "demonstration_units": int(np.count_nonzero(self.service_firms.demonstration)),
+            "brand_service_projects": int(np.count_nonzero(self.service_firms.demonstration)),
         }
         for tier in (1, 2, 3):
-            c[f"titles_held_{TIERS[tier]}"] = int((alive & (pop.tier == tier)).sum())
+            c[f"titles_held_{TIERS[tier]}"] = int(np.count_nonzero(alive & (pop.tier == tier)))
         c.update(self.counts)
         spent = self.ledger.amounts[: year_index + 1]
         c["spending_province"] = float(spent[:, 0].sum())
@@ -527,9 +540,5 @@ class QualityCityModel(mesa.Model):
     def summary(self) -> dict:
         """The last measured values (KPIs, counts, spending)."""
         return dict(self.current)
-
-
-def _reporter(name: str):
-    return lambda model: model.current.get(name, np.nan)
 
 

@@ -75,10 +75,11 @@ class Population:
         """A copy of the given slots as a population of their own (for work on a subset)."""
         return Population(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
 
-    def put(self, slots: np.ndarray, part: "Population") -> None:
-        """Write a subset taken with :meth:`take` back into its slots."""
-        for f in fields(self):
-            getattr(self, f.name)[slots] = getattr(part, f.name)
+    def put(self, slots: np.ndarray, part: "Population", names=None) -> None:
+        """Write a subset taken with :meth:`take` back into its slots (only the attributes
+        ``names``, if given: those the work on the subset changed)."""
+        for name in names if names is not None else self.column_names():
+            getattr(self, name)[slots] = getattr(part, name)
 
     def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write attribute values into the given slots (used for entrants)."""
@@ -86,23 +87,53 @@ class Population:
             getattr(self, name)[slots] = value
 
 
-def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift: float = 0.0):
-    """Attributes of ``k`` new firms drawn from the scenario's base-year distributions."""
+def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
+    """The scenario's base-year distributions as arrays by sector or size code (for
+    :func:`draw_firms`; build once and pass them when drawing often)."""
     c = sc.city
-    sector_p = np.array([getattr(c.sector_shares, s) for s in SECTORS])
     size_p = np.array([getattr(c.size_shares, s) for s in SIZES])
-    size_p = size_p / size_p.sum()
-    sector = rng.choice(len(SECTORS), size=k, p=sector_p).astype(np.int8)
-    size = rng.choice(len(SIZES), size=k, p=size_p).astype(np.int8)
-    med = np.array([getattr(c.output_median, s) for s in SIZES])[size]
+    ccc = np.zeros(len(SECTORS), dtype=bool)
+    ccc[[SECTOR_INDEX[s] for s in c.ccc_required_sectors]] = True
+    return {
+        "sector_p": np.array([getattr(c.sector_shares, s) for s in SECTORS]),
+        "size_p": size_p / size_p.sum(),
+        **{name: np.array([getattr(getattr(c, name), s) for s in SIZES])
+           for name in ("output_median", "capability_mean", "intl_standard_share",
+                        "iso9001_share", "credit_access")},
+        "ccc_required": ccc,
+    } | {f"{name}_cdf": _cdf(p) for name, p in (
+        ("sector", np.array([getattr(c.sector_shares, s) for s in SECTORS])),
+        ("size", size_p / size_p.sum()))}
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    cdf = np.cumsum(p)
+    return cdf / cdf[-1]
+
+
+def _categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category codes (int8) for uniforms ``u`` given cumulative shares ``cdf``."""
+    return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1).astype(np.int8)
+
+
+def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift: float = 0.0,
+               tables: dict[str, np.ndarray] | None = None):
+    """Attributes of ``k`` new firms drawn from the scenario's base-year distributions
+    (``tables``: :func:`firm_tables` of ``sc``, built here if not given)."""
+    c = sc.city
+    tb = tables if tables is not None else firm_tables(sc)
+    # categorical draws by inverting the cumulative shares (Generator.choice's checks cost more
+    # than the draw when few firms enter)
+    sector = _categorical(tb["sector_cdf"], rng.random(k))
+    size = _categorical(tb["size_cdf"], rng.random(k))
+    med = tb["output_median"][size]
     output = med * np.exp(c.output_sigma * rng.standard_normal(k))
-    cap_mean = np.array([getattr(c.capability_mean, s) for s in SIZES])[size]
+    cap_mean = tb["capability_mean"][size]
     capability = cap_mean + capability_shift + c.capability_sd * rng.standard_normal(k)
-    intl_p = np.array([getattr(c.intl_standard_share, s) for s in SIZES])[size]
-    iso_p = np.array([getattr(c.iso9001_share, s) for s in SIZES])[size]
-    credit_p = np.array([getattr(c.credit_access, s) for s in SIZES])[size]
-    ccc_codes = np.array([SECTOR_INDEX[s] for s in c.ccc_required_sectors], dtype=np.int8)
-    ccc_required = np.isin(sector, ccc_codes)
+    intl_p = tb["intl_standard_share"][size]
+    iso_p = tb["iso9001_share"][size]
+    credit_p = tb["credit_access"][size]
+    ccc_required = tb["ccc_required"][sector]
     # titles: large firms first; shares are of all firms
     tier = np.zeros(k, dtype=np.int8)
     u_tier = rng.random(k)

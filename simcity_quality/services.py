@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .government import smallest_keys
+from .rng import derived_uniforms
 from .scenario import SERVICE_SECTORS, SIZES, Levers, Scenario
 
 
@@ -47,28 +48,40 @@ def create_service_firms(sc: Scenario, n: int, rng: np.random.Generator) -> Serv
                         demonstration=np.zeros(n, dtype=bool))
 
 
-def _sector_share(flag: np.ndarray, firms: ServiceFirms) -> np.ndarray:
-    k = len(SERVICE_SECTORS)
-    total = np.bincount(firms.sector, minlength=k)
-    have = np.bincount(firms.sector, weights=flag, minlength=k)
-    return np.divide(have, total, out=np.zeros(k), where=total > 0)[firms.sector]
+def _sector_share(flag: np.ndarray, firms: ServiceFirms, total: np.ndarray) -> np.ndarray:
+    """Share of service firms in each sector with ``flag`` (``total``: firms per sector)."""
+    k = total.shape[0]
+    have = np.bincount(firms.sector[flag], minlength=k)
+    return np.divide(have, total, out=np.zeros(k), where=total > 0)
 
 
 def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: float,
-                    u: np.ndarray) -> np.ndarray:
-    """One month of adoption decisions; returns who adopted. ``u``: uniforms (2, n)."""
+                    u_review: np.ndarray, key: int) -> np.ndarray:
+    """One month of adoption decisions; returns who adopted (bool per firm).
+
+    ``u_review``: uniforms (n,) deciding who reviews; ``key``: the month's key for the
+    reviewers' adoption draws (``derived_uniforms``). Only reviewing non-adopters are computed.
+    """
     sv, b, sl = sc.services, sc.behaviour, lv.services
-    rev = np.maximum(firms.revenue, 1e-9)
+    cand = np.flatnonzero(~firms.standard & (u_review < b.decision_rate))
+    adopted = np.zeros(firms.standard.shape[0], dtype=bool)
+    if cand.size == 0:
+        return adopted
+    total = np.bincount(firms.sector, minlength=len(SERVICE_SECTORS))
+    std_share = _sector_share(firms.standard, firms, total)
+    demo_share = _sector_share(firms.demonstration, firms, total)
+    rev = np.maximum(firms.revenue[cand], 1e-9)
+    sector = firms.sector[cand]
     H = b.horizon_years
     gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / 1e6
             + win_belief * (sl.demonstration_reward_yuan / 1e6
                             + sv.demonstration_premium * rev * H)
             - sv.adoption_cost * rev)
     util = (gain / (b.logit_scale * rev)
-            + b.imitation_weight * _sector_share(firms.standard, firms)
-            + sv.demonstration_pull * _sector_share(firms.demonstration, firms))
+            + b.imitation_weight * std_share[sector]
+            + sv.demonstration_pull * demo_share[sector])
     p = 1.0 / (1.0 + np.exp(-util))
-    adopted = ~firms.standard & (u[0] < b.decision_rate) & (u[1] < p)
+    adopted[cand[derived_uniforms(key, 0, cand) < p]] = True
     firms.standard[adopted] = True
     return adopted
 

@@ -1,0 +1,41 @@
+"""Per-slot uniforms derived from a month's stream key (``derived_uniforms``).
+
+A mechanism that needs a random number only for some slots (the firms sampled, inspected or
+reviewing this month) draws one 64-bit key per month from its own stream and derives each
+slot's uniform by hashing (key, row, slot) with SplitMix64's finaliser. The uniform a slot gets
+does not depend on which other slots are drawn, so it is the same whatever the levers select
+(common random numbers stay exact), and only the selected slots cost anything.
+"""
+
+import numpy as np
+
+_MASK = (1 << 64) - 1
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_ROW = 0xD1B54A32D192ED03  # separates the rows (several uniforms per slot) of one key
+_S30, _S27, _S31, _S11, _ONE = (np.uint64(s) for s in (30, 27, 31, 11, 1))
+
+
+def month_key(rng: np.random.Generator) -> int:
+    """One 64-bit key drawn from ``rng`` (one draw whatever the key is used for)."""
+    return int(rng.integers(0, 1 << 63, dtype=np.int64)) * 2 + 1
+
+
+def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
+    """Uniforms in [0, 1), one per entry of ``slots``, a pure function of (key, row, slot)."""
+    return derived_rows(key, row + 1, slots)[row]
+
+
+def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
+    """``derived_uniforms`` for rows 0 .. rows-1 at once: shape (rows, len(slots))."""
+    base = np.array([(key + (r + 1) * _ROW) & _MASK for r in range(rows)], dtype=np.uint64)
+    z = (slots.astype(np.uint64) + _ONE) * _GOLDEN
+    z = z[None, :] + base[:, None]
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    z >>= _S11
+    return z * (1.0 / (1 << 53))
