@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.optimize import least_squares
 
 from .errors import ScenarioError, SimcityQualityError
@@ -386,7 +387,9 @@ class CalibrationResult:
     scenario: Scenario  # the calibrated scenario (fitted values and [uncertain] set)
     original: Scenario  # the scenario calibrated (its source is what the file extends)
     moments: list[Moment]
-    estimates: pd.DataFrame  # parameter, range, start, estimate, se, 95 % interval, identified
+    # parameter, range, start, estimate, se, 95 % interval (Student t, replications - 1 degrees
+    # of freedom), identified
+    estimates: pd.DataFrame
     fit: pd.DataFrame  # per moment: observed, simulated, SEs, difference, tolerance, within
     covariance: pd.DataFrame  # of the identified parameters (natural units)
     correlation: pd.DataFrame
@@ -417,7 +420,9 @@ class CalibrationResult:
                 + ("within" if r["within_tolerance"] else "OUTSIDE"))
             lines.append(f"  {r['moment']}: observed {_g(r['observed'])}, simulated "
                          f"{_g(r['simulated'])} (SE {_g(r['simulation_se'])}){tol}")
-        lines.append("Parameters (search range, estimate, SE, 95 % interval):")
+        q = self.settings.get("interval_quantile")
+        lines.append("Parameters (search range, estimate, SE, 95 % interval"
+                     + (f" = estimate +- {q:.2f} SE, Student t):" if q else "):"))
         for _, r in self.estimates.iterrows():
             se = "not identified" if not r["identified"] else f"SE {_g(r['se'])}"
             lines.append(f"  {r['parameter']}: [{_g(r['low'])}, {_g(r['high'])}] -> "
@@ -525,7 +530,9 @@ def _scenario_text(res: CalibrationResult, extends: str, name: str) -> str:
         out.append(f"#   {r['moment']}: {_g(r['observed'])}, {_g(r['simulated'])}, "
                    f"{_g(r['simulation_se'])}, {within}")
     out.append("#")
-    out.append("# Parameters (search range -> estimate, SE, 95 % interval):")
+    q = res.settings.get("interval_quantile")
+    out.append("# Parameters (search range -> estimate, SE, 95 % interval"
+               + (f" = estimate +- {q:.2f} SE, Student t):" if q else "):"))
     values, uncertain = _rounded(res.estimates)
     for _, r in res.estimates.iterrows():
         se = float(r["se"]) if r["identified"] else math.nan
@@ -686,10 +693,17 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
     se = np.sqrt(np.clip(np.diag(cov_nat), 0.0, None))
     identified = np.array([j not in unidentified_idx for j in range(len(keys))])
     # identified in principle, but the 95 % interval spans the whole search range: not pinned
-    weak = identified & (2 * 1.96 * se >= span)
+    # the simulation variance is estimated from `replications` runs, so the interval takes a
+    # Student t quantile (replications - 1 degrees of freedom; conservative where the data's
+    # own variance dominates) instead of 1.96: with a normal quantile, recoveries at 6
+    # replications put the truth more than 3 SE away far more often than 1 in 400
+    quantile = float(stats.t.ppf(0.975, replications - 1))
+    weak = identified & (2 * quantile * se >= span)
     identified &= ~weak
-    ci_low = np.where(identified, np.maximum(lo, theta_hat - 1.96 * se), lo)
-    ci_high = np.where(identified, np.minimum(hi, theta_hat + 1.96 * se), hi)
+    ci_low = np.where(identified, np.maximum(lo, theta_hat - quantile * se), lo)
+    ci_high = np.where(identified, np.minimum(hi, theta_hat + quantile * se), hi)
+    # an estimate at the end of its range is no interior optimum: the sandwich SE does not hold
+    at_bound = ((theta_hat - lo <= 0.005 * span) | (hi - theta_hat <= 0.005 * span))
     se = np.where(identified, se, np.nan)
 
     estimates = pd.DataFrame({
@@ -720,13 +734,19 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
               f"standard error ({np.sqrt(cov_nat[j, j]):.3g}) makes a 95 % interval wider than "
               f"its whole search range [{lo[j]:g}, {hi[j]:g}], so the data cannot pin it down."
               for j in np.flatnonzero(weak)]
+    words += [f"`{keys[j]}` ended at the "
+              f"{'lower' if theta_hat[j] - lo[j] < hi[j] - theta_hat[j] else 'upper'} "
+              f"end of its search range [{lo[j]:g}, {hi[j]:g}] ({theta_hat[j]:.4g}): the best fit "
+              "may lie outside it, and its standard error assumes an interior optimum; widen "
+              "the range (if the value stays plausible) and fit again."
+              for j in np.flatnonzero(at_bound)]
     rounded, intervals = _rounded(estimates)
     calibrated = base.override({**rounded, **{f"uncertain.{k}": v for k, v in intervals.items()}},
                                name=f"{sc.name}_calibrated")
     object.__setattr__(calibrated, "_source", f"{sc.source} calibrated")
     settings = {"firms": firms if firms is not None else sc.city.firms,
                 "replications": replications, "seed": seed, "executor": executor,
-                "flat_threshold": flat_threshold}
+                "flat_threshold": flat_threshold, "interval_quantile": quantile}
     return CalibrationResult(
         scenario=calibrated, original=sc, moments=moments, estimates=estimates,
         fit=fit_table, covariance=cov_df, correlation=corr_df, sensitivity=sensitivity,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import simcity_quality as sq
 from simcity_quality.calibration import (
@@ -35,6 +36,7 @@ RANGES = {"city.capability_mean.small": (1.5, 3.5), "environment.discharge_trend
 START = {"city.capability_mean.small": 2.0, "environment.discharge_trend": -0.2}
 STATS = ["factory_pass_rate@2010", "spot_check_pass_rate@2011", "total_cod_index@2009-2010"]
 FIRMS = 800  # CI size: the whole recovery runs about 100 small simulations
+FIT_REPLICATIONS = 6
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +51,8 @@ def recovery(baseline):
                             seed=99, firms=FIRMS)
     observed = {r.moment: {"value": float(r.simulated), "se": float(r.simulation_se)}
                 for r in data.itertuples()}
-    res = sq.calibrate(baseline, observed, RANGES, firms=FIRMS, replications=6, seed=5,
-                       start=START, max_evaluations=12)
+    res = sq.calibrate(baseline, observed, RANGES, firms=FIRMS, replications=FIT_REPLICATIONS,
+                       seed=5, start=START, max_evaluations=12)
     return observed, res
 
 
@@ -68,9 +70,34 @@ def test_calibration_recovers_known_parameters_within_reported_uncertainty(recov
         # the uncertainty is informative (a narrow interval), and the estimate left its start
         assert row["se"] < 0.15 * span
         assert abs(START[key] - truth) > 2 * row["se"]
-        # the truth lies within the reported uncertainty (3 SE: a test that fails 1 in 400)
-        assert abs(row["estimate"] - truth) <= 3 * row["se"], (key, row.to_dict())
+        # the truth lies within the reported uncertainty: the SE rests on a simulation variance
+        # estimated from FIT_REPLICATIONS runs, so z follows a Student t; its 99.85 % quantile
+        # (3 SE for a normal) makes a test that fails 3 in 1000 if the SE is honest
+        # (benchmarks/calibration_coverage.py checks that over many seeds: docs/calibration.md)
+        bound = stats.t.ppf(0.9985, FIT_REPLICATIONS - 1)
+        assert abs(row["estimate"] - truth) <= bound * row["se"], (key, row.to_dict())
+        # and the reported 95 % interval is estimate +- t(0.975) SE
+        q = stats.t.ppf(0.975, FIT_REPLICATIONS - 1)
+        assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * q * row["se"], rel=1e-9)
     assert res.unidentified == []
+
+
+def test_an_estimate_at_the_end_of_its_range_is_reported(recovery, baseline):
+    """Pass rates (made with capability 2.8; alone, on these seeds, they point to about 2.2)
+    fitted in a range that stops at 1.9: the fit ends at the bound, where a sandwich SE means
+    nothing; the result must say so, not just print an SE."""
+    observed, _ = recovery
+    key = "city.capability_mean.small"
+    pass_rates = {k: v for k, v in observed.items() if "pass_rate" in k}
+    same_trend = baseline.override({"environment.discharge_trend":
+                                    TRUE["environment.discharge_trend"]})
+    res = sq.calibrate(same_trend, pass_rates, {key: (1.5, 1.9)}, firms=FIRMS, replications=4,
+                       seed=5, start={key: 1.7}, max_evaluations=8)
+    assert res.estimates.set_index("parameter").loc[key, "estimate"] == pytest.approx(1.9,
+                                                                                      abs=0.01)
+    assert any(key in s and "upper end of its search range" in s for s in res.unidentified), \
+        res.unidentified
+    assert "upper end of its search range" in res.summary()
 
 
 def test_recovered_fit_reports_every_moment_with_its_simulation_se(recovery):
