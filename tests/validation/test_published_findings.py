@@ -124,9 +124,9 @@ def test_bad_sizes_are_refused_with_a_clear_message(scenarios):
 
 
 def test_no_applicants_is_refused_not_divided_by_zero(scenarios):
-    """With no title quota there are no China Famous Brand applications to compare: a clear
+    """When no firm can qualify there are no China Famous Brand applications to compare: a clear
     error, not an infinite or NaN rise."""
-    baseline = scenarios[0].override({"awards.quota.china_famous_brand": 0.0})
+    baseline = scenarios[0].override({"awards.min_capability.china_famous_brand": 10.0})
     with pytest.raises(SimcityQualityError, match="no China Famous Brand application"):
         v.brand_support_applications(baseline, scenarios[1], firms=300, replications=2)
 
