@@ -255,6 +255,24 @@ def test_optimise_mix_respects_a_binding_budget_and_returns_the_frontier(plan):
         assert not (better & (fr["cost"] > row["cost"])).all() or fr.empty
 
 
+def test_optimise_mix_is_never_worse_than_the_scenario_as_written(plan):
+    """Only the scenario's own mix scores: the search must try it and return it."""
+    own = float(plan.get("behaviour.imitation_weight"))
+    levers = {"behaviour.imitation_weight": (0.0, 1.0)}
+
+    def only_own(points):
+        hit = np.isclose(points["behaviour.imitation_weight"], own)
+        obj = hit.astype(float)
+        return pd.DataFrame({"objective": obj, "low": obj, "high": obj, "cost": 0.0})
+
+    res = an.optimise_mix(plan, levers, budget=1.0, evaluator=only_own, max_runs=40, seed=3)
+    assert res.objective == 1.0
+    assert res.best["behaviour.imitation_weight"] == pytest.approx(own)
+    without = an.optimise_mix(plan, levers, budget=1.0, evaluator=only_own, max_runs=40, seed=3,
+                              include_scenario=False)
+    assert without.objective == 0.0
+
+
 def test_optimise_mix_on_the_model_stays_within_its_run_budget(plan):
     res = an.optimise_mix(plan, {"policy.construction.supervision_share": (0.0, 1.0)},
                           budget=1e12, objective="construction_acceptance_rate",
