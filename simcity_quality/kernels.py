@@ -294,3 +294,94 @@ def choose_apply(slots, cols, gumbel, imit_intl, imit_iso, e, bases,
             applying[i] = nxt
             counts[nxt] += 1
             cash[i] -= app_cost[nxt]
+
+
+@_jit
+def produce(alive, sector, tier, margin, intl_std, iso9001, counterfeit, output, capability,
+            discharge_ratio, cash, debt_monthly, debt_months_left, g_out, drift, g_dr, brand,
+            intl_premium, iso_premium, cg, extra_sales, premium, cod_coef, fee_per_t):
+    """``QualityCityModel._produce`` except the procurement total (a numpy sum)."""
+    es32 = np.float32(extra_sales)
+    pr32 = np.float32(premium)
+    zero32 = np.float32(0.0)
+    for i in range(output.shape[0]):
+        output[i] *= g_out
+        capability[i] += drift
+        discharge_ratio[i] *= g_dr
+        share = (np.float64(margin[i]) + brand[tier[i]] + intl_premium * np.float64(intl_std[i])
+                 + iso_premium * np.float64(iso9001[i]) + cg * np.float64(counterfeit[i]))
+        if alive[i] and tier[i] > 0:
+            share = share + np.float64(es32 * _max(margin[i], zero32) + pr32)
+        else:
+            share = share + 0.0
+        cod = output[i] * cod_coef[sector[i]] * discharge_ratio[i]
+        fee = fee_per_t * cod / 1e6
+        if alive[i]:
+            cash[i] += (share * output[i] - fee) / 12.0 - debt_monthly[i]
+        else:
+            cash[i] += 0.0
+        if debt_months_left[i] > 0:
+            debt_months_left[i] -= 1
+        if debt_months_left[i] == 0:
+            debt_monthly[i] = 0.0
+
+
+@_jit
+def update_beliefs(sector, watched, alive, inspected, belief, flat, peer_learning,
+                   belief_decay):
+    """``government.update_beliefs``: returns the new anchors (flat), updates ``belief``."""
+    n_groups = flat.shape[0]
+    alive_n = np.zeros(n_groups)
+    seen = np.zeros(n_groups)
+    for i in range(sector.shape[0]):
+        g = np.int64(sector[i]) * 2 + np.int64(watched[i])
+        if alive[i]:
+            alive_n[g] += 1.0
+        if inspected[i]:
+            seen[g] += 1.0
+    new = flat.copy()
+    for g in range(n_groups):
+        if alive_n[g] > 0:
+            rate = seen[g] * 12.0 / alive_n[g]
+            new[g] = flat[g] + peer_learning * (_min(rate, 1.0) - flat[g])
+    for i in range(sector.shape[0]):
+        if not inspected[i]:
+            g = np.int64(sector[i]) * 2 + np.int64(watched[i])
+            belief[i] += belief_decay * (new[g] - belief[i])
+    return new
+
+
+@_jit
+def national_weight(problem_until, month, sector, prone, problem_weight, sector_weight):
+    """``government.national_sampling_weight``."""
+    n = problem_until.shape[0]
+    w = np.empty(n)
+    for i in range(n):
+        a = problem_weight if problem_until[i] >= month else 1.0
+        w[i] = a * (sector_weight if prone[sector[i]] else 1.0)
+    return w
+
+
+@_jit
+def national_sampled(alive, u, w, per_month, mean_w):
+    """Who the national spot checks sample: ``alive & (u < min(1, rate * w / mean_w))``."""
+    n = alive.shape[0]
+    sampled = np.zeros(n, np.bool_)
+    for i in range(n):
+        if alive[i]:
+            sampled[i] = u[i] < _min(1.0, per_month * w[i] / mean_w)
+    return sampled
+
+
+@_jit
+def class_counts(sampled, passed, sector, size, out_sector, out_size):
+    """The month's sampled and passed counts by sector and by size (``np.bincount``)."""
+    out_sector[:] = 0.0
+    out_size[:] = 0.0
+    for i in range(sampled.shape[0]):
+        if sampled[i]:
+            out_sector[0, sector[i]] += 1.0
+            out_size[0, size[i]] += 1.0
+        if passed[i]:
+            out_sector[1, sector[i]] += 1.0
+            out_size[1, size[i]] += 1.0
