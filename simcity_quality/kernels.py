@@ -385,3 +385,45 @@ def class_counts(sampled, passed, sector, size, out_sector, out_size):
         if passed[i]:
             out_sector[1, sector[i]] += 1.0
             out_size[1, size[i]] += 1.0
+
+
+@_jit
+def exits(alive, size, credit, output, cash, revoked, closed, u_exit, u_entry, hazard,
+          entry_rate, counterfeit, watched, key_project, applying, subsidy_months_left,
+          subsidy_monthly, debt_monthly, debt_months_left, counts):
+    """The exit half of ``QualityCityModel._exit_and_entry``; returns the free slots that draw
+    an entrant. ``counts``: revoked, closed over the limit, bankrupt, exits (added to)."""
+    n = alive.shape[0]
+    for i in range(n):
+        if not alive[i]:
+            continue
+        floor = (-0.5 if credit[i] else -0.1) * output[i]
+        bankrupt = cash[i] < floor
+        if revoked[i]:
+            counts[0] += 1
+        if closed[i] and not revoked[i]:
+            counts[1] += 1
+        if bankrupt and not revoked[i] and not closed[i]:
+            counts[2] += 1
+        if revoked[i] or closed[i] or bankrupt or u_exit[i] < hazard[size[i]]:
+            counts[3] += 1
+            alive[i] = False
+            counterfeit[i] = False
+            watched[i] = False
+            key_project[i] = False
+            applying[i] = 0
+            subsidy_months_left[i] = 0
+            subsidy_monthly[i] = 0.0
+            debt_monthly[i] = 0.0
+            debt_months_left[i] = 0
+    k = 0
+    for i in range(n):
+        if not alive[i] and u_entry[i] < entry_rate:
+            k += 1
+    free = np.empty(k, np.int64)
+    k = 0
+    for i in range(n):
+        if not alive[i] and u_entry[i] < entry_rate:
+            free[k] = i
+            k += 1
+    return free

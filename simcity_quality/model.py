@@ -300,6 +300,27 @@ class QualityCityModel(mesa.Model):
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
         u = rng.random((2, pop.n_slots))
+        if kernels.ENABLED:
+            counts = np.zeros(4, dtype=np.int64)
+            free = kernels.exits(
+                pop.alive, pop.size, pop.credit, pop.output, pop.cash, out.revoked, out.closed,
+                u[0], u[1], np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES]),
+                sc.behaviour.entry_rate, pop.counterfeit, pop.watched, pop.key_project,
+                pop.applying, pop.subsidy_months_left, pop.subsidy_monthly, pop.debt_monthly,
+                pop.debt_months_left, counts)
+            for name, c in zip(("licences_revoked", "closures_over_limit", "bankruptcies",
+                                "exits"), counts, strict=True):
+                self.counts[name] += int(c)
+        else:
+            free = self._exits(out, u)
+        if free.size == 0:
+            return
+        self._entry(lv, free, rng)
+
+    def _exits(self, out, u) -> np.ndarray:
+        """Firms leave (revoked, closed, bankrupt or by the hazard); returns the free slots
+        that draw an entrant (``u``: the month's two uniform rows)."""
+        sc, pop = self.scenario, self.pop
         hazard = np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES])[pop.size]
         floor = np.where(pop.credit, -0.5, -0.1) * pop.output  # credit lets firms run deficits
         bankrupt = pop.alive & (pop.cash < floor)
@@ -318,9 +339,11 @@ class QualityCityModel(mesa.Model):
                          "debt_months_left"):
                 getattr(pop, name)[gone] = 0
 
-        free = np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
-        if free.size == 0:
-            return
+        return np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
+
+    def _entry(self, lv, free, rng) -> None:
+        """Entrants take the ``free`` slots (drawn from ``rng``, this month's child)."""
+        sc, pop = self.scenario, self.pop
         attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift,
                            self._firm_tables)
         attrs["tier"][:] = 0  # entrants hold no titles
