@@ -427,3 +427,57 @@ def exits(alive, size, credit, output, cash, revoked, closed, u_exit, u_entry, h
             free[k] = i
             k += 1
     return free
+
+
+@_jit
+def effort_prepare(u, review_rate, capability, shift):
+    """Contractors' effort, part 1: the reviewing contractors and ``capability + shift``
+    (efforts x reviewing), whose ``exp`` numpy takes (``construction.choose_effort``)."""
+    n = u.shape[0]
+    k = 0
+    for i in range(n):
+        if u[i] < review_rate:
+            k += 1
+    idx = np.empty(k, np.int64)
+    k = 0
+    for i in range(n):
+        if u[i] < review_rate:
+            idx[k] = i
+            k += 1
+    z = np.empty((shift.shape[0], k))
+    for e in range(shift.shape[0]):
+        for j in range(k):
+            z[e, j] = capability[idx[j]] + shift[e]
+    return idx, z
+
+
+@_jit
+def effort_apply(idx, ez, gumbel, size, watched, effort, value_by_size, base_share, tiered,
+                 watched_share, correction, detection, rating, effort_cost, rework, penalty,
+                 record, rewarded, reward, logit_scale):
+    """Contractors' effort, part 2: payoffs and the logit choice (``ez``: ``exp(z)``)."""
+    n_e = ez.shape[0]
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        value = value_by_size[size[i]] * 1e6
+        share = base_share
+        if tiered and watched[i]:
+            share = _max(watched_share, base_share)
+        s_corr = share * correction
+        best = 0
+        best_v = 0.0
+        for e in range(n_e):
+            q = 1.0 / (1.0 + ez[e, j])
+            remaining = q * (1.0 - s_corr)
+            fail = remaining * detection
+            excellent = (1.0 - remaining) * rating[e]
+            cost = (effort_cost[e] + q * s_corr * rework
+                    + fail * (rework + penalty / value + record)
+                    - excellent * rewarded * reward / value)
+            v = -cost / logit_scale + gumbel[e, i]
+            if e == 0:
+                best_v = v
+            elif best_v == best_v and (v > best_v or v != v):
+                best = e
+                best_v = v
+        effort[i] = best

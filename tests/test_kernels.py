@@ -41,9 +41,11 @@ def test_compiled_and_numpy_time_series_are_identical(name, firms, seed, monkeyp
     pd.testing.assert_frame_equal(a.datacollector.get_model_vars_dataframe(),
                                   b.datacollector.get_model_vars_dataframe(), check_exact=True)
     pd.testing.assert_frame_equal(a.ledger_frame(), b.ledger_frame(), check_exact=True)
-    for f in fields(a.pop):  # the whole end state, slot by slot
-        np.testing.assert_array_equal(getattr(a.pop, f.name), getattr(b.pop, f.name),
-                                      err_msg=f.name, strict=True)
+    for part in ("pop", "contractors", "service_firms"):  # the whole end state, slot by slot
+        pa, pb = getattr(a, part), getattr(b, part)
+        for f in fields(pa):
+            np.testing.assert_array_equal(getattr(pa, f.name), getattr(pb, f.name),
+                                          err_msg=f"{part}.{f.name}", strict=True)
 
 
 @needs_numba
