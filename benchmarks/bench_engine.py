@@ -10,7 +10,8 @@ Printed per size and model: seconds to build the city and to run it (best of ``-
 nanoseconds per enterprise-month of the run, how many times slower the reference is than the
 engine at that size (run time), and peak traced memory per enterprise (``tracemalloc``,
 building and running, measured in a separate untimed run).
-Usage: ``python benchmarks/bench_engine.py [--quick] [--repeat N]``.
+Usage: ``python benchmarks/bench_engine.py [--quick] [--repeat N]`` (``SIMCITY_QUALITY_NUMBA=0``:
+the engine without its compiled kernels).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import tracemalloc
 from pathlib import Path
 
 import simcity_quality as sq
+from simcity_quality import kernels
 from simcity_quality.model import QualityCityModel
 from simcity_quality.reference import ReferenceCityModel
 
@@ -83,7 +85,8 @@ def main() -> None:
             results[name, firms] = (build, run, peak_bytes(cls, sc, firms))
 
     print(f"scenario {sc.name}, {months} months, best of {args.repeat}; per-enterprise figures "
-          "are per industrial enterprise")
+          "are per industrial enterprise; engine kernels: "
+          f"{'numba' if kernels.ENABLED else 'numpy (SIMCITY_QUALITY_NUMBA=0 or no numba)'}")
     print(f"{'firms':>8} {'model':>10} {'build s':>8} {'run s':>8} {'ns/ent-month':>13} "
           f"{'ref/engine':>11} {'peak B/ent':>11}")
     for (name, firms), (build, run, peak) in sorted(results.items(),

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .government import interest_subsidy_yuan, reward_amounts
 from .population import Population, sector_cod_coefficients
-from .rng import derived_rows
+from .rng import _MASK, _ROW, derived_rows
 from .scenario import TIERS, Levers, Scenario
 
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
@@ -84,7 +85,12 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
     Which slots they are depends on ``u_review`` alone, never on a lever, and a slot's derived
     uniforms depend only on (key, slot), so the noise each firm draws stays the same across
     scenarios (common random numbers).
+
+    With numba (:mod:`~simcity_quality.kernels`) the same computation runs compiled, firm by
+    firm, with the same numbers; the numpy code below is the reference for it.
     """
+    if kernels.ENABLED:
+        return _choose_compiled(pop, lv, sc, year, win_belief, u_review, key, gumbel, n_sectors)
     candidates = np.flatnonzero(u_review < sc.behaviour.decision_rate)
     keep = pop.alive[candidates]
     slots = candidates[keep]
@@ -101,6 +107,63 @@ def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.
     subsidised = np.zeros(pop.n_slots, dtype=bool)
     subsidised[slots] = dec.subsidised
     return Decisions(choice, dec.fee_waiver_yuan, subsidised)
+
+
+def _choose_compiled(pop: Population, lv: Levers, sc: Scenario, year: int,
+                     win_belief: np.ndarray, u_review: np.ndarray, key: int, gumbel: np.ndarray,
+                     n_sectors: int) -> Decisions:
+    """:func:`choose` through the compiled kernels (scalars computed here as numpy does)."""
+    b, m, aw, insp, s = sc.behaviour, sc.market, sc.awards, lv.inspection, lv.subsidy
+    waiver = lv.fees.fee_waiver_share
+    slots, cols, imit_intl, imit_iso, z = kernels.choose_prepare(
+        u_review, b.decision_rate, pop.alive, pop.sector, n_sectors, pop.intl_std, pop.iso9001,
+        pop.output, pop.margin, pop.cash, pop.belief, pop.moral_cost, m.counterfeit_gain,
+        b.horizon_years, insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6,
+        insp.revocation_probability, insp.criminal_referral_probability * b.criminal_cost_yuan
+        / 1e6, insp.detection_probability, b.logit_scale, b.imitation_weight)
+    e = np.exp(z)  # numpy's exp, as in counterfeit_probability
+    H = b.horizon_years
+    f = np.array([
+        b.logit_scale, H, s.loan_share, b.upgrade_cost,
+        s.interest_subsidy_rate * s.loan_interest_rate, s.loan_years,
+        m.quality_premium * b.upgrade_gain, b.intl_cost, m.intl_premium, b.intl_min_capability,
+        b.iso_cost_yuan * (1.0 - b.fee_share * waiver) / 1e6, insp.fine_yuan, m.iso_premium,
+        b.abatement_fraction, sc.environment.discharge_fee_yuan_per_tonne,
+        insp.discharge_fine_yuan / 1e6 * H, b.abatement_cost,
+        lv.procurement.preference_share * m.government_purchase_share,
+        m.procurement_sales_gain, lv.procurement.price_premium * (1.0 + m.procurement_sales_gain),
+        b.upgrade_gain, 1.0 + s.loan_interest_rate * s.loan_years, b.subsidy_additionality,
+        b.subsidy_misuse, b.iso_substantive_share, b.iso_gain], dtype=np.float64)
+    min_cap = np.zeros(4)
+    iso_req = np.zeros(4)
+    title_value = np.zeros(4)
+    brand = np.zeros(4)
+    app_cost = np.zeros(4)
+    for t in (1, 2, 3):
+        name = TIERS[t]
+        min_cap[t] = getattr(aw.min_capability, name)
+        iso_req[t] = getattr(aw.iso_required, name)
+        province, city = reward_amounts(lv, year, t)
+        title_value[t] = (province + city) / 1e6
+        brand[t] = getattr(m.brand_premium, name)
+        app_cost[t] = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6
+    bases = np.array([(key + (r + 1) * _ROW) & _MASK for r in range(3)], dtype=np.uint64)
+    choice = np.full(pop.n_slots, -1, dtype=np.int8)
+    subsidised = np.zeros(pop.n_slots, dtype=bool)
+    counts = np.zeros(4, dtype=np.int64)  # certifications, applications per tier
+    kernels.choose_apply(
+        slots, cols, gumbel, imit_intl, imit_iso, e, bases, pop.output, pop.margin, pop.cash,
+        pop.credit, pop.capability, pop.intl_std, pop.iso9001, pop.ccc_required, pop.ccc,
+        pop.tier, pop.applying, pop.discharge_ratio, pop.counterfeit, pop.belief,
+        pop.key_project, pop.subsidy_monthly, pop.subsidy_months_left, pop.debt_monthly,
+        pop.debt_months_left, pop.sector, choice, subsidised, counts, f,
+        sector_cod_coefficients(sc), min_cap, iso_req, title_value, brand, app_cost,
+        np.asarray(win_belief, dtype=np.float64), bool(lv.permits.refuse_over_limit))
+    waived = int(counts[0]) * b.iso_cost_yuan * b.fee_share * waiver
+    for t in (1, 2, 3):
+        waived += (int(counts[t]) * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share
+                   * waiver)
+    return Decisions(choice, float(waived), subsidised)
 
 
 def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import kernels
 from .scenario import EFFORTS, SIZES, Levers, Scenario
 
 FAIL, HIDDEN, EXCELLENT, PLAIN = range(4)
@@ -90,6 +91,18 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
     ``u``: uniforms (n,); ``gumbel``: (3, n).
     """
     c, cl = sc.construction, lv.construction
+    if kernels.ENABLED:
+        idx, z = kernels.effort_prepare(u, c.review_rate, con.capability,
+                                        np.array([getattr(c.effort_shift, e) for e in EFFORTS]))
+        kernels.effort_apply(
+            idx, np.exp(z), gumbel, con.size, con.watched, con.effort,
+            np.array([getattr(c.work_value_million, s) for s in SIZES]), cl.supervision_share,
+            cl.targeting == "tiered", cl.watched_supervision_share, c.correction_share,
+            c.acceptance_detection, np.array([getattr(c.excellence_rating, e) for e in EFFORTS]),
+            np.array([getattr(c.effort_cost, e) for e in EFFORTS]), c.rework_cost,
+            cl.failure_penalty_yuan, c.record_cost, 1.0 - c.large_project_share,
+            cl.excellence_reward_yuan, c.logit_scale)
+        return
     reviewing = np.flatnonzero(u < c.review_rate)
     if reviewing.size == 0:
         return

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, SECTOR_INDEX, Population
@@ -63,11 +64,20 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     Returns (sampled, passed) boolean arrays. Firms that fail join the problem list and are
     sampled again for ``national.problem_memory_months``.
     """
-    w = national_sampling_weight(pop, month, sc)
     alive = pop.alive
+    nat = sc.national
+    if kernels.ENABLED:
+        w = kernels.national_weight(pop.problem_until, month, pop.sector, PROBLEM_PRONE,
+                                    float(nat.problem_weight), float(nat.problem_sector_weight))
+    else:
+        w = national_sampling_weight(pop, month, sc)
     mean_w = w.mean(where=alive) if alive.any() else 1.0
-    chance = np.minimum(1.0, sc.national.spot_check_share_per_year / 12.0 * w / mean_w)
-    sampled = alive & (u < chance)
+    if kernels.ENABLED:
+        sampled = kernels.national_sampled(alive, u, w, nat.spot_check_share_per_year / 12.0,
+                                           float(mean_w))
+    else:
+        chance = np.minimum(1.0, nat.spot_check_share_per_year / 12.0 * w / mean_w)
+        sampled = alive & (u < chance)
     idx = np.flatnonzero(sampled)
     ok = derived_uniforms(key, 0, idx) < pass_probability(
         pop.capability[idx], pop.counterfeit[idx], sc.behaviour.counterfeit_pass_factor)
@@ -185,6 +195,11 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
     ``anchors`` (sectors x 2 tiers) track the annualised inspection rate seen in each sector
     and tier; returns the updated anchors.
     """
+    if kernels.ENABLED:
+        flat = kernels.update_beliefs(pop.sector, pop.watched, pop.alive, inspected, pop.belief,
+                                      np.ascontiguousarray(anchors, dtype=np.float64).ravel(),
+                                      behaviour.peer_learning, behaviour.belief_decay)
+        return flat.reshape(anchors.shape)
     group = pop.sector.astype(np.int64) * 2 + pop.watched
     n_groups = anchors.size
     alive_n = np.bincount(group, weights=pop.alive, minlength=n_groups)

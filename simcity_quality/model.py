@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import kpis
+from . import kernels, kpis
 from .behaviour import OPTIONS, choose, counterfeit_probability
 from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .construction import choose_effort, complete_works, create_contractors
@@ -195,10 +195,14 @@ class QualityCityModel(mesa.Model):
         sampled, passed = national_spot_check(pop, t, sc, rs["national"].random(n),
                                               month_key(rs["national"]))
         self._spot[t] = int(np.count_nonzero(sampled)), int(np.count_nonzero(passed))
-        for arr, codes, k in ((self._spot_sector, pop.sector, len(SECTORS)),
-                              (self._spot_size, pop.size, len(SIZES))):
-            arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
-            arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
+        if kernels.ENABLED:
+            kernels.class_counts(sampled, passed, pop.sector, pop.size, self._spot_sector[t],
+                                 self._spot_size[t])
+        else:
+            for arr, codes, k in ((self._spot_sector, pop.sector, len(SECTORS)),
+                                  (self._spot_size, pop.size, len(SIZES))):
+                arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
+                arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
 
         # the city's own inspections (§3.3, §4.4)
         self._inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
@@ -241,6 +245,9 @@ class QualityCityModel(mesa.Model):
         sc, pop = self.scenario, self.pop
         m, b = sc.market, sc.behaviour
         alive = pop.alive
+        if kernels.ENABLED:
+            self._produce_compiled(lv, year)
+            return
         pop.output *= (1.0 + sc.city.output_growth) ** (1 / 12)
         pop.capability += b.capability_drift / 12.0
         pop.discharge_ratio *= (1.0 + sc.environment.discharge_trend) ** (1 / 12)
@@ -267,10 +274,53 @@ class QualityCityModel(mesa.Model):
         pop.debt_months_left[paying] -= 1
         pop.debt_monthly[pop.debt_months_left == 0] = 0.0
 
+    def _produce_compiled(self, lv, year) -> None:
+        """:meth:`_produce` through :func:`kernels.produce` (the same numbers)."""
+        sc, pop = self.scenario, self.pop
+        m, b = sc.market, sc.behaviour
+        pref = lv.procurement.preference_share
+        brand = np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])])
+        kernels.produce(
+            pop.alive, pop.sector, pop.tier, pop.margin, pop.intl_std, pop.iso9001,
+            pop.counterfeit, pop.output, pop.capability, pop.discharge_ratio, pop.cash,
+            pop.debt_monthly, pop.debt_months_left, (1.0 + sc.city.output_growth) ** (1 / 12),
+            b.capability_drift / 12.0, (1.0 + sc.environment.discharge_trend) ** (1 / 12), brand,
+            m.intl_premium, m.iso_premium, m.counterfeit_gain,
+            pref * m.government_purchase_share * m.procurement_sales_gain,
+            (lv.procurement.price_premium * m.government_purchase_share
+             * (1.0 + m.procurement_sales_gain) * pref),
+            self._cod_coef, sc.environment.discharge_fee_yuan_per_tonne)
+        branded = pop.alive & (pop.tier > 0)
+        gov_bought = float(pop.output.sum(where=branded)) * m.government_purchase_share * (
+            1.0 + m.procurement_sales_gain) * pref
+        self.ledger.book(year, "city", "procurement_preference",
+                         lv.procurement.price_premium * gov_bought / 12.0 * 1e6)
+
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
         u = rng.random((2, pop.n_slots))
+        if kernels.ENABLED:
+            counts = np.zeros(4, dtype=np.int64)
+            free = kernels.exits(
+                pop.alive, pop.size, pop.credit, pop.output, pop.cash, out.revoked, out.closed,
+                u[0], u[1], np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES]),
+                sc.behaviour.entry_rate, pop.counterfeit, pop.watched, pop.key_project,
+                pop.applying, pop.subsidy_months_left, pop.subsidy_monthly, pop.debt_monthly,
+                pop.debt_months_left, counts)
+            for name, c in zip(("licences_revoked", "closures_over_limit", "bankruptcies",
+                                "exits"), counts, strict=True):
+                self.counts[name] += int(c)
+        else:
+            free = self._exits(out, u)
+        if free.size == 0:
+            return
+        self._entry(lv, free, rng)
+
+    def _exits(self, out, u) -> np.ndarray:
+        """Firms leave (revoked, closed, bankrupt or by the hazard); returns the free slots
+        that draw an entrant (``u``: the month's two uniform rows)."""
+        sc, pop = self.scenario, self.pop
         hazard = np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES])[pop.size]
         floor = np.where(pop.credit, -0.5, -0.1) * pop.output  # credit lets firms run deficits
         bankrupt = pop.alive & (pop.cash < floor)
@@ -289,9 +339,11 @@ class QualityCityModel(mesa.Model):
                          "debt_months_left"):
                 getattr(pop, name)[gone] = 0
 
-        free = np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
-        if free.size == 0:
-            return
+        return np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
+
+    def _entry(self, lv, free, rng) -> None:
+        """Entrants take the ``free`` slots (drawn from ``rng``, this month's child)."""
+        sc, pop = self.scenario, self.pop
         attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift,
                            self._firm_tables)
         attrs["tier"][:] = 0  # entrants hold no titles
