@@ -18,7 +18,7 @@ import numpy as np
 from . import kernels
 from .government import interest_subsidy_yuan, reward_amounts
 from .population import Population, sector_cod_coefficients
-from .rng import _MASK, _ROW, derived_rows
+from .rng import derived_rows, row_bases
 from .scenario import TIERS, Levers, Scenario
 
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
@@ -147,7 +147,7 @@ def _choose_compiled(pop: Population, lv: Levers, sc: Scenario, year: int,
         title_value[t] = (province + city) / 1e6
         brand[t] = getattr(m.brand_premium, name)
         app_cost[t] = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6
-    bases = np.array([(key + (r + 1) * _ROW) & _MASK for r in range(3)], dtype=np.uint64)
+    bases = row_bases(key, 3)
     choice = np.full(pop.n_slots, -1, dtype=np.int8)
     subsidised = np.zeros(pop.n_slots, dtype=bool)
     counts = np.zeros(4, dtype=np.int64)  # certifications, applications per tier

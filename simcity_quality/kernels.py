@@ -23,6 +23,9 @@ import os
 
 import numpy as np
 
+# the SplitMix64 constants of rng.derived_rows (numba freezes module globals at compile)
+from .rng import _GOLDEN, _M1, _M2, _ONE, _S11, _S27, _S30, _S31
+
 try:  # pragma: no cover - depends on the environment
     if os.environ.get("SIMCITY_QUALITY_NUMBA", "1").strip() == "0":
         raise ImportError("disabled by SIMCITY_QUALITY_NUMBA=0")
@@ -45,11 +48,6 @@ def _jit(fn):
         return numba.njit(fn)
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_ONE = np.uint64(1)
-_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
 _SCALE53 = 1.0 / (1 << 53)
 _NINF = -np.inf
 

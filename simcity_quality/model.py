@@ -91,6 +91,10 @@ class QualityCityModel(mesa.Model):
         self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
         self._next_id = self.n_firms
         self._firm_tables = firm_tables(sc)
+        # per-tier brand premium and per-size exit hazard: fixed for the run, built once
+        self._brand_premium = np.array([0.0, *(getattr(sc.market.brand_premium, t)
+                                               for t in TIERS[1:])])
+        self._exit_hazard = np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES])
         self._construction_ss = children[STREAMS.index("construction")]
         self.contractors = create_contractors(
             sc, int(round(sc.city.contractors * self.scale)),
@@ -251,7 +255,7 @@ class QualityCityModel(mesa.Model):
         pop.output *= (1.0 + sc.city.output_growth) ** (1 / 12)
         pop.capability += b.capability_drift / 12.0
         pop.discharge_ratio *= (1.0 + sc.environment.discharge_trend) ** (1 / 12)
-        brand = np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])])[pop.tier]
+        brand = self._brand_premium[pop.tier]
         share = (pop.margin + brand + m.intl_premium * pop.intl_std + m.iso_premium * pop.iso9001
                  + m.counterfeit_gain * pop.counterfeit)
         # procurement preference for branded products (§3.1)
@@ -279,12 +283,12 @@ class QualityCityModel(mesa.Model):
         sc, pop = self.scenario, self.pop
         m, b = sc.market, sc.behaviour
         pref = lv.procurement.preference_share
-        brand = np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])])
         kernels.produce(
             pop.alive, pop.sector, pop.tier, pop.margin, pop.intl_std, pop.iso9001,
             pop.counterfeit, pop.output, pop.capability, pop.discharge_ratio, pop.cash,
             pop.debt_monthly, pop.debt_months_left, (1.0 + sc.city.output_growth) ** (1 / 12),
-            b.capability_drift / 12.0, (1.0 + sc.environment.discharge_trend) ** (1 / 12), brand,
+            b.capability_drift / 12.0, (1.0 + sc.environment.discharge_trend) ** (1 / 12),
+            self._brand_premium,
             m.intl_premium, m.iso_premium, m.counterfeit_gain,
             pref * m.government_purchase_share * m.procurement_sales_gain,
             (lv.procurement.price_premium * m.government_purchase_share
@@ -304,7 +308,7 @@ class QualityCityModel(mesa.Model):
             counts = np.zeros(4, dtype=np.int64)
             free = kernels.exits(
                 pop.alive, pop.size, pop.credit, pop.output, pop.cash, out.revoked, out.closed,
-                u[0], u[1], np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES]),
+                u[0], u[1], self._exit_hazard,
                 sc.behaviour.entry_rate, pop.counterfeit, pop.watched, pop.key_project,
                 pop.applying, pop.subsidy_months_left, pop.subsidy_monthly, pop.debt_monthly,
                 pop.debt_months_left, counts)
@@ -321,7 +325,7 @@ class QualityCityModel(mesa.Model):
         """Firms leave (revoked, closed, bankrupt or by the hazard); returns the free slots
         that draw an entrant (``u``: the month's two uniform rows)."""
         sc, pop = self.scenario, self.pop
-        hazard = np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES])[pop.size]
+        hazard = self._exit_hazard[pop.size]
         floor = np.where(pop.credit, -0.5, -0.1) * pop.output  # credit lets firms run deficits
         bankrupt = pop.alive & (pop.cash < floor)
         leaving = pop.alive & (out.revoked | out.closed | bankrupt | (u[0] < hazard))

@@ -29,7 +29,7 @@ def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
 
 def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
     """``derived_uniforms`` for rows 0 .. rows-1 at once: shape (rows, len(slots))."""
-    base = np.array([(key + (r + 1) * _ROW) & _MASK for r in range(rows)], dtype=np.uint64)
+    base = row_bases(key, rows)
     z = (slots.astype(np.uint64) + _ONE) * _GOLDEN
     z = z[None, :] + base[:, None]
     z ^= z >> _S30
@@ -39,3 +39,8 @@ def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
     z ^= z >> _S31
     z >>= _S11
     return z * (1.0 / (1 << 53))
+
+
+def row_bases(key: int, rows: int) -> np.ndarray:
+    """The per-row offsets of ``key`` that the hash adds (the compiled kernels take them too)."""
+    return np.array([(key + (r + 1) * _ROW) & _MASK for r in range(rows)], dtype=np.uint64)
