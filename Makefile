@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test chromium lint bench report clean-venv lock
+.PHONY: demo test check chromium lint bench report clean-venv lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check simcity_quality tests benchmarks
 	$(BIN)/python -m pytest tests --nbval-lax --nbval-current-env notebooks \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+## The fast loop while working: lint and the tests not marked slow (under a minute here);
+## `make test` is the whole suite, notebooks and browser included
+check: $(STAMP)
+	$(BIN)/ruff check simcity_quality tests benchmarks
+	$(BIN)/python -m pytest tests -m "not slow" -q -p no:cacheprovider
 
 ## Debian's Chromium for the browser test (tests/browser/): installed with apt when missing and
 ## run as root (CI starts bare); otherwise a message, and the browser test fails saying the same

@@ -21,8 +21,8 @@ import tracemalloc
 from pathlib import Path
 
 import simcity_quality as sq
-from simcity_quality import kernels
-from simcity_quality.model import QualityCityModel
+from simcity_quality.engine import kernels
+from simcity_quality.engine.model import QualityCityModel
 from simcity_quality.reference import ReferenceCityModel
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "the_plan.toml"

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import simcity_quality as sq
-from simcity_quality.panel import policy_panel
+from simcity_quality.interface.panel import policy_panel
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "scenarios" / "the_plan.toml"

@@ -1,7 +1,8 @@
 """Does `sq.calibrate` report honest uncertainty? Recoveries of known parameters over many seeds.
 
 Each recovery simulates "observed" statistics at known parameter values (data seed), then
-calibrates from a distant start on other seeds, exactly as `tests/test_calibration.py` does once.
+calibrates from a distant start on other seeds, exactly as
+`tests/calibration/test_calibration.py` does once.
 Over many seed pairs, z = (estimate - truth) / SE should look standard: the truth inside the
 reported 95 % interval about 95 % of the time. Prints Markdown for docs/calibration.md.
 
@@ -19,8 +20,8 @@ import simcity_quality as sq
 from simcity_quality.calibration import simulate_moments
 
 ROOT = Path(__file__).resolve().parents[1]
-# the recovery set-up of tests/test_calibration.py
-sys.path.insert(0, str(ROOT / "tests"))
+# the recovery set-up of tests/calibration/test_calibration.py
+sys.path.insert(0, str(ROOT / "tests" / "calibration"))
 from test_calibration import FIRMS, RANGES, START, STATS, TRUE  # noqa: E402
 
 

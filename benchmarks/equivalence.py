@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 
 import simcity_quality as sq
-from simcity_quality.model import QualityCityModel
-from simcity_quality.reference import COMPARED, ReferenceCityModel, compare_samples, final_values
-from simcity_quality.runner import replication_seeds
+from simcity_quality.engine.model import QualityCityModel
+from simcity_quality.experiments.equivalence import COMPARED, final_values
+from simcity_quality.reference import ReferenceCityModel
+from simcity_quality.results.replications import replication_seeds
+from simcity_quality.results.statistics import compare_samples
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -50,7 +50,7 @@ def main():
 
     print("\n## Lowest city reward for a provincial-level title (§4.2) meeting §2.2.1b-d "
           "with 90 % probability\n")
-    lvl = an.minimum_level(plan, "policy.rewards.city_provincial_award", targets=PRODUCT,
+    lvl = sq.minimum_level(plan, "policy.rewards.city_provincial_award", targets=PRODUCT,
                            probability=0.9, bounds=(0, 500_000), grid_points=5,
                            replications=20, max_replications=40, **kw)
     print("```\n" + lvl.scan.round(3).to_string(index=False) + "\n```")
@@ -65,7 +65,7 @@ def main():
     print("\n## Morris screening of the uncertain parameters (the plan)\n")
     outputs = ["factory_pass_rate", "spot_check_pass_rate", "construction_acceptance_rate",
                "cod_reduction"]
-    mor = an.morris(plan, outputs, trajectories=args.trajectories, replications=3,
+    mor = sq.morris(plan, outputs, trajectories=args.trajectories, replications=3,
                     executor="processes", **kw)
     for out in outputs:
         t = mor[mor["output"] == out].head(4)

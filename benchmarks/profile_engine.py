@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import simcity_quality as sq
-from simcity_quality.model import QualityCityModel
+from simcity_quality.engine.model import QualityCityModel
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "the_plan.toml"
 

@@ -6,26 +6,63 @@ Public API::
     sc = sq.load_scenario("scenarios/the_plan.toml")
     res = sq.run(sc, replications=20, seed=7)
     res.targets, res.budget, res.timeseries, res.final
-    sq.TARGETS
+    sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...)
+    sq.calibrate(...), sq.TARGETS
+
+The package is in layers, data flowing one way (docs/ODD.md, README "Layout"): ``scenario``
+-> ``engine`` (and ``reference``) -> ``results`` -> ``experiments`` -> ``analysis`` ->
+``calibration``, ``validation`` -> ``interface``. Names are imported on first use, so that
+``import simcity_quality`` (and the command line) starts fast.
 """
 
-from . import analysis, reference, report
-from .calibration import CalibrationResult, calibrate
-from .compare import Comparison, compare
-from .errors import ScenarioError, SimcityQualityError
-from .experiments import designs, load_results, sweep
-from .model import QualityCityModel
-from .runner import Results, replication_seeds, run
-from .scenario import Scenario, load_scenario
-from .targets import TARGETS
+import importlib
 
-minimum_level = analysis.minimum_level
-optimise_mix = analysis.optimise_mix
-
-__all__ = [
-    "TARGETS", "CalibrationResult", "Comparison", "QualityCityModel", "Results", "Scenario",
-    "ScenarioError", "SimcityQualityError", "analysis", "calibrate", "compare", "designs",
-    "load_results", "load_scenario",
-    "minimum_level", "optimise_mix", "reference", "replication_seeds", "report", "run", "sweep",
-]
 __version__ = "0.1.0"
+
+# public name -> (module, attribute); attribute None: the module itself
+_PUBLIC = {
+    "TARGETS": ("targets", "TARGETS"),
+    "ScenarioError": ("errors", "ScenarioError"),
+    "SimcityQualityError": ("errors", "SimcityQualityError"),
+    "Scenario": ("scenario", "Scenario"),
+    "load_scenario": ("scenario", "load_scenario"),
+    "QualityCityModel": ("engine.model", "QualityCityModel"),
+    "Observer": ("engine.observer", "Observer"),
+    "Results": ("results", "Results"),
+    "run": ("results", "run"),
+    "replication_seed": ("results", "replication_seed"),
+    "replication_seeds": ("results", "replication_seeds"),
+    "Comparison": ("results", "Comparison"),
+    "compare": ("results", "compare"),
+    "designs": ("experiments.designs", None),
+    "sweep": ("experiments", "sweep"),
+    "load_results": ("experiments", "load_results"),
+    "minimum_level": ("experiments", "minimum_level"),
+    "optimise_mix": ("experiments", "optimise_mix"),
+    "morris": ("experiments", "morris"),
+    "sobol": ("experiments", "sobol"),
+    "firm_panel": ("experiments.firms", "firm_panel"),
+    "calibrate": ("calibration", "calibrate"),
+    "CalibrationResult": ("calibration", "CalibrationResult"),
+    "report": ("interface.report", None),
+    **{name: (name, None) for name in ("analysis", "calibration", "categories", "engine",
+                                        "experiments", "interface", "reference", "results",
+                                        "scenario", "targets", "validation")},
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    """Import a public name on first use (PEP 562)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'simcity_quality' has no attribute {name!r}")
+    module, attr = _PUBLIC[name]
+    mod = importlib.import_module(f"{__name__}.{module}")
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

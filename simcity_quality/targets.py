@@ -9,8 +9,6 @@ our documented reading; a scenario's ``[targets]`` table can override any thresh
 
 from dataclasses import dataclass
 
-import pandas as pd
-
 
 @dataclass(frozen=True)
 class Target:
@@ -81,8 +79,10 @@ _TARGETS = (
 TARGET_IDS: tuple[str, ...] = tuple(t.id for t in _TARGETS)
 
 
-def targets_table(overrides: dict[str, float] | None = None) -> pd.DataFrame:
-    """The target table as a DataFrame, with a scenario's threshold overrides applied."""
+def targets_table(overrides: dict[str, float] | None = None):
+    """The target table as a pandas DataFrame, with a scenario's threshold overrides applied."""
+    import pandas as pd  # here, not at the top: the command line starts without pandas
+
     overrides = overrides or {}
     rows = []
     for t in _TARGETS:
@@ -102,4 +102,9 @@ def target_list(overrides: dict[str, float] | None = None) -> list[Target]:
             for t in _TARGETS]
 
 
-TARGETS: pd.DataFrame = targets_table()
+def __getattr__(name: str):
+    """``TARGETS``: the target table as a DataFrame, built on first use (PEP 562)."""
+    if name == "TARGETS":
+        globals()["TARGETS"] = table = targets_table()
+        return table
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

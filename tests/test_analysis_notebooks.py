@@ -1,15 +1,14 @@
-"""Analysis helpers written for the notebooks: following enterprises firm by firm
-(``analysis.firms``, notebooks 04 and 06)."""
+"""Following enterprises firm by firm (``experiments.firms`` runs the panel through the engine's
+observer hook, ``analysis.firms`` reads it; notebooks 04 and 06)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import simcity_quality as sq
-from simcity_quality import behaviour, government
-from simcity_quality import model as model_module
 from simcity_quality.analysis import firms
 from simcity_quality.errors import SimcityQualityError
+from simcity_quality.experiments import firms as panels
 
 
 def _numbers(summary: dict) -> dict:
@@ -20,16 +19,13 @@ def test_following_every_firm_leaves_the_run_as_it_was(plan):
     # the same run as replication 1 of sq.run, and the same again when repeated
     final = sq.run(plan, replications=2, seed=3, firms=400).final.iloc[1]
     for _ in range(2):
-        got = _numbers(firms.firm_panel(plan, seed=3, replication=1, firms=400).model.summary())
+        got = _numbers(panels.firm_panel(plan, seed=3, replication=1, firms=400).model.summary())
         for k in final.index.drop("replication"):
             assert got[k] == pytest.approx(final[k], nan_ok=True), k
-    # the engine's own functions are back in place
-    assert model_module.choose is behaviour.choose
-    assert model_module.city_inspection is government.city_inspection
 
 
 def test_the_recorded_events_add_up_to_the_models_counts(plan):
-    panel = firms.firm_panel(plan, seed=5, firms=500)
+    panel = panels.firm_panel(plan, seed=5, firms=500)
     m, counts = panel.months, panel.model.counts
     assert int(m["inspected"].sum()) == counts["city_inspections"] > 0
     assert int((m["decision"] == "apply_title").sum()) == counts["brand_applications"] > 0
@@ -59,22 +55,20 @@ def test_the_recorded_events_add_up_to_the_models_counts(plan):
 
 
 def test_a_changed_engine_is_reported_not_followed_wrongly(plan, monkeypatch):
-    class Silent(model_module.QualityCityModel):
-        def step(self):  # a month in which the engine calls neither observed function
+    class Silent(panels.QualityCityModel):
+        def step(self):  # a month in which the engine tells the observer nothing
             pass
 
-    monkeypatch.setattr(model_module, "QualityCityModel", Silent)
-    with pytest.raises(SimcityQualityError, match="behaviour.choose"):
-        firms.firm_panel(plan, seed=1, firms=100)
+    monkeypatch.setattr(panels, "QualityCityModel", Silent)
+    with pytest.raises(SimcityQualityError, match="observer"):
+        panels.firm_panel(plan, seed=1, firms=100)
     with pytest.raises(SimcityQualityError, match="whole-number seed"):
-        firms.firm_panel(plan, seed=sq.replication_seeds(1, 1)[0])
-    assert model_module.choose is behaviour.choose
-    assert model_module.city_inspection is government.city_inspection
+        panels.firm_panel(plan, seed=sq.replication_seeds(1, 1)[0])
 
 
 def test_tiered_targeting_aims_inspections_at_the_watched_tier(plan):
     def watched_over_normal(sc):
-        t = firms.inspections_by_group(firms.firm_panel(sc, seed=2, firms=800))
+        t = firms.inspections_by_group(panels.firm_panel(sc, seed=2, firms=800))
         t = t[t["grouping"] == "quality file"].set_index("group")
         assert t["share_of_inspections"].sum() == pytest.approx(1.0)
         return t.loc["watched", "inspections_per_firm_year"] / t.loc[
@@ -88,7 +82,7 @@ def test_tiered_targeting_aims_inspections_at_the_watched_tier(plan):
 
 def test_exempt_title_holders_are_not_inspected_once_the_plan_starts(plan):
     exempt = plan.override({"policy.inspection.exempt_award_holders": True})
-    m = firms.firm_panel(exempt, seed=4, firms=800).months
+    m = panels.firm_panel(exempt, seed=4, firms=800).months
     start = plan.get("policy.start_year")
     holders = m["inspected"] & (m["tier_when_inspected"] > 0)
     assert holders[m["date"].dt.year < start].any()  # the status quo inspects them
@@ -139,10 +133,10 @@ def test_pick_firms_chooses_by_the_rules_not_by_id():
     ]
     months = _months(rows)
     months.loc[months["id"] == 7, ["watched", "inspected"]] = True
-    picks = firms.pick_firms(firms.FirmPanel(months, model=None)).set_index("role")["id"]
+    picks = firms.pick_firms(panels.FirmPanel(months, model=None)).set_index("role")["id"]
     assert picks.to_dict() == {"caught": 7, "title": 9, "watched": 5}
     # from a later year, firms whose events all came before are not picked
-    later = firms.pick_firms(firms.FirmPanel(months, model=None), from_year=2010)
+    later = firms.pick_firms(panels.FirmPanel(months, model=None), from_year=2010)
     assert later.empty
 
 
@@ -161,7 +155,7 @@ def test_firm_story_ties_each_event_to_the_firm_state():
         7: {"inspected": True, "caught_counterfeiting": True, "failed": True, "revoked": True,
             "exited": True, "paid_at_inspection_yuan": 150000.0},
     })
-    story = firms.firm_story(firms.FirmPanel(_months(rows), model=None), 11,
+    story = firms.firm_story(panels.FirmPanel(_months(rows), model=None), 11,
                              counterfeit_pass_factor=0.5)
     assert list(story["month"]) == ["2009-01", "2009-02", "2009-03 to 2009-04", "2009-05",
                                     "2009-07"]
@@ -179,7 +173,7 @@ def test_firm_story_ties_each_event_to_the_firm_state():
     assert "counterfeit found" in text[4] and "licence revoked" in text[4]
     assert np.isnan(story["pass_probability"].iloc[4])
     with pytest.raises(KeyError):
-        firms.FirmPanel(_months(rows), model=None).firm(12)
+        panels.FirmPanel(_months(rows), model=None).firm(12)
 
 
 def test_inspections_by_group_counts_each_tier_as_the_city_saw_it():
@@ -190,7 +184,7 @@ def test_inspections_by_group_counts_each_tier_as_the_city_saw_it():
             for s in (2, 4, 6, 8, 10, 12)}
     rows = _firm(1, range(1, 13), {s: {"watched": True, **insp.get(s, {})} for s in range(1, 13)})
     rows += _firm(2, range(1, 13), {5: {"inspected": True}})
-    t = firms.inspections_by_group(firms.FirmPanel(_months(rows), model=None))
+    t = firms.inspections_by_group(panels.FirmPanel(_months(rows), model=None))
     t = t.set_index(["grouping", "group"])
     watched, normal = t.loc[("quality file", "watched")], t.loc[("quality file", "normal")]
     assert (watched["inspections"], watched["firm_months"]) == (6, 11)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import simcity_quality as sq
 from simcity_quality.scenario import parameters_markdown
 
@@ -20,6 +22,7 @@ def test_parameter_reference_is_current():
         "docs/parameters.md`")
 
 
+@pytest.mark.slow
 def test_nbval_fails_when_a_printed_number_changes(tmp_path):
     """Change one stored number of the quickstart; nbval must report the cell as different."""
     nb = json.loads((ROOT / "notebooks" / "01_quickstart.ipynb").read_text(encoding="utf-8"))
@@ -44,6 +47,7 @@ def test_nbval_fails_when_a_printed_number_changes(tmp_path):
     assert "0.123" in proc.stdout and "Cell outputs differ" in proc.stdout
 
 
+@pytest.mark.slow
 def test_nbval_fails_when_a_model_default_moves_a_reported_number(tmp_path):
     """Change one default in a copy of the scenario files (the gain from shoddy production, a
     lever that moves the pass-rate targets, §2.2.1c-d); nbval on the unchanged quickstart must

@@ -2,32 +2,16 @@
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import SimcityQualityError
+from ..results.statistics import wilson_interval
 from ..targets import Target, target_list
-
-
-def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (works at 0 and n successes)."""
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = successes / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.where(successes == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-        high = np.where(successes == n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    return low, high
 
 
 def _finals_and_targets(results, targets) -> tuple[pd.DataFrame, list[Target], list[str]]:
     """Normalise the accepted inputs to (finals table, targets, grouping columns)."""
-    from ..compare import Comparison
     from ..experiments.store import ExperimentResults
-    from ..runner import Results
+    from ..results import Comparison, Results
 
     if isinstance(results, Results):
         return results.final, targets or target_list(results.scenario.targets), []

@@ -9,19 +9,11 @@ are sums of lines, so the components add up to the total by construction.
 import numpy as np
 import pandas as pd
 
-from ..compare import paired_interval
 from ..errors import SimcityQualityError
-from ..runner import Results
-
-
-def _with_totals(budget: pd.DataFrame) -> pd.DataFrame:
-    """Add, per replication and year, a ``total`` line per payer and an ``all`` payer."""
-    lines = budget[["replication", "year", "payer", "line", "yuan"]]
-    per_payer = lines.groupby(["replication", "year", "payer"], as_index=False)["yuan"].sum()
-    per_payer["line"] = "total"
-    everyone = lines.groupby(["replication", "year"], as_index=False)["yuan"].sum()
-    everyone["payer"], everyone["line"] = "all", "total"
-    return pd.concat([lines, per_payer, everyone], ignore_index=True)
+from ..results import Results
+from ..results.budget import cost as net_cost
+from ..results.budget import line_totals
+from ..results.statistics import paired_interval
 
 
 def _cumulate(budget: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +27,7 @@ def budget_summary(res: Results, cumulative: bool = False, level: float = 0.95) 
 
     ``cumulative=True`` gives spending from the base year to the end of each year.
     """
-    b = _with_totals(res.budget)
+    b = line_totals(res.budget, by=("replication", "year"))
     if cumulative:
         b = _cumulate(b)
     rows = []
@@ -62,7 +54,8 @@ def budget_difference(reform: Results, baseline: Results, cumulative: bool = Tru
     paired differences.
     """
     _check_paired(reform, baseline)
-    a, b = _with_totals(reform.budget), _with_totals(baseline.budget)
+    by = ("replication", "year")
+    a, b = line_totals(reform.budget, by), line_totals(baseline.budget, by)
     if cumulative:
         a, b = _cumulate(a), _cumulate(b)
     keys = ["replication", "year", "payer", "line"]
@@ -88,10 +81,7 @@ def cost_per_point(reform: Results, baseline: Results, kpis: list[str] | None = 
     _check_paired(reform, baseline)
     if kpis is None:
         kpis = [t.kpi for t in reform.targets.itertuples() if t.modelled and t.kpi]
-    ca = _with_totals(reform.budget).query("payer == @payer and line == 'total'")
-    cb = _with_totals(baseline.budget).query("payer == @payer and line == 'total'")
-    cost = (ca.groupby("replication")["yuan"].sum()
-            - cb.groupby("replication")["yuan"].sum()).to_numpy()
+    cost = (net_cost(reform.budget, payer) - net_cost(baseline.budget, payer)).to_numpy()
     c_mean = paired_interval(cost)[0]
     rows = []
     for kpi in kpis:

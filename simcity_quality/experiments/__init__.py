@@ -1,13 +1,27 @@
-"""Experiments at scale: designs over scenario keys, replications on common random numbers,
-serial / local-process / Dask execution, and a resumable Parquet result store.
+"""Experiments: everything that runs the model many times. Designs over scenario keys,
+replications on common random numbers, serial / local-process / Dask execution and a
+resumable Parquet result store; and the searches built on them.
 
-Running experiments (this package) is kept apart from analysing them (``load_results`` gives
-plain DataFrames that any analysis, pandas or DuckDB, can read).
+- :mod:`.designs`, :mod:`.sweep`, :mod:`.worker`, :mod:`.store`: ``sq.sweep`` and
+  ``sq.load_results``;
+- :mod:`.levels`: the lowest level of one lever that meets targets (``sq.minimum_level``);
+- :mod:`.mix`: the best mix of levers under a budget (``sq.optimise_mix``);
+- :mod:`.sensitivity`: Morris screening and Sobol indices over the uncertain parameters;
+- :mod:`.firms`: one replication followed firm by firm (``firm_panel``);
+- :mod:`.equivalence`: the engine against the Mesa reference.
+
+Running experiments (this package) is kept apart from analysing them
+(:mod:`simcity_quality.analysis` reads what ``load_results`` gives: plain DataFrames).
 """
 
 from . import designs
 from .designs import Design
+from .levels import LevelResult, minimum_level
+from .mix import MixResult, optimise_mix, pareto_frontier
+from .sensitivity import morris, sobol, sobol_indices_of
 from .store import ExperimentResults, load_results
 from .sweep import sweep
 
-__all__ = ["Design", "ExperimentResults", "designs", "load_results", "sweep"]
+__all__ = ["Design", "ExperimentResults", "LevelResult", "MixResult", "designs", "load_results",
+           "minimum_level", "morris", "optimise_mix", "pareto_frontier", "sobol",
+           "sobol_indices_of", "sweep"]

@@ -9,15 +9,9 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from ..model import QualityCityModel
+from ..results.budget import line_totals, wide
+from ..results.replications import run_replication
 from ..scenario import scenario_from_data
-
-
-def run_seed(seed: int, replication: int) -> np.random.SeedSequence:
-    """The seed of replication ``r``: the ``r``-th child of ``SeedSequence(seed)``, whatever
-    the design point (common random numbers); ``sq.run`` with the same seed gives replication
-    ``r`` the same numbers."""
-    return np.random.SeedSequence(seed, spawn_key=(replication,))
 
 
 def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict]], seed: int,
@@ -28,16 +22,13 @@ def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict
     for point, rep, overrides in tasks:
         try:
             sc = base.override(overrides) if overrides else base
-            model = QualityCityModel(sc, seed=run_seed(seed, rep), firms=firms)
-            model.run_model()
-            ts = model.datacollector.get_model_vars_dataframe()
+            # the seed rule: replication `rep` is the same run at every design point (CRN)
+            model = run_replication(sc, seed, rep, firms)
+            ts = model.record.get_model_vars_dataframe()
             ts.insert(0, "step", np.arange(1, len(ts) + 1, dtype=np.int64))
-            budget = model.ledger_frame()
-            totals = budget.groupby(["payer", "line"])["yuan"].sum()
+            budget = model.ledger_frame().assign(replication=rep)
             row = ts.iloc[-1].drop("step").to_dict()
-            row.update({f"{p}:{ln}": v for (p, ln), v in totals.items()})
-            row.update({f"{p}:total": v for p, v in totals.groupby(level=0).sum().items()})
-            row["all:total"] = float(totals.sum())
+            row.update(wide(line_totals(budget)).iloc[0].to_dict())
             finals.append({"point": point, "replication": rep, **row})
             if timeseries:
                 ts.insert(0, "replication", rep)

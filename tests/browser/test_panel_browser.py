@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a real browser and a notebook server
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "08_policy_panel.ipynb"
 SCREENSHOT = ROOT / "results" / "browser" / "policy_panel.png"

@@ -17,6 +17,8 @@ import pytest
 from simcity_quality import validation as v
 from simcity_quality.errors import SimcityQualityError
 
+pytestmark = pytest.mark.slow  # each check runs the model at CI size
+
 
 def _explain(check):
     return (f"{check.finding.key}: model {check.value:.4f} (95 % interval {check.ci_low:.4f} to "
@@ -51,7 +53,7 @@ def test_certainty_deters_more_than_severity(scenarios, size):
 
 @pytest.mark.xfail(strict=True, reason=(
     "The model's firms apply little more for China Famous Brand titles when the plan's title "
-    "support starts: paired rise +6.8 % (95 % interval +1.5 % to +12.0 %) at full size, 400 "
+    "support starts: paired rise +6.1 % (95 % interval +5.1 % to +7.1 %) at full size, 400 "
     "replications (docs/validation.md), against the evidence band +14.7 % to +117.8 % "
     "(observed +58.9 %, 2006-2007). At CI size the interval is wider and may read undecided; "
     "either way the check is not met."))
@@ -131,10 +133,9 @@ def test_no_applicants_is_refused_not_divided_by_zero(scenarios):
         v.brand_support_applications(baseline, scenarios[1], firms=300, replications=2)
 
 
-def test_missing_scenario_files_are_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(v, "SCENARIOS", tmp_path)
+def test_missing_scenario_files_are_named(tmp_path):
     with pytest.raises(SimcityQualityError, match=r"baseline\.toml, which does not exist"):
-        v.default_scenarios()
+        v.default_scenarios(tmp_path)
 
 
 def test_every_finding_cites_an_address_and_a_band():

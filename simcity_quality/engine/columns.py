@@ -1,0 +1,24 @@
+"""The output columns both implementations report (engine ``model.py``, ``reference.py``)."""
+
+from ..categories import TIERS
+from ..targets import target_list
+
+# KPI columns with a target, in the order of the target table
+TARGET_KPIS = tuple(t.kpi for t in target_list())
+# reported without thresholds
+REPORTED = (
+    "city_inspection_pass_rate", "city_inspections", "iso9001_share", "ccc_share",
+    *(f"titles_held_{t}" for t in TIERS[1:]), *(f"titles_won_{t}" for t in TIERS[1:]),
+    "brand_applications", "licences_revoked", "criminal_referrals", "counterfeiters_active",
+    "permits_refused", "closures_over_limit", "bankruptcies", "exits", "entrants", "firms_alive",
+    "key_projects_subsidised", "cod_tonnes", "watched_firms",
+    "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
+    "demonstration_units", "brand_service_projects", "service_adoptions",
+)
+# counts that accumulate from the base year (the rest of REPORTED are levels measured now)
+CUMULATIVE = (
+    "city_inspections", *(f"titles_won_{t}" for t in TIERS[1:]), "brand_applications",
+    "licences_revoked", "criminal_referrals", "permits_refused", "closures_over_limit",
+    "bankruptcies", "exits", "entrants", "key_projects_subsidised", "works_completed",
+    "works_supervised", "service_adoptions",
+)

@@ -1,0 +1,208 @@
+"""Measurement: the monthly tallies a run keeps, and the KPIs and breakdowns made from them.
+
+Rates over a period (spot-check and inspection pass rates, the construction rates, COD) need
+the counts of every month, so :class:`Tallies` keeps them in preallocated arrays, one row per
+month; the KPIs of a month (:meth:`Tallies.measure`) are the trailing twelve months' rates and
+the population's levels now, with the definitions of :mod:`.kpis` (docs/ODD.md §7.10).
+"""
+
+import numpy as np
+import pandas as pd
+
+from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
+from ..scenario import Scenario
+from . import kernels, kpis
+from .population import KEY_INDUSTRY_CODES, Population
+
+# construction counts per month (trailing sums give the §2.2.2 KPIs)
+WORK_COUNTS = ("works", "other", "failed", "excellent", "hidden")
+
+
+class Tallies:
+    """Counts per month of the national spot checks (overall, by sector, by size), the city's
+    inspections, COD discharged (overall, by sector, by size) and completed works (by
+    contractor size), for ``years`` of a run of ``scenario``."""
+
+    def __init__(self, scenario: Scenario, years: list[int], cod_coefficients: np.ndarray):
+        self.scenario, self.years = scenario, years
+        self.cod_coefficients = cod_coefficients
+        n = 12 * len(years)
+        self.spot = np.zeros((n, 2))  # sampled, passed per month
+        self.spot_sector = np.zeros((n, 2, len(SECTORS)))
+        self.spot_size = np.zeros((n, 2, len(SIZES)))
+        self.city = np.zeros((n, 2))  # inspected, passed
+        self.cod = np.zeros(n)  # industrial tonnes per month
+        self.cod_sector = np.zeros((n, len(SECTORS)))
+        self.cod_size = np.zeros((n, len(SIZES)))
+        self.works = np.zeros((n, len(WORK_COUNTS), len(SIZES)))
+        self._base_industrial_cod = None
+
+    # -- recording ------------------------------------------------------------------------
+    def record_spot_checks(self, t: int, pop: Population, sampled: np.ndarray,
+                           passed: np.ndarray) -> None:
+        """Month ``t``'s national spot checks (bool per slot), overall and by sector and size."""
+        self.spot[t] = int(np.count_nonzero(sampled)), int(np.count_nonzero(passed))
+        if kernels.ENABLED:
+            kernels.class_counts(sampled, passed, pop.sector, pop.size, self.spot_sector[t],
+                                 self.spot_size[t])
+        else:
+            for arr, codes, k in ((self.spot_sector, pop.sector, len(SECTORS)),
+                                  (self.spot_size, pop.size, len(SIZES))):
+                arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
+                arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
+
+    def record_inspections(self, t: int, inspected: int, failed: int) -> None:
+        """Month ``t``'s city inspections: how many, and how many failed."""
+        self.city[t] = inspected, inspected - failed
+
+    def record_works(self, t: int, contractor_size: np.ndarray, works) -> None:
+        """Month ``t``'s completed works (a :class:`~.construction.WorksMonth`), by size."""
+        for i, name in enumerate(WORK_COUNTS):
+            self.works[t, i] = np.bincount(contractor_size, weights=getattr(works, name),
+                                           minlength=len(SIZES))
+
+    # -- KPIs -----------------------------------------------------------------------------
+    def measure(self, t: int, pop: Population, contractors, service_firms, counts: dict,
+                ledger) -> dict:
+        """Every KPI, reported count and cumulative spending at the end of month ``t``."""
+        sc = self.scenario
+        alive = pop.alive
+        year_index = t // 12
+        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
+        load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
+        cod = np.where(alive, load * pop.discharge_ratio, 0.0) / 12.0
+        self.cod[t] = cod.sum()
+        self.cod_sector[t] = np.bincount(pop.sector, weights=cod, minlength=len(SECTORS))
+        self.cod_size[t] = np.bincount(pop.size, weights=cod, minlength=len(SIZES))
+
+        lo = max(0, t - 11)
+        spot = self.spot[lo:t + 1].sum(axis=0)
+        city = self.city[lo:t + 1].sum(axis=0)
+        c = {
+            "intl_standard_share": kpis.intl_standard_share(pop.output, pop.intl_std, alive),
+            "factory_pass_rate": kpis.factory_pass_rate(pop.output, pass_prob, alive),
+            "spot_check_pass_rate": kpis.spot_check_pass_rate(spot[1], spot[0]),
+            "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
+                pop.output, pop.sector, pop.intl_std, pass_prob, alive, KEY_INDUSTRY_CODES,
+                sc.interpretation.intl_advanced_pass_probability),
+            "pollution_compliance_rate": kpis.pollution_compliance_rate(
+                pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting),
+            "cod_reduction": self.cod_reduction(t),
+            **construction_kpis(self.works[lo:t + 1].sum(axis=(0, 2))),
+            "service_standard_share": kpis.service_standard_share(service_firms.standard),
+            "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
+            "iso9001_share": kpis.share(pop.iso9001, alive),
+            "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required),
+            "counterfeiters_active": int(np.count_nonzero(alive & pop.counterfeit)),
+            "firms_alive": int(np.count_nonzero(alive)),
+            "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
+            "watched_firms": int(np.count_nonzero(alive & pop.watched)),
+            "contractors_watched": int(np.count_nonzero(contractors.watched)),
+            "contractors_cutting_corners": int(np.count_nonzero(
+                contractors.effort == EFFORTS.index("cut_corners"))),
+            "demonstration_units": int(np.count_nonzero(service_firms.demonstration)),
+            "brand_service_projects": int(np.count_nonzero(service_firms.demonstration)),
+        }
+        for tier in (1, 2, 3):
+            c[f"titles_held_{TIERS[tier]}"] = int(np.count_nonzero(alive & (pop.tier == tier)))
+        c.update(counts)
+        spent = ledger.amounts[: year_index + 1]
+        c["spending_province"] = float(spent[:, 0].sum())
+        c["spending_city"] = float(spent[:, 1].sum())
+        c["spending_total"] = c["spending_province"] + c["spending_city"]
+        return c
+
+    def _year_cod(self, year: int, monthly: np.ndarray) -> np.ndarray:
+        i = (year - self.years[0]) * 12
+        return monthly[i:i + 12].sum(axis=0)
+
+    def _cod_total(self, industrial: float, year: int) -> float:
+        """COD in the scope of the target (interpretation.cod_scope)."""
+        env = self.scenario.environment
+        if self.scenario.interpretation.cod_scope == "industrial":
+            return industrial
+        if self._base_industrial_cod is None:
+            self._base_industrial_cod = self._year_cod(self.years[0], self.cod)
+        domestic = (self._base_industrial_cod * env.non_industrial_cod_ratio
+                    * (1.0 + env.non_industrial_cod_trend) ** (year - self.years[0]))
+        return industrial + domestic
+
+    def cod_reduction(self, t: int) -> float:
+        """§2.2.4b: the trailing 12 months' COD against the base year's, once it is complete."""
+        base_year = self.scenario.cod_base_year
+        base_end = (base_year - self.years[0]) * 12 + 11
+        if t < base_end or t < 11:
+            return float("nan")
+        year = self.years[0] + t // 12
+        base = self._cod_total(float(self._year_cod(base_year, self.cod)), base_year)
+        now = self._cod_total(float(self.cod[t - 11:t + 1].sum()), year)
+        return kpis.cod_reduction(now, base)
+
+    # -- breakdowns -----------------------------------------------------------------------
+    def breakdown(self, t: int, pop: Population, contractors, service_firms) -> pd.DataFrame:
+        """Each KPI by sector and by size class at the end of month ``t`` (long format):
+        industrial enterprises by sector and size, contractors by grade, service firms by
+        service sector and size (column ``population`` says which)."""
+        sc = self.scenario
+        pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
+        load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
+        lo = max(0, t - 11)
+        base_year = sc.cod_base_year
+        base_ok = t >= (base_year - self.years[0]) * 12 + 11
+        rows = []
+        for group, codes, names, spot, cod in (
+                ("sector", pop.sector, SECTORS, self.spot_sector, self.cod_sector),
+                ("size", pop.size, SIZES, self.spot_size, self.cod_size)):
+            sp = spot[lo:t + 1].sum(axis=0)
+            cod_now = cod[lo:t + 1].sum(axis=0)
+            cod_base = self._year_cod(base_year, cod)
+            for code, name in enumerate(names):
+                a = pop.alive & (codes == code)
+                values = {
+                    "intl_standard_share": kpis.intl_standard_share(pop.output, pop.intl_std, a),
+                    "factory_pass_rate": kpis.factory_pass_rate(pop.output, pass_prob, a),
+                    "spot_check_pass_rate": kpis.spot_check_pass_rate(sp[1, code], sp[0, code]),
+                    "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
+                        pop.output, pop.sector, pop.intl_std, pass_prob, a, KEY_INDUSTRY_CODES,
+                        sc.interpretation.intl_advanced_pass_probability),
+                    "pollution_compliance_rate": kpis.pollution_compliance_rate(
+                        pop.discharge_ratio, load, a,
+                        sc.interpretation.pollution_compliance_weighting),
+                    # industrial sources only: a sector's share of domestic COD is undefined
+                    "cod_reduction": kpis.cod_reduction(cod_now[code], cod_base[code])
+                    if base_ok else float("nan"),
+                    "firms": int(a.sum()),
+                }
+                rows.extend({"population": "industry", "group_type": group, "group": name,
+                             "kpi": k, "value": v} for k, v in values.items())
+        # construction by contractor grade; services by service sector and size
+        works = self.works[lo:t + 1].sum(axis=0)
+        con, sf = contractors, service_firms
+
+        def add(population, group_type, group, values):
+            rows.extend({"population": population, "group_type": group_type, "group": group,
+                         "kpi": k, "value": v} for k, v in values.items())
+
+        for code, name in enumerate(SIZES):
+            add("construction", "size", name, {**construction_kpis(works[:, code]),
+                                               "contractors": int((con.size == code).sum())})
+            add("services", "size", name, {
+                "service_standard_share": kpis.service_standard_share(sf.standard,
+                                                                      sf.size == code),
+                "service_firms": int((sf.size == code).sum())})
+        for code, name in enumerate(SERVICE_SECTORS):
+            add("services", "sector", name, {
+                "service_standard_share": kpis.service_standard_share(sf.standard,
+                                                                      sf.sector == code),
+                "service_firms": int((sf.sector == code).sum())})
+        return pd.DataFrame(rows)
+
+
+def construction_kpis(counts: np.ndarray) -> dict[str, float]:
+    """§2.2.2 KPIs from summed counts in WORK_COUNTS order."""
+    works, other, failed, excellent, hidden = counts
+    return {
+        "construction_standard_share": kpis.construction_standard_share(works, hidden),
+        "construction_acceptance_rate": kpis.construction_acceptance_rate(other, failed),
+        "construction_excellence_rate": kpis.construction_excellence_rate(other, excellent),
+    }

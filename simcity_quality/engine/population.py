@@ -1,0 +1,203 @@
+"""Columnar state of the industrial enterprises, and how a population is created.
+
+Enterprises live in fixed slots of numpy arrays (one array per attribute) so the monthly step is
+vectorised. A firm that exits frees its slot; an entrant takes a free slot with a new ``id``.
+Units: output, cash and debt in million yuan; rewards, fines and subsidies in yuan.
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZES
+from ..scenario import Scenario
+from .kpis import pass_probability
+
+KEY_INDUSTRY_CODES = np.array([SECTOR_INDEX[s] for s in KEY_INDUSTRIES], dtype=np.int8)
+
+
+def sector_cod_coefficients(sc: Scenario) -> np.ndarray:
+    """COD (t per million yuan) at the discharge standard, indexed by sector code."""
+    return np.array([getattr(sc.environment.cod_coefficient, s) for s in SECTORS])
+
+
+@dataclass
+class Population:
+    """Every enterprise attribute as an array over slots (see docs/ODD.md, state variables)."""
+
+    id: np.ndarray  # int64, unique over the run; an exited firm's id stays until its slot is reused
+    alive: np.ndarray  # bool
+    sector: np.ndarray  # int8, index into SECTORS
+    size: np.ndarray  # int8, index into SIZES
+    output: np.ndarray  # float64, million yuan per year
+    margin: np.ndarray  # float32, profit share of output
+    cash: np.ndarray  # float64, million yuan
+    credit: np.ndarray  # bool, access to bank credit
+    capability: np.ndarray  # float64, logit of the product pass probability (real quality)
+    intl_std: np.ndarray  # bool, main products made to international standards (§2.2.1b)
+    iso9001: np.ndarray  # bool, certified (can be symbolic: kept apart from capability)
+    ccc_required: np.ndarray  # bool, products need CCC (§3.3)
+    ccc: np.ndarray  # bool
+    tier: np.ndarray  # int8, award tier 0..3 (TIERS)
+    applying: np.ndarray  # int8, tier applied for this year (0 = none)
+    discharge_ratio: np.ndarray  # float64, COD discharge relative to the standard (<=1 complies)
+    counterfeit: np.ndarray  # bool, shoddy or counterfeit production this month (§4.4)
+    moral_cost: np.ndarray  # float32, reluctance to counterfeit (logit units)
+    watched: np.ndarray  # bool, closely watched tier of the quality file (§3.3)
+    clean_count: np.ndarray  # int8, clean inspections since entering the watched tier
+    belief: np.ndarray  # float64, subjective chance of a city inspection within a year
+    problem_until: np.ndarray  # int32, month until which the national rule re-samples the firm
+    key_project: np.ndarray  # bool, chosen as a key upgrade project this year (§3.4)
+    subsidy_monthly: np.ndarray  # float64, yuan of interest subsidy the city pays each month
+    subsidy_months_left: np.ndarray  # int16
+    debt_monthly: np.ndarray  # float64, million yuan repaid each month
+    debt_months_left: np.ndarray  # int16
+
+    @property
+    def n_slots(self) -> int:
+        """Number of slots (alive or empty)."""
+        return self.id.shape[0]
+
+    def nbytes(self) -> int:
+        """Memory held by the state arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    def column_names(self) -> list[str]:
+        """Names of the state arrays."""
+        return [f.name for f in fields(self)]
+
+    def pass_probability(self, counterfeit_pass_factor: float) -> np.ndarray:
+        """Chance a product batch passes a test (see :func:`kpis.pass_probability`)."""
+        return pass_probability(self.capability, self.counterfeit, counterfeit_pass_factor)
+
+    def take(self, slots: np.ndarray) -> "Population":
+        """A copy of the given slots as a population of their own (for work on a subset)."""
+        return Population(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
+
+    def put(self, slots: np.ndarray, part: "Population", names=None) -> None:
+        """Write a subset taken with :meth:`take` back into its slots (only the attributes
+        ``names``, if given: those the work on the subset changed)."""
+        for name in names if names is not None else self.column_names():
+            getattr(self, name)[slots] = getattr(part, name)
+
+    def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Write attribute values into the given slots (used for entrants)."""
+        for name, value in values.items():
+            getattr(self, name)[slots] = value
+
+
+def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
+    """The scenario's base-year distributions as arrays by sector or size code (for
+    :func:`draw_firms`; build once and pass them when drawing often)."""
+    c = sc.city
+    size_p = np.array([getattr(c.size_shares, s) for s in SIZES])
+    ccc = np.zeros(len(SECTORS), dtype=bool)
+    ccc[[SECTOR_INDEX[s] for s in c.ccc_required_sectors]] = True
+    return {
+        "sector_p": np.array([getattr(c.sector_shares, s) for s in SECTORS]),
+        "size_p": size_p / size_p.sum(),
+        **{name: np.array([getattr(getattr(c, name), s) for s in SIZES])
+           for name in ("output_median", "capability_mean", "intl_standard_share",
+                        "iso9001_share", "credit_access")},
+        "ccc_required": ccc,
+    } | {f"{name}_cdf": _cdf(p) for name, p in (
+        ("sector", np.array([getattr(c.sector_shares, s) for s in SECTORS])),
+        ("size", size_p / size_p.sum()))}
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    cdf = np.cumsum(p)
+    return cdf / cdf[-1]
+
+
+def _categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category codes (int8) for uniforms ``u`` given cumulative shares ``cdf``."""
+    return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1).astype(np.int8)
+
+
+def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift: float = 0.0,
+               tables: dict[str, np.ndarray] | None = None):
+    """Attributes of ``k`` new firms drawn from the scenario's base-year distributions
+    (``tables``: :func:`firm_tables` of ``sc``, built here if not given)."""
+    c = sc.city
+    tb = tables if tables is not None else firm_tables(sc)
+    # categorical draws by inverting the cumulative shares (Generator.choice's checks cost more
+    # than the draw when few firms enter)
+    sector = _categorical(tb["sector_cdf"], rng.random(k))
+    size = _categorical(tb["size_cdf"], rng.random(k))
+    med = tb["output_median"][size]
+    output = med * np.exp(c.output_sigma * rng.standard_normal(k))
+    cap_mean = tb["capability_mean"][size]
+    capability = cap_mean + capability_shift + c.capability_sd * rng.standard_normal(k)
+    intl_p = tb["intl_standard_share"][size]
+    iso_p = tb["iso9001_share"][size]
+    credit_p = tb["credit_access"][size]
+    ccc_required = tb["ccc_required"][sector]
+    # titles: large firms first; shares are of all firms
+    tier = np.zeros(k, dtype=np.int8)
+    u_tier = rng.random(k)
+    weight = np.array([8.0, 2.0, 0.2])[size]  # larger firms hold titles far more often
+    weight = weight / weight.mean()
+    cum = 0.0
+    for t, name in ((3, "national_award"), (2, "china_famous_brand"), (1, "provincial_award")):
+        share = getattr(c.tier_share, name)
+        tier = np.where((tier == 0) & (u_tier >= cum * weight)
+                        & (u_tier < (cum + share) * weight), t, tier).astype(np.int8)
+        cum += share
+    u = rng.random((5, k))
+    margin = c.margin_mean + c.margin_sd * rng.standard_normal(k)
+    disc = sc.environment.discharge_ratio_median * np.exp(
+        sc.environment.discharge_ratio_sigma * rng.standard_normal(k))
+    moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * rng.standard_normal(k))
+    return {
+        "sector": sector, "size": size, "output": output,
+        "margin": margin.astype(np.float32),
+        "cash": output * c.cash_months / 12.0,
+        "credit": u[0] < credit_p,
+        "capability": capability,
+        "intl_std": u[1] < intl_p,
+        "iso9001": u[2] < iso_p,
+        "ccc_required": ccc_required,
+        "ccc": ccc_required & (u[3] < c.ccc_share),
+        "tier": tier,
+        "discharge_ratio": disc,
+        "moral_cost": moral.astype(np.float32),
+    }
+
+
+def create_population(sc: Scenario, n: int, rng: np.random.Generator,
+                      initial_belief: float) -> Population:
+    """A base-year population of ``n`` firms, every slot alive."""
+    attrs = draw_firms(sc, n, rng)
+    pop = Population(
+        id=np.arange(n, dtype=np.int64),
+        alive=np.ones(n, dtype=bool),
+        applying=np.zeros(n, dtype=np.int8),
+        counterfeit=np.zeros(n, dtype=bool),
+        watched=np.zeros(n, dtype=bool),
+        clean_count=np.zeros(n, dtype=np.int8),
+        belief=np.full(n, initial_belief),
+        problem_until=np.full(n, -1, dtype=np.int32),
+        key_project=np.zeros(n, dtype=bool),
+        subsidy_monthly=np.zeros(n),
+        subsidy_months_left=np.zeros(n, dtype=np.int16),
+        debt_monthly=np.zeros(n),
+        debt_months_left=np.zeros(n, dtype=np.int16),
+        **attrs,
+    )
+    return pop
+
+
+def empty_population(n: int) -> Population:
+    """A population of ``n`` empty slots (for hand-built test cases)."""
+    kinds = {f.name: f for f in fields(Population)}
+    dtypes = {"id": np.int64, "alive": bool, "sector": np.int8, "size": np.int8,
+              "margin": np.float32, "credit": bool, "intl_std": bool, "iso9001": bool,
+              "ccc_required": bool, "ccc": bool, "tier": np.int8, "applying": np.int8,
+              "counterfeit": bool, "moral_cost": np.float32, "watched": bool,
+              "clean_count": np.int8, "problem_until": np.int32, "key_project": bool,
+              "subsidy_months_left": np.int16, "debt_months_left": np.int16}
+    arrays = {name: np.zeros(n, dtype=dtypes.get(name, np.float64)) for name in kinds}
+    arrays["id"][:] = -1
+    arrays["problem_until"][:] = -1
+    return Population(**arrays)

@@ -1,0 +1,96 @@
+"""Service firms (§2.2.3) adopting service standards, and the demonstration-unit contests (§3.2).
+
+A reviewing service firm that does not yet apply service standards adopts them by a binary
+logit: the extra profit standards bring, the city's grant, and the chance of winning a
+"service standardisation demonstration unit" title (its reward and market value) against the
+adoption cost, in units of ``behaviour.logit_scale`` of its revenue; plus imitation of its
+sector, where demonstration units pull harder than ordinary adopters. Each December the city
+awards the year's demonstration titles among adopters without one. Demonstration units are
+counted as the plan's brand service projects.
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..categories import SERVICE_SECTORS, SIZES
+from ..scenario import Levers, Scenario
+from .government import smallest_keys
+from .rng import derived_uniforms
+
+
+@dataclass
+class ServiceFirms:
+    """Service-firm state as arrays (one slot per firm; they do not enter or exit)."""
+
+    sector: np.ndarray  # int8 index into SERVICE_SECTORS
+    size: np.ndarray  # int8 index into SIZES
+    revenue: np.ndarray  # float64, million yuan per year
+    standard: np.ndarray  # bool, applies service standards (§2.2.3)
+    demonstration: np.ndarray  # bool, holds a demonstration-unit title (§3.2)
+
+    def nbytes(self) -> int:
+        """Memory held by the state arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+def create_service_firms(sc: Scenario, n: int, rng: np.random.Generator) -> ServiceFirms:
+    """Base-year service firms."""
+    sv = sc.services
+    sector_p = np.array([getattr(sv.sector_shares, s) for s in SERVICE_SECTORS])
+    size_p = np.array([getattr(sv.size_shares, s) for s in SIZES])
+    sector = rng.choice(len(SERVICE_SECTORS), size=n, p=sector_p).astype(np.int8)
+    size = rng.choice(len(SIZES), size=n, p=size_p / size_p.sum()).astype(np.int8)
+    med = np.array([getattr(sv.revenue_median, s) for s in SIZES])[size]
+    revenue = med * np.exp(sc.city.output_sigma * rng.standard_normal(n))
+    adopt_p = np.array([getattr(sv.standard_share, s) for s in SIZES])[size]
+    return ServiceFirms(sector=sector, size=size, revenue=revenue,
+                        standard=rng.random(n) < adopt_p,
+                        demonstration=np.zeros(n, dtype=bool))
+
+
+def _sector_share(flag: np.ndarray, firms: ServiceFirms, total: np.ndarray) -> np.ndarray:
+    """Share of service firms in each sector with ``flag`` (``total``: firms per sector)."""
+    k = total.shape[0]
+    have = np.bincount(firms.sector[flag], minlength=k)
+    return np.divide(have, total, out=np.zeros(k), where=total > 0)
+
+
+def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: float,
+                    u_review: np.ndarray, key: int) -> np.ndarray:
+    """One month of adoption decisions; returns who adopted (bool per firm).
+
+    ``u_review``: uniforms (n,) deciding who reviews; ``key``: the month's key for the
+    reviewers' adoption draws (``derived_uniforms``). Only reviewing non-adopters are computed.
+    """
+    sv, b, sl = sc.services, sc.behaviour, lv.services
+    cand = np.flatnonzero(~firms.standard & (u_review < b.decision_rate))
+    adopted = np.zeros(firms.standard.shape[0], dtype=bool)
+    if cand.size == 0:
+        return adopted
+    total = np.bincount(firms.sector, minlength=len(SERVICE_SECTORS))
+    std_share = _sector_share(firms.standard, firms, total)
+    demo_share = _sector_share(firms.demonstration, firms, total)
+    rev = np.maximum(firms.revenue[cand], 1e-9)
+    sector = firms.sector[cand]
+    H = b.horizon_years
+    gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / 1e6
+            + win_belief * (sl.demonstration_reward_yuan / 1e6
+                            + sv.demonstration_premium * rev * H)
+            - sv.adoption_cost * rev)
+    util = (gain / (b.logit_scale * rev)
+            + b.imitation_weight * std_share[sector]
+            + sv.demonstration_pull * demo_share[sector])
+    p = 1.0 / (1.0 + np.exp(-util))
+    adopted[cand[derived_uniforms(key, 0, cand) < p]] = True
+    firms.standard[adopted] = True
+    return adopted
+
+
+def award_demonstrations(firms: ServiceFirms, k: int, z: np.ndarray, noise: float):
+    """December: ``k`` adopters without a title become demonstration units; returns winners."""
+    eligible = firms.standard & ~firms.demonstration
+    score = np.log10(np.maximum(firms.revenue, 1e-6)) + noise * z
+    winners = smallest_keys(-score, eligible, k)
+    firms.demonstration[winners] = True
+    return winners, int(eligible.sum())

@@ -1,0 +1,366 @@
+"""The command line, a thin layer over the public API: ``simcity-quality --help``."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import SimcityQualityError
+
+
+def _cmd_run(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only
+    from ..results import run
+    from ..scenario import load_scenario
+    from .report import format_text, write_report
+
+    scenarios = [load_scenario(p) for p in args.scenario]  # validate all before running any
+    names = [sc.name for sc in scenarios]
+    if len(set(names)) != len(names):
+        raise SimcityQualityError(f"scenario names must differ to be written side by side, "
+                                  f"got {names}; set `name` in each file.")
+    out = _out_folder(args.out, names)
+    results = []
+    for sc in scenarios:
+        res = run(sc, replications=args.replications, seed=args.seed, firms=args.firms)
+        print(format_text(res))
+        res.write(out / res.name)
+        results.append(res)
+    report = write_report(results, out)
+    print(f"Tables, chart and report written to {out}/ ({report.name}, kpis_vs_targets.png)")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only
+    from ..results import compare
+    from ..scenario import load_scenario
+    from .report import format_comparison, write_report
+
+    scenarios = [load_scenario(p) for p in args.scenario]  # validate all before running any
+    out = _out_folder(args.out, [sc.name for sc in scenarios])
+    comp = compare(scenarios, replications=args.replications, seed=args.seed, firms=args.firms)
+    print(format_comparison(comp))
+    comp.write(out)
+    report = write_report(comp.results, out, comparison=comp)
+    print(f"Tables, chart and report written to {out}/ ({report.name}, differences.csv, "
+          "kpis_vs_targets.png)")
+    return 0
+
+
+def _out_folder(out: str | None, names: list[str]) -> Path:
+    path = Path(out) if out else Path("results") / "_".join(names)
+    if path.exists() and not path.is_dir():
+        raise SimcityQualityError(f"{path}: the output path exists and is not a folder.")
+    return path
+
+
+def _design_from_args(args, sc):
+    from ..experiments import designs
+
+    chosen = [x for x in ("grid", "lhs", "sobol", "halton", "points") if getattr(args, x)]
+    if len(chosen) != 1:
+        raise SimcityQualityError("give exactly one design: --grid KEY=V1,V2 (repeatable), "
+                                  "--lhs N, --sobol N, --halton N or --points FILE.")
+    kind = chosen[0]
+    if kind == "grid":
+        levels = {}
+        for spec in args.grid:
+            key, sep, vals = spec.partition("=")
+            if not sep or not vals:
+                raise SimcityQualityError(f"--grid {spec!r}: expected KEY=V1,V2,...")
+            levels[key] = [_number(v, f"--grid {key}") for v in vals.split(",")]
+        return designs.grid(levels)
+    if kind == "points":
+        return designs.points(args.points)
+    ranges = {}
+    for spec in args.key or []:
+        key, sep, rng = spec.partition("=")
+        if sep:
+            lo, colon, hi = rng.partition(":")
+            if not colon:
+                raise SimcityQualityError(f"--key {spec!r}: expected KEY or KEY=LOW:HIGH")
+            ranges[key] = (_number(lo, f"--key {key}"), _number(hi, f"--key {key}"))
+        else:
+            ranges[key] = None
+    if not ranges:
+        ranges = {k: None for k in sc.uncertain}  # every declared uncertain parameter
+    if not ranges:
+        raise SimcityQualityError(f"{sc.source}: no --key given and the scenario declares no "
+                                  "[uncertain] ranges to sample.")
+    return getattr(designs, kind)(ranges, n=getattr(args, kind), seed=args.seed)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SimcityQualityError(f"{what}: {text!r} is not a number.") from None
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def _cmd_sweep(args) -> int:
+    from ..experiments import sweep
+    from ..scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    design = _design_from_args(args, sc)
+    security = None
+    if args.tls_ca or args.tls_cert or args.tls_key:
+        if not (args.tls_ca and args.tls_cert and args.tls_key):
+            raise SimcityQualityError("TLS needs all three of --tls-ca, --tls-cert, --tls-key.")
+        from distributed.security import Security
+
+        security = Security(tls_ca_file=args.tls_ca, tls_client_cert=args.tls_cert,
+                            tls_client_key=args.tls_key, require_encryption=True)
+    res = sweep(sc, design, replications=args.replications, seed=args.seed, store=args.out,
+                executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                security=security, firms=args.firms, resume=args.resume,
+                batch_size=args.batch_size, progress=not args.quiet)
+    print(f"{len(res.finals)} runs finished, {len(res.failures)} failed, {res.missing_runs} "
+          f"missing, in {res.path}/ (load with sq.load_results)")
+    for _, row in res.failures.head(5).iterrows():
+        print(f"  failed: point {row['point']} replication {row['replication']}: "
+              f"{row['error']}", file=sys.stderr)
+    return 0
+
+
+def _cmd_attainment(args) -> int:
+    from ..analysis import attainment
+    from ..experiments import load_results
+
+    res = load_results(args.store)
+    table = attainment(res, level=args.level)
+    cols = ["point", "target", "threshold", "mean", "n", "met", "probability", "low", "high"]
+    print(f"Attainment in {res.path}/ ({len(res.finals)} runs; {res.missing_runs} missing): "
+          f"probability of meeting each target, {args.level:.0%} Wilson interval")
+    print(table[cols].round(3).to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"written to {args.out}")
+    return 0
+
+
+def _cmd_minimum_level(args) -> int:
+    from ..experiments import minimum_level
+
+    targets = args.targets.split(",") if args.targets else None
+    res = minimum_level(args.scenario, args.lever, targets=targets,
+                        probability=args.probability, bounds=tuple(args.bounds),
+                        grid_points=args.grid_points, replications=args.replications,
+                        max_replications=args.max_replications, seed=args.seed,
+                        firms=args.firms)
+    print(res.scan.round(4).to_string(index=False))
+    if res.non_monotonic:
+        print("attainment fell as the lever rose between: "
+              + ", ".join(f"{a:g}-{b:g}" for a, b in res.non_monotonic))
+    if res.level is None:
+        print(f"No level found: {res.reason}.")
+    else:
+        print(f"Lowest {args.lever} = {res.level:g}: targets met with probability "
+              f"{res.probability:.2f} ({res.low:.2f}-{res.high:.2f}), expected spending "
+              f"{res.expected_cost / 1e6:.2f} million yuan; {res.reason}"
+              f"{'' if res.settled else ' (NOT settled)'}.")
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from ..calibration import calibrate, load_observed
+
+    spec = load_observed(args.observed)  # checked in full before any run
+    settings = {"replications": 20, "seed": 0, "firms": None, **spec.settings}
+    for key in ("replications", "seed", "firms"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    res = calibrate(spec.scenario, spec.observed, spec.parameters, firms=settings["firms"],
+                    replications=settings["replications"], seed=settings["seed"],
+                    executor=args.executor, workers=args.workers)
+    flags = [f"--{k} {getattr(args, k)}" for k in ("replications", "seed", "firms")
+             if getattr(args, k) is not None]
+    res.command = " ".join(["simcity-quality calibrate", args.observed, "-o", args.out, *flags])
+    res.inputs = args.observed
+    print(res.summary())
+    path = res.write_scenario(args.out, name=spec.name)
+    print(f"calibrated scenario written to {path}")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from ..scenario import load_scenario
+
+    bad = 0
+    for path in args.files:
+        try:
+            sc = load_scenario(path)
+        except SimcityQualityError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"ok: {path} (scenario {sc.name!r})")
+    return 2 if bad else 0
+
+
+def _cmd_targets(args) -> int:
+    from ..targets import target_list
+
+    cols = ["id", "section", "kpi", "comparison", "threshold", "year", "quantified_in_plan",
+            "modelled", "wording_en"]
+    rows = [[str(getattr(t, c)) for c in cols] for t in target_list()]
+    print(_plain_table(cols, rows))
+    return 0
+
+
+def _plain_table(header: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell, the last one left-aligned (no pandas needed)."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(w) if i < len(header) - 1 else cell
+                               for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
+                     for r in [header, *rows])
+
+
+def _cmd_params(args) -> int:
+    from ..scenario import parameter_table, parameters_markdown
+
+    if args.markdown:
+        print(parameters_markdown(), end="")
+        return 0
+    for row in parameter_table():
+        src = row["source"] + (f" ({row['reason']})" if row["reason"] else "")
+        print(f"{row['key']} [{row['unit']}]: {row['description']}. Source: {src}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .notebook_reports import NOTEBOOKS, describe_failure, failed, run_reports
+
+    manifest = run_reports(out=args.out, only=args.only, size=args.size,
+                           notebooks_dir=args.notebooks or NOTEBOOKS, config=args.config,
+                           timeout=args.timeout)
+    names = manifest["last_run"]
+    bad = failed(manifest, names)
+    print(f"{len(names) - len(bad)} of {len(names)} notebooks ran; reports, HTML and "
+          f"manifest.json in {args.out}/")
+    for entry in bad:
+        print(f"failed: {describe_failure(entry)}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    p = argparse.ArgumentParser(prog="simcity-quality",
+                                description="Quality-city plan workbench (agent-based, Mesa).")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run scenarios; print targets and budget; write tables")
+    r.add_argument("scenario", nargs="+", help="scenario TOML file(s)")
+    r.add_argument("-r", "--replications", type=int, default=10)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--firms", type=int, default=None, help="override city.firms")
+    r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
+    r.set_defaults(func=_cmd_run)
+    c = sub.add_parser("compare", help="scenarios against the first, paired by replication")
+    c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
+    c.add_argument("-r", "--replications", type=int, default=10)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--firms", type=int, default=None, help="override city.firms")
+    c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
+    c.set_defaults(func=_cmd_compare)
+    w = sub.add_parser("sweep", help="a design x replications into a resumable result store")
+    w.add_argument("scenario")
+    w.add_argument("--grid", action="append", metavar="KEY=V1,V2,...")
+    w.add_argument("--lhs", type=int, metavar="N")
+    w.add_argument("--sobol", type=int, metavar="N")
+    w.add_argument("--halton", type=int, metavar="N")
+    w.add_argument("--points", metavar="FILE", help="CSV of points, one column per key")
+    w.add_argument("--key", action="append", metavar="KEY[=LOW:HIGH]",
+                   help="sampled key (default range: the scenario's [uncertain])")
+    w.add_argument("-r", "--replications", type=int, default=10)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--firms", type=int, default=None)
+    w.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
+    w.add_argument("--workers", type=int, default=None)
+    w.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    w.add_argument("--tls-ca", default=None)
+    w.add_argument("--tls-cert", default=None)
+    w.add_argument("--tls-key", default=None)
+    w.add_argument("--batch-size", type=int, default=None)
+    w.add_argument("-o", "--out", required=True, help="result store folder")
+    w.add_argument("--resume", action="store_true", help="finish the sweep in --out")
+    w.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    w.set_defaults(func=_cmd_sweep)
+    a = sub.add_parser("attainment", help="chance of meeting each target, per design point of "
+                       "a sweep's result store")
+    a.add_argument("store")
+    a.add_argument("--level", type=float, default=0.95)
+    a.add_argument("-o", "--out", default=None, help="also write the table as CSV")
+    a.set_defaults(func=_cmd_attainment)
+    m = sub.add_parser("minimum-level", help="lowest value of one lever that meets targets "
+                       "with a given probability")
+    m.add_argument("scenario")
+    m.add_argument("lever", help="dotted key, e.g. policy.rewards.city_provincial_award")
+    m.add_argument("--bounds", nargs=2, type=float, required=True, metavar=("LOW", "HIGH"))
+    m.add_argument("--targets", default=None, help="comma-separated target ids (default: all "
+                   "the plan quantifies)")
+    m.add_argument("--probability", type=float, default=0.9)
+    m.add_argument("--grid-points", type=int, default=7)
+    m.add_argument("-r", "--replications", type=int, default=20)
+    m.add_argument("--max-replications", type=int, default=160)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--firms", type=int, default=None)
+    m.set_defaults(func=_cmd_minimum_level)
+    cal = sub.add_parser("calibrate", help="fit parameters to observed statistics (a TOML "
+                         "file, e.g. scenarios/observed/national_2009.toml); write a scenario")
+    cal.add_argument("observed", help="observed-statistics TOML file")
+    cal.add_argument("-o", "--out", required=True, help="calibrated scenario TOML to write")
+    cal.add_argument("-r", "--replications", type=int, default=None,
+                     help="default: the file's [settings], else 20")
+    cal.add_argument("--seed", type=int, default=None)
+    cal.add_argument("--firms", type=int, default=None)
+    cal.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial")
+    cal.add_argument("--workers", type=int, default=None)
+    cal.set_defaults(func=_cmd_calibrate)
+    v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(func=_cmd_validate)
+    t = sub.add_parser("targets", help="the target table with its sections")
+    t.set_defaults(func=_cmd_targets)
+    pa = sub.add_parser("params", help="every scenario parameter with unit and source")
+    pa.add_argument("--markdown", action="store_true",
+                    help="print docs/parameters.md (the generated reference)")
+    pa.set_defaults(func=_cmd_params)
+    rp = sub.add_parser("report", help="run the notebooks with papermill into an output folder, "
+                        "render HTML, write a manifest")
+    rp.add_argument("-o", "--out", default="results/reports",
+                    help="output folder, never inside notebooks/ (default results/reports)")
+    rp.add_argument("--only", action="append", metavar="NAME",
+                    help="run only this notebook (stem, e.g. 02_reward_levels); repeatable")
+    rp.add_argument("--size", choices=["ci", "full"], default="full",
+                    help="full: parameters from notebooks/reports.toml; ci: the notebooks' own")
+    rp.add_argument("--notebooks", default=None, help="notebooks folder (default notebooks/)")
+    rp.add_argument("--config", default=None,
+                    help="full-size parameters (default reports.toml in the notebooks folder)")
+    rp.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    rp.set_defaults(func=_cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user errors print one clear paragraph and exit 2, without a traceback."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "replications", 1) is not None and getattr(args, "replications", 1) < 1:
+        print("error: --replications must be at least 1", file=sys.stderr)
+        return 2
+    if getattr(args, "firms", None) is not None and args.firms < 1:
+        print("error: --firms must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except SimcityQualityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Reports of finished runs: target tables, the budget by payer, KPI-against-target charts.
+
+Only reads :class:`~simcity_quality.results.Results`; nothing here changes a result.
+"""
+
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..results import Results
+
+
+def target_table(res: Results) -> pd.DataFrame:
+    """The target table of a run, rounded for reading: value, threshold, share met."""
+    t = res.targets
+    t = t[t["modelled"]].copy()
+    return pd.DataFrame({
+        "target": t["id"], "section": t["section"],
+        "value": t["mean"].round(3), "sd": t["sd"].round(3),
+        "threshold": t["threshold"].round(3),
+        "in_plan": np.where(t["quantified_in_plan"], "yes", "reading"),
+        "share_met": t["share_met"].round(2),
+    }).reset_index(drop=True)
+
+
+def targets_side_by_side(results: list[Results]) -> pd.DataFrame:
+    """Threshold, then each scenario's mean value and share of replications meeting it."""
+    first = target_table(results[0]).set_index("target")
+    table = first[["section", "threshold"]].copy()
+    for res in results:
+        t = target_table(res).set_index("target")
+        table[f"{res.name} value"] = t["value"]
+        table[f"{res.name} met"] = t["share_met"]
+    return table
+
+
+def budget_table(res: Results) -> pd.DataFrame:
+    """Spending over the whole horizon by line and payer (mean over replications, million yuan).
+
+    Spending is positive, revenue (fines) negative; the total row is the sum of the lines.
+    """
+    b = res.budget_by_payer() / 1e6
+    b["total"] = b.sum(axis=1)
+    b.loc["total"] = b.sum(axis=0)
+    return b.round(2)
+
+
+def format_text(res: Results) -> str:
+    """The plain-text report of one scenario (what the CLI prints)."""
+    n_rep = res.final.shape[0]
+    head = (f"Scenario {res.name}: {res.firms:,} enterprises, {n_rep} replications, seed "
+            f"{res.seed}, {res.scenario.city.base_year}-{res.scenario.horizon.end_year}")
+    allq = res.targets.set_index("id").loc["all_quantified", "share_met"]
+    return "\n".join([
+        head, "",
+        "Targets at the end of the horizon (value: mean over replications):",
+        target_table(res).to_string(index=False), "",
+        f"Share of replications meeting every target the plan quantifies: {allq:.2f}", "",
+        "Budget over the horizon, million yuan (spending +, revenue -):",
+        budget_table(res).to_string(), "",
+    ])
+
+
+def figure_kpis_vs_targets(results: list[Results]):
+    """One panel per modelled target: each scenario's mean path with a 90 % band, and the
+    threshold. Returns the matplotlib figure."""
+    first = results[0]
+    targets = first.targets[first.targets["modelled"] & (first.targets["kpi"] != "")]
+    n = len(targets)
+    cols = 3
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (_, t) in zip(axes.ravel(), targets.iterrows(), strict=False):
+        for i, res in enumerate(results):
+            ts = res.timeseries
+            g = ts.groupby("date")[t["kpi"]]
+            mean, lo, hi = g.mean(), g.quantile(0.05), g.quantile(0.95)
+            c = colours[i % len(colours)]
+            ax.plot(mean.index, mean.values, color=c, label=res.name)
+            ax.fill_between(mean.index, lo.values, hi.values, color=c, alpha=0.2, linewidth=0)
+        thr = res.targets.set_index("id").loc[t["id"], "threshold"]
+        ax.axhline(thr, color="black", linestyle="--", linewidth=1)
+        ax.set_title(f"{t['id']} ({t['section']})", fontsize=9)
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7)
+    fig.suptitle("KPIs against the 2012 targets (dashed); bands: 5-95 % of replications",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kpis_vs_targets(results: list[Results], path: str | Path) -> Path:
+    """:func:`figure_kpis_vs_targets` saved as a PNG at ``path``."""
+    fig = figure_kpis_vs_targets(results)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def difference_table(comp, scenario: str) -> pd.DataFrame:
+    """One scenario against the reference: every target KPI and budget line, with the paired
+    difference and its 95 % interval (budget in million yuan, spending +)."""
+    d = comp.differences
+    d = d[(d["scenario"] == scenario) & d["kind"].isin(["target_kpi", "budget"])].copy()
+    d = d[~((d["kind"] == "budget") & (d["reference_mean"] == 0) & (d["scenario_mean"] == 0)
+            & (d["ci_low"] == 0) & (d["ci_high"] == 0))]  # lines neither scenario uses
+    money = d["kind"] == "budget"
+    cols = ["reference_mean", "scenario_mean", "difference", "ci_low", "ci_high"]
+    d.loc[money, cols] = d.loc[money, cols] / 1e6
+    d["metric"] = np.where(money, d["metric"] + " (M yuan)", d["metric"])
+    out = d.set_index("metric")[cols]
+    out.columns = [comp.reference.name, scenario, "difference", "95% low", "95% high"]
+    return out.round(3)
+
+
+def format_comparison(comp) -> str:
+    """The plain-text comparison report (what ``simcity-quality compare`` prints)."""
+    ref = comp.reference
+    head = (f"Comparison against {ref.name}: {ref.firms:,} enterprises, "
+            f"{len(ref.final)} replications on common random numbers, seed {ref.seed}")
+    parts = [head, "", "Targets at the end of the horizon (value: mean; met: share of "
+             "replications meeting it):", targets_side_by_side(comp.results).to_string(), ""]
+    for res in comp.results[1:]:
+        parts += [f"{res.name} minus {ref.name}, paired by replication, 95 % intervals:",
+                  difference_table(comp, res.name).to_string(), ""]
+    for res in comp.results:
+        parts += [f"Budget of {res.name} over the horizon, million yuan (spending +, revenue -):",
+                  budget_table(res).to_string(), ""]
+    return "\n".join(parts)
+
+
+def write_report(results: list[Results], out: str | Path, comparison=None) -> Path:
+    """The chart and ``report.md`` of finished runs (the tables are written by
+    ``Results.write`` and ``Comparison.write``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_kpis_vs_targets(results, out / "kpis_vs_targets.png")
+    text = ["# simcity_quality report", ""]
+    if comparison is not None:
+        text += ["```", format_comparison(comparison), "```", ""]
+    else:
+        for res in results:
+            text += ["```", format_text(res), "```", ""]
+    text += [f"![KPIs against targets]({png.name})", ""]
+    tmp = out / "report.md.tmp"
+    tmp.write_text("\n".join(text), encoding="utf-8")
+    tmp.replace(out / "report.md")
+    return out / "report.md"

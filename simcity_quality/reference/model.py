@@ -1,0 +1,1145 @@
+"""A reference version of the city model, written the way a Mesa tutorial would write it.
+
+:class:`ReferenceCityModel` implements the same rules as the fast engine
+(:class:`~simcity_quality.engine.model.QualityCityModel`), but with one ``mesa.Agent`` per
+industrial :class:`Enterprise`, per construction :class:`Contractor` and per
+:class:`ServiceFirm`, each carrying its state as plain attributes and acting through readable
+methods. The government's mechanisms are methods of the model. It exists to check the engine:
+the two must agree *in distribution* (they do not share random numbers), and it reads as the
+specification of firm behaviour. Each method names the plan section it models (plan:
+``shared/seed/quality_city_plan.en.md``) and the engine function it mirrors.
+
+It deliberately does not call the engine's ``behaviour``, ``government``, ``construction``,
+``services`` or ``population`` functions (that would make the check circular). It reuses only
+definitions: the scenario, the KPI functions of :mod:`kpis`, the :class:`~ledger.Ledger`, the
+targets and the category constants.
+
+**Synchronous updating.** The engine updates whole arrays phase by phase, so in every phase each
+firm acts on the state the previous phase left, and whatever a phase needs to know about *other*
+firms (sector shares for imitation, the mean national sampling weight, belief anchors, award
+rankings) is measured before any firm acts. This model does the same: such population-level
+quantities are computed by the model before ``shuffle_do`` runs the phase, and a firm's own action
+touches only its own state, so the shuffled activation order does not matter.
+
+**Order within a month** (as ``QualityCityModel.step``): key projects (January) -> campaign ->
+firm decisions -> production -> national spot checks -> city inspections -> beliefs -> award
+round (December) -> interest subsidies -> exit and entry -> construction -> services ->
+measurement.
+
+Usage::
+
+    sc = load_scenario("scenarios/the_plan.toml")
+    m = ReferenceCityModel(sc, seed=1, firms=1000)
+    m.run_model()
+    m.datacollector.get_model_vars_dataframe()
+"""
+
+import math
+from types import SimpleNamespace
+
+import mesa
+import numpy as np
+from mesa.agent import AgentSet
+
+from ..categories import (
+    EFFORTS,
+    EXCELLENT,
+    FAIL,
+    HIDDEN,
+    KEY_INDUSTRIES,
+    SECTORS,
+    SERVICE_SECTORS,
+    SIZES,
+    TIERS,
+)
+from ..engine import kpis
+from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
+from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
+from ..scenario import Levers, Scenario
+
+KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
+FOOD = SECTORS.index("food_farm_processing")
+CUT_CORNERS = EFFORTS.index("cut_corners")
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), without overflow."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def gumbel(rnd) -> float:
+    """A standard Gumbel draw (taste shock of a multinomial logit)."""
+    return -math.log(rnd.expovariate(1.0))
+
+
+def stochastic_round(x: float, u: float) -> int:
+    """``x`` rounded down, or up with the chance of its fraction (yearly quotas, §3.1, §3.4)."""
+    whole = math.floor(x)
+    return int(whole) + int(u < x - whole)
+
+
+def by_size(group) -> list[float]:
+    """A per-size-class parameter table as a list indexed by size code."""
+    return [float(getattr(group, s)) for s in SIZES]
+
+
+def by_tier(group) -> list[float]:
+    """A per-tier parameter table as a list indexed by tier 0..3 (tier 0 holds 0)."""
+    return [0.0, *(float(getattr(group, t)) for t in TIERS[1:])]
+
+
+def reward_amounts(lv: Levers, year: int, tier: int) -> tuple[float, float]:
+    """(province, city) yuan paid once for a title of ``tier`` won in ``year`` (§4.2).
+
+    Mirrors ``government.reward_amounts``: the province pays from its start year on; without
+    stacking the city pays only where the province pays nothing.
+    """
+    r = lv.rewards
+    province = (0.0, r.province_provincial_award, r.province_china_famous_brand,
+                r.province_national_award)[tier]
+    city = (0.0, r.city_provincial_award, r.city_china_famous_brand, r.city_national_award)[tier]
+    if year < r.province_start_year:
+        province = 0.0
+    if not r.stack_city_and_province and province > 0:
+        city = 0.0
+    return province, city
+
+
+def interest_subsidy_yuan(loan_million: float, lv: Levers) -> float:
+    """Yearly interest subsidy (yuan) the city pays on a key project's loan (§3.4)."""
+    s = lv.subsidy
+    return s.interest_subsidy_rate * s.loan_interest_rate * loan_million * 1e6
+
+
+def top_k(agents: list, score, k: int) -> list:
+    """The ``k`` agents with the highest score (all of them if there are fewer)."""
+    if k <= 0:
+        return []
+    return sorted(agents, key=score, reverse=True)[:k]
+
+
+# =============================================================================================
+# agents
+
+
+class Enterprise(mesa.Agent):
+    """An industrial enterprise (docs/ODD.md, enterprise state). Money in million yuan.
+
+    Attributes are those of ``population.Population``, one value each: ``sector``, ``size``
+    (codes into SECTORS, SIZES), ``output`` (a year), ``margin``, ``cash``, ``credit``,
+    ``capability`` (logit of the pass probability), ``intl_std``, ``iso9001``, ``ccc_required``,
+    ``ccc``, ``tier`` (award title 0..3), ``applying``, ``discharge_ratio``, ``counterfeit``,
+    ``moral_cost``, ``watched`` and ``clean_count`` (the quality file), ``belief`` (subjective
+    chance of a city inspection within a year), ``problem_until``, ``key_project``,
+    ``subsidy_monthly`` (yuan), ``subsidy_months_left``, ``debt_monthly``, ``debt_months_left``.
+    """
+
+    def __init__(self, model: "ReferenceCityModel", attrs: dict, belief: float):
+        super().__init__(model)
+        self.__dict__.update(attrs)
+        self.applying = 0
+        self.counterfeit = False
+        self.watched = False
+        self.clean_count = 0
+        self.belief = belief
+        self.problem_until = -1
+        self.key_project = False
+        self.subsidy_monthly = 0.0
+        self.subsidy_months_left = 0
+        self.debt_monthly = 0.0
+        self.debt_months_left = 0
+        # this month's inspection outcome, read by the belief update and the exit step
+        self.inspected_in = -1
+        self.licence_revoked = False
+        self.closed = False
+
+    # -- state the government sees ---------------------------------------------------------
+    def pass_probability(self) -> float:
+        """Chance a product batch passes a test: logistic of capability, cut for a
+        counterfeiter (``kpis.pass_probability``, ODD §7.1)."""
+        p = logistic(self.capability)
+        return p * self.model.p.counterfeit_pass_factor if self.counterfeit else p
+
+    def pollution_load(self) -> float:
+        """COD (t/yr) the firm would discharge exactly at its standard (§2.2.4)."""
+        return self.output * self.model.p.cod_coefficient[self.sector]
+
+    # -- §4.4: counterfeit or not ----------------------------------------------------------
+    def counterfeit_probability(self, lv: Levers) -> float:
+        """Binary logit of shoddy or counterfeit production (§4.4;
+        ``behaviour.counterfeit_probability``): the gain against the expected penalty under the
+        firm's *own* belief of being inspected, fines capped by its cash, less its moral cost."""
+        p, insp = self.model.p, lv.inspection
+        out = max(self.output, 1e-9)
+        firm_value = max(self.margin, 0.0) * self.output * p.horizon_years
+        fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6, max(self.cash, 0.0))
+        loss_if_caught = (fine + insp.revocation_probability * firm_value
+                          + insp.criminal_referral_probability * p.criminal_cost_yuan / 1e6)
+        penalty = self.belief * insp.detection_probability * loss_if_caught
+        utility = (p.counterfeit_gain * out - penalty) / (p.logit_scale * out)
+        return logistic(utility - self.moral_cost)
+
+    # -- the monthly decision (behaviour.choose) -------------------------------------------
+    def decide(self, lv: Levers, year: int) -> None:
+        """One month's decision (``behaviour.choose``; ODD §7.2).
+
+        With chance ``decision_rate`` the firm reviews: it re-decides whether to counterfeit
+        (§4.4), then picks one option by a multinomial logit over net payoffs over
+        ``horizon_years``, in units of ``logit_scale`` of its output: nothing; a quality upgrade
+        (§3.4, with the interest subsidy if it is a key project); international standards
+        (§2.2.1b, imitating its sector); certification, a missing CCC or else ISO 9001 (§3.3);
+        COD abatement (§2.2.4, fees, and fines and closure if over the limit); or an application
+        for the next award title (§3.1 brand pipeline, §4.2 rewards, §3.1 procurement).
+        """
+        model, p, rnd = self.model, self.model.p, self.random
+        if rnd.random() >= p.decision_rate:
+            return
+        self.counterfeit = rnd.random() < self.counterfeit_probability(lv)
+
+        out = max(self.output, 1e-9)
+        unit = p.logit_scale * out
+        H = p.horizon_years
+        waiver = lv.fees.fee_waiver_share
+        loan_share = lv.subsidy.loan_share if self.credit else 0.0
+        own = 1.0 - loan_share  # share of a cost paid from cash now; the rest is a loan
+        margin = max(self.margin, 0.0)
+        utility = {"nothing": 0.0}
+
+        # a quality upgrade (§3.4); a key project's interest subsidy counts over the loan
+        cost_up = p.upgrade_cost * out
+        subsidised = self.key_project and self.credit
+        subsidy = (interest_subsidy_yuan(cost_up * loan_share, lv) / 1e6 * lv.subsidy.loan_years
+                   if subsidised else 0.0)
+        if self.cash >= own * cost_up:
+            utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
+                                  + subsidy) / unit
+
+        # international standards (§2.2.1b), with a pull towards what the sector does
+        cost_intl = p.intl_cost * out
+        if (not self.intl_std and self.capability >= p.intl_min_capability
+                and self.cash >= own * cost_intl):
+            utility["intl_standard"] = ((p.intl_premium * out * H - cost_intl) / unit
+                                        + p.imitation_weight * model.intl_share[self.sector])
+
+        # certification (§3.3): a missing CCC avoids a sure failure; else ISO 9001
+        needs_ccc = self.ccc_required and not self.ccc
+        cost_cert = p.iso_cost_yuan * (1.0 - p.fee_share * waiver) / 1e6
+        if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
+            if needs_ccc:
+                benefit = self.belief * lv.inspection.fine_yuan / 1e6 * H
+                imitation = 0.0
+            else:
+                benefit = p.iso_premium * out * H
+                imitation = p.imitation_weight * model.iso_share[self.sector]
+            utility["certify"] = (benefit - cost_cert) / unit + imitation
+
+        # COD abatement (§2.2.4): fees saved; if over the limit, fines and closure avoided
+        cut = self.discharge_ratio * p.abatement_fraction * self.pollution_load()
+        gain = p.discharge_fee_yuan_per_tonne * cut / 1e6 * H
+        if self.discharge_ratio > 1.0:
+            # under §3.3 a firm caught over its limit must abate; only one without credit may close
+            closure_risk = (margin * out * H if lv.permits.refuse_over_limit and not self.credit
+                            else 0.0)
+            gain += self.belief * (lv.inspection.discharge_fine_yuan / 1e6 * H + closure_risk)
+        cost_ab = p.abatement_cost * out
+        if self.cash >= own * cost_ab:
+            utility["abate"] = (gain - cost_ab) / unit
+
+        # an application for the next title (§3.1, §4.2), valued at the perceived win chance
+        nxt = self.tier + 1
+        cost_apply = 0.0
+        if self.tier < 3:
+            province, city = reward_amounts(lv, year, nxt)
+            # extra government sales at the margin, and the price premium on all of them (§3.1)
+            procurement = (lv.procurement.preference_share * p.government_purchase_share
+                           * (p.procurement_sales_gain * margin
+                              + lv.procurement.price_premium * (1.0 + p.procurement_sales_gain))
+                           * out * H)
+            value = model.win_belief[nxt - 1] * ((province + city) / 1e6
+                                                 + p.brand_premium[nxt] * out * H + procurement)
+            cost_apply = p.application_cost_yuan[nxt] * (1.0 - p.fee_share * waiver) / 1e6
+            iso_ok = self.iso9001 or not p.iso_required[nxt]
+            if (self.applying == 0 and self.capability >= p.min_capability[nxt] and iso_ok
+                    and self.cash >= cost_apply):
+                utility["apply_title"] = (value - cost_apply) / unit
+            # an upgrade that would make the firm eligible is worth the title's prospect too
+            # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
+            if ("upgrade" in utility and iso_ok
+                    and self.capability < p.min_capability[nxt]
+                    <= self.capability + p.upgrade_gain):
+                utility["upgrade"] += max(0.0, value - cost_apply) / unit
+
+        # logit choice: utility plus a Gumbel taste shock, the best option wins
+        choice, best = "nothing", -math.inf
+        for option, u in utility.items():
+            noisy = u + gumbel(rnd)
+            if noisy > best:
+                choice, best = option, noisy
+
+        if choice == "upgrade":
+            self.borrow_and_pay(cost_up, loan_share, lv)
+            gain = p.upgrade_gain
+            if subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
+                gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality
+                                                  * (subsidy / cost_up if cost_up > 0 else 0.0)))
+                if rnd.random() < p.subsidy_misuse:
+                    gain = 0.0
+                yearly = interest_subsidy_yuan(cost_up * loan_share, lv)
+                self.subsidy_monthly = yearly / 12.0
+                self.subsidy_months_left = lv.subsidy.loan_years * 12
+                self.debt_monthly -= yearly / 12.0 / 1e6
+                self.key_project = False  # one subsidised project per selection
+                model.counts["key_projects_subsidised"] += 1
+            self.capability += gain
+        elif choice == "intl_standard":
+            self.borrow_and_pay(cost_intl, loan_share, lv)
+            self.intl_std = True
+        elif choice == "certify":
+            self.cash -= cost_cert
+            if needs_ccc:
+                self.ccc = True
+            else:
+                self.iso9001 = True
+                if rnd.random() < p.iso_substantive_share:  # otherwise symbolic
+                    self.capability += p.iso_gain
+            model.fee_waived += p.iso_cost_yuan * p.fee_share * waiver
+        elif choice == "abate":
+            self.borrow_and_pay(cost_ab, loan_share, lv)
+            self.discharge_ratio *= 1.0 - p.abatement_fraction
+        elif choice == "apply_title":
+            self.applying = nxt
+            self.cash -= cost_apply
+            model.fee_waived += p.application_cost_yuan[nxt] * p.fee_share * waiver
+            model.counts["brand_applications"] += 1
+
+    def borrow_and_pay(self, cost: float, loan_share: float, lv: Levers) -> None:
+        """Pay the own share now; the loan share, with simple interest, is repaid monthly over
+        ``loan_years``. What is still owed on a running loan is folded into the new schedule
+        (``pay`` in ``behaviour.choose``)."""
+        s = lv.subsidy
+        debt = cost * loan_share
+        self.cash -= cost - debt
+        months = s.loan_years * 12
+        owed = (self.debt_monthly * self.debt_months_left
+                + debt * (1.0 + s.loan_interest_rate * s.loan_years))
+        if owed > 0:
+            self.debt_monthly = owed / months
+            self.debt_months_left = months
+
+    # -- production and finances (QualityCityModel._produce) --------------------------------
+    def produce(self, lv: Levers) -> None:
+        """One month of output growth, capability drift, cleaner technology, profit, discharge
+        fee and loan repayment (``QualityCityModel._produce``; ODD §7.3). A title holder gets
+        the margin on extra government sales and the price premium (§3.1 procurement)."""
+        model, p = self.model, self.model.p
+        self.output *= p.monthly_growth
+        self.capability += p.capability_drift / 12.0
+        self.discharge_ratio *= p.monthly_discharge_trend
+        share = (self.margin + p.brand_premium[self.tier] + p.intl_premium * self.intl_std
+                 + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit)
+        if self.tier > 0:
+            pref = lv.procurement.preference_share
+            extra_sales = pref * p.government_purchase_share * p.procurement_sales_gain
+            premium = (lv.procurement.price_premium * p.government_purchase_share
+                       * (1.0 + p.procurement_sales_gain) * pref)
+            share += extra_sales * max(self.margin, 0.0) + premium
+            model.branded_output += self.output
+        fee = p.discharge_fee_yuan_per_tonne * self.pollution_load() * self.discharge_ratio / 1e6
+        self.cash += (share * self.output - fee) / 12.0 - self.debt_monthly
+        if self.debt_months_left > 0:
+            self.debt_months_left -= 1
+        if self.debt_months_left == 0:
+            self.debt_monthly = 0.0
+
+    # -- §2.2.1d national supervision spot checks -----------------------------------------
+    def sampling_weight(self, t: int) -> float:
+        """National sampling weight: problem firms and problem-prone sectors more often
+        (``government.national_sampling_weight``)."""
+        nat = self.model.scenario.national
+        w = nat.problem_weight if self.problem_until >= t else 1.0
+        prone = self.sector in KEY_SECTORS or self.sector == FOOD
+        return w * (nat.problem_sector_weight if prone else 1.0)
+
+    def face_national_check(self, t: int, mean_weight: float) -> None:
+        """Maybe sampled by the national spot check; a failure puts the firm on the problem
+        list for ``problem_memory_months`` (``government.national_spot_check``; ODD §7.4)."""
+        model, nat, rnd = self.model, self.model.scenario.national, self.random
+        chance = min(1.0, nat.spot_check_share_per_year / 12.0 * self.sampling_weight(t)
+                     / mean_weight)
+        if rnd.random() >= chance:
+            return
+        passed = rnd.random() < self.pass_probability()
+        model.record_spot_check(passed)
+        if not passed:
+            self.problem_until = t + nat.problem_memory_months
+
+    # -- §3.3, §4.4 city inspection ---------------------------------------------------------
+    def undergo_inspection(self, lv: Levers, t: int) -> None:
+        """The city inspects this firm (``government.city_inspection``; ODD §7.5).
+
+        Fails on a counterfeit found, a failed product test or a missing CCC; pays fines capped
+        by its cash (§4.4); a counterfeiter found may lose its licence and be referred to the
+        judiciary, and stops; over the discharge limit under §3.3 permits it must abate or is
+        closed; the quality file watches failed firms until enough clean inspections (§3.3).
+        """
+        model, p, rnd = self.model, self.model.p, self.random
+        insp = lv.inspection
+        pass_prob = self.pass_probability()
+        found_cf = self.counterfeit and rnd.random() < insp.detection_probability
+        product_fail = rnd.random() >= pass_prob
+        failed = found_cf or product_fail or (self.ccc_required and not self.ccc)
+
+        fine = insp.fine_yuan if failed else 0.0
+        if found_cf:
+            fine = insp.fine_yuan * insp.counterfeit_fine_multiplier
+        over_limit = self.discharge_ratio > 1.0
+        if over_limit:
+            fine += insp.discharge_fine_yuan
+        fine = min(fine, max(self.cash, 0.0) * 1e6)  # limited liability
+        self.cash -= fine / 1e6
+        model.fines_yuan += fine
+
+        if found_cf:
+            self.licence_revoked = rnd.random() < insp.revocation_probability
+            if rnd.random() < insp.criminal_referral_probability:
+                self.cash -= p.criminal_cost_yuan / 1e6
+                model.counts["criminal_referrals"] += 1
+            self.counterfeit = False
+
+        if lv.permits.refuse_over_limit and over_limit:  # §3.3: no production over the limit
+            cost = p.abatement_cost * self.output
+            if self.cash >= cost or self.credit:
+                self.cash -= cost
+                self.discharge_ratio = min(self.discharge_ratio * (1.0 - p.abatement_fraction),
+                                           1.0)
+            else:
+                self.closed = True
+
+        # the quality file (§3.3)
+        if failed:
+            self.watched = True
+            self.clean_count = 0
+        elif self.watched:
+            self.clean_count += 1
+            if self.clean_count >= insp.clean_inspections_to_leave:
+                self.watched = False
+                self.clean_count = 0
+        self.belief = 1.0  # an inspection makes inspection salient
+        self.inspected_in = t
+        model.record_inspection(failed)
+
+    def update_belief(self, t: int) -> None:
+        """An uninspected firm's belief drifts towards its peers' anchor (sector x supervision
+        tier; ``government.update_beliefs``; ODD §7.6)."""
+        if self.inspected_in == t:
+            return
+        anchor = self.model.anchors[self.sector][int(self.watched)]
+        self.belief += self.model.p.belief_decay * (anchor - self.belief)
+
+    # -- §3.4 interest subsidies ------------------------------------------------------------
+    def receive_interest_subsidy(self) -> None:
+        """The city pays this month's interest subsidy on a key-project loan
+        (``government.pay_subsidies``)."""
+        if self.subsidy_months_left > 0:
+            self.model.subsidy_paid += self.subsidy_monthly
+            self.subsidy_months_left -= 1
+        if self.subsidy_months_left == 0:
+            self.subsidy_monthly = 0.0
+
+    # -- exit (QualityCityModel._exit_and_entry) ---------------------------------------------
+    def consider_exit(self) -> None:
+        """Leave on licence revocation (§4.4), closure over the discharge limit (§3.3),
+        bankruptcy (cash below -0.5 output with credit, -0.1 without) or the size's monthly
+        exit hazard (``QualityCityModel._exit_and_entry``; ODD §7.9)."""
+        counts = self.model.counts
+        hazard = self.random.random() < self.model.p.exit_hazard[self.size]
+        bankrupt = self.cash < (-0.5 if self.credit else -0.1) * self.output
+        if not (self.licence_revoked or self.closed or bankrupt or hazard):
+            return
+        if self.licence_revoked:
+            counts["licences_revoked"] += 1
+        elif self.closed:
+            counts["closures_over_limit"] += 1
+        elif bankrupt:
+            counts["bankruptcies"] += 1
+        counts["exits"] += 1
+        self.remove()
+
+
+class Contractor(mesa.Agent):
+    """A construction contractor (§2.2.2): ``size`` (qualification grade), ``capability``
+    (logit of a defect-free work at standard effort), ``effort`` (code into EFFORTS), and its
+    quality-file record ``watched`` / ``clean_works`` (§3.3)."""
+
+    def __init__(self, model: "ReferenceCityModel", size: int, capability: float):
+        super().__init__(model)
+        self.size = size
+        self.capability = capability
+        self.effort = EFFORTS.index("standard")
+        self.watched = False
+        self.clean_works = 0
+
+    def supervision_share(self, lv: Levers) -> float:
+        """Share of its works the supervision station follows; tiered: more if watched
+        (``construction.supervision_share``)."""
+        cl = lv.construction
+        if cl.targeting == "tiered" and self.watched:
+            return max(cl.watched_supervision_share, cl.supervision_share)
+        return cl.supervision_share
+
+    def outcome_probabilities(self, lv: Levers, effort: int) -> tuple[float, ...]:
+        """Chances (fail, hidden defect, excellent, plain pass) of one work at ``effort``
+        (``construction.outcome_probabilities``): a defect, unless the station corrects it,
+        is found at acceptance with ``acceptance_detection``, or else slips through."""
+        c = self.model.scenario.construction
+        p = self.model.p
+        q = logistic(-(self.capability + p.effort_shift[effort]))  # chance of a defect
+        remaining = q * (1.0 - self.supervision_share(lv) * c.correction_share)
+        fail = remaining * c.acceptance_detection
+        hidden = remaining - fail
+        excellent = (1.0 - remaining) * p.excellence_rating[effort]
+        return fail, hidden, excellent, max(1.0 - fail - hidden - excellent, 0.0)
+
+    def choose_effort(self, lv: Levers, always: bool = False) -> None:
+        """With chance ``review_rate`` (or ``always``), pick an effort by logit over the
+        expected payoff per work as a share of contract value: the effort's cost, rework of
+        corrected defects, failure's rework, penalty and record, the excellence reward
+        (``construction.choose_effort``)."""
+        c, cl, p, rnd = self.model.scenario.construction, lv.construction, self.model.p, self.random
+        if not always and rnd.random() >= c.review_rate:
+            return
+        value = p.work_value_million[self.size] * 1e6
+        s_corr = self.supervision_share(lv) * c.correction_share
+        best, best_effort = -math.inf, self.effort
+        for e in range(len(EFFORTS)):
+            fail, _, excellent, _ = self.outcome_probabilities(lv, e)
+            corrected = logistic(-(self.capability + p.effort_shift[e])) * s_corr
+            cost = (p.effort_cost[e] + corrected * c.rework_cost
+                    + fail * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
+                    - excellent * (1.0 - c.large_project_share)  # only other works are rewarded
+                    * cl.excellence_reward_yuan / value)
+            noisy = -cost / c.logit_scale + gumbel(rnd)
+            if noisy > best:
+                best, best_effort = noisy, e
+        self.effort = best_effort
+
+    def complete_works(self, lv: Levers) -> None:
+        """This month's completed works (Poisson), each large/medium or not, supervised or
+        not, with one outcome; a failed acceptance is a record in the quality file and clean
+        works clear it (``construction.complete_works``; §2.2.2, §3.3)."""
+        model, c, p, rnd = self.model, self.model.scenario.construction, self.model.p, self.random
+        n = int(model.rng.poisson(p.works_per_year[self.size] / 12.0))
+        share = self.supervision_share(lv)
+        probs = self.outcome_probabilities(lv, self.effort)
+        tally = model.works_tally[self.size]  # works, other, failed, excellent, hidden
+        failed_all = supervised = 0
+        for _ in range(n):
+            large = rnd.random() < c.large_project_share
+            outcome = rnd.choices(range(4), weights=probs)[0]
+            supervised += rnd.random() < share
+            failed_all += outcome == FAIL
+            tally[4] += outcome == HIDDEN
+            if not large:  # targets §2.2.2b-c count works other than large and medium ones
+                tally[1] += 1
+                tally[2] += outcome == FAIL
+                tally[3] += outcome == EXCELLENT
+                model.excellent_works += outcome == EXCELLENT
+        tally[0] += n
+        model.counts["works_completed"] += n
+        model.counts["works_supervised"] += supervised
+        model.supervised_works += supervised
+        model.failed_works += failed_all
+        if failed_all > 0:
+            self.watched = True
+            self.clean_works = 0
+        elif self.watched:
+            self.clean_works += n
+            if self.clean_works >= lv.construction.clean_works_to_leave:
+                self.watched = False
+                self.clean_works = 0
+
+
+class ServiceFirm(mesa.Agent):
+    """A service firm (§2.2.3): ``sector`` (SERVICE_SECTORS), ``size``, ``revenue`` (million
+    yuan a year), ``standard`` (applies service standards), ``demonstration`` (holds a
+    "service standardisation demonstration unit" title, §3.2)."""
+
+    def __init__(self, model: "ReferenceCityModel", sector: int, size: int, revenue: float,
+                 standard: bool):
+        super().__init__(model)
+        self.sector = sector
+        self.size = size
+        self.revenue = revenue
+        self.standard = standard
+        self.demonstration = False
+
+    def consider_standards(self, lv: Levers) -> None:
+        """A reviewing firm without standards adopts them by binary logit: premium, grant,
+        perceived chance of a demonstration title, cost; imitation of its sector where
+        demonstration units pull harder (``services.adopt_standards``; §2.2.3, §3.2)."""
+        if self.standard:
+            return
+        model, p, rnd = self.model, self.model.p, self.random
+        sv, sl = model.scenario.services, lv.services
+        rev = max(self.revenue, 1e-9)
+        H = p.horizon_years
+        gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / 1e6
+                + model.demo_win_belief * (sl.demonstration_reward_yuan / 1e6
+                                           + sv.demonstration_premium * rev * H)
+                - sv.adoption_cost * rev)
+        utility = (gain / (p.logit_scale * rev)
+                   + p.imitation_weight * model.service_std_share[self.sector]
+                   + sv.demonstration_pull * model.service_demo_share[self.sector])
+        if rnd.random() < p.decision_rate and rnd.random() < logistic(utility):
+            self.standard = True
+            model.counts["service_adoptions"] += 1
+            model.service_grants += sl.standard_subsidy_yuan
+
+
+# =============================================================================================
+# the model
+
+
+class ReferenceCityModel(mesa.Model):
+    """The city, one agent per firm, from ``city.base_year`` to the end of ``horizon.end_year``.
+
+    Args:
+        scenario: a validated :class:`~simcity_quality.scenario.Scenario`.
+        seed: an int or ``numpy.random.SeedSequence``; seeds ``self.random`` (Python) and
+            ``self.rng`` (numpy), the only sources of randomness.
+        firms: number of industrial enterprises (default ``city.firms``); contractors, service
+            firms and the count levers scale by ``firms / city.firms`` (ODD §7.13).
+    """
+
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0,
+                 firms: int | None = None):
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        words = ss.generate_state(4, np.uint32)
+        super().__init__(seed=sum(int(w) << (32 * i) for i, w in enumerate(words)))
+        self.scenario = sc = scenario
+        self.n_firms = int(firms if firms is not None else sc.city.firms)
+        self.scale = self.n_firms / sc.city.firms
+        self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
+        self.n_months = 12 * len(self.years)
+        self.ledger = Ledger(self.years)
+        self.p = self._parameters(sc)
+
+        # government and market memory (docs/ODD.md, model-level state)
+        sq_rate = min(1.0, sc.status_quo.inspection.spot_checks_per_year * self.scale
+                      / self.n_firms)
+        self.anchors = [[sq_rate, sq_rate] for _ in SECTORS]  # sector x (normal, watched)
+        self.win_belief = [0.05, 0.05, 0.05]  # perceived chance an application wins, tier 1-3
+        self.demo_win_belief = 0.05
+        self.inspection_carry = 0.0
+        self.counts = dict.fromkeys(CUMULATIVE, 0)
+        self.spot = np.zeros((self.n_months, 2))  # national samples, passes per month
+        self.city_checks = np.zeros((self.n_months, 2))  # city inspections, passes per month
+        self.cod = np.zeros(self.n_months)  # industrial COD (t) per month
+        self.works = np.zeros((self.n_months, 5))  # works, other, failed, excellent, hidden
+        self._base_industrial_cod = None
+        self.current: dict[str, float] = {}
+
+        self._create_enterprises(sq_rate)
+        self._create_contractors()
+        self._create_service_firms()
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in self.columns()})
+
+    # -- parameters and creation --------------------------------------------------------------
+    @staticmethod
+    def _parameters(sc: Scenario) -> SimpleNamespace:
+        """Scenario values firms read every month, as plain numbers and lists by code."""
+        b, m, aw, env, c = sc.behaviour, sc.market, sc.awards, sc.environment, sc.construction
+        return SimpleNamespace(
+            **{k: getattr(b, k) for k in (
+                "decision_rate", "logit_scale", "horizon_years", "imitation_weight",
+                "belief_decay", "peer_learning", "campaign_belief_boost", "upgrade_cost",
+                "upgrade_gain", "capability_drift", "intl_cost", "intl_min_capability",
+                "iso_cost_yuan", "fee_share", "iso_substantive_share", "iso_gain",
+                "abatement_cost", "abatement_fraction", "counterfeit_pass_factor",
+                "criminal_cost_yuan", "subsidy_additionality", "subsidy_misuse", "entry_rate",
+                "entrant_capability_shift")},
+            **{k: getattr(m, k) for k in (
+                "quality_premium", "intl_premium", "iso_premium", "government_purchase_share",
+                "procurement_sales_gain", "counterfeit_gain")},
+            exit_hazard=by_size(b.exit_hazard),
+            brand_premium=by_tier(m.brand_premium),
+            min_capability=by_tier(aw.min_capability),
+            iso_required=[False, *(getattr(aw.iso_required, t) >= 0.5 for t in TIERS[1:])],
+            application_cost_yuan=by_tier(aw.application_cost_yuan),
+            quota=by_tier(aw.quota),
+            cod_coefficient=[float(getattr(env.cod_coefficient, s)) for s in SECTORS],
+            discharge_fee_yuan_per_tonne=env.discharge_fee_yuan_per_tonne,
+            monthly_growth=(1.0 + sc.city.output_growth) ** (1 / 12),
+            monthly_discharge_trend=(1.0 + env.discharge_trend) ** (1 / 12),
+            works_per_year=by_size(c.works_per_year),
+            work_value_million=by_size(c.work_value_million),
+            effort_shift=[float(getattr(c.effort_shift, e)) for e in EFFORTS],
+            effort_cost=[float(getattr(c.effort_cost, e)) for e in EFFORTS],
+            excellence_rating=[float(getattr(c.excellence_rating, e)) for e in EFFORTS],
+        )
+
+    def draw_enterprise(self, sector: int, size: int, tier_weight: float,
+                        capability_shift: float = 0.0) -> dict:
+        """Attributes of one new firm from the base-year distributions (``population.
+        draw_firms``; ODD §5). ``tier_weight``: the size's title weight (8 / 2 / 0.2 for large /
+        medium / small) over its mean in the cohort, so titles go to large firms first."""
+        c, env, rnd = self.scenario.city, self.scenario.environment, self.random
+        output = getattr(c.output_median, SIZES[size]) * math.exp(c.output_sigma * rnd.gauss())
+        capability = (getattr(c.capability_mean, SIZES[size]) + capability_shift
+                      + c.capability_sd * rnd.gauss())
+        u, tier, cum = rnd.random(), 0, 0.0
+        for t in (3, 2, 1):
+            share = getattr(c.tier_share, TIERS[t])
+            if cum * tier_weight <= u < (cum + share) * tier_weight:
+                tier = t
+                break
+            cum += share
+        ccc_required = SECTORS[sector] in c.ccc_required_sectors
+        return {
+            "sector": sector, "size": size, "output": output,
+            "margin": c.margin_mean + c.margin_sd * rnd.gauss(),
+            "cash": output * c.cash_months / 12.0,
+            "credit": rnd.random() < getattr(c.credit_access, SIZES[size]),
+            "capability": capability,
+            "intl_std": rnd.random() < getattr(c.intl_standard_share, SIZES[size]),
+            "iso9001": rnd.random() < getattr(c.iso9001_share, SIZES[size]),
+            "ccc_required": ccc_required,
+            "ccc": ccc_required and rnd.random() < c.ccc_share,
+            "tier": tier,
+            "discharge_ratio": env.discharge_ratio_median * math.exp(
+                env.discharge_ratio_sigma * rnd.gauss()),
+            "moral_cost": max(0.0, c.moral_cost_mean + c.moral_cost_sd * rnd.gauss()),
+        }
+
+    def _draw_sector_and_size(self, k: int) -> tuple[list[int], list[int]]:
+        c = self.scenario.city
+        sectors = self.random.choices(range(len(SECTORS)),
+                                      weights=[getattr(c.sector_shares, s) for s in SECTORS], k=k)
+        sizes = self.random.choices(range(len(SIZES)), weights=by_size(c.size_shares), k=k)
+        return sectors, sizes
+
+    def _create_enterprises(self, belief: float) -> None:
+        """The base-year population (``population.create_population``), every firm with the
+        status-quo belief; counterfeiting drawn once under the first year's levers."""
+        sectors, sizes = self._draw_sector_and_size(self.n_firms)
+        weights = (8.0, 2.0, 0.2)
+        mean_weight = sum(weights[s] for s in sizes) / max(len(sizes), 1)
+        for sector, size in zip(sectors, sizes, strict=True):
+            Enterprise(self, self.draw_enterprise(sector, size, weights[size] / mean_weight),
+                       belief)
+        lv = self.scenario.levers_for(self.years[0])
+        for firm in self.enterprises:
+            firm.counterfeit = self.random.random() < firm.counterfeit_probability(lv)
+
+    def _create_contractors(self) -> None:
+        """Base-year contractors (``construction.create_contractors``); each chooses its effort
+        once under the first year's levers."""
+        c = self.scenario.construction
+        n = int(round(self.scenario.city.contractors * self.scale))
+        sizes = self.random.choices(range(len(SIZES)), weights=by_size(c.size_shares), k=n)
+        for size in sizes:
+            Contractor(self, size, getattr(c.capability_mean, SIZES[size])
+                       + c.capability_sd * self.random.gauss())
+        lv = self.scenario.levers_for(self.years[0])
+        self.contractors.shuffle_do("choose_effort", lv, always=True)
+
+    def _create_service_firms(self) -> None:
+        """Base-year service firms (``services.create_service_firms``)."""
+        sv, rnd = self.scenario.services, self.random
+        n = int(round(self.scenario.city.service_firms * self.scale))
+        sectors = rnd.choices(range(len(SERVICE_SECTORS)),
+                              weights=[getattr(sv.sector_shares, s) for s in SERVICE_SECTORS], k=n)
+        sizes = rnd.choices(range(len(SIZES)), weights=by_size(sv.size_shares), k=n)
+        for sector, size in zip(sectors, sizes, strict=True):
+            revenue = getattr(sv.revenue_median, SIZES[size]) * math.exp(
+                self.scenario.city.output_sigma * rnd.gauss())
+            ServiceFirm(self, sector, size, revenue,
+                        rnd.random() < getattr(sv.standard_share, SIZES[size]))
+
+    # -- agent sets -------------------------------------------------------------------------
+    def _agents_of(self, cls) -> AgentSet:
+        return self.agents_by_type.get(cls) or AgentSet([], random=self.random)
+
+    @property
+    def enterprises(self) -> AgentSet:
+        """The enterprises operating now."""
+        return self._agents_of(Enterprise)
+
+    @property
+    def contractors(self) -> AgentSet:
+        """The construction contractors."""
+        return self._agents_of(Contractor)
+
+    @property
+    def service_firms(self) -> AgentSet:
+        """The service firms."""
+        return self._agents_of(ServiceFirm)
+
+    @staticmethod
+    def columns() -> list[str]:
+        """Columns of the monthly time series (as ``QualityCityModel.columns``)."""
+        return [*TARGET_KPIS, *REPORTED, "spending_province", "spending_city", "spending_total"]
+
+    @property
+    def finished(self) -> bool:
+        """Whether the horizon has been reached."""
+        return self.steps >= self.n_months
+
+    def run_model(self) -> None:
+        """Step to the end of the horizon."""
+        while not self.finished:
+            self.step()
+
+    def summary(self) -> dict:
+        """The last measured values."""
+        return dict(self.current)
+
+    def release(self) -> None:
+        """Let Python free this model once it is no longer used. Mesa 3.3.1 keeps a reference
+        to every model in the class-level ``Agent._ids`` counter, so models with agents are
+        never garbage-collected (mesa issue #3179, fixed upstream by pull request #3180)."""
+        mesa.Agent._ids.pop(self, None)
+
+    # -- the month ----------------------------------------------------------------------------
+    def step(self) -> None:
+        """One month, in the engine's order (``QualityCityModel.step``; ODD §3)."""
+        t = self.steps - 1
+        year, month = self.years[0] + t // 12, t % 12 + 1
+        lv = self.scenario.levers_for(year)
+        if month == 1:
+            self.select_key_projects(lv)
+        if month in lv.campaigns.months:
+            self.run_campaign(lv, year)
+        self.firm_decisions(lv, year)
+        self.production(lv, year)
+        self.national_spot_checks(t)
+        self.city_inspections(lv, year, t)
+        self.update_beliefs(t)
+        if month == 12:
+            self.award_round(lv, year)
+        self.pay_interest_subsidies(year)
+        self.exit_and_entry(lv)
+        self.construction_supervision(lv, year, t)
+        self.service_standards(lv, year, month)
+        self.measure(t)
+        self.datacollector.collect(self)
+
+    def select_key_projects(self, lv: Levers) -> None:
+        """§3.4, January: the city picks this year's key technical-upgrade projects among firms
+        with credit and no running subsidy, larger and more capable first, with noise
+        (``government.choose_key_projects``). Last year's unused flags lapse."""
+        k = stochastic_round(lv.subsidy.key_projects_per_year * self.scale, self.random.random())
+        priority = {}
+        for firm in self.enterprises:
+            firm.key_project = False
+            if firm.credit and firm.subsidy_months_left == 0:
+                priority[firm] = (math.log10(max(firm.output, 1e-6)) + 0.5 * firm.capability
+                                  + self.random.gauss())
+        for firm in top_k(list(priority), priority.get, k):
+            firm.key_project = True
+
+    def run_campaign(self, lv: Levers, year: int) -> None:
+        """§4.5 awareness campaign: every firm's inspection belief rises (inline in
+        ``QualityCityModel.step``)."""
+        boost = self.p.campaign_belief_boost
+        for firm in self.enterprises:
+            firm.belief += boost * (1.0 - firm.belief)
+        self.ledger.book(year, "city", "campaign_cost",
+                         lv.campaigns.cost_per_campaign_yuan * self.scale)
+
+    def sector_shares(self, agents, flag: str, n_sectors: int) -> list[float]:
+        """Share of ``agents`` in each sector with attribute ``flag`` set (what a firm sees of
+        its sector, for imitation; ``behaviour.sector_shares``)."""
+        total, have = [0] * n_sectors, [0] * n_sectors
+        for a in agents:
+            total[a.sector] += 1
+            have[a.sector] += bool(getattr(a, flag))
+        return [h / n if n else 0.0 for h, n in zip(have, total, strict=True)]
+
+    def firm_decisions(self, lv: Levers, year: int) -> None:
+        """Every firm decides on the state at the start of the phase (``behaviour.choose``);
+        the city books the fees it waives (§4.2)."""
+        firms = self.enterprises
+        self.intl_share = self.sector_shares(firms, "intl_std", len(SECTORS))
+        self.iso_share = self.sector_shares(firms, "iso9001", len(SECTORS))
+        self.fee_waived = 0.0
+        firms.shuffle_do("decide", lv, year)
+        self.ledger.book(year, "city", "fee_waiver", self.fee_waived)
+
+    def production(self, lv: Levers, year: int) -> None:
+        """Production and finances; the city pays the §3.1 procurement price premium on what
+        it buys from title holders (``QualityCityModel._produce``)."""
+        self.branded_output = 0.0
+        self.enterprises.shuffle_do("produce", lv)
+        pref = lv.procurement.preference_share
+        bought = (self.branded_output * self.p.government_purchase_share
+                  * (1.0 + self.p.procurement_sales_gain) * pref)
+        self.ledger.book(year, "city", "procurement_preference",
+                         lv.procurement.price_premium * bought / 12.0 * 1e6)
+
+    def national_spot_checks(self, t: int) -> None:
+        """§2.2.1d: the national regulator's monthly samples, weighted towards problem firms
+        and sectors against the mean weight of all firms (``government.national_spot_check``).
+        """
+        firms = self.enterprises
+        weights = [f.sampling_weight(t) for f in firms]
+        mean_weight = sum(weights) / len(weights) if weights else 1.0
+        firms.shuffle_do("face_national_check", t, mean_weight)
+
+    def record_spot_check(self, passed: bool) -> None:
+        """Count one national sample of this month."""
+        row = self.spot[self.steps - 1]
+        row[0] += 1
+        row[1] += passed
+
+    def choose_inspected(self, lv: Levers, k: int) -> list[Enterprise]:
+        """Whom the city inspects: ``k`` firms at random; tiered targeting (§3.3 quality file)
+        takes ``watched_share`` of them from the watched tier first
+        (``government.choose_inspected``)."""
+        insp = lv.inspection
+        eligible = [f for f in self.enterprises if f.tier == 0 or not insp.exempt_award_holders]
+        chosen = []
+        if insp.targeting == "tiered":
+            watched = [f for f in eligible if f.watched]
+            chosen = self.random.sample(watched, min(int(round(insp.watched_share * k)),
+                                                     len(watched)))
+            k -= len(chosen)
+        picked = set(chosen)
+        rest = [f for f in eligible if f not in picked]
+        return chosen + self.random.sample(rest, max(0, min(k, len(rest))))
+
+    def city_inspections(self, lv: Levers, year: int, t: int) -> None:
+        """§3.3, §4.4: this month's share of the yearly inspection count (fractions carried
+        over); the city pays for them and collects the fines (``government.city_inspection``).
+        """
+        self.inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
+        k = math.floor(self.inspection_carry)
+        self.inspection_carry -= k
+        inspected = self.choose_inspected(lv, k)
+        self.fines_yuan = 0.0
+        AgentSet(inspected, random=self.random).shuffle_do("undergo_inspection", lv, t)
+        n = len(inspected)
+        self.counts["city_inspections"] += n
+        self.ledger.book(year, "city", "inspection_cost",
+                         n * lv.inspection.cost_per_inspection_yuan)
+        self.ledger.book(year, "city", "fines_collected", -self.fines_yuan)
+
+    def record_inspection(self, failed: bool) -> None:
+        """Count one city inspection of this month."""
+        row = self.city_checks[self.steps - 1]
+        row[0] += 1
+        row[1] += not failed
+
+    def update_beliefs(self, t: int) -> None:
+        """Each sector x supervision-tier anchor moves towards the annualised inspection rate
+        seen among its firms this month; uninspected firms drift towards their anchor
+        (``government.update_beliefs``)."""
+        alive = [[0, 0] for _ in SECTORS]
+        seen = [[0, 0] for _ in SECTORS]
+        for f in self.enterprises:
+            alive[f.sector][f.watched] += 1
+            seen[f.sector][f.watched] += f.inspected_in == t
+        for s in range(len(SECTORS)):
+            for w in (0, 1):
+                if alive[s][w]:
+                    rate = min(seen[s][w] * 12.0 / alive[s][w], 1.0)
+                    self.anchors[s][w] += self.p.peer_learning * (rate - self.anchors[s][w])
+        self.enterprises.shuffle_do("update_belief", t)
+
+    def award_round(self, lv: Levers, year: int) -> None:
+        """§3.1, §4.2, December: for tiers 3, 2, 1 the judges rank the applicants who still
+        qualify by capability, certification, size and noise; the quota (scaled, stochastically
+        rounded) wins; winners take the title and the one-time rewards of province and city.
+        Perceived win chances follow win ratios (``government.award_titles``)."""
+        aw, p = self.scenario.awards, self.p
+        firms = list(self.enterprises)
+        for t in (3, 2, 1):
+            applicants = [f for f in firms if f.applying == t]
+            eligible = [f for f in applicants if f.capability >= p.min_capability[t]
+                        and (f.iso9001 or not p.iso_required[t])]
+            k = stochastic_round(p.quota[t] * self.scale, self.random.random())
+            score = {f: (f.capability + aw.certification_bonus * f.iso9001
+                         + aw.size_bonus * math.log10(max(f.output, 1e-6))
+                         + aw.judging_noise * self.random.gauss()) for f in eligible}
+            winners = top_k(eligible, score.get, k)
+            province, city = reward_amounts(lv, year, t)
+            for f in winners:
+                f.tier = t
+                f.cash += (province + city) / 1e6
+            if winners:
+                self.ledger.book(year, "province", REWARD_LINE_BY_TIER[t],
+                                 province * len(winners))
+                self.ledger.book(year, "city", REWARD_LINE_BY_TIER[t], city * len(winners))
+            self.counts[f"titles_won_{TIERS[t]}"] += len(winners)
+            if applicants:
+                self.win_belief[t - 1] += 0.5 * (len(winners) / len(applicants)
+                                                 - self.win_belief[t - 1])
+        for f in firms:
+            f.applying = 0
+
+    def pay_interest_subsidies(self, year: int) -> None:
+        """§3.4: the city pays the month's interest subsidies (``government.pay_subsidies``)."""
+        self.subsidy_paid = 0.0
+        self.enterprises.shuffle_do("receive_interest_subsidy")
+        self.ledger.book(year, "city", "interest_subsidy", self.subsidy_paid)
+
+    def exit_and_entry(self, lv: Levers) -> None:
+        """Firms leave; then every empty slot of the city (it holds at most the initial number
+        of firms) is filled with chance ``entry_rate`` by an entrant with the output and
+        discharge technology of its day and no title; under §3.3 permits an entrant over the
+        discharge limit is refused (``QualityCityModel._exit_and_entry``; ODD §7.9)."""
+        self.enterprises.shuffle_do("consider_exit")
+        sc, p, rnd = self.scenario, self.p, self.random
+        empty = self.n_firms - len(self.enterprises)
+        n_entrants = sum(rnd.random() < p.entry_rate for _ in range(empty))
+        sectors, sizes = self._draw_sector_and_size(n_entrants)
+        years_on = self.steps / 12.0
+        for sector, size in zip(sectors, sizes, strict=True):
+            attrs = self.draw_enterprise(sector, size, 0.0, p.entrant_capability_shift)
+            attrs["tier"] = 0
+            attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
+            attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
+            attrs["cash"] = attrs["output"] * sc.city.cash_months / 12.0
+            if lv.permits.refuse_over_limit and attrs["discharge_ratio"] > 1.0:
+                self.counts["permits_refused"] += 1
+                continue
+            Enterprise(self, attrs, belief=self.anchors[sector][0])
+            self.counts["entrants"] += 1
+
+    def construction_supervision(self, lv: Levers, year: int, t: int) -> None:
+        """§2.2.2, §3.3: contractors choose effort and complete works; the city pays the
+        supervision station, collects penalties for failed acceptance and pays any excellence
+        reward (``QualityCityModel._construction``)."""
+        con = self.contractors
+        con.shuffle_do("choose_effort", lv)
+        self.works_tally = [[0] * 5 for _ in SIZES]
+        self.supervised_works = self.failed_works = self.excellent_works = 0
+        con.shuffle_do("complete_works", lv)
+        self.works[t] = np.sum(self.works_tally, axis=0)
+        cl = lv.construction
+        self.ledger.book(year, "city", "construction_supervision",
+                         cl.cost_per_supervised_work_yuan * self.supervised_works)
+        self.ledger.book(year, "city", "construction_penalties",
+                         -cl.failure_penalty_yuan * self.failed_works)
+        self.ledger.book(year, "city", "reward_excellent_works",
+                         cl.excellence_reward_yuan * self.excellent_works)
+
+    def service_standards(self, lv: Levers, year: int, month: int) -> None:
+        """§2.2.3: service firms adopt standards (the city pays any grant); §3.2, December:
+        the demonstration-unit contest among adopters without a title, by size and noise
+        (``QualityCityModel._services``)."""
+        firms = self.service_firms
+        n = len(SERVICE_SECTORS)
+        self.service_std_share = self.sector_shares(firms, "standard", n)
+        self.service_demo_share = self.sector_shares(firms, "demonstration", n)
+        self.service_grants = 0.0
+        firms.shuffle_do("consider_standards", lv)
+        self.ledger.book(year, "city", "service_standard_grant", self.service_grants)
+        if month != 12:
+            return
+        sl = lv.services
+        k = stochastic_round(sl.demonstration_titles_per_year * self.scale, self.random.random())
+        eligible = [f for f in firms if f.standard and not f.demonstration]
+        noise = self.scenario.services.judging_noise
+        score = {f: math.log10(max(f.revenue, 1e-6)) + noise * self.random.gauss()
+                 for f in eligible}
+        winners = top_k(eligible, score.get, k)
+        for f in winners:
+            f.demonstration = True
+        self.ledger.book(year, "city", "reward_service_demonstration",
+                         sl.demonstration_reward_yuan * len(winners))
+        if eligible:
+            self.demo_win_belief += 0.5 * (len(winners) / len(eligible) - self.demo_win_belief)
+
+    # -- measurement (QualityCityModel._measure) ---------------------------------------------
+    def measure(self, t: int) -> None:
+        """KPIs of §2.2 with the definitions of :mod:`kpis`, trailing 12-month rates, counts
+        and cumulative spending (``QualityCityModel._measure``; ODD §7.10)."""
+        sc = self.scenario
+        firms = list(self.enterprises)
+        n = len(firms)
+        output = np.fromiter((f.output for f in firms), float, n)
+        sector = np.fromiter((f.sector for f in firms), np.int8, n)
+        intl = np.fromiter((f.intl_std for f in firms), bool, n)
+        pass_prob = np.fromiter((f.pass_probability() for f in firms), float, n)
+        ratio = np.fromiter((f.discharge_ratio for f in firms), float, n)
+        load = np.fromiter((f.pollution_load() for f in firms), float, n)
+        alive = np.ones(n, dtype=bool)
+        self.cod[t] = float((load * ratio).sum()) / 12.0
+
+        lo = max(0, t - 11)
+        spot = self.spot[lo:t + 1].sum(axis=0)
+        city = self.city_checks[lo:t + 1].sum(axis=0)
+        works, other, failed, excellent, hidden = self.works[lo:t + 1].sum(axis=0)
+        contractors = list(self.contractors)
+        services = list(self.service_firms)
+        key_codes = np.array(sorted(KEY_SECTORS), dtype=np.int8)
+        c = {
+            "intl_standard_share": kpis.intl_standard_share(output, intl, alive),
+            "factory_pass_rate": kpis.factory_pass_rate(output, pass_prob, alive),
+            "spot_check_pass_rate": kpis.spot_check_pass_rate(spot[1], spot[0]),
+            "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
+                output, sector, intl, pass_prob, alive, key_codes,
+                sc.interpretation.intl_advanced_pass_probability),
+            "pollution_compliance_rate": kpis.pollution_compliance_rate(
+                ratio, load, alive, sc.interpretation.pollution_compliance_weighting),
+            "cod_reduction": self._cod_reduction(t),
+            "construction_standard_share": kpis.construction_standard_share(works, hidden),
+            "construction_acceptance_rate": kpis.construction_acceptance_rate(other, failed),
+            "construction_excellence_rate": kpis.construction_excellence_rate(other, excellent),
+            "service_standard_share": kpis.service_standard_share(
+                np.fromiter((f.standard for f in services), bool, len(services))),
+            "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
+            "iso9001_share": kpis.share(np.fromiter((f.iso9001 for f in firms), bool, n), alive),
+            "ccc_share": kpis.share(np.fromiter((f.ccc for f in firms), bool, n),
+                                    np.fromiter((f.ccc_required for f in firms), bool, n)),
+            "counterfeiters_active": sum(f.counterfeit for f in firms),
+            "firms_alive": n,
+            "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
+            "watched_firms": sum(f.watched for f in firms),
+            "contractors_watched": sum(con.watched for con in contractors),
+            "contractors_cutting_corners": sum(con.effort == CUT_CORNERS for con in contractors),
+            "demonstration_units": sum(f.demonstration for f in services),
+            "brand_service_projects": sum(f.demonstration for f in services),
+        }
+        for tier in (1, 2, 3):
+            c[f"titles_held_{TIERS[tier]}"] = sum(f.tier == tier for f in firms)
+        c.update(self.counts)
+        spent = self.ledger.amounts[: t // 12 + 1]
+        c["spending_province"] = float(spent[:, 0].sum())
+        c["spending_city"] = float(spent[:, 1].sum())
+        c["spending_total"] = c["spending_province"] + c["spending_city"]
+        self.current = c
+
+    def _year_cod(self, year: int) -> float:
+        i = (year - self.years[0]) * 12
+        return float(self.cod[i:i + 12].sum())
+
+    def _cod_total(self, industrial: float, year: int) -> float:
+        """COD in the target's scope (``interpretation.cod_scope``): industrial, or plus an
+        exogenous domestic part proportional to the first year's industrial COD."""
+        env = self.scenario.environment
+        if self.scenario.interpretation.cod_scope == "industrial":
+            return industrial
+        if self._base_industrial_cod is None:
+            self._base_industrial_cod = self._year_cod(self.years[0])
+        return industrial + (self._base_industrial_cod * env.non_industrial_cod_ratio
+                             * (1.0 + env.non_industrial_cod_trend) ** (year - self.years[0]))
+
+    def _cod_reduction(self, t: int) -> float:
+        """§2.2.4b: the trailing 12 months' COD against the base year's, once it is complete."""
+        base_year = self.scenario.cod_base_year
+        if t < (base_year - self.years[0]) * 12 + 11 or t < 11:
+            return float("nan")
+        base = self._cod_total(self._year_cod(base_year), base_year)
+        now = self._cod_total(float(self.cod[t - 11:t + 1].sum()), self.years[0] + t // 12)
+        return kpis.cod_reduction(now, base)
+
+
+def _reporter(name: str):
+    return lambda model: model.current.get(name, np.nan)

@@ -1,0 +1,106 @@
+"""Scenario comparison: every KPI and budget line against a reference, paired by replication.
+
+All scenarios run with the same seed, so replication ``r`` of each shares its random numbers
+(common random numbers) and the difference ``scenario - reference`` is paired. Intervals are 95 %
+t-intervals of the paired differences; a scenario compared with itself has differences, and
+intervals, of exactly zero.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..engine.columns import REPORTED, TARGET_KPIS
+from ..errors import SimcityQualityError
+from ..scenario import Scenario, load_scenario
+from .budget import line_totals, wide
+from .files import write_table
+from .replications import Results, run
+from .statistics import paired_interval
+
+
+def budget_totals(res: Results) -> pd.DataFrame:
+    """Per replication, spending over the horizon for each payer and line, and the net totals
+    (columns ``payer:line``, ``payer:total``, ``all:total``; yuan, spending positive):
+    :func:`~simcity_quality.results.budget.line_totals` in wide form."""
+    return wide(line_totals(res.budget))
+
+
+@dataclass
+class Comparison:
+    """Results of several scenarios on common random numbers, the first being the reference."""
+
+    results: list[Results]
+    differences: pd.DataFrame  # scenario x metric: reference, value, difference, 95 % interval
+    attainment: pd.DataFrame  # target x scenario: mean, share of replications meeting it
+
+    @property
+    def reference(self) -> Results:
+        """The reference scenario's results."""
+        return self.results[0]
+
+    def write(self, out: str | Path) -> Path:
+        """The comparison tables (``differences``, ``attainment``) and every scenario's tables
+        (one folder each), as Parquet and CSV; the report and chart are the interface's
+        (:func:`~simcity_quality.interface.report.write_report`)."""
+        out = Path(out)
+        for name in ("differences", "attainment"):
+            write_table(getattr(self, name), out, name)
+        for res in self.results:
+            res.write(out / res.name)
+        return out
+
+
+def _metrics(res: Results) -> pd.DataFrame:
+    kpi_cols = [c for c in (*TARGET_KPIS, *REPORTED) if c in res.final]
+    kpis = res.final[kpi_cols].astype(float)
+    kpis.index = range(len(kpis))
+    budget = budget_totals(res)
+    budget.index = range(len(budget))
+    return pd.concat([kpis, budget], axis=1)
+
+
+def differences(reference: Results, other: Results) -> pd.DataFrame:
+    """Every KPI and budget figure of ``other`` against ``reference``, paired by replication."""
+    if reference.seed != other.seed or len(reference.final) != len(other.final):
+        raise SimcityQualityError("paired differences need the same seed and number of "
+                                  "replications for both scenarios")
+    a, b = _metrics(reference), _metrics(other)
+    rows = []
+    for col in a.columns.union(b.columns, sort=False):
+        ra = a[col] if col in a else pd.Series(0.0, index=a.index)
+        rb = b[col] if col in b else pd.Series(0.0, index=b.index)
+        mean, lo, hi, n = paired_interval((rb - ra).to_numpy())
+        kind = "budget" if ":" in col else ("target_kpi" if col in TARGET_KPIS else "reported")
+        rows.append({"scenario": other.name, "reference": reference.name, "metric": col,
+                     "kind": kind, "reference_mean": float(np.nanmean(ra)) if n else np.nan,
+                     "scenario_mean": float(np.nanmean(rb)) if n else np.nan,
+                     "difference": mean, "ci_low": lo, "ci_high": hi, "n": n})
+    return pd.DataFrame(rows)
+
+
+def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed: int = 0,
+            firms: int | None = None) -> Comparison:
+    """Run every scenario on the same seeds; the first is the reference.
+
+    Returns a :class:`Comparison` with paired differences (and 95 % intervals) of every KPI and
+    budget line, and each scenario's probability of meeting each target.
+    """
+    if len(scenarios) < 1:
+        raise SimcityQualityError("compare needs at least one scenario")
+    loaded = [sc if isinstance(sc, Scenario) else load_scenario(sc) for sc in scenarios]
+    names = [sc.name for sc in loaded]
+    if len(set(names)) != len(names):
+        raise SimcityQualityError(f"scenario names must differ to be compared, got {names}; "
+                                  "set `name` in each file.")
+    results = [run(sc, replications=replications, seed=seed, firms=firms) for sc in loaded]
+    diffs = [differences(results[0], res) for res in results[1:]]
+    diff = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(
+        columns=["scenario", "reference", "metric", "kind", "reference_mean", "scenario_mean",
+                 "difference", "ci_low", "ci_high", "n"])
+    att = pd.concat([res.targets.assign(scenario=res.name)[
+        ["scenario", "id", "section", "threshold", "quantified_in_plan", "mean", "share_met"]]
+        for res in results], ignore_index=True)
+    return Comparison(results, diff, att)

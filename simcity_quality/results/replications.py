@@ -1,0 +1,153 @@
+"""Running a scenario: replications on the seed rule, and the result tables.
+
+**The seed rule**, in one place (:func:`replication_seed`): replication ``r`` of an experiment
+with seed ``s`` runs on ``numpy.random.SeedSequence(s, spawn_key=(r,))``, the ``r``-th child of
+``SeedSequence(s)``, whatever the scenario, design point or executor. Two scenarios run with the
+same seed therefore share replication seeds (and, through the model's per-mechanism streams,
+their random numbers), so their differences are paired.
+
+:func:`run_replication` runs one replication and :func:`replication_tables` turns the finished
+model into that replication's rows; :func:`run` (``sq.run``), the sweep workers and the
+searches all go through these two.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..engine.model import QualityCityModel
+from ..errors import SimcityQualityError
+from ..scenario import Scenario, load_scenario
+from ..targets import target_list
+from .budget import line_totals
+from .files import write_table
+
+
+def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
+    """The seed of replication ``replication`` of an experiment with seed ``seed`` (the seed
+    rule: ``SeedSequence(seed, spawn_key=(replication,))``, the same at every design point)."""
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
+def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
+    """The seeds of replications ``0 .. replications - 1`` (:func:`replication_seed`)."""
+    return [replication_seed(seed, r) for r in range(replications)]
+
+
+@dataclass
+class Results:
+    """The tables of one scenario run over replications (see README, Python API)."""
+
+    scenario: Scenario
+    seed: int
+    firms: int
+    timeseries: pd.DataFrame  # replication x month: KPIs, counts, cumulative spending
+    final: pd.DataFrame  # replication: values at the end of the horizon
+    budget: pd.DataFrame  # replication x year x payer x line, yuan
+    breakdown: pd.DataFrame  # replication x group_type x group x kpi: end-of-horizon values
+    targets: pd.DataFrame = field(init=False)
+
+    def __post_init__(self):
+        self.targets = attainment(self.final, self.scenario)
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return self.scenario.name
+
+    def budget_by_payer(self) -> pd.DataFrame:
+        """Total spending over the horizon by payer and line: mean across replications (yuan)."""
+        per_rep = line_totals(self.budget, bases=())
+        return per_rep.groupby(["payer", "line"])["yuan"].mean().unstack("payer").fillna(0.0)
+
+    def write(self, out: str | Path) -> Path:
+        """Write every table as Parquet and CSV into ``out`` (created if needed)."""
+        out = Path(out)
+        for name in ("timeseries", "final", "budget", "breakdown", "targets"):
+            write_table(getattr(self, name), out, name)
+        return out
+
+
+def attainment(final: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """One row per target: threshold used, mean and spread of the KPI, share of runs meeting it.
+
+    The last row, ``all_quantified``, is the share of replications meeting every target the plan
+    quantifies that the model computes.
+    """
+    rows = []
+    met_all = np.ones(len(final), dtype=bool)
+    for t in target_list(scenario.targets):
+        values = final[t.kpi].to_numpy(dtype=float) if t.kpi in final else np.full(len(final),
+                                                                                 np.nan)
+        met = np.array([t.met(v) for v in values], dtype=bool)
+        if t.quantified_in_plan and t.modelled:
+            met_all &= met
+        finite = values[np.isfinite(values)]
+        rows.append({
+            "id": t.id, "section": t.section, "kpi": t.kpi, "comparison": t.comparison,
+            "threshold": t.threshold, "year": t.year,
+            "quantified_in_plan": t.quantified_in_plan, "modelled": t.modelled,
+            "mean": finite.mean() if finite.size else np.nan,
+            "sd": finite.std(ddof=1) if finite.size > 1 else np.nan,
+            "share_met": met.mean() if t.modelled and len(met) else np.nan,
+            "wording_en": t.wording_en, "wording_zh": t.wording_zh,
+            "threshold_note": t.threshold_note,
+        })
+    rows.append({"id": "all_quantified", "section": "§2.2", "kpi": "", "comparison": "",
+                 "threshold": np.nan, "year": scenario.horizon.end_year,
+                 "quantified_in_plan": True, "modelled": True, "mean": np.nan, "sd": np.nan,
+                 "share_met": met_all.mean() if len(final) else np.nan,
+                 "wording_en": "every target the plan quantifies that the model computes",
+                 "wording_zh": "", "threshold_note": ""})
+    return pd.DataFrame(rows)
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int,
+                    firms: int | None = None, track=(), observer=None) -> QualityCityModel:
+    """Replication ``replication`` of ``scenario`` under the experiment seed ``seed`` (the seed
+    rule), run to the end of the horizon; returns the finished model."""
+    model = QualityCityModel(scenario, seed=replication_seed(seed, replication), firms=firms,
+                             track=track, observer=observer)
+    model.run_model()
+    return model
+
+
+def replication_tables(model: QualityCityModel, replication: int) -> dict[str, pd.DataFrame]:
+    """A finished replication's rows of the result tables: ``timeseries`` (one row a month,
+    with ``replication``, ``step`` and ``date``), ``final`` (its last month), ``budget`` (year,
+    payer, line, yuan) and ``breakdown`` (KPIs by group at the end)."""
+    ts = model.record.get_model_vars_dataframe()
+    ts.insert(0, "date", [model.date(i) for i in range(len(ts))])
+    ts.insert(0, "step", np.arange(1, len(ts) + 1))
+    ts.insert(0, "replication", replication)
+    budget = model.ledger_frame()
+    budget.insert(0, "replication", replication)
+    breakdown = model.breakdown()
+    breakdown.insert(0, "replication", replication)
+    return {"timeseries": ts, "final": ts.iloc[[-1]].drop(columns=["step", "date"]),
+            "budget": budget, "breakdown": breakdown}
+
+
+def run(scenario: Scenario | str | Path, replications: int = 10, seed: int = 0,
+        firms: int | None = None) -> Results:
+    """Run ``replications`` of a scenario (a :class:`Scenario` or a TOML path).
+
+    ``firms`` overrides ``city.firms``. Replication ``r`` runs on :func:`replication_seed`.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if not isinstance(replications, int) or replications < 1:
+        raise SimcityQualityError(f"replications must be a whole number >= 1, got "
+                                  f"{replications!r}.")
+    if firms is not None and (not isinstance(firms, int) or firms < 1):
+        raise SimcityQualityError(f"firms must be a whole number >= 1, got {firms!r}.")
+    n_firms = firms if firms is not None else sc.city.firms
+    tables = [replication_tables(run_replication(sc, seed, r, firms), r)
+              for r in range(replications)]
+
+    def stacked(name):
+        return pd.concat([t[name] for t in tables], ignore_index=True)
+
+    return Results(sc, seed, n_firms, stacked("timeseries"), stacked("final"), stacked("budget"),
+                   stacked("breakdown"))

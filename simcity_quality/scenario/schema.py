@@ -1,0 +1,808 @@
+"""The scenario schema: every section and key of a scenario file, with unit, bounds and source.
+
+A scenario is a TOML file validated against the schema below (loading: :mod:`.loading`).
+Every value's unit, source and description live in the schema (``P(...)``), beside the
+numbers in ``scenarios/*.toml``; ``simcity-quality params`` prints them and
+``docs/parameters.md`` is generated from them.
+
+Numbers live in the scenario files, not here: the schema has no numeric defaults, so
+``baseline.toml`` is the one place a default value is set and every other scenario
+``extends`` it. Levers come in two blocks with the same shape: ``[status_quo]`` applies
+before ``policy.start_year`` and ``[policy]`` from then on; any lever ``[policy]`` does
+not set keeps its status-quo value.
+"""
+
+import copy
+import hashlib
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
+from ..errors import ScenarioError
+from .keys import flatten, suggest
+
+
+def P(*, unit: str, source: str, description: str, reason: str | None = None,
+      strict: bool | None = True, **bounds: Any):
+    """A required scenario parameter with its unit, source and description (no default).
+
+    ``strict``: a quoted "50000" or ``true`` is not a number (TOML integers still fill floats);
+    pass ``None`` for choice (Literal) fields, where strictness does not apply.
+    """
+    extra = {"unit": unit, "source": source}
+    if reason:
+        extra["reason"] = reason
+    if strict is not None:
+        bounds["strict"] = strict
+    return Field(..., description=description, json_schema_extra=extra, **bounds)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class SectorShares(_Strict):
+    """Share of industrial enterprises in each sector (§2.2.1e key industries first)."""
+
+    textiles_garments: float = P(unit="share", source="assumption", ge=0, le=1,
+                                 description="cotton textiles and garments (§2.2.1e)",
+                                 reason="textile machinery and cotton are the plan's named "
+                                 "strengths (§3.1); no city census published")
+    equipment_manufacturing: float = P(unit="share", source="assumption", ge=0, le=1,
+                                       description="equipment manufacturing (§2.2.1e)",
+                                       reason="named flagship firms (wheels, pumps, special "
+                                       "vehicles, §3.1); no city census published")
+    agrochemicals: float = P(unit="share", source="assumption", ge=0, le=1,
+                             description="agricultural chemicals (§2.2.1e)",
+                             reason="no city census published")
+    electronics_electrical: float = P(unit="share", source="assumption", ge=0, le=1,
+                                      description="electronics and electrical (§2.2.1e)",
+                                      reason="no city census published")
+    new_materials: float = P(unit="share", source="assumption", ge=0, le=1,
+                             description="new high-tech materials (§2.2.1e)",
+                             reason="no city census published")
+    food_farm_processing: float = P(unit="share", source="assumption", ge=0, le=1,
+                                    description="food and farm-product processing (§2.2.1f)",
+                                    reason="an agricultural county-level city (§3.2 demo zones)")
+    other: float = P(unit="share", source="assumption", ge=0, le=1,
+                     description="all other industry", reason="remainder")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        total = sum(getattr(self, s) for s in SECTORS)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"sector shares must add up to 1, they add up to {total:.4f}")
+        return self
+
+
+class SectorCOD(_Strict):
+    """COD discharged per million yuan of output by a firm exactly at its discharge standard."""
+
+    textiles_garments: float = P(unit="t/million yuan", source="assumption", ge=0,
+                                 description="COD coefficient, textiles (dyeing is COD-heavy)",
+                                 reason="relative order of sectors' COD loads; scale is "
+                                 "normalised by the COD index, not absolute tonnes")
+    equipment_manufacturing: float = P(unit="t/million yuan", source="assumption", ge=0,
+                                       description="COD coefficient, equipment",
+                                       reason="low-water sector")
+    agrochemicals: float = P(unit="t/million yuan", source="assumption", ge=0,
+                             description="COD coefficient, agrochemicals",
+                             reason="chemicals are COD-heavy")
+    electronics_electrical: float = P(unit="t/million yuan", source="assumption", ge=0,
+                                      description="COD coefficient, electronics",
+                                      reason="low-water sector")
+    new_materials: float = P(unit="t/million yuan", source="assumption", ge=0,
+                             description="COD coefficient, new materials",
+                             reason="moderate")
+    food_farm_processing: float = P(unit="t/million yuan", source="assumption", ge=0,
+                                    description="COD coefficient, food processing",
+                                    reason="food processing is the classic COD source")
+    other: float = P(unit="t/million yuan", source="assumption", ge=0,
+                     description="COD coefficient, other industry (paper among it)",
+                     reason="moderate average")
+
+
+def _grouped(names: tuple[str, ...], label: str, unit: str, source: str, description: str,
+             reason: str | None = None, **bounds):
+    """A field holding one value per size class or tier, each value checked against bounds."""
+    model = create_model(f"{label}_{'_'.join(f'{k}{v}' for k, v in bounds.items())}".replace(
+        ".", "p").replace("-", "m"), __base__=_Strict,
+        **{n: (float, Field(..., strict=True, **bounds)) for n in names})
+    extra = {"unit": unit, "source": source, "group": list(names)}
+    if reason:
+        extra["reason"] = reason
+    return model, Field(..., description=description, json_schema_extra=extra)
+
+
+def _by_size(unit: str, source: str, description: str, reason: str | None = None, **bounds):
+    """Annotated type for one value per size class (large / medium / small by output)."""
+    model, field = _grouped(SIZES, "BySize", unit, source, description, reason, **bounds)
+    return Annotated[model, field]
+
+
+def _by_effort(unit: str, source: str, description: str, reason: str | None = None, **bounds):
+    """Annotated type for one value per construction effort level."""
+    model, field = _grouped(EFFORTS, "ByEffort", unit, source, description, reason, **bounds)
+    return Annotated[model, field]
+
+
+def _by_tier(unit: str, source: str, description: str, reason: str | None = None, **bounds):
+    """Annotated type for one value per award tier above none (§3.1, §4.2)."""
+    model, field = _grouped(TIERS[1:], "ByTier", unit, source, description, reason, **bounds)
+    return Annotated[model, field]
+
+
+class City(_Strict):
+    firms: int = P(unit="enterprises", source="assumption", ge=1, le=5_000_000,
+                   description="industrial enterprises in the city at the start",
+                   reason="a county-level manufacturing city has thousands of industrial firms, "
+                   "most of them small; no city census published")
+    contractors: int = P(unit="contractors", source="assumption", ge=0, le=1_000_000,
+                         description="construction contractors building in the city (§2.2.2)",
+                         reason="a few hundred qualified builders in a county-level city")
+    service_firms: int = P(unit="firms", source="assumption", ge=0, le=5_000_000,
+                           description="service firms in the sectors §2.2.3 lists",
+                           reason="no city census published")
+    base_year: int = P(unit="year", source="seed plan header (written around 2009-2010)",
+                       ge=1990, le=2030, description="first simulated year (January)")
+    sector_shares: SectorShares
+    size_shares: _by_size("share", "assumption", "share of firms by size class",
+                                   reason="Chinese industry: about 1 % large, 10 % medium "
+                                   "among firms above designated size", ge=0, le=1)
+    output_median: _by_size("million yuan/year", "assumption",
+                                     "median annual output value by size class",
+                                     reason="2003 size classes: large >= 300, medium >= 30 "
+                                     "million yuan sales", gt=0)
+    output_sigma: float = P(unit="log-sd", source="assumption", ge=0, le=3,
+                            description="spread of log output within a size class",
+                            reason="heavy-tailed firm sizes")
+    output_growth: float = P(unit="1/year", source="docs: notes/modelling.md (10 % GDP growth)",
+                             ge=-0.5, le=1, description="real growth of each firm's output")
+    capability_mean: _by_size("logit of pass probability", "assumption",
+                                       "mean real quality capability by size",
+                                       reason="set so the base-year spot-check pass rate "
+                                       "is near the national 0.876-0.938 of 2008-2011 "
+                                       "(shared/data)", ge=-10, le=10)
+    capability_sd: float = P(unit="logit", source="assumption", ge=0, le=5,
+                             description="spread of capability within a size class",
+                             reason="heterogeneous firms")
+    intl_standard_share: _by_size("share", "assumption",
+                                           "share of firms producing to international "
+                                           "standards at the start (§2.2.1b)",
+                                           reason="larger firms export and adopt more; the "
+                                           "plan's 60 % target implies a lower start", ge=0,
+                                           le=1)
+    iso9001_share: _by_size("share", "assumption", "share with ISO 9001 at start "
+                                     "(§3.3)", reason="larger firms certify more "
+                                     "(buyers ask for it, notes/modelling.md)",
+                                     ge=0, le=1)
+    ccc_required_sectors: list[Literal[SECTORS]] = P(  # type: ignore[valid-type]
+        unit="sector list", source="§3.3 (CCC where mandatory)",
+        description="sectors whose products need CCC certification")
+    ccc_share: float = P(unit="share", source="assumption", ge=0, le=1,
+                         description="share of firms in CCC sectors holding CCC at the start",
+                         reason="mandatory, so most comply")
+    tier_share: _by_tier("share", "shared/data (1,957 China Famous Brand products "
+                                  "2001-2007)", "share of firms holding each title at the start",
+                                  ge=0, le=1)
+    credit_access: _by_size("probability", "assumption",
+                                     "probability a firm has access to bank credit",
+                                     reason="small private firms in China were credit-"
+                                     "constrained", ge=0, le=1)
+    cash_months: float = P(unit="months of output", source="assumption", ge=0, le=60,
+                           description="cash held at the start, in months of output",
+                           reason="working capital")
+    margin_mean: float = P(unit="share of output", source="assumption", ge=-1, le=1,
+                           description="mean profit margin on output",
+                           reason="a thin manufacturing margin")
+    margin_sd: float = P(unit="share of output", source="assumption", ge=0, le=1,
+                         description="spread of margins", reason="heterogeneous firms")
+    moral_cost_mean: float = P(unit="logit utility", source="docs: notes/modelling.md "
+                               "(Hokamp and Pickhardt 2010: honest and selfish types)",
+                               ge=0, le=50, description="mean reluctance to counterfeit")
+    moral_cost_sd: float = P(unit="logit utility", source="docs: notes/modelling.md", ge=0, le=50,
+                             description="spread of reluctance to counterfeit")
+
+
+class Horizon(_Strict):
+    end_year: int = P(unit="year", source="§2.2 (all targets 'by 2012')", ge=1990, le=2100,
+                      description="last simulated year (to December)")
+
+
+class Rewards(_Strict):
+    province_national_award: float = P(unit="yuan per title", source="§4.2", ge=0,
+                                       description="province: national quality award or China "
+                                       "World Famous Brand")
+    province_china_famous_brand: float = P(unit="yuan per title", source="§4.2", ge=0,
+                                           description="province: China Famous Brand product "
+                                           "or China Well-known Trademark")
+    province_provincial_award: float = P(unit="yuan per title", source="assumption", ge=0,
+                                         description="province: provincial-level award",
+                                         reason="§4.2 names no provincial money for it; a lever "
+                                         "to try")
+    city_national_award: float = P(unit="yuan per title", source="§4.2", ge=0,
+                                   description="city: national-level quality or brand award "
+                                   "(national quality award, China World Famous Brand)")
+    city_china_famous_brand: float = P(unit="yuan per title", source="§4.2", ge=0,
+                                       description="city: national-level brand title (China "
+                                       "Famous Brand product, China Well-known Trademark)")
+    city_provincial_award: float = P(unit="yuan per title", source="§4.2", ge=0,
+                                     description="city: provincial-level quality or brand award")
+    stack_city_and_province: bool = P(unit="flag", source="§4.2 (reading)",
+                                      description="both payers pay for the same title; if false "
+                                      "the city pays only where the province pays nothing")
+    province_start_year: int = P(unit="year", source="§4.2 (year left blank)", ge=1990, le=2100,
+                                 description="first year the province's rewards are paid")
+
+
+class Inspection(_Strict):
+    spot_checks_per_year: float = P(unit="inspections/year", source="§3.3, §4.4", ge=0,
+                                    description="the city's own product inspections per year "
+                                    "(the enforcement lever; scales with firms=)")
+    targeting: Literal["uniform", "tiered"] = P(unit="rule", strict=None,
+                                                source="§3.3 (tiered supervision)",
+                                                description="whom the city inspects")
+    watched_share: float = P(unit="share", source="docs: notes/modelling.md (Harrington 1988)",
+                             ge=0, le=1, description="share of inspections aimed at the "
+                             "closely watched tier when targeting is tiered")
+    clean_inspections_to_leave: int = P(unit="inspections", source="docs: notes/modelling.md "
+                                        "(Harrington 1988)", ge=1, le=20,
+                                        description="clean inspections a watched firm needs to "
+                                        "return to the normal tier")
+    exempt_award_holders: bool = P(unit="flag", source="docs: notes/modelling.md (Sanlu 2008)",
+                                   description="award holders exempt from city inspection")
+    fine_yuan: float = P(unit="yuan", source="§4.4", ge=0,
+                         description="fine for a product failing a city inspection")
+    counterfeit_fine_multiplier: float = P(unit="x fine", source="§4.4 ('from severe')", ge=0,
+                                           description="fine multiple when counterfeiting is found")
+    revocation_probability: float = P(unit="probability", source="§4.4", ge=0, le=1,
+                                      description="licence revoked when counterfeiting is found")
+    criminal_referral_probability: float = P(unit="probability", source="§4.4", ge=0, le=1,
+                                             description="case sent to the judiciary when "
+                                             "counterfeiting is found")
+    detection_probability: float = P(unit="probability", source="§1 (weak testing capacity)",
+                                     ge=0, le=1, description="an inspection of a counterfeiter "
+                                     "finds it")
+    cost_per_inspection_yuan: float = P(unit="yuan", source="assumption", ge=0,
+                                        description="city's cost of one inspection (sampling, "
+                                        "testing)", reason="testing fees of a few thousand yuan "
+                                        "a sample")
+    discharge_fine_yuan: float = P(unit="yuan", source="§2.2.4a, §3.3", ge=0,
+                                   description="fine when an inspected firm is over its "
+                                   "discharge standard")
+
+
+class Subsidy(_Strict):
+    interest_subsidy_rate: float = P(unit="share of interest", source="§3.4", ge=0, le=1,
+                                     description="share of a key project's loan interest the "
+                                     "city pays")
+    key_projects_per_year: float = P(unit="projects/year", source="§3.4", ge=0,
+                                     description="technical-upgrade projects chosen as key "
+                                     "projects each year (scales with firms=)")
+    loan_interest_rate: float = P(unit="1/year", source="assumption", ge=0, le=1,
+                                  description="interest rate on upgrade loans",
+                                  reason="about the bank lending rates of the period")
+    loan_years: int = P(unit="years", source="assumption", ge=1, le=30,
+                        description="term of an upgrade loan", reason="medium-term loan")
+    loan_share: float = P(unit="share of cost", source="assumption", ge=0, le=1,
+                          description="share of an upgrade financed by a loan (firms with "
+                          "credit)", reason="typical debt-financed share")
+
+
+class Fees(_Strict):
+    fee_waiver_share: float = P(unit="share", source="§4.2 (fees reduced or waived)", ge=0, le=1,
+                                description="share of certification, testing and application "
+                                "fees the city waives (paid by the city budget)")
+
+
+class Procurement(_Strict):
+    preference_share: float = P(unit="share", source="§3.1", ge=0, le=1,
+                                description="share of government purchases where branded "
+                                "products are preferred")
+    price_premium: float = P(unit="share of price", source="assumption", ge=0, le=1,
+                             description="extra price paid for a preferred branded product",
+                             reason="'at equal terms' (§3.1) implies a small premium")
+
+
+class Permits(_Strict):
+    refuse_over_limit: bool = P(unit="flag", source="§3.3", description="firms over discharge "
+                                "limits may not start production: entrants refused, inspected "
+                                "incumbents must abate or close")
+
+
+class Campaigns(_Strict):
+    months: list[int] = P(unit="months (1-12)", source="§4.5 (15 March, 20 May, Quality Month "
+                          "September)", description="months with a city awareness campaign")
+    cost_per_campaign_yuan: float = P(unit="yuan", source="assumption", ge=0,
+                                      description="cost of one campaign",
+                                      reason="media and events of a county-level city")
+
+    @field_validator("months")
+    @classmethod
+    def _months_valid(cls, months):
+        bad = [m for m in months if not 1 <= m <= 12]
+        if bad:
+            raise ValueError(f"months must be between 1 and 12, got {bad}")
+        return months
+
+
+class ConstructionLevers(_Strict):
+    supervision_share: float = P(unit="share of works", source="§2.2.2, §3.3", ge=0, le=1,
+                                 description="share of works the quality supervision station "
+                                 "follows during construction")
+    targeting: Literal["uniform", "tiered"] = P(unit="rule", strict=None,
+                                                source="§3.3 (quality files, tiered supervision)",
+                                                description="whether contractors with a record "
+                                                "in the quality file are supervised more")
+    watched_supervision_share: float = P(unit="share of works", source="§3.3", ge=0, le=1,
+                                         description="supervision share for contractors on the "
+                                         "watched tier when targeting is tiered")
+    clean_works_to_leave: int = P(unit="works", source="§3.3; notes/modelling.md (Harrington "
+                                  "1988)", ge=1, le=1000, description="works passing first-time "
+                                  "acceptance a watched contractor needs to leave the tier")
+    failure_penalty_yuan: float = P(unit="yuan per work", source="§2.2.2b", ge=0,
+                                    description="penalty when a work fails one-time acceptance")
+    excellence_reward_yuan: float = P(unit="yuan per work", source="assumption", ge=0,
+                                      description="reward for a work rated excellent",
+                                      reason="the plan names none; a lever to try (default 0)")
+    cost_per_supervised_work_yuan: float = P(unit="yuan per work", source="assumption", ge=0,
+                                             description="city's cost of supervising one work",
+                                             reason="site visits over a construction period")
+
+
+class ServiceLevers(_Strict):
+    demonstration_titles_per_year: float = P(
+        unit="titles/year", source="§3.2 ('service standardisation demonstration unit' "
+        "contests)", ge=0, description="demonstration-unit titles awarded each year (scales "
+        "with the service-firm count)")
+    demonstration_reward_yuan: float = P(unit="yuan per title", source="assumption", ge=0,
+                                         description="one-time reward for a demonstration unit",
+                                         reason="the plan names no amount; set at the city's "
+                                         "provincial-award level when contests run")
+    standard_subsidy_yuan: float = P(unit="yuan per adopter", source="assumption", ge=0,
+                                     description="city grant towards adopting service standards",
+                                     reason="a lever to try; the plan names none")
+
+
+class Levers(_Strict):
+    construction: ConstructionLevers
+    services: ServiceLevers
+    rewards: Rewards
+    inspection: Inspection
+    subsidy: Subsidy
+    fees: Fees
+    procurement: Procurement
+    permits: Permits
+    campaigns: Campaigns
+
+
+class Policy(Levers):
+    start_year: int = P(unit="year", source="assumption", ge=1990, le=2100,
+                        description="first year the plan's levers apply",
+                        reason="the plan was written around 2009-2010; its first full year")
+
+
+class National(_Strict):
+    spot_check_share_per_year: float = P(unit="share of firms/year", source="shared/data "
+                                         "(19,328 firms sampled in 2011)", ge=0, le=1,
+                                         description="national supervision spot checks: "
+                                         "expected samples per firm per year")
+    problem_weight: float = P(unit="x sampling weight", source="shared/data README; "
+                              "notes/modelling.md (problem products sampled again)", ge=1,
+                              description="sampling weight of a firm whose product failed a "
+                              "recent national spot check")
+    problem_memory_months: int = P(unit="months", source="assumption", ge=0, le=120,
+                                   description="how long a failure keeps a firm on the "
+                                   "national problem list", reason="re-sampled within a few "
+                                   "rounds")
+    problem_sector_weight: float = P(unit="x sampling weight", source="notes/modelling.md",
+                                     ge=1, description="sampling weight of key industries and "
+                                     "food (problem-prone product classes)")
+
+
+class Awards(_Strict):
+    quota: _by_tier("titles/year", "shared/data (856 China Famous Brand products in "
+                             "2007 nationally)", "titles this city's firms can win a year "
+                             "(scales with firms=)", ge=0)
+    min_capability: _by_tier("logit", "assumption", "capability needed to be "
+                                      "eligible for each tier", reason="titles go to firms "
+                                      "with proven quality", ge=-10, le=10)
+    iso_required: _by_tier("flag (0/1)", "assumption", "ISO 9001 required to apply",
+                                    reason="application rules ask for a certified QMS", ge=0,
+                                    le=1)
+    application_cost_yuan: _by_tier("yuan", "assumption", "cost of preparing an "
+                                             "application (half of it fees the city may waive)",
+                                             reason="consulting and fees", ge=0)
+    judging_noise: float = P(unit="logit", source="assumption", ge=0, le=10,
+                             description="noise in the judges' ranking of applicants",
+                             reason="titles reward size and lobbying too (rent-seeking, "
+                             "notes/modelling.md)")
+    certification_bonus: float = P(unit="logit", source="docs: notes/modelling.md (symbolic "
+                                   "certification)", ge=0, le=10,
+                                   description="judges' score bonus for ISO 9001, real or not")
+    size_bonus: float = P(unit="logit per log10 output", source="assumption", ge=0, le=10,
+                          description="judges' score bonus for larger firms",
+                          reason="flagship firms are named in the plan (§3.1)")
+
+
+class Market(_Strict):
+    quality_premium: float = P(unit="share of output/year per logit", source="assumption",
+                               ge=0, le=1, description="extra profit per unit of capability",
+                               reason="buyers pay a little more for reliable goods; "
+                               "no estimate for the city")
+    intl_premium: float = P(unit="share of output/year", source="assumption", ge=0, le=1,
+                            description="extra profit from producing to international standards",
+                            reason="export and large-buyer access; no estimate for the city")
+    iso_premium: float = P(unit="share of output/year", source="docs: notes/modelling.md "
+                           "(buyers drive ISO, Guler et al. 2002)", ge=0, le=1,
+                           description="extra profit from ISO 9001 (buyers ask for it)")
+    brand_premium: _by_tier("share of output/year", "assumption", "market premium "
+                                     "of holding each title", reason="brand value", ge=0, le=1)
+    government_purchase_share: float = P(unit="share of output", source="assumption", ge=0,
+                                         le=1, description="share of a firm's output bought "
+                                         "by government", reason="public procurement is a "
+                                         "small part of industrial sales")
+    procurement_sales_gain: float = P(unit="share of gov. purchases", source="§3.1", ge=0,
+                                      le=1, description="extra government sales a branded "
+                                      "firm wins where preference applies")
+    counterfeit_gain: float = P(unit="share of output/year", source="notes/modelling.md "
+                                "(Becker 1968: violate when the gain exceeds p*F)", ge=0, le=1,
+                                description="cost saved by shoddy or counterfeit production")
+
+
+class Behaviour(_Strict):
+    decision_rate: float = P(unit="1/month", source="assumption", ge=0, le=1,
+                             description="chance a firm reviews its investments in a month",
+                             reason="about once a year")
+    logit_scale: float = P(unit="share of output", source="notes/modelling.md (Cason and "
+                           "Gangadharan 2006: smooth responses)", gt=0, le=1,
+                           description="payoff (share of annual output) worth one logit unit")
+    horizon_years: float = P(unit="years", source="assumption", gt=0, le=30,
+                             description="years of benefit a firm counts when it invests",
+                             reason="short horizons of small firms")
+    imitation_weight: float = P(unit="logit per share", source="notes/modelling.md (Guler et "
+                                "al. 2002: mimetic adoption)", ge=0, le=20,
+                                description="pull of the sector's adoption share")
+    belief_decay: float = P(unit="1/month", source="notes/modelling.md (NetLogo tax model: "
+                            "0.2 a period)", ge=0, le=1,
+                            description="how fast belief falls back after an inspection")
+    peer_learning: float = P(unit="1/month", source="notes/modelling.md (weaker peer effect)",
+                             ge=0, le=1, description="how fast belief follows inspections seen "
+                             "on peers in the sector and tier")
+    campaign_belief_boost: float = P(unit="share of gap to 1", source="§4.5", ge=0, le=1,
+                                     description="rise in perceived inspection chance in a "
+                                     "campaign month")
+    upgrade_cost: float = P(unit="share of output", source="assumption", ge=0, le=5,
+                            description="cost of a quality upgrade (technical renovation)",
+                            reason="equipment renewal")
+    upgrade_gain: float = P(unit="logit", source="assumption", ge=0, le=5,
+                            description="capability gained by an upgrade",
+                        reason="an upgrade lifts a typical pass rate by a few points")
+    capability_drift: float = P(unit="logit/year", source="assumption", ge=-5, le=5,
+                                description="capability change without investment (negative: "
+                                "equipment ages, standards rise)",
+                                reason="without renewal, quality slips slowly")
+    intl_cost: float = P(unit="share of output", source="assumption", ge=0, le=5,
+                         description="cost of moving production to international standards",
+                         reason="new equipment, testing and documentation")
+    intl_min_capability: float = P(unit="logit", source="assumption", ge=-10, le=10,
+                                   description="capability needed to produce to international "
+                                   "standards", reason="about an 88 % pass probability")
+    iso_cost_yuan: float = P(unit="yuan", source="assumption", ge=0,
+                             description="cost of ISO 9001 certification (consulting, audit, fees)",
+                             reason="consulting plus audit")
+    fee_share: float = P(unit="share of cost", source="assumption", ge=0, le=1,
+                         description="share of certification and title-application costs that "
+                         "are government fees (what fees.fee_waiver_share can waive)",
+                         reason="audit and registration fees are a minor part of the cost; "
+                         "consulting and internal work are the rest")
+    iso_substantive_share: float = P(unit="probability", source="notes/modelling.md (about "
+                                     "80 % of certified systems effective)", ge=0, le=1,
+                                     description="certification comes with a real "
+                                     "capability gain")
+    iso_gain: float = P(unit="logit", source="assumption", ge=0, le=5,
+                        description="capability gained by a substantive certification",
+                        reason="a working quality system helps a little")
+    abatement_cost: float = P(unit="share of output", source="notes/modelling.md (lumpy "
+                              "abatement investments)", ge=0, le=5,
+                              description="cost of a COD abatement investment")
+    abatement_fraction: float = P(unit="share", source="assumption", ge=0, le=1,
+                                  description="cut in discharge per abatement investment",
+                                  reason="a treatment facility removes a large share")
+    counterfeit_pass_factor: float = P(unit="x pass probability", source="assumption", ge=0,
+                                       le=1, description="pass probability of a "
+                                       "counterfeiter's product relative to its capability",
+                                       reason="shoddy goods fail tests often, not always")
+    criminal_cost_yuan: float = P(unit="yuan", source="§4.4", ge=0,
+                                  description="cost to a firm's owners of a criminal referral")
+    subsidy_additionality: float = P(unit="yuan per yuan", source="notes/modelling.md (Boeing "
+                                     "2016: about -0.5; Hu and Deng 2019: crowding-in)",
+                                     ge=-1, le=3, description="extra investment per yuan of "
+                                     "subsidy (negative: crowding out)")
+    subsidy_misuse: float = P(unit="probability", source="notes/modelling.md (Boeing and "
+                              "Peters: 42 % misused)", ge=0, le=1,
+                              description="a subsidised project is misused (no capability gain)")
+    exit_hazard: _by_size("1/month", "assumption", "background exit hazard by size",
+                                   reason="about 7 % of small firms a year", ge=0, le=1)
+    entry_rate: float = P(unit="1/month", source="assumption", ge=0, le=1,
+                          description="chance a vacated slot is taken by an entrant in a month",
+                          reason="entry roughly replaces exit")
+    entrant_capability_shift: float = P(unit="logit", source="assumption", ge=-10, le=10,
+                                        description="capability of entrants relative to "
+                                        "incumbents of their size",
+                                        reason="new small firms start less experienced")
+
+
+class Environment(_Strict):
+    cod_coefficient: SectorCOD
+    discharge_ratio_median: float = P(unit="x standard", source="shared/data (96.1 % of "
+                                      "industrial wastewater compliant, 2010)", gt=0, le=10,
+                                      description="median discharge relative to the standard")
+    discharge_ratio_sigma: float = P(unit="log-sd", source="assumption", ge=0, le=5,
+                                     description="spread of discharge ratios",
+                                     reason="small firms far worse")
+    discharge_trend: float = P(unit="1/year", source="shared/data (national COD -12.45 % "
+                               "2005-2010 with 10 % growth)", ge=-1, le=1,
+                               description="autonomous change of each firm's discharge ratio")
+    discharge_fee_yuan_per_tonne: float = P(unit="yuan/t", source="assumption", ge=0,
+                                            description="pollutant discharge fee on COD",
+                                            reason="order of magnitude of the period's "
+                                            "discharge fee; small next to abatement costs")
+    non_industrial_cod_ratio: float = P(unit="x industrial", source="shared/data (2006: "
+                                        "industrial 541.5, domestic 886.7)", ge=0, le=10,
+                                        description="non-industrial (domestic) COD relative to "
+                                        "industrial in the base year")
+    non_industrial_cod_trend: float = P(unit="1/year", source="assumption", ge=-1, le=1,
+                                        description="yearly change of domestic COD",
+                                        reason="treatment plants built in the period")
+
+
+class Construction(_Strict):
+    """Contractors and their works (§2.2.2): the world the city's levers act on."""
+
+    works_per_year: _by_size("works/year", "assumption", "completed works per contractor "
+                             "and year by qualification grade", reason="a few works a year "
+                             "for small builders, dozens for large", ge=0)
+    large_project_share: float = P(unit="share of works", source="§2.2.2b", ge=0, le=1,
+                                   description="share of works that are large or medium "
+                                   "projects (outside the acceptance and excellence targets)")
+    size_shares: _by_size("share", "assumption", "share of contractors by qualification grade",
+                          reason="most builders hold the lowest grade", ge=0, le=1)
+    capability_mean: _by_size("logit", "assumption", "mean chance (logit) that a work built "
+                              "with standard effort has no defect",
+                              reason="set so the base-year one-time acceptance rate is below "
+                              "the 90 % target (§2.2.2b)", ge=-10, le=10)
+    capability_sd: float = P(unit="logit", source="assumption", ge=0, le=5,
+                             description="spread of contractor capability",
+                             reason="heterogeneous builders")
+    effort_shift: _by_effort("logit", "assumption", "change in the no-defect logit by effort",
+                             reason="cutting corners doubles defects or worse; care halves "
+                             "them", ge=-10, le=10)
+    effort_cost: _by_effort("share of contract value", "assumption", "cost of each effort "
+                            "level relative to standard (negative: a saving)",
+                            reason="materials and labour saved or spent", ge=-1, le=1)
+    excellence_rating: _by_effort("probability", "assumption", "chance a defect-free work is "
+                                  "rated excellent, by effort", reason="excellence is judged "
+                                  "on finish beyond the standard", ge=0, le=1)
+    correction_share: float = P(unit="probability", source="§3.3 (whole-process supervision)",
+                                ge=0, le=1, description="a supervised work's defect is found "
+                                "and corrected during construction")
+    acceptance_detection: float = P(unit="probability", source="assumption", ge=0, le=1,
+                                    description="one-time acceptance finds a remaining defect",
+                                    reason="acceptance tests catch most, not all, defects")
+    rework_cost: float = P(unit="share of contract value", source="assumption", ge=0, le=5,
+                           description="cost of reworking a defective work",
+                           reason="demolition and rebuilding of parts")
+    record_cost: float = P(unit="share of contract value", source="§3.3 (quality files)", ge=0,
+                           le=5, description="contractor's cost of a record in the quality file "
+                           "(lost bids)")
+    logit_scale: float = P(unit="share of contract value", source="notes/modelling.md "
+                           "(smooth responses)", gt=0, le=1,
+                           description="payoff per logit unit in the effort choice")
+    review_rate: float = P(unit="1/month", source="assumption", ge=0, le=1,
+                           description="chance a contractor reconsiders its effort in a month",
+                           reason="effort habits change slowly")
+    work_value_million: _by_size("million yuan", "assumption", "contract value of a work by "
+                                 "grade", reason="small works are small", gt=0)
+
+
+class _SharesAddUp(_Strict):
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        total = sum(getattr(self, f) for f in type(self).model_fields)
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"shares must add up to 1, they add up to {total:.4f}")
+        return self
+
+
+ServiceSectorShares = create_model(
+    "ServiceSectorShares", __base__=_SharesAddUp,
+    __doc__="Share of service firms in each sector §2.2.3 lists.",
+    **{s: (float, P(unit="share", source="assumption", ge=0, le=1,
+                    description=f"service firms in {s.replace('_', ' ')} (§2.2.3)",
+                    reason="no city census published; commerce dominates county services"))
+       for s in SERVICE_SECTORS})
+
+
+class Services(_Strict):
+    """Service firms (§2.2.3, §3.2) and their adoption of service standards."""
+
+    sector_shares: ServiceSectorShares
+    size_shares: _by_size("share", "assumption", "share of service firms by size",
+                          reason="mostly small", ge=0, le=1)
+    standard_share: _by_size("share", "assumption", "share applying service standards at the "
+                             "start", reason="larger chains standardise first", ge=0, le=1)
+    revenue_median: _by_size("million yuan/year", "assumption", "median yearly revenue",
+                             reason="service firms are smaller than factories", gt=0)
+    adoption_cost: float = P(unit="share of revenue", source="assumption", ge=0, le=5,
+                             description="one-time cost of adopting service standards",
+                             reason="training, procedures, certification")
+    standard_premium: float = P(unit="share of revenue/year", source="assumption", ge=0, le=1,
+                                description="extra profit from applying standards",
+                                reason="customers return to standardised services")
+    demonstration_pull: float = P(unit="logit per demonstration unit share", source="§3.2 "
+                                  "(demonstration units as examples)", ge=0, le=100,
+                                  description="extra imitation pull of the sector's "
+                                  "demonstration units")
+    demonstration_premium: float = P(unit="share of revenue/year", source="assumption", ge=0,
+                                     le=1, description="market value of a demonstration title",
+                                     reason="a public endorsement")
+    judging_noise: float = P(unit="logit", source="assumption", ge=0, le=10,
+                             description="noise in choosing demonstration units",
+                             reason="contests favour size and visibility too")
+
+
+class Interpretation(_Strict):
+    cod_base_year: int | None = Field(
+        None, description="base year of the COD cut (§2.2.4b leaves it blank); empty means the "
+        "year before policy.start_year", json_schema_extra={"unit": "year",
+                                                            "source": "§2.2.4b (blank)"})
+    cod_scope: Literal["industrial", "industrial_and_domestic"] = P(
+        unit="scope", strict=None, source="shared/data README (scope matters)",
+        description="which COD sources the 15 % cut covers")
+    pollution_compliance_weighting: Literal["load", "count"] = P(
+        unit="rule", strict=None, source="shared/data (compliance reported by wastewater volume)",
+        description="weight sources by pollution load or count each source once (§2.2.4a)")
+    intl_advanced_pass_probability: float = P(
+        unit="probability", source="§2.2.1e ('international advanced level', undefined)",
+        ge=0, le=1, description="pass probability at which a key-industry firm on "
+        "international standards counts as at international advanced level")
+
+
+class Scenario(_Strict):
+    """A validated scenario. Build with :func:`load_scenario`; change with :meth:`override`."""
+
+    name: str
+    description: str = ""
+    city: City
+    horizon: Horizon
+    status_quo: Levers
+    policy: Policy
+    national: National
+    awards: Awards
+    market: Market
+    behaviour: Behaviour
+    environment: Environment
+    construction: Construction
+    services: Services
+    interpretation: Interpretation
+    targets: dict[str, float] = Field(default_factory=dict)
+    uncertain: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    # where the scenario came from, for error messages and manifests (not part of the content)
+    _source: str = "<scenario>"
+    _raw: dict = {}  # the merged file content before [status_quo] fills [policy]
+    _origins: dict = {}  # dotted key -> file that set it
+
+    @model_validator(mode="after")
+    def _check_years_and_tables(self):
+        if self.horizon.end_year < self.city.base_year:
+            raise ValueError(
+                f"horizon.end_year: the end year ({self.horizon.end_year}) is before "
+                f"city.base_year ({self.city.base_year}); expected an end year at or after "
+                "the base year")
+        if not self.city.base_year <= self.policy.start_year <= self.horizon.end_year + 1:
+            raise ValueError(
+                f"policy.start_year: {self.policy.start_year} must lie between city.base_year "
+                f"({self.city.base_year}) and horizon.end_year + 1")
+        cod_base = self.interpretation.cod_base_year
+        if cod_base is not None and not self.city.base_year <= cod_base <= self.horizon.end_year:
+            raise ValueError(f"interpretation.cod_base_year: {cod_base} must lie within the "
+                             f"simulated years {self.city.base_year}-{self.horizon.end_year}")
+        from ..targets import TARGET_IDS  # local: targets imports nothing from here
+
+        for tid, value in self.targets.items():
+            if tid not in TARGET_IDS:
+                raise ValueError(f"targets.{tid}: no such target{suggest(tid, TARGET_IDS)}")
+            if not 0 <= value <= 1:
+                raise ValueError(f"targets.{tid}: threshold {value} is outside [0, 1] "
+                                 "(targets are shares, not percentages)")
+        flat = flatten(self.model_dump(exclude={"targets", "uncertain"}))
+        for key, (lo, hi) in self.uncertain.items():
+            if key not in flat:
+                raise ValueError(f"uncertain.{key}: no such parameter"
+                                 f"{suggest(key, list(flat))}")
+            value = flat[key]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"uncertain.{key}: only numeric parameters can be uncertain")
+            if not lo <= hi:
+                raise ValueError(f"uncertain.{key}: range [{lo}, {hi}] has low above high")
+            if not lo <= value <= hi:
+                raise ValueError(f"uncertain.{key}: value {value} lies outside its declared "
+                                 f"range [{lo}, {hi}]")
+        return self
+
+    # -- convenience -------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The file this scenario was loaded from (or a description of how it was built)."""
+        return self._source
+
+    @property
+    def cod_base_year(self) -> int:
+        """The COD base year in force: explicit, or the year before ``policy.start_year``."""
+        explicit = self.interpretation.cod_base_year
+        return explicit if explicit is not None else max(self.city.base_year,
+                                                         self.policy.start_year - 1)
+
+    def levers_for(self, year: int) -> Levers:
+        """The levers in force in ``year``: status quo before ``policy.start_year``."""
+        return self.policy if year >= self.policy.start_year else self.status_quo
+
+    def to_dict(self) -> dict:
+        """The scenario as plain data (what a TOML file with no ``extends`` would hold)."""
+        return self.model_dump(mode="json")
+
+    def file_data(self) -> dict:
+        """The scenario's content as a file would hold it (``[policy]`` levers left unset keep
+        following ``[status_quo]``); :func:`scenario_from_data` turns it back into this."""
+        return copy.deepcopy(self._raw) if self._raw else self.to_dict()
+
+    def content_hash(self) -> str:
+        """A stable hash of the scenario's content (for manifests and caching)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def get(self, dotted: str) -> Any:
+        """The value at a dotted key, for example ``"policy.rewards.city_provincial_award"``."""
+        flat = flatten(self.to_dict())
+        if dotted not in flat:
+            raise ScenarioError(f"{self.source}: no parameter `{dotted}`"
+                                f"{suggest(dotted, list(flat))}.")
+        return flat[dotted]
+
+    def override(self, changes: dict[str, Any], name: str | None = None) -> "Scenario":
+        """A new, validated scenario with dotted keys changed; this one is left as it is."""
+        # start from the file content, so a status_quo lever still fills an unset policy lever
+        from .loading import set_dotted, validate  # loading builds on this module
+
+        raw = copy.deepcopy(self._raw) if self._raw else self.to_dict()
+        origins = dict(self._origins)
+        for dotted, value in changes.items():
+            set_dotted(raw, dotted, value, self.source)
+            origins.pop(dotted, None)  # re-insert last: the override is the nearest source
+            origins[dotted] = f"{self.source} (override)"
+        if name is not None:
+            raw["name"] = name
+        return validate(raw, f"{self.source} with overrides {sorted(changes)}", origins)
+
+    def with_provenance(self, source: str, raw: dict | None = None,
+                        origins: dict[str, str] | None = None) -> "Scenario":
+        """A copy that says where it came from: ``source`` (a file or a description), the file
+        content ``raw`` it was validated from and, per dotted key, the file that set it (for
+        error messages and manifests; none of this is part of the content)."""
+        sc = self.model_copy()
+        sc._source = source
+        sc._raw = copy.deepcopy(raw) if raw is not None else copy.deepcopy(self._raw)
+        sc._origins = dict(origins) if origins is not None else dict(self._origins)
+        return sc

@@ -1,0 +1,277 @@
+"""Experiments: designs, executors (bit-identical), the resumable store, failures, refusals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simcity_quality as sq
+from simcity_quality.errors import SimcityQualityError
+from simcity_quality.experiments import designs
+from simcity_quality.experiments.sweep import _tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAN = ROOT / "scenarios" / "the_plan.toml"
+REWARD = "policy.rewards.city_provincial_award"
+
+
+def small_design():
+    return designs.grid({REWARD: [0, 50_000, 100_000], "policy.inspection.fine_yuan": [30_000]})
+
+
+# --- designs -----------------------------------------------------------------------------
+
+def test_grid_is_the_full_product_in_interleaved_order(plan):
+    d = designs.grid({REWARD: [0, 1, 2, 3], "behaviour.imitation_weight": [0.5, 1.5]}).resolve(
+        plan)
+    assert len(d) == 8
+    assert set(map(tuple, d.to_numpy())) == {(a, b) for a in (0, 1, 2, 3) for b in (0.5, 1.5)}
+    # a prefix of the order already spans the range of the first key
+    assert d[REWARD].iloc[:2].tolist() == [0, 3]  # the corners first
+    assert d["behaviour.imitation_weight"].iloc[:2].nunique() == 2
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol", "halton"])
+def test_sampling_designs_stay_in_range_and_repeat_by_seed(plan, kind):
+    make = getattr(designs, kind)
+    ranges = {REWARD: (10_000, 90_000), "behaviour.imitation_weight": None}  # None: [uncertain]
+    a = make(ranges, n=16, seed=3).resolve(plan)
+    b = make(ranges, n=16, seed=3).resolve(plan)
+    c = make(ranges, n=16, seed=4).resolve(plan)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+    lo, hi = plan.uncertain["behaviour.imitation_weight"]
+    assert a[REWARD].between(10_000, 90_000).all()
+    assert a["behaviour.imitation_weight"].between(lo, hi).all()
+
+
+def test_latin_hypercube_puts_one_point_in_each_stratum(plan):
+    d = designs.lhs({REWARD: (0, 100)}, n=10, seed=1).resolve(plan)
+    assert sorted((d[REWARD] // 10).astype(int)) == list(range(10))
+
+
+def test_integer_parameters_are_rounded(plan):
+    d = designs.lhs({"policy.inspection.clean_inspections_to_leave": (1, 5)}, n=7).resolve(plan)
+    assert d["policy.inspection.clean_inspections_to_leave"].dtype.kind == "i"
+
+
+def test_points_from_csv_and_design_errors(plan, tmp_path):
+    csv = tmp_path / "points.csv"
+    pd.DataFrame({REWARD: [0, 80_000], "policy.inspection.targeting": ["uniform", "tiered"]}
+                 ).to_csv(csv, index=False)
+    d = designs.points(csv).resolve(plan)
+    assert list(d["policy.inspection.targeting"]) == ["uniform", "tiered"]
+    with pytest.raises(SimcityQualityError, match="not a numeric parameter"):
+        designs.lhs({"policy.rewards.no_such": (0, 1)}, n=4).resolve(plan)
+    with pytest.raises(SimcityQualityError, match="no range given"):
+        designs.lhs({REWARD: None}, n=4).resolve(plan)
+    with pytest.raises(SimcityQualityError, match="not found"):
+        designs.points(tmp_path / "missing.csv")
+
+
+def test_runs_are_ordered_replication_major_so_a_prefix_covers_the_design(plan):
+    d = small_design().resolve(plan)
+    tasks = _tasks(d, replications=3, done=set())
+    assert [(p, r) for p, r, _ in tasks[:3]] == [(p, 0) for p in d.index]
+    assert len(_tasks(d, 3, done={(0, 0), (1, 2)})) == 7
+
+
+# --- executors ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_executors_give_bit_identical_results(plan, tmp_path):
+    design = small_design()
+    kw = dict(replications=2, seed=5, firms=200, progress=False)
+    serial = sq.sweep(plan, design, store=tmp_path / "s", executor="serial", **kw)
+    procs = sq.sweep(plan, design, store=tmp_path / "p", executor="processes", workers=2,
+                     batch_size=1, **kw)
+    dask = sq.sweep(plan, design, store=tmp_path / "d", executor="dask", workers=2, **kw)
+    for other in (procs, dask):
+        pd.testing.assert_frame_equal(serial.finals, other.finals)
+        pd.testing.assert_frame_equal(serial.timeseries, other.timeseries)
+    assert len(serial.finals) == 6 and serial.missing_runs == 0
+    # a sweep point is the same run as sq.run with the same seed
+    direct = sq.run(plan.override(design.resolve(plan).iloc[2].to_dict()), replications=2,
+                    seed=5, firms=200)
+    np.testing.assert_array_equal(serial.finals.query("point == 2")["factory_pass_rate"],
+                                  direct.final["factory_pass_rate"])
+
+
+@pytest.mark.slow
+def test_sweep_through_a_dask_scheduler_and_worker_started_as_processes(plan, tmp_path):
+    sched_file = tmp_path / "scheduler.json"
+    dask = [str(Path(sys.executable).with_name("dask"))]
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address",
+         "127.0.0.1:0", "--scheduler-file", str(sched_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        worker = subprocess.Popen(
+            [*dask, "worker", "--scheduler-file", str(sched_file), "--host", "127.0.0.1",
+             "--dashboard-address", "127.0.0.1:0", "--nthreads", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        res = sq.sweep(plan, small_design(), replications=1, seed=2, firms=200,
+                       store=tmp_path / "remote", executor="dask", scheduler=address,
+                       progress=False)
+        ref = sq.sweep(plan, small_design(), replications=1, seed=2, firms=200,
+                       store=tmp_path / "serial", executor="serial", progress=False)
+        pd.testing.assert_frame_equal(res.finals, ref.finals)
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+# --- the store -----------------------------------------------------------------------------
+
+def _cli_sweep(store, *extra):
+    return [sys.executable, "-m", "simcity_quality", "sweep", str(PLAN), "--grid",
+            f"{REWARD}=0,25000,50000,75000,100000,125000", "-r", "5", "--seed", "9",
+            "--firms", "1000", "--executor", "serial", "--batch-size", "1", "-q", "-o",
+            str(store), *extra]
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_the_same_data_as_an_uninterrupted_sweep(tmp_path):
+    store = tmp_path / "killed"
+    proc = subprocess.Popen(_cli_sweep(store), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    done = store / "done"
+    while time.time() < deadline:
+        if done.exists() and len(list(done.glob("part-*.json"))) >= 4:
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = sq.load_results(store)
+    assert 0 < len(partial.finals) < 30, "the sweep must be interrupted part-way"
+    assert partial.missing_runs == 30 - len(partial.finals)
+    resumed = subprocess.run(_cli_sweep(store, "--resume"), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = tmp_path / "whole"
+    assert subprocess.run(_cli_sweep(whole), capture_output=True).returncode == 0
+    a, b = sq.load_results(store), sq.load_results(whole)
+    pd.testing.assert_frame_equal(a.finals, b.finals)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
+    pd.testing.assert_frame_equal(a.design, b.design)
+    assert a.missing_runs == 0 and a.manifest["resumed"]
+
+
+def test_a_failing_run_is_recorded_and_the_rest_complete(plan, tmp_path):
+    pts = pd.DataFrame({"policy.subsidy.interest_subsidy_rate": [0.2, 1.5, 0.8]})  # 1.5: invalid
+    res = sq.sweep(plan, designs.points(pts), replications=2, seed=1, firms=200,
+                   store=tmp_path / "f", executor="serial", progress=False)
+    assert len(res.finals) == 4 and len(res.failures) == 2
+    assert set(res.failures["point"]) == {1}
+    assert "interest_subsidy_rate" in res.failures["error"].iloc[0]
+    assert res.manifest["runs_failed"] == 2 and res.missing_runs == 0
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_foreign_or_damaged_stores_are_refused_untouched(plan, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("precious")
+    before = _snapshot(foreign)
+    with pytest.raises(SimcityQualityError, match="not a simcity_quality result store"):
+        sq.sweep(plan, small_design(), replications=1, store=foreign, progress=False,
+                 executor="serial", firms=100)
+    assert _snapshot(foreign) == before
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+    before = _snapshot(broken)
+    for call in (lambda: sq.load_results(broken),
+                 lambda: sq.sweep(plan, small_design(), replications=1, store=broken,
+                                  resume=True, progress=False, executor="serial", firms=100)):
+        with pytest.raises(SimcityQualityError, match="not valid JSON"):
+            call()
+    assert _snapshot(broken) == before
+
+
+def test_resume_refuses_a_different_sweep_and_a_rerun_without_resume(plan, tmp_path):
+    store = tmp_path / "s"
+    sq.sweep(plan, small_design(), replications=1, seed=1, store=store, executor="serial",
+             firms=100, progress=False)
+    before = _snapshot(store)
+    with pytest.raises(SimcityQualityError, match="pass --resume"):
+        sq.sweep(plan, small_design(), replications=1, seed=1, store=store, executor="serial",
+                 firms=100, progress=False)
+    with pytest.raises(SimcityQualityError, match="seed"):
+        sq.sweep(plan, small_design(), replications=1, seed=2, store=store, resume=True,
+                 executor="serial", firms=100, progress=False)
+    assert _snapshot(store) == before
+
+
+def test_a_damaged_part_is_named_when_loading(plan, tmp_path):
+    store = tmp_path / "s"
+    sq.sweep(plan, small_design(), replications=1, seed=1, store=store, executor="serial",
+             firms=100, progress=False)
+    part = sorted((store / "finals").glob("part-*.parquet"))[0]
+    part.write_bytes(b"garbage")
+    with pytest.raises(SimcityQualityError, match=part.name):
+        sq.load_results(store)
+
+
+def test_manifest_records_what_is_needed_to_rerun_one_run(plan, tmp_path):
+    res = sq.sweep(plan, small_design(), replications=2, seed=4, store=tmp_path / "m",
+                   executor="serial", firms=150, progress=False)
+    m = res.manifest
+    for key in ("scenario_hash", "scenario", "design", "seed", "replications", "firms",
+                "versions", "started", "finished", "seed_rule"):
+        assert m.get(key) is not None, key
+    # re-run point 1, replication 1 alone from the manifest
+    sc = sq.scenario.scenario_from_data(m["scenario"]).override(
+        res.design.loc[1].to_dict())
+    model = sq.QualityCityModel(sc, seed=np.random.SeedSequence(m["seed"], spawn_key=(1,)),
+                                firms=m["firms"])
+    model.run_model()
+    stored = res.finals.query("point == 1 and replication == 1")["spot_check_pass_rate"]
+    assert model.current["spot_check_pass_rate"] == stored.iloc[0]
+
+
+def test_sweep_cli_reports_bad_designs(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "simcity_quality", "sweep", str(PLAN),
+                          "--grid", "policy.rewards.city_provincial_award", "-o",
+                          str(tmp_path / "x")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "KEY=V1,V2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_attainment_cli_reads_a_store(plan, tmp_path, capsys):
+    from simcity_quality.interface.cli import main
+
+    store = tmp_path / "s"
+    sq.sweep(plan, small_design(), replications=2, seed=1, store=store, executor="serial",
+             firms=150, progress=False)
+    assert main(["attainment", str(store), "-o", str(tmp_path / "a.csv")]) == 0
+    text = capsys.readouterr().out
+    assert "factory_pass_rate" in text and "Wilson" in text
+    table = pd.read_csv(tmp_path / "a.csv")
+    assert set(table["point"]) == {0, 1, 2} and (table["n"] == 2).all()
+    assert main(["attainment", str(tmp_path / "nowhere")]) == 2
