@@ -17,10 +17,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python rfc3987-syntax || true
 	touch $(STAMP)
 
-## The main job: the plan against the baseline, report and PNGs under results/
-demo: $(STAMP)
+## The main job: the plan against the baseline; tables, chart, report and the briefing
+## (results/demo/briefing.html, one page to open in a browser) under results/demo/
+demo: $(STAMP) fonts
 	$(BIN)/simcity-quality compare scenarios/baseline.toml scenarios/the_plan.toml \
-		--replications 20 --seed 2010 --out results/demo
+		--replications 20 --seed 2010 --out results/demo --briefing results/demo/briefing.html
 
 ## The tests: unit tests, notebooks under nbval, and lint
 test: $(STAMP) chromium fonts
