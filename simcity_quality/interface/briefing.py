@@ -297,11 +297,20 @@ def _summary(comparison: Comparison, att: pd.DataFrame) -> str:
             "<a href='#precision'>How precise</a>).</p></section>")
 
 
+def _shown_path(source: str) -> str:
+    """A scenario's file relative to the working folder when it lies inside it."""
+    try:
+        return str(Path(source).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return source
+
+
 def _compared(comparison: Comparison) -> str:
     ref = comparison.reference
     parts = ["<section id='compared'><h2>What was compared</h2>",
              f"<p><strong>{_e(ref.name)}</strong> (the reference, from "
-             f"<code>{_e(ref.scenario.source)}</code>): {_e(ref.scenario.description)}</p>"]
+             f"<code>{_e(_shown_path(ref.scenario.source))}</code>): "
+             f"{_e(ref.scenario.description)}</p>"]
     for res in _others(comparison):
         keys = differing_keys(ref.scenario, res.scenario)
         rows = [("<tr>" + _cell(f"<code>{_e(k.key)}</code>") + _cell(_e(k.source))
@@ -309,7 +318,8 @@ def _compared(comparison: Comparison) -> str:
                  + _cell(_e(_value(k.scenario)), num=True) + _cell(_e(k.unit)) + "</tr>")
                 for k in keys.itertuples()]
         parts.append(f"<p><strong>{_e(res.name)}</strong> (from "
-                     f"<code>{_e(res.scenario.source)}</code>): {_e(res.scenario.description)} "
+                     f"<code>{_e(_shown_path(res.scenario.source))}</code>): "
+                     f"{_e(res.scenario.description)} "
                      f"It differs from {_e(ref.name)} in {len(keys)} keys:</p>")
         parts.append(_table(["key", "plan section or source", "what it is", _e(ref.name),
                              _e(res.name), "unit"], rows))
