@@ -7,7 +7,7 @@ industrial :class:`Enterprise`, per construction :class:`Contractor` and per
 methods. The government's mechanisms are methods of the model. It exists to check the engine:
 the two must agree *in distribution* (they do not share random numbers), and it reads as the
 specification of firm behaviour. Each method names the plan section it models (plan:
-``shared/seed/quality_city_plan.en.md``) and the engine function it mirrors.
+``docs/plan/quality_city_plan.en.md``) and the engine function it mirrors.
 
 It deliberately does not call the engine's ``behaviour``, ``government``, ``construction``,
 ``services`` or ``population`` functions (that would make the check circular). It reuses only
