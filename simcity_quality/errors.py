@@ -7,3 +7,25 @@ class SimcityQualityError(Exception):
 
 class ScenarioError(SimcityQualityError, ValueError):
     """A scenario file or override that cannot be used; the message names file and key."""
+
+
+FIRMS_RENAMED = ("`firms=` is now `resolution=`: how many of the city's firms are simulated "
+                 "(money and counts are always for the whole city, whose size is city.firms in "
+                 "the scenario)")
+
+
+def renamed(**old_to_new: str):
+    """Refuse keyword arguments that were renamed, with a message naming the new word:
+    ``@renamed(firms="resolution")``."""
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    message = FIRMS_RENAMED if old == "firms" else f"`{old}=` is now `{new}=`"
+                    raise SimcityQualityError(f"{fn.__qualname__}: {message}.")
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorate

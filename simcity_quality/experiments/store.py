@@ -3,7 +3,7 @@
 ::
 
     STORE/manifest.json        what was asked (scenario and its hash, design, seed, replications,
-                               firms), package and dependency versions, start and end times
+                               resolution), package and dependency versions, start and end times
     STORE/design.parquet       the design points (index ``point``)
     STORE/finals/part-*.parquet      one row per finished run: KPIs and budget totals
     STORE/timeseries/part-*.parquet  one row per run and month
@@ -30,7 +30,8 @@ from ..errors import SimcityQualityError
 FORMAT = "simcity_quality.result_store"
 VERSION = 1
 TABLES = ("finals", "timeseries", "failures")
-_COMPARED = ("scenario_hash", "design_hash", "seed", "replications", "firms", "timeseries")
+_COMPARED = ("scenario_hash", "design_hash", "seed", "replications", "resolution",
+             "timeseries")
 
 
 def _now() -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import SimcityQualityError
+from ..errors import SimcityQualityError, renamed
 from ..scenario import Scenario, load_scenario
 from .designs import Design
 from .store import FORMAT, VERSION, ExperimentResults, ResultStore, load_results, versions
@@ -63,10 +63,11 @@ def _refuse_while_a_worker_starts() -> None:
             "with resume=True (or --resume) to finish it, or remove the folder.")
 
 
+@renamed(firms="resolution")
 def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 10,
           seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
           workers: int | None = None, scheduler: str | None = None, security=None,
-          firms: int | None = None, resume: bool = False, batch_size: int | None = None,
+          resolution: int | None = None, resume: bool = False, batch_size: int | None = None,
           timeseries: bool = True, progress: bool = True) -> ExperimentResults:
     """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
 
@@ -95,7 +96,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         "scenario_name": sc.name, "scenario_source": sc.source,
         "scenario_hash": sc.content_hash(), "scenario": sc.file_data(),
         "design": design.describe(), "design_hash": _hash(table.to_dict(orient="split")),
-        "points": len(table), "replications": replications, "seed": seed, "firms": firms,
+        "points": len(table), "replications": replications, "seed": seed, "resolution": resolution,
         "timeseries": timeseries, "versions": versions(),
         "seed_rule": "replication r uses numpy SeedSequence(seed, spawn_key=(r,)), the r-th "
                      "child of SeedSequence(seed), at every design point",
@@ -108,7 +109,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
     args = (sc.file_data(), sc.source)
     bar = _progress(len(todo), progress)
     try:
-        for batch, result in _execute(executor, batches, args, seed, firms, timeseries,
+        for batch, result in _execute(executor, batches, args, seed, resolution, timeseries,
                                       n_workers, scheduler, security):
             st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
             bar.update(len(batch))
@@ -135,9 +136,9 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="run", disable=not enabled, smoothing=0.1)
 
 
-def _execute(executor, batches, args, seed, firms, timeseries, n_workers, scheduler, security):
+def _execute(executor, batches, args, seed, resolution, timeseries, n_workers, scheduler, security):
     """Yield (batch, result) as batches complete."""
-    call = (seed, firms, timeseries)
+    call = (seed, resolution, timeseries)
     if executor == "serial":
         for batch in batches:
             yield batch, run_batch(*args, _plain(batch), *call)
