@@ -6,7 +6,8 @@ calibrates from a distant start on other seeds, exactly as
 Over many seed pairs, z = (estimate - truth) / SE should look standard: the truth inside the
 reported 95 % interval about 95 % of the time. Prints Markdown for docs/calibration.md.
 
-Usage: ``python benchmarks/calibration_coverage.py [--pairs 20] [--replications 6] [--resolution 800]``
+Usage: ``python benchmarks/calibration_coverage.py [--pairs 20] [--replications 6]
+[--resolution 800]``
 """
 
 import argparse
@@ -56,7 +57,8 @@ def main():
                                   r["ci_low"] <= truth <= r["ci_high"]))
     q = stats.t.ppf(0.975, args.replications - 1)
     print(f"`python benchmarks/calibration_coverage.py --pairs {args.pairs} --replications "
-          f"{args.replications} --resolution {args.resolution}`: {args.pairs} recoveries (data seeds "
+          f"{args.replications} --resolution {args.resolution}`: {args.pairs} recoveries "
+          "(data seeds "
           f"1000+i with 12 replications, fit seeds 2000+i); 95 % intervals are estimate +- "
           f"{q:.2f} SE (Student t, {args.replications - 1} df). {flagged} of {args.pairs} "
           f"recoveries flagged something the data cannot pin down.\n")

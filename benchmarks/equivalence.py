@@ -1,13 +1,13 @@
 """The full equivalence check: the vectorised engine against the per-agent Mesa reference.
 
 For each scenario, runs ``--replications`` independent replications of each model (different
-seed roots, so the samples are independent) at ``--resolution`` enterprises and compares the
+seed roots, so the samples are independent) in a city of ``--firms`` enterprises and compares the
 end-of-horizon value of every target KPI and the spending totals (``--all-columns``: every
 time-series column): engine mean, reference mean, difference in standard errors of the
 difference, two-sample KS p-value, Holm-adjusted KS p-value across the scenario's columns, and
 the verdict (|diff| <= 3 SE and Holm-adjusted p >= alpha). Exits with status 1 if any differ.
 
-Usage: ``python benchmarks/equivalence.py [--resolution 1000] [--replications 100]
+Usage: ``python benchmarks/equivalence.py [--firms 1000] [--replications 100]
 [--scenarios baseline the_plan] [--all-columns]``.
 """
 

@@ -26,7 +26,8 @@ def main():
     args = ap.parse_args()
     base, plan = sq.load_scenario(SCEN / "baseline.toml"), sq.load_scenario(SCEN / "the_plan.toml")
     kw = dict(seed=args.seed, resolution=args.resolution)
-    print(f"Size: {args.resolution:,} enterprises (contractors and service firms scaled with them), "
+    print(f"Resolution: {args.resolution:,} simulated enterprises (money and counts for the "
+          "whole city), "
           f"{args.replications} replications, seed {args.seed}.\n")
 
     comp = sq.compare([base, plan], replications=args.replications, **kw)

@@ -39,7 +39,8 @@ def main() -> None:
     model.run_model()
     prof.disable()
     print(f"{args.resolution} enterprises, {model.n_months} months: run {plain:.3f} s "
-          f"({plain / (args.resolution * model.n_months) * 1e9:.0f} ns/enterprise-month) unprofiled")
+          f"({plain / (args.resolution * model.n_months) * 1e9:.0f} ns/enterprise-month) "
+          "unprofiled")
     pstats.Stats(prof).strip_dirs().sort_stats(args.sort).print_stats(args.top)
 
 

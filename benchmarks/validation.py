@@ -140,12 +140,13 @@ def main():
         "*inconsistent* when it lies wholly outside, *undecided* otherwise. Nothing in the "
         "model was changed to meet a check.",
         "",
-        f"Size: {args.resolution:,} enterprises (the default city, contractors and service firms "
-        f"scaled with it), {args.replications} replications per scenario on common random "
+        f"Resolution: {args.resolution:,} of the default city's 5,000 enterprises simulated "
+        f"(money and counts for the whole city), {args.replications} replications per scenario on common random "
         f"numbers ({args.award_replications} for the brand-application check, whose "
         f"applicants are few); ISO runs {args.iso_firms:,} enterprises, {args.iso_replications} "
         f"replications, 2009-{v.ISO_END_YEAR}; seed {args.seed}. Command: `python "
-        f"benchmarks/validation.py --resolution {args.resolution} --replications {args.replications} "
+        f"benchmarks/validation.py --resolution {args.resolution} --replications "
+        f"{args.replications} "
         f"--award-replications {args.award_replications} --iso-firms {args.iso_firms} "
         f"--iso-replications {args.iso_replications} --seed {args.seed}`.",
         "",

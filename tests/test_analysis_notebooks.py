@@ -64,7 +64,8 @@ def test_a_changed_engine_is_reported_not_followed_wrongly(plan, monkeypatch):
     monkeypatch.setattr(panels, "QualityCityModel", Silent)
     with pytest.raises(SimcityQualityError, match="observer"):
         panels.firm_panel(small_city(plan, 200), seed=1)
-    with pytest.raises(SimcityQualityError, match=r"full resolution .* small_city\(scenario, 200\)"):
+    with pytest.raises(SimcityQualityError,
+                       match=r"full resolution .* small_city\(scenario, 200\)"):
         panels.firm_panel(plan, seed=1, resolution=200)
     with pytest.raises(SimcityQualityError, match="whole-number seed"):
         panels.firm_panel(plan, seed=sq.replication_seeds(1, 1)[0])

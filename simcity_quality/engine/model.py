@@ -79,8 +79,8 @@ class QualityCityModel(mesa.Model):
         seed: a ``numpy.random.SeedSequence`` (or an int to build one) for this replication;
             it is read, never spawned from, so the same object twice gives the same run.
         resolution: how many industrial enterprises are simulated (default
-            ``city.resolution``, else all of them). Small firms without a title are thinned,
-            each simulated one standing for several (engine/resolution.py); money, counts and
+            ``city.resolution``, else all of them). Medium and small firms without a title
+            are thinned, each simulated one standing for several of its size (engine/resolution.py); money, counts and
             KPIs are for the whole city whatever the resolution.
         track: ids of enterprises whose monthly history to keep (see :meth:`enterprise`).
         observer: an :class:`~.observer.Observer` told of each month's decisions and

@@ -522,8 +522,8 @@ def _resolution(res: Results) -> str:
             f"city's {city.firms:,} industrial enterprises (docs/ODD.md §7.13): large firms, "
             "title holders and every firm a count-limited mechanism picks out (an inspection, "
             "a title, a key project) are simulated one each; the other medium and small firms "
-            "are a sample of each size, each standing for several identical ones. Money, counts and "
-            "targets are for the whole city; a lower resolution makes them noisier, not "
+            "are a sample of each size, each standing for several identical ones. Money, "
+            "counts and targets are for the whole city; a lower resolution makes them noisier, not "
             "smaller.</li>")
 
 

@@ -144,7 +144,7 @@ FINDINGS = {f.key: f for f in (
         sources=("http://gateway.bigforumpro.com/t855-explanatory-model-of-the-diffusion",
                  "https://th4.ilovetranslation.com/xKkhndDL8PD=d"),
         quantity="R^2 of a three-parameter logistic fitted to the yearly ISO 9001 share of "
-                 f"live resolution, status quo, 2009-{ISO_END_YEAR}",
+                 f"live firms, status quo, 2009-{ISO_END_YEAR}",
         tolerance="at least 0.99, the fit quality reported for the world series",
         low=0.99, high=1.0),
     Finding(
@@ -156,7 +156,7 @@ FINDINGS = {f.key: f for f in (
         quantity="growth rate r (per year) of the same logistic fit; 68.7 % to 95 % in 4-6 "
                  "years means r = 0.36-0.54",
         tolerance="within a factor of 2 of that range: 0.18 to 1.08 a year (world counts of "
-                  "certificates, not a city's share of resolution)",
+                  "certificates, not a city's share of firms)",
         low=0.36 / 2, high=0.54 * 2),
 )}
 

@@ -36,7 +36,8 @@ def test_service_standard_share_by_hand():
 def test_work_outcome_probabilities_by_hand(baseline):
     """Two contractors: one careful and watched (tiered supervision), one cutting corners."""
     c = baseline.construction
-    con = Contractors(weight=np.ones(2), size=np.array([0, 2], dtype=np.int8), capability=np.array([2.0, 1.0]),
+    con = Contractors(weight=np.ones(2), size=np.array([0, 2], dtype=np.int8),
+                      capability=np.array([2.0, 1.0]),
                       effort=np.array([EFFORTS.index("excellence"),
                                        EFFORTS.index("cut_corners")], dtype=np.int8),
                       watched=np.array([True, False]), clean_works=np.zeros(2, dtype=np.int16))

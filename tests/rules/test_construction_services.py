@@ -104,7 +104,8 @@ def test_demonstration_contest_agrees(sc):
     u_round, u = rng.random(), rng.random(len(sf.size))
     z = ndtri(u)  # the reference's normal judging noise is the engine's uniform's quantile
     twin.model.demo_win_belief = 0.3
-    contest = services.demonstration_contest(sf, lv, sc, u_round, lambda rows, codes: u[None, codes >> MEMBER_BITS], 0.3)
+    contest = services.demonstration_contest(
+        sf, lv, sc, u_round, lambda rows, codes: u[None, codes >> MEMBER_BITS], 0.3)
     twin.model.demonstration_contest(lv, YEAR, (u_round, {f: z[i] for i, f in
                                                           enumerate(twin.service_firms)}))
     assert_same(contest.scores, with_nan(twin.model.last_contest_scores, twin.service_firms),
