@@ -6,7 +6,8 @@ Public API::
     sc = sq.load_scenario("scenarios/the_plan.toml")
     res = sq.run(sc, replications=20, seed=7)
     res.targets, res.budget, res.timeseries, res.final
-    sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...)
+    sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...),
+    sq.cheapest_mix(...)
     sq.calibrate(...), sq.TARGETS
 
 The package is in layers, data flowing one way (docs/ODD.md, README "Layout"): ``scenario``
@@ -24,6 +25,7 @@ _PUBLIC = {
     "TARGETS": ("targets", "TARGETS"),
     "ScenarioError": ("errors", "ScenarioError"),
     "SimcityQualityError": ("errors", "SimcityQualityError"),
+    "SimcityQualityWarning": ("errors", "SimcityQualityWarning"),
     "Scenario": ("scenario", "Scenario"),
     "load_scenario": ("scenario", "load_scenario"),
     "QualityCityModel": ("engine.model", "QualityCityModel"),
@@ -39,6 +41,7 @@ _PUBLIC = {
     "load_results": ("experiments", "load_results"),
     "minimum_level": ("experiments", "minimum_level"),
     "optimise_mix": ("experiments", "optimise_mix"),
+    "cheapest_mix": ("experiments", "cheapest_mix"),
     "morris": ("experiments", "morris"),
     "sobol": ("experiments", "sobol"),
     "firm_panel": ("experiments.firms", "firm_panel"),

@@ -14,6 +14,11 @@ from ..scenario.catalogue import unit
 BASIS_WORDS = {"gross": "gross", "net": "net of fines", "revenue": "revenue"}
 
 
+def percent(share: float) -> str:
+    """``0.95`` -> ``"95 %"`` (whole percentages, as the reports write them)."""
+    return f"{share * 100:.0f} %"
+
+
 def million(yuan: float) -> str:
     """``12_345_678`` -> ``"12.35"`` (million yuan, two decimals; ``"n/a"`` for NaN)."""
     if yuan is None or not math.isfinite(yuan):
@@ -44,7 +49,9 @@ def lever_value(key: str, value) -> str:
     ``"750 inspections/year"``."""
     u = unit(key)
     v = float(value)
-    if abs(v) >= 100 or v.is_integer():
+    if any(w in u for w in ("share", "probability", "rate")):
+        text = f"{v:.3f}"  # a share reads as one, 1.000 not 1
+    elif abs(v) >= 100 or v.is_integer():
         text = f"{v:,.0f}"  # amounts and counts: whole numbers suffice
     elif abs(v) < 0.01:
         text = f"{v:.2g}"
