@@ -23,9 +23,12 @@ replication seeds (common random numbers), so mixes are compared on the same luc
    qualify, or the next-cheapest takes its place.
 3. *Refinement near the cost frontier*: the mixes around the incumbent, at half the previous
    grid spacing, are tried, then settled as in 2; the spacing halves each round until it is
-   below ``tolerance`` (a share of each lever's range) or the runs are spent. With no
-   qualifying mix, the refinement goes around the mix with the highest attainment, unless
-   attainment is flat over everything tried.
+   below ``tolerance`` (a share of each lever's range) or the runs are spent. A neighbour
+   whose cost, predicted by a linear fit of cost on the levers over the mixes tried, exceeds
+   the incumbent's by more than twice the fit's residual spread is not run: it could not be
+   the answer. The others run in order of predicted cost, cheapest first. With no qualifying
+   mix, the refinement goes around the mix with the highest attainment (no neighbour is left
+   out), unless attainment is flat over everything tried.
 
 **The answer** is the incumbent: its mix, its cost with a 95 % interval, both gross and net,
 and its attainment with its one-sided bounds. Mixes whose cost cannot be told from it (the
@@ -244,6 +247,23 @@ class _Search:
         inc = self.incumbent()
         return 0 if inc is None else self.cost_of([inc], self.max_reps)
 
+    def by_predicted_cost(self, units: list[np.ndarray], incumbent: tuple | None) -> list:
+        """``units`` cheapest-predicted first (a linear fit of cost on the unit coordinates of
+        the mixes tried), without those predicted to cost clearly more than ``incumbent``."""
+        tried = list(self.tried.values())
+        x = np.column_stack([np.ones(len(tried)), np.array([t["unit"] for t in tried])])
+        y = np.array([t["cost"] for t in tried])
+        if len(tried) <= x.shape[1] or not np.isfinite(y).all():
+            return units  # too few mixes to fit: run them all
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        spread = 2.0 * float(np.sqrt(np.mean((y - x @ coef) ** 2)))
+        predicted = [float(np.concatenate([[1.0], u]) @ coef) for u in units]
+        order = sorted(range(len(units)), key=lambda i: predicted[i])
+        if incumbent is None:
+            return [units[i] for i in order]
+        cap = self.tried[incumbent]["cost"] + spread + 1e-9 * abs(self.tried[incumbent]["cost"])
+        return [units[i] for i in order if predicted[i] <= cap]
+
     # -- judging ------------------------------------------------------------------------
     def status(self, k: tuple) -> str:
         """``"qualifies"``, ``"short"`` or ``"uncertain"`` (module docstring)."""
@@ -297,7 +317,8 @@ class _Search:
             if spacing < tolerance or self.exhausted or self.left() <= self.reserve():
                 break
             self.round += 1
-            self.add(_neighbours(self.tried[centre]["unit"], spacing))
+            candidates = _neighbours(self.tried[centre]["unit"], spacing)
+            self.add(self.by_predicted_cost(candidates, self.incumbent()))
         self.settle()
 
     def settle(self) -> None:

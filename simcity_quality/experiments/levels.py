@@ -256,10 +256,11 @@ class _Search:
         best = max(grid, key=lambda x: (self.rows[x]["attainment"], -x))
         b = self.rows[best]
         self.settled = not unsure
-        self.reason = (f"no level in [{grid[0]:g}, {grid[-1]:g}] reaches {self.p:.0%}: the best, "
-                       f"{best:g}, gives {b['attainment']:.2f} (bounds {b['lower']:.2f}-"
-                       f"{b['upper']:.2f})" + (f"; {len(unsure)} levels still uncertain at "
-                                               f"{self.reps} replications" if unsure else ""))
+        self.reason = (f"no level in [{grid[0]:g}, {grid[-1]:g}] has a lower bound of at least "
+                       f"{self.p:.2f}: the best, {best:g}, gives {b['attainment']:.2f} (bounds "
+                       f"{b['lower']:.2f}-{b['upper']:.2f})"
+                       + (f"; {len(unsure)} levels still uncertain at {self.reps} replications "
+                          "(more max_replications may settle them)" if unsure else ""))
         self.best = best
         return None
 

@@ -313,6 +313,8 @@ def test_minimum_level_cli(capsys):
     plan_file = Path(__file__).resolve().parents[2] / "scenarios" / "the_plan.toml"
     rc = main(["minimum-level", str(plan_file), SUPERVISION, "--bounds", "0", "1",
                "--targets", "construction_excellence_rate", "--grid-points", "2", "-r", "2",
-               "--max-replications", "2", "--firms", "150"])
+               "--max-replications", "2", "--firms", "150", "-q"])
     assert rc == 0
-    assert "No level found" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "no level qualifies" in out and err == ""
+    assert "e+0" not in out  # money in million yuan, not 1.087151e+07
