@@ -18,7 +18,8 @@ replication seeds (common random numbers), so mixes are compared on the same luc
    so the cheapest-looking corner, every lever at its low bound, is always tried), plus the
    scenario's own mix, each at ``replications``.
 2. *Settling*: every uncertain mix that could matter (no qualifying mix yet, or cheaper than
-   the cheapest qualifying one) gets its replications doubled, up to ``max_replications``; the
+   the cheapest qualifying one) gets its replications doubled, up to ``max_replications``
+   (the cheapest first, when the runs left do not cover them all); the
    cheapest qualifying mix (the *incumbent*) is confirmed at ``max_replications`` and must still
    qualify, or the next-cheapest takes its place.
 3. *Refinement near the cost frontier*: the mixes around the incumbent, at half the previous
@@ -339,9 +340,14 @@ class _Search:
             if not unsure:
                 return
             reps = min(2 * min(self.tried[k]["n"] for k in unsure), self.max_reps)
-            unsure = [k for k in unsure if self.tried[k]["n"] < reps]
-            if self.cost_of(unsure, reps) > self.left() - self.reserve():
+            # the cheapest first: the answer is the cheapest qualifying mix
+            unsure = sorted((k for k in unsure if self.tried[k]["n"] < reps),
+                            key=lambda k: self.tried[k]["cost"])
+            budget = self.left() - self.reserve()
+            while unsure and self.cost_of(unsure, reps) > budget:
+                unsure.pop()
                 self.exhausted = True
+            if not unsure:
                 return
             self.evaluate(unsure, reps)
 
@@ -430,8 +436,8 @@ class _Search:
             notes.append("NOT settled: some mix cheaper than the answer is still uncertain at "
                          f"{self.max_reps} replications or when the runs ran out")
         if self.exhausted:
-            notes.append(f"the search used its max_runs={self.max_runs} before the refinement "
-                         "reached its tolerance")
+            notes.append(f"the search ran out of its max_runs={self.max_runs} before it had "
+                         "settled every mix that matters and refined to its tolerance")
         return notes
 
 

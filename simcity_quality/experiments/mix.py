@@ -174,7 +174,8 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
                                        include_scenario, bar if evaluator is not None else None)
     table = pd.concat(seen, ignore_index=True)
     return _answer(table, names, budget, objective, payer, cost,
-                   runs_used=len(table) * (replications if evaluator is None else 1))
+                   runs_used=len(table) * (replications if evaluator is None else 1),
+                   digits=".2f" if chosen is not None else ".3g")
 
 
 def _generation(allowed: int, d: int, max_runs: int, replications: int) -> int:
@@ -227,9 +228,10 @@ def _differential_evolution(sc, names, bounds, evaluate, budget, basis, penalty,
     return seen
 
 
-def _answer(table: pd.DataFrame, names, budget, objective, payer, basis,
-            runs_used: int) -> MixResult:
-    """The best mix within the budget, its ties, and whether the objective was flat."""
+def _answer(table: pd.DataFrame, names, budget, objective, payer, basis, runs_used: int,
+            digits: str = ".3g") -> MixResult:
+    """The best mix within the budget, its ties, and whether the objective was flat
+    (``digits``: how objective values read in the notes)."""
     within = table[table["cost"] <= budget]
     if within.empty:
         raise SimcityQualityError(
@@ -245,9 +247,9 @@ def _answer(table: pd.DataFrame, names, budget, objective, payer, basis,
         best = tied.iloc[0]
         values = within["objective"].unique()
         what = (f"every one of the {len(within)} mixes tried within the budget scored "
-                f"{values[0]:.3g}" if len(values) == 1 else
+                f"{values[0]:{digits}}" if len(values) == 1 else
                 f"all {len(within)} mixes tried within the budget score within the best's "
-                f"interval ({top['low']:.3g}-{top['high']:.3g})")
+                f"interval ({top['low']:{digits}}-{top['high']:{digits}})")
         notes.append(f"the objective is flat over what was tried: {what}; returning the "
                      "cheapest of them (more replications, other levers or another objective "
                      "would tell them apart)")
@@ -256,7 +258,7 @@ def _answer(table: pd.DataFrame, names, budget, objective, payer, basis,
         cheaper = tied.iloc[0]
         notes.append(f"{len(tied) - 1} other mix(es) score within the best's interval; the "
                      f"cheapest of them costs {display.money(cheaper['cost'], payer, basis)} "
-                     f"with objective {cheaper['objective']:.3g} (see .tied)")
+                     f"with objective {cheaper['objective']:{digits}} (see .tied)")
     gross = float(best["gross"]) if "gross" in best else np.nan
     net = float(best["net"]) if "net" in best else np.nan
     return MixResult(as_mix(names, [best[k] for k in names]), float(best["objective"]),
