@@ -200,7 +200,6 @@ class _Search:
         self.p, self.confidence, self.basis = probability, confidence, basis
         self.reps, self.max_reps, self.max_runs = replications, max_replications, max_runs
         self.tried: dict[tuple, dict] = {}  # mix key -> {"unit", "round", "n", summary...}
-        self.notes: list[str] = []
         self.exhausted = False
         self.round = 0
 
@@ -244,9 +243,11 @@ class _Search:
             self.evaluate(new, self.reps)
 
     def reserve(self) -> int:
-        """Runs kept back to confirm the incumbent at ``max_replications``."""
+        """Runs kept back to confirm an incumbent at ``max_replications``: the present one if
+        it is not confirmed yet, else one that new mixes may bring."""
         inc = self.incumbent()
-        return 0 if inc is None else self.cost_of([inc], self.max_reps)
+        current = 0 if inc is None else self.cost_of([inc], self.max_reps)
+        return max(current, self.max_reps - self.reps)
 
     def by_predicted_cost(self, units: list[np.ndarray], incumbent: tuple | None) -> list:
         """``units`` cheapest-predicted first (a linear fit of cost on the unit coordinates of
@@ -315,7 +316,10 @@ class _Search:
                 if self.flat():
                     break
                 centre = self.best()
-            if spacing < tolerance or self.exhausted or self.left() <= self.reserve():
+            if spacing < tolerance:
+                break
+            if self.exhausted or self.left() <= self.reserve():
+                self.exhausted = True  # the runs left are kept for a confirmation
                 break
             self.round += 1
             candidates = _neighbours(self.tried[centre]["unit"], spacing)
@@ -329,7 +333,7 @@ class _Search:
             inc = self.incumbent()
             if inc is not None and self.tried[inc]["n"] < self.max_reps:
                 if self.cost_of([inc], self.max_reps) > self.left():
-                    self.exhausted = True
+                    self.exhausted = True  # reported: the answer is not confirmed
                     return
                 self.evaluate([inc], self.max_reps)  # confirm: it must still qualify
                 continue
@@ -413,9 +417,11 @@ class _Search:
                            Estimate(t["attainment"], t["lower"], t["upper"]), t["n"], **common)
 
     def _settled(self, answer: tuple | None) -> bool:
+        """No mix cheaper than the answer is still uncertain, and the answer is confirmed."""
         cap = math.inf if answer is None else self.tried[answer]["cost"]
-        return not any(self.status(k) == "uncertain" and t["cost"] < cap
-                       for k, t in self.tried.items())
+        confirmed = answer is None or self.tried[answer]["n"] >= self.max_reps
+        return confirmed and not any(self.status(k) == "uncertain" and t["cost"] < cap
+                                     for k, t in self.tried.items())
 
     def _notes(self, answer, best, flat: bool) -> list[str]:
         notes = []
@@ -432,6 +438,10 @@ class _Search:
             notes.append(f"no mix within the bounds qualifies: the highest attainment reached "
                          f"is {b['attainment']:.2f} (bounds {b['lower']:.2f}-{b['upper']:.2f}, "
                          f"{b['n']} replications), short of {self.p:.2f}")
+        if answer is not None and self.tried[answer]["n"] < self.max_reps:
+            notes.append(f"the answer is NOT confirmed: it has {self.tried[answer]['n']} "
+                         f"replications, not max_replications={self.max_reps}, because the runs "
+                         "ran out")
         if not self._settled(answer):
             notes.append("NOT settled: some mix cheaper than the answer is still uncertain at "
                          f"{self.max_reps} replications or when the runs ran out")

@@ -109,7 +109,26 @@ def test_a_flat_attainment_is_reported_and_the_cheapest_mix_returned(plan):
     assert res.flat and res.mix == {A: 0, B: 0.0}
     assert res.cost.value == 5.0
     assert any("flat" in n and "exactly 0.90" in n for n in res.notes)
-    assert "flat" in repr(res)
+    assert "flat" in repr(res) and "np.float64" not in repr(res)
+    html = res._repr_html_()
+    assert "<table>" in html and "M yuan (city, gross" in html and "flat" in html
+
+
+def test_an_answer_that_cannot_be_settled_says_so(plan):
+    # 85 % met from a = 0.5 up: at 80 replications the lower bound (0.77) stays below 0.8 and
+    # the upper bound above it, so those mixes are uncertain however long the search runs
+    ev = stand_in(None, met=lambda a, b, r: a >= 0.5 and r % 20 not in (3, 9, 15),
+                  gross=lambda a, b: 100 * a + 50 * b)
+    res = sq.cheapest_mix(plan, LEVERS, "factory_pass_rate", probability=0.8, evaluator=ev,
+                          progress=False)
+    assert res.mix is None and not res.settled
+    assert any(n.startswith("NOT settled") for n in res.notes)
+    assert (res.evaluations.loc[res.evaluations[A] >= 50_000, "status"] == "uncertain").all()
+    assert res.evaluations.loc[res.evaluations[A] >= 50_000, "n"].max() == 80  # given more
+    small = sq.cheapest_mix(plan, LEVERS, "factory_pass_rate", probability=0.8, evaluator=ev,
+                            max_runs=600, progress=False)  # the runs run out first
+    assert small.runs_used <= 600 and any("ran out of its max_runs=600" in n
+                                          for n in small.notes)
 
 
 def test_mixes_that_cost_the_same_are_reported_as_ties(plan):

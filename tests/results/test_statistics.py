@@ -79,3 +79,23 @@ def test_money_names_the_payer_and_the_basis():
     assert display.lever_value("policy.subsidy.interest_subsidy_rate", 0.25) == (
         "0.250 share of interest")
     assert "np.float64" not in display.money(np.float64(1e6), "city", "gross")
+
+
+def test_results_print_readably(plan, baseline, tmp_path):
+    import simcity_quality as sq
+
+    res = sq.run(plan, replications=2, seed=1, firms=100, progress=False)
+    comp = sq.compare([baseline, plan], replications=2, seed=1, firms=100, progress=False)
+    store = sq.sweep(plan, sq.designs.grid({"behaviour.imitation_weight": [0.5, 1.0]}),
+                     replications=1, seed=1, firms=100, store=tmp_path / "s",
+                     executor="serial", timeseries=False, progress=False)
+    for obj, needles in ((res, ["Results of 'the_plan': 2 replications", "§2.2.1c",
+                                "M yuan (city, gross", "M yuan (all, net of fines"]),
+                         (comp, ["the_plan - baseline", "M yuan (city, gross; 95 %"]),
+                         (store, ["2 points x 1 replications", "2 runs finished"])):
+        text = repr(obj)
+        for needle in needles:
+            assert needle in text, (needle, text)
+        assert "np.float64" not in text and "DataFrame" not in text and len(text) < 3000
+    for obj in (res, comp):
+        assert "<table>" in obj._repr_html_()
