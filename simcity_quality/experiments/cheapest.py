@@ -416,12 +416,16 @@ class _Search:
         return CheapestMix(as_mix(self.names, answer), est["cost"], est["gross"], est["net"],
                            Estimate(t["attainment"], t["lower"], t["upper"]), t["n"], **common)
 
+    def _unsure_cheaper(self, answer: tuple | None) -> list[tuple]:
+        """Uncertain mixes cheaper than the answer (all uncertain mixes when there is none)."""
+        cap = math.inf if answer is None else self.tried[answer]["cost"]
+        return [k for k, t in self.tried.items()
+                if self.status(k) == "uncertain" and t["cost"] < cap]
+
     def _settled(self, answer: tuple | None) -> bool:
         """No mix cheaper than the answer is still uncertain, and the answer is confirmed."""
-        cap = math.inf if answer is None else self.tried[answer]["cost"]
         confirmed = answer is None or self.tried[answer]["n"] >= self.max_reps
-        return confirmed and not any(self.status(k) == "uncertain" and t["cost"] < cap
-                                     for k, t in self.tried.items())
+        return confirmed and not self._unsure_cheaper(answer)
 
     def _notes(self, answer, best, flat: bool) -> list[str]:
         notes = []
@@ -442,9 +446,16 @@ class _Search:
             notes.append(f"the answer is NOT confirmed: it has {self.tried[answer]['n']} "
                          f"replications, not max_replications={self.max_reps}, because the runs "
                          "ran out")
-        if not self._settled(answer):
-            notes.append("NOT settled: some mix cheaper than the answer is still uncertain at "
-                         f"{self.max_reps} replications or when the runs ran out")
+        unsure = self._unsure_cheaper(answer)
+        if unsure:
+            at_max = sum(self.tried[k]["n"] >= self.max_reps for k in unsure)
+            notes.append(
+                f"NOT settled: {len(unsure)} mix(es) "
+                + ("cheaper than the answer " if answer is not None else "")
+                + f"may still qualify (uncertain); {at_max} of them at max_replications="
+                f"{self.max_reps}, where their attainment is too close to {self.p:.2f} to tell"
+                + (", the rest because the runs ran out" if at_max < len(unsure) else "")
+                + " (see .evaluations, status 'uncertain')")
         if self.exhausted:
             notes.append(f"the search ran out of its max_runs={self.max_runs} before it had "
                          "settled every mix that matters and refined to its tolerance")

@@ -89,6 +89,23 @@ def check_objective(scenario: Scenario, objective: str) -> list[Target] | None:
         ").")
 
 
+def check_outputs(outputs) -> list[str]:
+    """Outputs Morris and Sobol may analyse: a KPI or count of the monthly record (its value at
+    the end of the horizon) or a budget column ``payer:line`` (``city:gross``, ...)."""
+    from ..engine.model import QualityCityModel
+
+    outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+    recorded = QualityCityModel.columns()
+    bad = [o for o in outputs if o not in recorded
+           and not (":" in o and o.split(":", 1)[0] in COST_PAYERS)]
+    if bad or not outputs:
+        raise SimcityQualityError(
+            f"unknown output(s) {bad}{_nearest(bad[0], recorded) if bad else ''}: expected "
+            f"columns of the model's record ({_listing(recorded)}) or budget columns "
+            "'payer:line' such as 'city:gross', 'city:total' (net), 'all:total'.")
+    return outputs
+
+
 def check_levers(scenario: Scenario, levers: dict) -> dict[str, tuple[float, float]]:
     """``{dotted key: (low, high)}`` checked against the scenario: numeric parameters with low
     below high, and the scenario able to take both bounds (the schema's limits)."""

@@ -19,6 +19,7 @@ from ..errors import SimcityQualityError
 from ..results.progress import progress_bar
 from ..scenario import Scenario, load_scenario
 from . import designs
+from .options import check_outputs
 from .sweep import sweep
 
 
@@ -128,6 +129,7 @@ def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajec
     scenario's own values), all in the output's units per full range of the parameter.
     ``progress``: a progress bar of the runs (``False``: silent)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    outputs = check_outputs(outputs)  # before any run
     ranges = _ranges(sc, parameters)
     names = list(ranges)
     unit = morris_design(len(names), trajectories, levels, seed)
@@ -192,6 +194,7 @@ def sobol(scenario: Scenario | str, output: str, parameters=None, n: int = 64,
     (``n`` a power of two; the model runs ``n * (d + 2) * replications`` times).
     ``progress``: a progress bar of the runs (``False``: silent)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    output = check_outputs([output])[0]  # before any run
     ranges = _ranges(sc, parameters)
 
     with progress_bar(progress, total=n * (len(ranges) + 2) * replications,

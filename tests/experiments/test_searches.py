@@ -122,7 +122,7 @@ def test_an_answer_that_cannot_be_settled_says_so(plan):
     res = sq.cheapest_mix(plan, LEVERS, "factory_pass_rate", probability=0.8, evaluator=ev,
                           progress=False)
     assert res.mix is None and not res.settled
-    assert any(n.startswith("NOT settled") for n in res.notes)
+    assert any(n.startswith("NOT settled") and "too close to 0.80" in n for n in res.notes)
     assert (res.evaluations.loc[res.evaluations[A] >= 50_000, "status"] == "uncertain").all()
     assert res.evaluations.loc[res.evaluations[A] >= 50_000, "n"].max() == 80  # given more
     small = sq.cheapest_mix(plan, LEVERS, "factory_pass_rate", probability=0.8, evaluator=ev,
@@ -365,3 +365,10 @@ def test_cheapest_mix_on_the_model_counts_what_a_hand_run_counts(plan):
         assert row["gross"] == pytest.approx(cost(hand.budget, "city", "gross").mean())
         assert row["net"] == pytest.approx(cost(hand.budget, "city", "net").mean())
     assert float(plan.get(key)) in set(res.evaluations[key])  # the scenario's own mix
+
+
+def test_sensitivity_refuses_an_unknown_output_before_running(plan):
+    with pytest.raises(SimcityQualityError, match="did you mean 'factory_pass_rate'"):
+        sq.morris(plan, ["factory_pass"], parameters=["behaviour.imitation_weight"])
+    with pytest.raises(SimcityQualityError, match="'city:gross'"):
+        sq.sobol(plan, "gross_city", parameters=["behaviour.imitation_weight"])
