@@ -290,17 +290,18 @@ def test_plots_render(runs, tmp_path):
     morris = pd.DataFrame({"output": "y", "parameter": ["a", "b"], "mu_star": [1.0, 0.2],
                            "mu_star_low": [0.8, 0.1], "mu_star_high": [1.2, 0.3],
                            "noise_sd": 0.05})
-    def step(points, reps):  # met from reward 0.5 up; cost 100 x reward
-        a = points["policy.rewards.city_provincial_award"].to_numpy()
-        rows = [(i, r, a[i] >= 0.5 * scale, 100.0 * a[i], 90.0 * a[i]) for i in range(len(a))
-                for r in reps]
-        return pd.DataFrame(rows, columns=["point", "replication", "met", "gross", "net"])
+    def step(scale):  # met from reward 0.5 x scale up; cost 100 x reward
+        def evaluate(points, reps):
+            a = points["policy.rewards.city_provincial_award"].to_numpy()
+            rows = [(i, r, a[i] >= 0.5 * scale, 100.0 * a[i], 90.0 * a[i])
+                    for i in range(len(a)) for r in reps]
+            return pd.DataFrame(rows, columns=["point", "replication", "met", "gross", "net"])
+        return evaluate
 
-    cheap = []
-    for scale in (1.0, 3.0):  # one with an answer, one where nothing qualifies
-        cheap.append(sq.cheapest_mix(reform.scenario, {"policy.rewards.city_provincial_award":
-                                                       (0.0, 1.0)}, "factory_pass_rate",
-                                     evaluator=step, progress=False))
+    # one with an answer, one where nothing qualifies
+    cheap = [sq.cheapest_mix(reform.scenario, {"policy.rewards.city_provincial_award": (0.0, 1.0)},
+                             "factory_pass_rate", evaluator=step(scale), progress=False)
+             for scale in (1.0, 3.0)]
     assert cheap[0].qualified and not cheap[1].qualified
     figures = [
         plots.cheapest_mix_plot(cheap[0]), plots.cheapest_mix_plot(cheap[1]),
