@@ -43,13 +43,22 @@ def _cmd_compare(args) -> int:
 
     scenarios = [load_scenario(p) for p in args.scenario]  # validate all before running any
     out = _out_folder(args.out, [sc.name for sc in scenarios])
+    if args.briefing:  # refuse a bad path or a missing model description before running
+        from .briefing import check_briefing_path, model_limits
+
+        check_briefing_path(args.briefing)
+        model_limits()
     comp = compare(scenarios, replications=args.replications, seed=args.seed, firms=args.firms,
                    progress=not args.quiet)
     print(format_comparison(comp))
-    comp.write(out)
+    comp.write(out)  # the tables first: whatever happens next, the results are kept
     report = write_report(comp.results, out, comparison=comp)
     print(f"Tables, chart and report written to {out}/ ({report.name}, differences.csv, "
           "kpis_vs_targets.png)")
+    if args.briefing:
+        from .briefing import briefing
+
+        print(f"Briefing written to {briefing(comp, args.briefing)}")
     return 0
 
 
@@ -314,6 +323,8 @@ def _add_run_and_compare(sub) -> None:
     c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
     _size_options(c)
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
+    c.add_argument("--briefing", default=None, metavar="FILE.html",
+                   help="also write a self-contained HTML briefing for a policy reader")
     c.set_defaults(func=_cmd_compare)
 
 
