@@ -80,8 +80,9 @@ class QualityCityModel(mesa.Model):
             it is read, never spawned from, so the same object twice gives the same run.
         resolution: how many industrial enterprises are simulated (default
             ``city.resolution``, else all of them). Medium and small firms without a title
-            are thinned, each simulated one standing for several of its size (engine/resolution.py); money, counts and
-            KPIs are for the whole city whatever the resolution.
+            are thinned, each simulated one standing for several of its size
+            (engine/resolution.py); money, counts and KPIs are for the whole city whatever the
+            resolution.
         track: ids of enterprises whose monthly history to keep (see :meth:`enterprise`).
         observer: an :class:`~.observer.Observer` told of each month's decisions and
             inspections (it only reads; the run is the same with or without it).

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SimcityQualityError, renamed
+from ..results.progress import progress_bar
 from ..scenario import Scenario, load_scenario
 from .designs import Design
 from .store import FORMAT, VERSION, ExperimentResults, ResultStore, load_results, versions
@@ -68,7 +69,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
           seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
           workers: int | None = None, scheduler: str | None = None, security=None,
           resolution: int | None = None, resume: bool = False, batch_size: int | None = None,
-          timeseries: bool = True, progress: bool = True) -> ExperimentResults:
+          timeseries: bool = True, progress=True) -> ExperimentResults:
     """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
 
     Args:
@@ -79,7 +80,8 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
             ``distributed.Client``, which is left open, to reuse one cluster across sweeps).
         resume: finish a sweep the store already holds (only missing runs are run).
         batch_size: runs per task (default: enough tasks to keep every worker busy).
-        progress: show a progress bar (tqdm; terminal or notebook).
+        progress: show a progress bar (tqdm; terminal or notebook); ``False`` silences it
+            (:mod:`~simcity_quality.results.progress`).
 
     Returns the store read back (:class:`ExperimentResults`).
     """
@@ -107,19 +109,34 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
     size = batch_size or max(1, min(16, -(-len(todo) // (4 * n_workers)) if todo else 1))
     batches = list(_batches(todo, size))
     args = (sc.file_data(), sc.source)
-    bar = _progress(len(todo), progress)
-    try:
+    with progress_bar(progress, total=len(todo), desc="sweep") as bar:
         for batch, result in _execute(executor, batches, args, seed, resolution, timeseries,
                                       n_workers, scheduler, security):
             st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
             bar.update(len(batch))
-    finally:
-        bar.close()
     res = load_results(st.path)  # finals and failures only: the time series stay on disk
     st.finish({"runs_finished": len(res.finals), "runs_failed": len(res.failures),
                "runs_missing": res.missing_runs})
     res.manifest = st.manifest
     return res
+
+
+def run_tasks(scenario: Scenario, tasks: list[tuple[int, int, dict]], seed: int,
+              resolution: int | None, executor: str = "serial", workers: int | None = None,
+              scheduler=None, security=None, batch_size: int | None = None,
+              timeseries: bool = False) -> Iterator[tuple[list, dict]]:
+    """Run ``(point, replication, overrides)`` tasks on an executor without a store, yielding
+    ``(batch, result)`` as batches complete (``result`` as :func:`~.worker.run_batch` gives
+    it). What the searches use to run chosen replications of chosen mixes; the seed rule is
+    the sweep's, so a task gives the same numbers here as in any sweep."""
+    if executor not in EXECUTORS:
+        raise SimcityQualityError(f"executor must be one of {EXECUTORS}, got {executor!r}.")
+    n_workers = _workers(executor, workers)
+    size = batch_size or max(1, min(16, -(-len(tasks) // (4 * n_workers)) if tasks else 1))
+    batches = list(_batches(tasks, size))
+    args = (scenario.file_data(), scenario.source)
+    yield from _execute(executor, batches, args, seed, resolution, timeseries, n_workers, scheduler,
+                        security)
 
 
 def _workers(executor: str, workers: int | None) -> int:
@@ -128,12 +145,6 @@ def _workers(executor: str, workers: int | None) -> int:
     if workers is not None and workers < 1:
         raise SimcityQualityError(f"workers must be at least 1, got {workers}.")
     return workers or len(os.sched_getaffinity(0))
-
-
-def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="run", disable=not enabled, smoothing=0.1)
 
 
 def _execute(executor, batches, args, seed, resolution, timeseries, n_workers, scheduler, security):

@@ -57,3 +57,33 @@ def test_validate_ok_and_targets_listing(capsys):
     assert main(["targets"]) == 0
     text = capsys.readouterr().out
     assert "§2.2.4b" in text and "cod_reduction" in text
+
+
+def test_cheapest_mix_prints_the_answer_and_writes_every_mix(tmp_path, capsys):
+    out = tmp_path / "mixes.csv"
+    rc = main(["cheapest-mix", str(SCEN / "the_plan.toml"),
+               "--lever", "policy.construction.supervision_share=0:1",
+               "--targets", "§2.2.2b", "--probability", "0.5", "-r", "2",
+               "--max-replications", "2", "--grid-points", "2", "--tolerance", "0.6",
+               "--resolution", "200", "--seed", "4", "-o", str(out)])
+    assert rc == 0
+    text, err = capsys.readouterr()
+    assert "Cheapest mix: P(all of construction_acceptance_rate met) >= 0.50" in text
+    assert "least city gross cost" in text and "runs" in text
+    assert "cheapest_mix" in err  # the progress bar, on standard error
+    mixes = pd.read_csv(out)
+    assert {"policy.construction.supervision_share", "attainment", "lower", "upper", "gross",
+            "net", "status"} <= set(mixes.columns)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--lever", "policy.construction.supervision_share"], "expected KEY=LOW:HIGH"),
+    (["--lever", "policy.construction.supervision_shar=0:1"], "did you mean"),
+    (["--lever", "policy.construction.supervision_share=0:1", "--targets", "nope"],
+     "factory_pass_rate (§2.2.1c)"),
+])
+def test_cheapest_mix_refuses_bad_input_with_exit_2(args, needle, capsys):
+    rc = main(["cheapest-mix", str(SCEN / "the_plan.toml"), *args, "--resolution", "200", "-q"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
