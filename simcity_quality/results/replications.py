@@ -84,9 +84,11 @@ class Results:
 
     def _title(self) -> str:
         return (f"Results of {self.name!r}: {len(self.final)} replications, seed {self.seed}, "
-                f"{self._size()}")
+                f"{self.describe_resolution()}")
 
-    def _size(self) -> str:
+    def describe_resolution(self) -> str:
+        """How many of the city's firms were simulated, in words (money and counts are always
+        for the whole city)."""
         city = self.scenario.city.firms
         if self.resolution >= city:
             return f"all {city:,} firms of the city simulated"

@@ -29,7 +29,7 @@ def test_run_prints_targets_and_budget_and_writes_tables(tmp_path, capsys):
     assert pd.read_parquet(out / "baseline" / "budget.parquet")["replication"].nunique() == 2
 
 
-def test_rerun_into_the_same_folder_keeps_other_files(tmp_path):
+def test_rerun_into_the_same_folder_keeps_other_files(tmp_path, capsys):
     out = tmp_path / "res"
     out.mkdir()
     keep = out / "notes.txt"
@@ -37,6 +37,13 @@ def test_rerun_into_the_same_folder_keeps_other_files(tmp_path):
     assert main(["run", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "200",
                  "-o", str(out)]) == 0
     assert keep.read_text() == "mine"
+    # the report names the resolution and says whose money it shows
+    assert "200 of the city's 5,000 firms simulated (money for the city)" in capsys.readouterr().out
+
+
+def test_the_old_firms_option_is_refused_naming_the_new_word(capsys):
+    assert main(["run", str(SCEN / "baseline.toml"), "--firms", "500"]) == 2
+    assert "--firms is now --resolution" in capsys.readouterr().err
 
 
 @pytest.mark.slow
