@@ -122,11 +122,16 @@ def thinning(n_city: int, individual: np.ndarray, agents: int, rng: np.random.Ge
             f"of the others need {int(individual.sum()) + labels.size:,}; the resolution can "
             f"be at most the city's size, {n_city:,}.")
     # each stratum's share of the sample: one agent each, the rest by largest remainder
+    # (never more agents than a stratum has firms)
     quota = 1 + (m - labels.size) * sizes / sizes.sum()
     share = np.minimum(np.floor(quota).astype(np.int64), sizes)
-    order = np.argsort(-(quota - share), kind="stable")
-    for j in order[:m - int(share.sum())]:
-        share[j] += 1
+    for j in np.argsort(-(quota - share), kind="stable"):
+        if share.sum() == m:
+            break
+        if share[j] < sizes[j]:
+            share[j] += 1
+    while share.sum() < m:  # strata at their size: the rest to the others, largest first
+        share[np.argmax(np.where(share < sizes, sizes - share, -1))] += 1
     for label, n_s, m_s in zip(labels, sizes, share, strict=True):
         units = rest[strata[rest] == label]
         chosen = rng.choice(units, size=m_s, replace=False)

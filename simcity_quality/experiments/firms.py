@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..categories import OPTIONS, SECTORS, SIZES, TIERS
-from ..engine.behaviour import counterfeit_probability, perceived_penalty
+from ..categories import SECTORS, SIZES, TIERS
+from ..engine.behaviour import counterfeit_probability, invested_options, perceived_penalty
 from ..engine.model import QualityCityModel
 from ..engine.observer import Observer
 from ..errors import SimcityQualityError, renamed
@@ -39,8 +39,9 @@ class FirmPanel:
     month: ``step`` (1 = first month), ``date``, ``id``; the state at the end of the month
     (``STATE``; missing if the firm left during the month); what happened during the month:
 
-    - ``reviewed``, ``decision`` (an option of ``behaviour.OPTIONS``, or ``""`` when the firm
-      did not review), ``belief_at_decision``, ``p_counterfeit`` (the chance the counterfeit
+    - ``reviewed``, ``decision`` (the investments made, names of ``categories.OPTIONS``
+      joined by ``"+"`` in that order; ``"nothing"`` when the firm reviewed and made none, ``""``
+      when it did not review), ``belief_at_decision``, ``p_counterfeit`` (the chance the counterfeit
       rule gave it, §7.2) and ``perceived_penalty`` (million yuan a year) when it reviewed;
     - ``inspected``, ``watched_when_inspected``, ``tier_when_inspected``,
       ``counterfeit_when_inspected``, ``no_ccc_when_inspected`` (a CCC required and missing: a
@@ -113,8 +114,8 @@ class _PanelObserver(Observer):
 
     def after_decisions(self, model, decisions):
         self.calls["decisions"] += 1
-        reviewed = decisions.choice >= 0
-        self.decision = decisions.choice.copy()
+        reviewed = decisions.invested >= 0
+        self.decision = decisions.invested.copy()
         self.belief_at_decision = np.where(reviewed, self._belief, np.nan)
         self.p_counterfeit = np.where(reviewed, self._p_cf, np.nan)
         self.penalty = np.where(reviewed, self._penalty, np.nan)
@@ -206,8 +207,9 @@ def firm_panel(scenario: Scenario | str, seed: int = 0, replication: int = 0,
             "once a month; simcity_quality/experiments/firms.py must follow it.")
     months = pd.concat(frames, ignore_index=True)
     # readable codes; the state of a firm that left during the month is missing
-    months["decision"] = pd.Categorical.from_codes(months["decision"].to_numpy() + 1,
-                                                   ["", *OPTIONS])
+    masks, codes = np.unique(months["decision"].to_numpy(), return_inverse=True)
+    labels = ["" if m < 0 else "+".join(invested_options(m)) or "nothing" for m in masks]
+    months["decision"] = pd.Categorical.from_codes(codes, labels)
     left = months["exited"].to_numpy()
     for name, labels in (("sector", SECTORS), ("size", SIZES)):
         months[name] = np.asarray(labels)[months[name].to_numpy()]

@@ -113,7 +113,21 @@ class DecisionDraws(NamedTuple):
     counterfeit: float  # counterfeits if below the logit probability
     misuse: float  # a subsidised project is misused if below subsidy_misuse
     substantive: float  # an ISO 9001 certificate is substantive if below iso_substantive_share
-    gumbel: tuple  # one taste shock per option, in OPTIONS order
+    adopt: tuple  # one uniform per investment (OPTIONS[1:] order): made if below its chance
+
+
+class Review(NamedTuple):
+    """What one review found, for carrying out its chosen investments (``Enterprise.decide``):
+    each investment's full cost (million yuan), the share borrowed, the key-project subsidy,
+    whether a CCC is missing, the fee-waiver share and the next title."""
+
+    cost: dict
+    loan_share: float
+    subsidised: bool
+    subsidy: float
+    needs_ccc: bool
+    waiver: float
+    nxt: int
 
 
 class WorkDraws(NamedTuple):
@@ -208,12 +222,14 @@ class Enterprise(mesa.Agent):
         numbers (default: from the model's generator).
 
         With chance ``decision_rate`` the firm reviews: it re-decides whether to counterfeit
-        (§4.4), then picks one option by a multinomial logit over net payoffs over
-        ``horizon_years``, in units of ``logit_scale`` of its output: nothing; a quality upgrade
-        (§3.4, with the interest subsidy if it is a key project); international standards
-        (§2.2.1b, imitating its sector); certification, a missing CCC or else ISO 9001 (§3.3);
-        COD abatement (§2.2.4, fees, and fines and closure if over the limit); or an application
-        for the next award title (§3.1 brand pipeline, §4.2 rewards, §3.1 procurement).
+        (§4.4), then decides on each investment by a binary logit of its net payoff over
+        ``horizon_years``, in units of ``logit_scale`` of its output: a quality upgrade (§3.4,
+        with the interest subsidy if it is a key project; its quality premium then raises the
+        margin); international standards (§2.2.1b, imitating its sector); certification, a
+        missing CCC or else ISO 9001 (§3.3); COD abatement (§2.2.4, fees, and fines and closure
+        if over the limit); an application for the next award title (§3.1 brand pipeline, §4.2
+        rewards, §3.1 procurement). The chosen ones are carried out the most valuable first
+        while the firm can pay its own share of each (``behaviour.decide``).
         """
         model, p = self.model, self.model.p
         rnd = self.random
@@ -222,7 +238,7 @@ class Enterprise(mesa.Agent):
             return
         if draws is None:
             draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
-                                  tuple(gumbel(rnd) for _ in OPTIONS))
+                                  tuple(rnd.random() for _ in OPTIONS[1:]))
         self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv)
 
         out = max(self.output, MIN_OUTPUT)
@@ -301,19 +317,35 @@ class Enterprise(mesa.Agent):
                     <= self.capability + p.upgrade_gain):
                 utility["upgrade"] += max(0.0, value - cost_apply) / unit
 
-        # logit choice: utility plus a Gumbel taste shock, the best option wins (the first of
-        # equal ones, in OPTIONS order)
-        choice, best = "nothing", -math.inf
-        for option, u in utility.items():
-            noisy = u + draws.gumbel[OPTIONS.index(option)]
-            if noisy > best:
-                choice, best = option, noisy
-        self.last_utilities, self.last_choice = utility, choice  # for tests and followers
+        # a binary logit for each investment; the chosen ones, the most valuable first (equal
+        # ones in OPTIONS order), while the firm can pay its own share of each
+        self.last_utilities = utility  # for tests and followers
+        chosen = [o for o in OPTIONS[1:] if o in utility
+                  and draws.adopt[OPTIONS.index(o) - 1] < logistic(utility[o])]
+        chosen.sort(key=lambda o: -utility[o])
+        review = Review(
+            cost={"upgrade": cost_up, "intl_standard": cost_intl, "certify": cost_cert,
+                  "abate": cost_ab, "apply_title": cost_apply},
+            loan_share=loan_share, subsidised=subsidised, subsidy=subsidy, needs_ccc=needs_ccc,
+            waiver=waiver, nxt=nxt)
+        borrowed = ("upgrade", "intl_standard", "abate")  # the others are paid from cash
+        self.last_invested = []
+        for option in chosen:
+            if self.cash < review.cost[option] * (own if option in borrowed else 1.0):
+                continue
+            self.last_invested.append(option)
+            self.carry_out(option, review, draws, lv)
 
-        if choice == "upgrade":
+    def carry_out(self, option: str, review: "Review", draws: DecisionDraws,
+                  lv: Levers) -> None:
+        """The effects and payments of one chosen investment (``behaviour._carry_out``)."""
+        model, p = self.model, self.model.p
+        loan_share, cost_up = review.loan_share, review.cost["upgrade"]
+        subsidy = review.subsidy
+        if option == "upgrade":
             self.borrow_and_pay(cost_up, loan_share, lv)
             gain = p.upgrade_gain
-            if subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
+            if review.subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
                 gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality
                                                   * (subsidy / cost_up if cost_up > 0 else 0.0)))
                 if draws.misuse < p.subsidy_misuse:
@@ -325,25 +357,30 @@ class Enterprise(mesa.Agent):
                 self.key_project = False  # one subsidised project per selection
                 model.counts["key_projects_subsidised"] += 1
             self.capability += gain
-        elif choice == "intl_standard":
-            self.borrow_and_pay(cost_intl, loan_share, lv)
+            self.margin += p.quality_premium * gain  # the premium it was chosen for, earned
+            model.counts["quality_upgrades"] += 1
+        elif option == "intl_standard":
+            self.borrow_and_pay(review.cost["intl_standard"], loan_share, lv)
             self.intl_std = True
-        elif choice == "certify":
-            self.cash -= cost_cert
-            if needs_ccc:
+            model.counts["intl_standard_adoptions"] += 1
+        elif option == "certify":
+            self.cash -= review.cost["certify"]
+            if review.needs_ccc:
                 self.ccc = True
             else:
                 self.iso9001 = True
                 if draws.substantive < p.iso_substantive_share:  # otherwise symbolic
                     self.capability += p.iso_gain
-            model.fee_waived += p.iso_cost_yuan * p.fee_share * waiver
-        elif choice == "abate":
-            self.borrow_and_pay(cost_ab, loan_share, lv)
+            model.fee_waived += p.iso_cost_yuan * p.fee_share * review.waiver
+            model.counts["certifications"] += 1
+        elif option == "abate":
+            self.borrow_and_pay(review.cost["abate"], loan_share, lv)
             self.discharge_ratio *= 1.0 - p.abatement_fraction
-        elif choice == "apply_title":
-            self.applying = nxt
-            self.cash -= cost_apply
-            model.fee_waived += p.application_cost_yuan[nxt] * p.fee_share * waiver
+            model.counts["abatements"] += 1
+        elif option == "apply_title":
+            self.applying = review.nxt
+            self.cash -= review.cost["apply_title"]
+            model.fee_waived += p.application_cost_yuan[review.nxt] * p.fee_share * review.waiver
             model.counts["brand_applications"] += 1
 
     def borrow_and_pay(self, cost: float, loan_share: float, lv: Levers) -> None:

@@ -88,6 +88,10 @@ def test_thinning_keeps_the_individual_firms_and_each_size_class_total():
     uneven = resolution.thinning(1000, np.zeros(1000, bool), 12, rng, np.r_[np.ones(380, int),
                                                                           np.full(620, 2)])
     assert [(uneven[:380] > 0).sum(), (uneven[380:] > 0).sum()] == [5, 7]
+    # near the full size a small class is not given more agents than it has firms
+    near = resolution.thinning(1000, np.zeros(1000, bool), 990, rng,
+                               np.r_[np.zeros(3, int), np.ones(997, int)])
+    assert (near > 0).sum() == 990 and near.sum() == 1000 and (near[:3] == 1).all()
     one_each = resolution.thinning(1000, individual, 42, rng, strata)
     assert sorted(one_each[40:][one_each[40:] > 0]) == [160, 800]
     means = resolution.mean_weights(w, strata, 4)
