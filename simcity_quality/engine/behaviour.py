@@ -261,6 +261,7 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
         f.intl_std[i] = True
     elif choice == CERTIFY:
         f.cash[i] -= p.certification_cost_million
+        f.file_certified[i] |= np.uint64(1)  # the quality file (engine/quality_file.py)
         if f.ccc_required[i] and not f.ccc[i]:
             f.ccc[i] = True
         else:

@@ -21,7 +21,7 @@ from ..categories import EFFORTS, SECTORS, SIZES, TIERS
 from ..errors import renamed
 from ..scenario import Scenario
 from ..targets import target_list
-from . import kpis
+from . import kpis, quality_file
 from .behaviour import choose, counterfeit_probability
 from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .construction import choose_effort, complete_works, create_contractors, draw_works
@@ -200,6 +200,7 @@ class QualityCityModel(mesa.Model):
         month = t % 12 + 1
         sc, pop, rs = self.scenario, self.pop, self.streams
         lv = self.levers = sc.levers_for(year)  # in force this month (observers read it)
+        quality_file.new_month(pop)  # the files' bit 0 is now this month
 
         # January: this year's key technical-upgrade projects (§3.4)
         # (streams used once a year draw only then: still the same numbers whatever the levers)

@@ -20,6 +20,7 @@ from ..categories import SECTORS, SIZES, TIERS
 from ..engine.behaviour import counterfeit_probability, invested_options, perceived_penalty
 from ..engine.model import QualityCityModel
 from ..engine.observer import Observer
+from ..engine.quality_file import EVENTS, FIELDS
 from ..errors import SimcityQualityError, renamed
 from ..results.replications import replication_seed
 from ..scenario import Scenario, load_scenario
@@ -48,7 +49,10 @@ class FirmPanel:
       sure failure), ``failed``, ``caught_counterfeiting``, ``revoked``,
       ``closed`` and ``paid_at_inspection_yuan`` (fines, criminal costs and ordered abatement,
       §7.5);
-    - ``title_won`` (a title tier gained in the December round, §7.7) and ``exited``.
+    - ``title_won`` (a title tier gained in the December round, §7.7) and ``exited``;
+    - ``file_<event>`` for each event of the firm's quality file (``engine.quality_file.EVENTS``):
+      whether it was entered in the file this month (national checks and their failures, city
+      inspections, failures, counterfeits found, sanctions, titles won, certificates).
     """
 
     months: pd.DataFrame
@@ -60,6 +64,18 @@ class FirmPanel:
         if rows.empty:
             raise KeyError(f"no enterprise with id {firm_id} in this run")
         return rows.reset_index(drop=True)
+
+    def quality_file(self, firm_id: int) -> pd.DataFrame:
+        """The firm's quality file as dated events (one row per month and event, oldest first),
+        as the engine kept it month by month."""
+        f = self.firm(firm_id)
+        cols = [f"file_{e}" for e in EVENTS]
+        long = f.melt(id_vars=["step", "date"], value_vars=cols, var_name="event")
+        long = long[long["value"].astype(bool)].drop(columns="value")
+        long["event"] = long["event"].str.removeprefix("file_")
+        order = {e: i for i, e in enumerate(EVENTS)}
+        return (long.assign(_o=long["event"].map(order)).sort_values(["step", "_o"])
+                .drop(columns="_o").reset_index(drop=True))
 
     def summary(self) -> pd.DataFrame:
         """One row per firm: its sector, size, output (million yuan a year) and moral cost in
@@ -199,6 +215,8 @@ def firm_panel(scenario: Scenario | str, seed: int = 0, replication: int = 0,
         cols["paid_at_inspection_yuan"] = obs.paid[slots]
         cols["exited"] = ~same[slots]
         cols["title_won"] = same[slots] & (pop.tier[slots] > tier_start[slots])
+        for name in FIELDS:  # entered in the file this month
+            cols[name] = same[slots] & (getattr(pop, name)[slots] & np.uint64(1) != 0)
         frames.append(pd.DataFrame(cols))
     if obs.calls["decisions"] != model.n_months or obs.calls["inspections"] != model.n_months:
         raise SimcityQualityError(

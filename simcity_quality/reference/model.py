@@ -57,6 +57,7 @@ from ..categories import (
 from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
+from ..engine.quality_file import FIELDS as FILE_FIELDS
 from ..engine.shared import (
     MONTHS_PER_YEAR,
     YUAN_PER_MILLION,
@@ -67,6 +68,7 @@ from ..engine.shared import (
 from ..scenario import Levers, Scenario
 
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
+FILE_WORD = 2**64 - 1  # a quality-file word keeps 64 months
 FOOD = SECTORS.index("food_farm_processing")
 CUT_CORNERS = EFFORTS.index("cut_corners")
 
@@ -160,7 +162,9 @@ class Enterprise(mesa.Agent):
     ``ccc``, ``tier`` (award title 0..3), ``applying``, ``discharge_ratio``, ``counterfeit``,
     ``moral_cost``, ``watched`` and ``clean_count`` (the quality file), ``belief`` (subjective
     chance of a city inspection within a year), ``problem_until``, ``key_project``,
-    ``subsidy_monthly`` (yuan), ``subsidy_months_left``, ``debt_monthly``, ``debt_months_left``.
+    ``subsidy_monthly`` (yuan), ``subsidy_months_left``, ``debt_monthly``, ``debt_months_left``,
+    and the quality file ``file_<event>`` (an int whose bit k is set if the event happened k
+    months ago; ``engine/quality_file.py``).
     """
 
     def __init__(self, model: "ReferenceCityModel", attrs: dict, belief: float):
@@ -177,6 +181,8 @@ class Enterprise(mesa.Agent):
         self.subsidy_months_left = 0
         self.debt_monthly = 0.0
         self.debt_months_left = 0
+        for name in FILE_FIELDS:
+            setattr(self, name, 0)
         # this month's inspection outcome, read by the belief update and the exit step
         self.inspected_in = -1
         self.licence_revoked = False
@@ -365,6 +371,7 @@ class Enterprise(mesa.Agent):
             model.counts["intl_standard_adoptions"] += 1
         elif option == "certify":
             self.cash -= review.cost["certify"]
+            self.record("certified")
             if review.needs_ccc:
                 self.ccc = True
             else:
@@ -440,6 +447,16 @@ class Enterprise(mesa.Agent):
         return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
                    * self.sampling_weight(t) / mean_weight)
 
+    # -- the quality file (engine/quality_file.py) ------------------------------------------
+    def age_file(self) -> None:
+        """A month passes: every event in the file is a month older (the oldest falls off)."""
+        for name in FILE_FIELDS:
+            setattr(self, name, (getattr(self, name) << 1) & FILE_WORD)
+
+    def record(self, event: str) -> None:
+        """Mark ``event`` this month in the firm's file."""
+        setattr(self, f"file_{event}", getattr(self, f"file_{event}") | 1)
+
     def face_national_check(self, t: int, mean_weight: float,
                             draws: tuple[float, float] | None = None) -> None:
         """Maybe sampled by the national spot check; a failure puts the firm on the problem
@@ -452,8 +469,10 @@ class Enterprise(mesa.Agent):
         u_pass = draws[1] if draws is not None else rnd.random()
         passed = u_pass < self.pass_probability()
         model.record_spot_check(passed)
+        self.record("national_checked")
         if not passed:
             self.problem_until = t + nat.problem_memory_months
+            self.record("national_failed")
 
     # -- §3.3, §4.4 city inspection ---------------------------------------------------------
     def undergo_inspection(self, lv: Levers, t: int,
@@ -485,12 +504,21 @@ class Enterprise(mesa.Agent):
         self.cash -= fine / YUAN_PER_MILLION
         model.fines_yuan += fine
 
+        sanctioned = fine > 0
         if found_cf:
             self.licence_revoked = draws.revocation < insp.revocation_probability
+            sanctioned |= self.licence_revoked
             if draws.referral < insp.criminal_referral_probability:
                 self.cash -= p.criminal_cost_yuan / YUAN_PER_MILLION
                 model.counts["criminal_referrals"] += 1
+                sanctioned = True
             self.counterfeit = False
+            self.record("counterfeit_found")
+        self.record("inspected")
+        if failed:
+            self.record("inspection_failed")
+        if sanctioned:
+            self.record("sanctioned")
 
         if lv.permits.refuse_over_limit and over_limit:  # §3.3: no production over the limit
             cost = p.abatement_cost * self.output
@@ -917,6 +945,8 @@ class ReferenceCityModel(mesa.Model):
         t = self.steps - 1
         year, month = self.years[0] + t // 12, t % 12 + 1
         lv = self.scenario.levers_for(year)
+        for firm in self.enterprises:
+            firm.age_file()
         if month == 1:
             self.select_key_projects(lv)
         if month in lv.campaigns.months:
@@ -1111,6 +1141,7 @@ class ReferenceCityModel(mesa.Model):
             for f in winners:
                 f.tier = t
                 f.cash += (province + city) / YUAN_PER_MILLION
+                f.record("title_won")
             if winners:
                 self.ledger.book(year, "province", REWARD_LINE_BY_TIER[t],
                                  province * len(winners))

@@ -15,7 +15,7 @@ from simcity_quality.reference.model import DecisionDraws
 
 STATE = ("cash", "margin", "capability", "intl_std", "iso9001", "ccc", "discharge_ratio", "applying",
          "counterfeit", "key_project", "debt_monthly", "debt_months_left", "subsidy_monthly",
-         "subsidy_months_left")
+         "subsidy_months_left", "file_certified")
 
 
 def test_counterfeit_probability_and_penalty_agree(sc):
