@@ -121,6 +121,14 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["test_construction_services:test_service_standard_adoption_agrees",
          "test_construction_services:test_demonstration_contest_agrees",
          "test_construction_services:test_the_contest_is_held_in_december_only"]),
+    "quality file": (
+        [E + "quality_file:new_month", E + "quality_file:record", E + "quality_file:within",
+         E + "quality_file:events"],
+        [R + ":Enterprise.age_file", R + ":Enterprise.record"],
+        ["test_government:test_the_quality_file_ages_alike_and_keeps_64_months",
+         "test_government:test_national_spot_checks_agree",
+         "test_government:test_city_inspections_and_their_outcome_agree",
+         "test_government:test_award_round_and_win_beliefs_agree"]),
     # the engine's alone: the reference simulates every firm one agent each
     "resolution: weighted agents and their members": (
         [E + "resolution:members", E + "resolution:count_by_owner", E + "resolution:split",

@@ -47,7 +47,7 @@ def within(bits: np.ndarray, months: int) -> np.ndarray:
     """Whether the event is in the file in the last ``months`` months (this one included)."""
     if not 0 < months <= MEMORY_MONTHS:
         raise ValueError(f"the file keeps 1 to {MEMORY_MONTHS} months, not {months}")
-    mask = np.uint64((1 << months) - 1) if months < 64 else np.uint64(2**64 - 1)
+    mask = np.uint64(2**64 - 1) >> np.uint64(MEMORY_MONTHS - months)  # the lowest `months` bits
     return (np.asarray(bits, dtype=np.uint64) & mask) != 0
 
 

@@ -13,9 +13,9 @@ from simcity_quality.engine.parameters import decision_parameters, title_table
 from simcity_quality.experiments.equivalence import twin_reference
 from simcity_quality.reference.model import DecisionDraws
 
-STATE = ("cash", "margin", "capability", "intl_std", "iso9001", "ccc", "discharge_ratio", "applying",
-         "counterfeit", "key_project", "debt_monthly", "debt_months_left", "subsidy_monthly",
-         "subsidy_months_left", "file_certified")
+STATE = ("cash", "margin", "capability", "intl_std", "iso9001", "ccc", "discharge_ratio",
+         "applying", "counterfeit", "key_project", "debt_monthly", "debt_months_left",
+         "subsidy_monthly", "subsidy_months_left", "file_certified")
 
 
 def test_counterfeit_probability_and_penalty_agree(sc):

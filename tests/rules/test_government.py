@@ -234,3 +234,11 @@ def test_the_quality_file_ages_alike_and_keeps_64_months(sc):
     assert (39, "national_failed") in quality_file.events(pop, 0, 40)
     assert quality_file.within(pop.file_national_failed[:1], 2)[0]
     assert not quality_file.within(pop.file_national_failed[:1], 1)[0]
+    old = np.array([1 << 63, 1 << 35, 1 << 36], dtype=np.uint64)  # 63, 35 and 36 months ago
+    assert quality_file.within(old, 64).tolist() == [True, True, True]
+    assert quality_file.within(old, 36).tolist() == [False, True, False]
+    assert quality_file.within(old, 63).tolist() == [False, True, True]
+    # events from before the run's first month are not dated into the past
+    pop.file_certified[1] = np.uint64(1 << 50) | np.uint64(1 << 3)
+    assert [e for e in quality_file.events(pop, 1, 10) if e[1] == "certified"] == [
+        (7, "certified")]
