@@ -10,11 +10,28 @@ the declared uncertain parameters. Usage:
 import argparse
 from pathlib import Path
 
+import numpy as np
+from scipy import stats
+
 import simcity_quality as sq
 from simcity_quality import analysis as an
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
 PRODUCT = ["intl_standard_share", "factory_pass_rate", "spot_check_pass_rate"]
+INVESTMENT_COUNTS = ["quality_upgrades", "intl_standard_adoptions", "certifications",
+                     "abatements", "brand_applications"]
+
+
+def _yearly_rate(res, column: str) -> np.ndarray:
+    """Per replication: firms making the investment in 2010-2012, per year and 1,000 live
+    firms (the mean of the months' live firms)."""
+    ts = res.timeseries
+    late = ts[ts["date"].dt.year >= 2010]
+    made = (ts[ts["date"].dt.year <= 2012].groupby("replication")[column].max()
+            - ts[ts["date"].dt.year <= 2009].groupby("replication")[column].max())
+    firms = late.groupby("replication")["firms_alive"].mean()
+    years = late["date"].dt.year.nunique()
+    return (made / years / firms * 1000).to_numpy(dtype=float)
 
 
 def main():
@@ -39,6 +56,19 @@ def main():
         cells = [f"{wide.loc[t, ('probability', s)]:.2f} ({wide.loc[t, ('low', s)]:.2f}-"
                  f"{wide.loc[t, ('high', s)]:.2f})" for s in ("baseline", "the_plan")]
         print(f"| {t} | {cells[0]} | {cells[1]} |")
+
+    print("\n## Investments a year, 2010-2012 (outputs, not inputs; docs/ODD.md §7.2)\n")
+    print("Firms making each investment per year and 1,000 live firms, mean over "
+          "replications with its 95 % t-interval. Each investment is decided on its own at a "
+          "review (about one a year per firm), by a binary logit of its net payoff.\n")
+    print("| investment | baseline | the plan |\n|---|---|---|")
+    for column in INVESTMENT_COUNTS:
+        cells = []
+        for res in comp.results:
+            rate = _yearly_rate(res, column)
+            half = stats.t.ppf(0.975, rate.size - 1) * rate.std(ddof=1) / np.sqrt(rate.size)
+            cells.append(f"{rate.mean():.1f} ({rate.mean() - half:.1f}-{rate.mean() + half:.1f})")
+        print(f"| {column} | {cells[0]} | {cells[1]} |")
 
     print("\n## Cost of the plan, 2009-2012 cumulative (million yuan; spending +, revenue -)\n")
     diff = an.budget_difference(comp.results[1], comp.results[0]).query(

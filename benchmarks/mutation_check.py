@@ -54,15 +54,19 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_decisions:test_counterfeit_probability_by_hand"]),
     "investment choice": (
         [E + "behaviour:_loan_share", E + "behaviour:_key_project_subsidy",
+         E + "behaviour:_is_subsidised_project", E + "behaviour:_upgrade_loan_share",
          E + "behaviour:investment_utilities", E + "behaviour:_borrow_and_pay",
          E + "behaviour:_carry_out", E + "behaviour:decide", E + "behaviour:sector_pull",
-         E + "behaviour:choose", E + "behaviour:fee_waiver_yuan", E + "behaviour:affordable",
+         E + "behaviour:choose", E + "behaviour:affordable",
          E + "behaviour:by_value"],
         [R + ":Enterprise.decide", R + ":Enterprise.carry_out", R + ":Enterprise.borrow_and_pay",
          R + ":ReferenceCityModel.firm_decisions", R + ":ReferenceCityModel.sector_shares"],
         ["test_decisions:test_investment_utilities_choices_and_effects_agree",
          "test_decisions:test_investments_do_not_crowd_each_other_out_except_through_cash",
-         "test_decisions:test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it"]),
+         "test_decisions:test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it",
+         "test_subsidies_and_fees:test_a_subsidised_project_costs_the_firm_less",
+         "test_subsidies_and_fees:test_a_diverted_subsidy_leaves_the_firms_own_upgrade",
+         "test_subsidies_and_fees:test_selection_brings_a_loan_only_where_the_scenario_says_so"]),
     "national spot checks": (
         [E + "government:national_sampling_weight", E + "government:national_sampling_chance",
          E + "government:national_spot_check"],
@@ -97,7 +101,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "production and finances": (
         [E + "finance:produce_month", E + "finance:produce"],
         [R + ":Enterprise.produce", R + ":ReferenceCityModel.production"],
-        ["test_firms:test_production_and_finances_agree", "test_firms:test_production_by_hand"]),
+        ["test_firms:test_production_and_finances_agree", "test_firms:test_production_by_hand",
+         "test_subsidies_and_fees:test_a_waived_fee_lowers_the_firms_costs_and_the_city_pays_it"]),
     "exits and entry": (
         [E + "demography:leave", E + "demography:exits", E + "demography:admit",
          E + "demography:thin_entrants"],
@@ -174,9 +179,9 @@ def _numeric_parameters(model: type[pydantic.BaseModel] = Scenario) -> tuple[set
 LEAVES, GROUPS = _numeric_parameters()
 # what the engine's parameter records call a parameter they carry under another name
 LEAVES |= {f for cls_name in ("DecisionParameters", "ProductionParameters", "ExitParameters")
-           for f in getattr(importlib.import_module("simcity_quality.engine.parameters"),
-                            cls_name)._fields
-           if f != "refuse_over_limit"}
+           for f, kind in getattr(importlib.import_module("simcity_quality.engine.parameters"),
+                                  cls_name).__annotations__.items()
+           if kind is not bool}  # flags are not scaled
 GROUPS |= {f for f in importlib.import_module("simcity_quality.engine.parameters")
            .TitleTable._fields if f != "iso_required"} | {"exit_hazard"}
 

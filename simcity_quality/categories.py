@@ -33,3 +33,10 @@ INVESTMENTS = OPTIONS[1:]  # each decided on its own at a review (docs/ODD.md §
 # rated excellent, or a plain pass
 WORK_OUTCOMES = ("fail", "hidden", "excellent", "plain")
 FAIL, HIDDEN, EXCELLENT, PLAIN = range(len(WORK_OUTCOMES))
+
+# the quality file's events (engine/quality_file.py): one 64-bit word per event and firm, bit k
+# set when the event happened k months ago, so the file keeps FILE_MONTHS months
+FILE_EVENTS = ("national_checked", "national_failed", "inspected", "inspection_failed",
+               "counterfeit_found", "sanctioned", "title_won", "certified")
+FILE_FIELDS = tuple(f"file_{event}" for event in FILE_EVENTS)
+FILE_MONTHS = 64

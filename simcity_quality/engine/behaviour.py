@@ -53,7 +53,6 @@ class Decisions:
 
     invested: np.ndarray  # int8 per slot: bit k-1 set if investment OPTIONS[k] was made (0:
     # none), -1 where the firm did not review
-    fee_waiver_yuan: float  # fees the city waived on certifications and applications (§4.2)
     subsidised: np.ndarray  # bool per slot: took a key-project loan with interest subsidy
     reviewers: np.ndarray  # slots that reviewed, in slot order
     utilities: np.ndarray  # (reviewers, options): each investment's net payoff in logit units
@@ -130,12 +129,26 @@ def _loan_share(f: FirmArrays, i: int, p: DecisionParameters) -> float:
 
 
 @jit
+def _is_subsidised_project(f: FirmArrays, i: int, p: DecisionParameters) -> bool:
+    """A key project (§3.4) with its loan: the firm has credit, or selection brings the loan
+    (``subsidy.key_project_loan``)."""
+    return f.key_project[i] and (f.credit[i] or p.key_project_loan)
+
+
+@jit
+def _upgrade_loan_share(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+    """Share of an upgrade's cost a firm borrows: a key project borrows it whatever its
+    credit when selection brings the loan."""
+    return p.loan_share if _is_subsidised_project(f, i, p) else _loan_share(f, i, p)
+
+
+@jit
 def _key_project_subsidy(f: FirmArrays, i: int, p: DecisionParameters, cost_up: float) -> float:
-    """Interest subsidy (million yuan, over the loan's term) a key project with credit gets on
-    its upgrade loan (§3.4); zero for other firms."""
-    if not (f.key_project[i] and f.credit[i]):
+    """Interest subsidy (million yuan, over the loan's term) a key project gets on its upgrade
+    loan (§3.4); zero for other firms."""
+    if not _is_subsidised_project(f, i, p):
         return 0.0
-    loan = cost_up * _loan_share(f, i, p)
+    loan = cost_up * _upgrade_loan_share(f, i, p)
     return p.interest_subsidy_rate * p.loan_interest_rate * loan * p.loan_years
 
 
@@ -158,7 +171,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
 
     # a quality upgrade (§3.4), with a key project's interest subsidy over the loan's term
     cost_up = p.upgrade_cost * out
-    if f.cash[i] >= own * cost_up:
+    if f.cash[i] >= (1.0 - _upgrade_loan_share(f, i, p)) * cost_up:
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
                          + _key_project_subsidy(f, i, p, cost_up)) / unit
 
@@ -170,13 +183,14 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
 
     # certification (§3.3): a missing CCC avoids a sure failure when inspected; else ISO 9001
     needs_ccc = f.ccc_required[i] and not f.ccc[i]
-    if (needs_ccc or not f.iso9001[i]) and f.cash[i] >= p.certification_cost_million:
+    cost_cert = p.certification_cost_million[f.size[i]]
+    if (needs_ccc or not f.iso9001[i]) and f.cash[i] >= cost_cert:
         if needs_ccc:
             benefit = f.belief[i] * p.failed_check_fine_million * H
-            util[CERTIFY] = (benefit - p.certification_cost_million) / unit
+            util[CERTIFY] = (benefit - cost_cert) / unit
         else:
             benefit = p.iso_premium * out * H
-            util[CERTIFY] = (benefit - p.certification_cost_million) / unit + imitation_iso
+            util[CERTIFY] = (benefit - cost_cert) / unit + imitation_iso
 
     # COD abatement (§2.2.4): fees saved; if over the limit, fines (and closure) avoided
     cod_at_standard = f.output[i] * cod_coefficients[f.sector[i]]
@@ -215,11 +229,12 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
 
 
 @jit
-def _borrow_and_pay(f: FirmArrays, i: int, p: DecisionParameters, cost: float) -> None:
-    """Pay the own share now; the loan share, with simple interest, is repaid monthly over
+def _borrow_and_pay(f: FirmArrays, i: int, p: DecisionParameters, cost: float,
+                    share: float) -> None:
+    """Pay the own share now; the loan ``share``, with simple interest, is repaid monthly over
     ``loan_years``. What is still owed on a running loan is folded into the new schedule, so
     the total repaid is exact."""
-    debt = cost * _loan_share(f, i, p)
+    debt = cost * share
     f.cash[i] -= cost - debt
     months = p.loan_years * MONTHS_PER_YEAR
     owed = (f.debt_monthly[i] * f.debt_months_left[i]
@@ -239,16 +254,16 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
     if choice == UPGRADE:
         cost_up = p.upgrade_cost * out
         subsidy = _key_project_subsidy(f, i, p, cost_up)
-        _borrow_and_pay(f, i, p, cost_up)
+        share = _upgrade_loan_share(f, i, p)
+        _borrow_and_pay(f, i, p, cost_up, share)
         gain = p.upgrade_gain
-        if f.key_project[i] and f.credit[i]:  # §3.4: additionality uncertain, misuse possible
+        if _is_subsidised_project(f, i, p):  # §3.4: additionality uncertain, misuse possible
             subsidised = True
-            extra = subsidy / cost_up if cost_up > 0 else 0.0
-            gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality * extra))
-            if u_misuse < p.subsidy_misuse:
-                gain = 0.0
+            if u_misuse >= p.subsidy_misuse:  # a diverted subsidy adds nothing to the upgrade
+                extra = subsidy / cost_up if cost_up > 0 else 0.0
+                gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality * extra))
             yearly_yuan = (p.interest_subsidy_rate * p.loan_interest_rate
-                           * cost_up * _loan_share(f, i, p) * YUAN_PER_MILLION)
+                           * cost_up * share * YUAN_PER_MILLION)
             f.subsidy_monthly[i] = yearly_yuan / MONTHS_PER_YEAR
             f.subsidy_months_left[i] = int(p.loan_years * MONTHS_PER_YEAR)
             f.debt_monthly[i] -= yearly_yuan / MONTHS_PER_YEAR / YUAN_PER_MILLION
@@ -257,10 +272,10 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
         # the quality premium the upgrade was chosen for is earned: the margin rises by it
         f.margin[i] += p.quality_premium * gain
     elif choice == INTL:
-        _borrow_and_pay(f, i, p, p.intl_cost * out)
+        _borrow_and_pay(f, i, p, p.intl_cost * out, _loan_share(f, i, p))
         f.intl_std[i] = True
     elif choice == CERTIFY:
-        f.cash[i] -= p.certification_cost_million
+        f.cash[i] -= p.certification_cost_million[f.size[i]]
         f.file_certified[i] |= np.uint64(1)  # the quality file (engine/quality_file.py)
         if f.ccc_required[i] and not f.ccc[i]:
             f.ccc[i] = True
@@ -269,7 +284,7 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
             if u_substantive < p.iso_substantive_share:  # otherwise symbolic
                 f.capability[i] += p.iso_gain
     elif choice == ABATE:
-        _borrow_and_pay(f, i, p, p.abatement_cost * out)
+        _borrow_and_pay(f, i, p, p.abatement_cost * out, _loan_share(f, i, p))
         f.discharge_ratio[i] *= 1.0 - p.abatement_fraction
     elif choice == APPLY:
         nxt = f.tier[i] + 1
@@ -285,11 +300,11 @@ def affordable(f: FirmArrays, i: int, option: int, p: DecisionParameters,
     out = max(f.output[i], MIN_OUTPUT)
     own = 1.0 - _loan_share(f, i, p)
     if option == UPGRADE:
-        return f.cash[i] >= own * p.upgrade_cost * out
+        return f.cash[i] >= (1.0 - _upgrade_loan_share(f, i, p)) * p.upgrade_cost * out
     if option == INTL:
         return f.cash[i] >= own * p.intl_cost * out
     if option == CERTIFY:
-        return f.cash[i] >= p.certification_cost_million
+        return f.cash[i] >= p.certification_cost_million[f.size[i]]
     if option == ABATE:
         return f.cash[i] >= own * p.abatement_cost * out
     return f.cash[i] >= titles.application_cost_million[f.tier[i] + 1]
@@ -396,16 +411,5 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
            sector_cod_coefficients(sc), np.ascontiguousarray(draws[1:len(DRAWS)]),
            np.ascontiguousarray(draws[len(DRAWS):]), invested, subsidised, counts, utilities)
-    return Decisions(invested, fee_waiver_yuan(sc, lv, counts), subsidised, reviewers,
-                     utilities, dict(zip(COUNTS, counts.tolist(), strict=True)))
-
-
-def fee_waiver_yuan(sc: Scenario, lv: Levers, counts: np.ndarray) -> float:
-    """Fees the city waives (§4.2) on ``counts[0]`` certifications and ``counts[t]``
-    applications for tier ``t``: the fee share of their cost times the waived share."""
-    b, aw = sc.behaviour, sc.awards
-    waived_share = b.fee_share * lv.fees.fee_waiver_share
-    yuan = counts[0] * b.iso_cost_yuan * waived_share
-    for t in range(1, len(TIERS)):
-        yuan += counts[t] * getattr(aw.application_cost_yuan, TIERS[t]) * waived_share
-    return float(yuan)
+    return Decisions(invested, subsidised, reviewers, utilities,
+                     dict(zip(COUNTS, counts.tolist(), strict=True)))

@@ -4,6 +4,7 @@ procurement-preference spending on title holders' products (§3.1)."""
 
 import numpy as np
 
+from ..categories import SIZES
 from ..scenario import Levers, Scenario
 from .jit import jit
 from .ledger import Ledger
@@ -17,8 +18,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
                   cod_coefficients: np.ndarray) -> None:
     """Every slot's month: output grows, capability drifts, discharge technology improves;
     alive firms book their profit (margin, title, standards, certification and counterfeiting
-    premiums, and for title holders the §3.1 procurement gains) less the discharge fee, and
-    repay their loans."""
+    premiums, and for title holders the §3.1 procurement gains) less the discharge fee and the
+    city's metrology and testing fees (net of what §4.2 waives), and repay their loans."""
     for i in range(f.output.shape[0]):
         f.output[i] *= p.monthly_growth
         f.capability[i] += p.monthly_capability_drift
@@ -30,7 +31,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
                 share += (p.procurement_extra_sales * max(f.margin[i], 0.0)
                           + p.procurement_premium)
             cod = f.output[i] * cod_coefficients[f.sector[i]] * f.discharge_ratio[i]
-            fee = p.discharge_fee_yuan_per_tonne * cod / YUAN_PER_MILLION
+            fee = (p.discharge_fee_yuan_per_tonne * cod / YUAN_PER_MILLION
+                   + p.city_fees_million[f.size[i]])  # the city's fees, net of any waiver
             f.cash[i] += (share * f.output[i] - fee) / MONTHS_PER_YEAR - f.debt_monthly[i]
         if f.debt_months_left[i] > 0:
             f.debt_months_left[i] -= 1
@@ -41,8 +43,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
 def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionParameters,
             brand_premium: np.ndarray, cod_coefficients: np.ndarray, ledger: Ledger) -> None:
     """One month of production and finances for every slot; books the city's procurement
-    premium on what government buys from title holders (§3.1). ``brand_premium``: margin
-    gained per title tier (tier 0 first)."""
+    premium on what government buys from title holders (§3.1) and the fees it waives (§4.2).
+    ``brand_premium``: margin gained per title tier (tier 0 first)."""
     produce_month(pop.arrays(), p, brand_premium, cod_coefficients)
     m = sc.market
     branded = pop.alive & (pop.tier > 0)
@@ -51,3 +53,8 @@ def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionP
                   * (1.0 + m.procurement_sales_gain) * lv.procurement.preference_share)
     ledger.book(year, "city", "procurement_preference",
                 lv.procurement.price_premium * gov_bought / MONTHS_PER_YEAR * YUAN_PER_MILLION)
+    # §4.2: the city pays its institutes the fees it waives, for every live firm that owes them
+    firms_by_size = np.bincount(pop.size[pop.alive], weights=pop.weight[pop.alive],
+                                minlength=len(SIZES))
+    ledger.book(year, "city", "fee_waiver", float(firms_by_size @ p.fees_waived_million)
+                / MONTHS_PER_YEAR * YUAN_PER_MILLION)

@@ -318,19 +318,23 @@ def campaign(pop: Population, sc: Scenario, lv: Levers, year: int, ledger: Ledge
 def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Uniforms,
                         next_id: int) -> tuple[np.ndarray, int]:
     """January: the city picks this year's ``subsidy.key_projects_per_year`` key upgrade
-    projects (rounded with ``u_round``) among firms with credit and no running subsidy.
+    projects (rounded with ``u_round``) among the firms that can carry one (with credit, or any
+    firm when selection brings the loan, ``subsidy.key_project_loan``) and have no subsidy
+    running.
 
-    Priority goes to larger, more capable firms (the plan serves 'key enterprises'): log10
-    output plus ``subsidy.priority_capability_weight`` times capability, plus a standard
-    normal noise per member (``noise(rows, codes)``, row 0); a member of a weighted agent
-    picked is split off. Returns each eligible slot's best priority (NaN for the others) and
-    the next unused id.
+    The priority rule's weights are the scenario's: ``subsidy.priority_size_weight`` times
+    log10 output plus ``subsidy.priority_capability_weight`` times capability (the plan serves
+    'key enterprises'), plus a standard normal noise per member (``noise(rows, codes)``, row
+    0); a member of a weighted agent picked is split off. Returns each eligible slot's best
+    priority (NaN for the others) and the next unused id.
     """
     k = stochastic_round(lv.subsidy.key_projects_per_year, u_round)
     pop.key_project[:] = False
-    eligible = pop.alive & pop.credit & (pop.subsidy_months_left == 0)
-    base = (np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
-            + lv.subsidy.priority_capability_weight * pop.capability)
+    s = lv.subsidy
+    can_borrow = pop.credit | s.key_project_loan
+    eligible = pop.alive & can_borrow & (pop.subsidy_months_left == 0)
+    base = (s.priority_size_weight * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
+            + s.priority_capability_weight * pop.capability)
     slots = np.flatnonzero(eligible)
 
     def member_u(codes):

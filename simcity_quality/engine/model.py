@@ -218,7 +218,6 @@ class QualityCityModel(mesa.Model):
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
                      len(SECTORS))
         self.observer.after_decisions(self, dec)
-        self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
         self.counts["brand_applications"] += int(round(dec.applications))
         for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
                      "abatements"):

@@ -34,6 +34,7 @@ class DecisionParameters(NamedTuple):
     loan_years: float
     loan_interest_rate: float
     interest_subsidy_rate: float
+    key_project_loan: bool  # selection brings the upgrade's loan to a firm without credit
     subsidy_additionality: float
     subsidy_misuse: float
     # the investments
@@ -43,7 +44,7 @@ class DecisionParameters(NamedTuple):
     intl_cost: float
     intl_premium: float
     intl_min_capability: float
-    certification_cost_million: float  # ISO 9001 or CCC, net of waived fees
+    certification_cost_million: np.ndarray  # ISO 9001 or CCC, by size class
     failed_check_fine_million: float  # what a missing CCC costs when inspected
     iso_premium: float
     iso_substantive_share: float
@@ -66,7 +67,7 @@ class TitleTable(NamedTuple):
     iso_required: np.ndarray  # bool
     reward_million: np.ndarray  # province plus city, paid once to a winner
     brand_premium: np.ndarray  # margin a title adds, share of output a year
-    application_cost_million: np.ndarray  # net of waived fees
+    application_cost_million: np.ndarray
 
 
 class ProductionParameters(NamedTuple):
@@ -81,6 +82,8 @@ class ProductionParameters(NamedTuple):
     procurement_extra_sales: float  # preference x purchase share x sales gain
     procurement_premium: float  # price premium x purchase share x (1 + sales gain) x preference
     discharge_fee_yuan_per_tonne: float
+    city_fees_million: np.ndarray  # by size class: the city's fees a firm pays a year, net
+    fees_waived_million: np.ndarray  # by size class: what the city waives of them a year
 
 
 class ExitParameters(NamedTuple):
@@ -95,7 +98,6 @@ class ExitParameters(NamedTuple):
 def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
     """The decision rule's numbers under levers ``lv``."""
     b, m, insp, s = sc.behaviour, sc.market, lv.inspection, lv.subsidy
-    waiver = lv.fees.fee_waiver_share
     return DecisionParameters(
         decision_rate=b.decision_rate, logit_scale=b.logit_scale, horizon_years=b.horizon_years,
         imitation_weight=b.imitation_weight,
@@ -108,12 +110,13 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         detection_probability=insp.detection_probability,
         loan_share=s.loan_share, loan_years=float(s.loan_years),
         loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,
+        key_project_loan=bool(s.key_project_loan),
         subsidy_additionality=b.subsidy_additionality, subsidy_misuse=b.subsidy_misuse,
         upgrade_cost=b.upgrade_cost, upgrade_gain=b.upgrade_gain,
         quality_premium=m.quality_premium,
         intl_cost=b.intl_cost, intl_premium=m.intl_premium,
         intl_min_capability=b.intl_min_capability,
-        certification_cost_million=b.iso_cost_yuan * (1.0 - b.fee_share * waiver)
+        certification_cost_million=np.array([getattr(b.iso_cost_yuan, z) for z in SIZES])
         / YUAN_PER_MILLION,
         failed_check_fine_million=insp.fine_yuan / YUAN_PER_MILLION,
         iso_premium=m.iso_premium, iso_substantive_share=b.iso_substantive_share,
@@ -130,8 +133,7 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
 
 def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
     """Per tier: eligibility, rewards in ``year`` and application costs under ``lv``."""
-    aw, b = sc.awards, sc.behaviour
-    waiver = lv.fees.fee_waiver_share
+    aw = sc.awards
     tiers = TIERS[1:]
 
     def by_tier(group):
@@ -144,14 +146,16 @@ def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
         iso_required=np.array([False, *(bool(getattr(aw.iso_required, t)) for t in tiers)]),
         reward_million=np.array([0.0, *rewards]),
         brand_premium=by_tier(sc.market.brand_premium),
-        application_cost_million=by_tier(aw.application_cost_yuan)
-        * (1.0 - b.fee_share * waiver) / YUAN_PER_MILLION,
+        application_cost_million=by_tier(aw.application_cost_yuan) / YUAN_PER_MILLION,
     )
 
 
 def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
     """A month of production under levers ``lv``."""
     m, pref = sc.market, lv.procurement.preference_share
+    fees = np.array([sc.city.city_fees_yuan * getattr(sc.city.fee_paying_share, z)
+                     for z in SIZES]) / YUAN_PER_MILLION  # expected fees a firm of each size owes
+    waived = lv.fees.fee_waiver_share * fees
     return ProductionParameters(
         monthly_growth=(1.0 + sc.city.output_growth) ** (1 / 12),
         monthly_capability_drift=sc.behaviour.capability_drift / 12.0,
@@ -162,6 +166,7 @@ def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
         procurement_premium=(lv.procurement.price_premium * m.government_purchase_share
                              * (1.0 + m.procurement_sales_gain) * pref),
         discharge_fee_yuan_per_tonne=sc.environment.discharge_fee_yuan_per_tonne,
+        city_fees_million=fees - waived, fees_waived_million=waived,
     )
 
 

@@ -25,10 +25,10 @@ passing national checks of members left in a weighted agent are the one thing no
 
 import numpy as np
 
-EVENTS = ("national_checked", "national_failed", "inspected", "inspection_failed",
-          "counterfeit_found", "sanctioned", "title_won", "certified")
-FIELDS = tuple(f"file_{event}" for event in EVENTS)  # the Population arrays, uint64 each
-MEMORY_MONTHS = 64
+from ..categories import FILE_EVENTS as EVENTS
+from ..categories import FILE_FIELDS as FIELDS  # the Population arrays, uint64 each
+from ..categories import FILE_MONTHS as MEMORY_MONTHS
+
 THREE_YEARS = 36  # months: the titles' record rule (§3.1)
 
 

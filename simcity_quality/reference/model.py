@@ -46,6 +46,8 @@ from ..categories import (
     EFFORTS,
     EXCELLENT,
     FAIL,
+    FILE_FIELDS,
+    FILE_MONTHS,
     HIDDEN,
     KEY_INDUSTRIES,
     SECTORS,
@@ -57,7 +59,6 @@ from ..categories import (
 from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
-from ..engine.quality_file import FIELDS as FILE_FIELDS
 from ..engine.shared import (
     MONTHS_PER_YEAR,
     YUAN_PER_MILLION,
@@ -68,7 +69,7 @@ from ..engine.shared import (
 from ..scenario import Levers, Scenario
 
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
-FILE_WORD = 2**64 - 1  # a quality-file word keeps 64 months
+FILE_WORD = (1 << FILE_MONTHS) - 1  # a quality-file word keeps FILE_MONTHS months
 FOOD = SECTORS.index("food_farm_processing")
 CUT_CORNERS = EFFORTS.index("cut_corners")
 
@@ -120,15 +121,15 @@ class DecisionDraws(NamedTuple):
 
 class Review(NamedTuple):
     """What one review found, for carrying out its chosen investments (``Enterprise.decide``):
-    each investment's full cost (million yuan), the share borrowed, the key-project subsidy,
-    whether a CCC is missing, the fee-waiver share and the next title."""
+    each investment's full cost (million yuan), the shares borrowed, the key-project subsidy,
+    whether a CCC is missing and the next title."""
 
     cost: dict
     loan_share: float
+    upgrade_loan: float  # a key project's loan share when selection brings the loan
     subsidised: bool
     subsidy: float
     needs_ccc: bool
-    waiver: float
     nxt: int
 
 
@@ -250,19 +251,20 @@ class Enterprise(mesa.Agent):
         out = max(self.output, MIN_OUTPUT)
         unit = p.logit_scale * out
         H = p.horizon_years
-        waiver = lv.fees.fee_waiver_share
         loan_share = lv.subsidy.loan_share if self.credit else 0.0
         own = 1.0 - loan_share  # share of a cost paid from cash now; the rest is a loan
         margin = max(self.margin, 0.0)
         utility = {"nothing": 0.0}
 
-        # a quality upgrade (§3.4); a key project's interest subsidy counts over the loan
+        # a quality upgrade (§3.4); a key project's interest subsidy counts over the loan, and
+        # when selection brings the loan a key project borrows whatever its credit
         cost_up = p.upgrade_cost * out
-        subsidised = self.key_project and self.credit
-        subsidy = (interest_subsidy_yuan(cost_up * loan_share, lv) / YUAN_PER_MILLION
+        subsidised = self.key_project and (self.credit or lv.subsidy.key_project_loan)
+        upgrade_loan = lv.subsidy.loan_share if subsidised else loan_share
+        subsidy = (interest_subsidy_yuan(cost_up * upgrade_loan, lv) / YUAN_PER_MILLION
                    * lv.subsidy.loan_years
                    if subsidised else 0.0)
-        if self.cash >= own * cost_up:
+        if self.cash >= (1.0 - upgrade_loan) * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
                                   + subsidy) / unit
 
@@ -275,7 +277,7 @@ class Enterprise(mesa.Agent):
 
         # certification (§3.3): a missing CCC avoids a sure failure; else ISO 9001
         needs_ccc = self.ccc_required and not self.ccc
-        cost_cert = p.iso_cost_yuan * (1.0 - p.fee_share * waiver) / YUAN_PER_MILLION
+        cost_cert = p.iso_cost_yuan[self.size] / YUAN_PER_MILLION
         if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
             if needs_ccc:
                 benefit = self.belief * lv.inspection.fine_yuan / YUAN_PER_MILLION * H
@@ -310,8 +312,7 @@ class Enterprise(mesa.Agent):
                            * out * H)
             value = model.win_belief[nxt] * ((province + city) / YUAN_PER_MILLION
                                              + p.brand_premium[nxt] * out * H + procurement)
-            cost_apply = (p.application_cost_yuan[nxt] * (1.0 - p.fee_share * waiver)
-                          / YUAN_PER_MILLION)
+            cost_apply = p.application_cost_yuan[nxt] / YUAN_PER_MILLION
             iso_ok = self.iso9001 or not p.iso_required[nxt]
             if (self.applying == 0 and self.capability >= p.min_capability[nxt] and iso_ok
                     and self.cash >= cost_apply):
@@ -332,12 +333,13 @@ class Enterprise(mesa.Agent):
         review = Review(
             cost={"upgrade": cost_up, "intl_standard": cost_intl, "certify": cost_cert,
                   "abate": cost_ab, "apply_title": cost_apply},
-            loan_share=loan_share, subsidised=subsidised, subsidy=subsidy, needs_ccc=needs_ccc,
-            waiver=waiver, nxt=nxt)
-        borrowed = ("upgrade", "intl_standard", "abate")  # the others are paid from cash
+            loan_share=loan_share, upgrade_loan=upgrade_loan, subsidised=subsidised,
+            subsidy=subsidy, needs_ccc=needs_ccc, nxt=nxt)
+        own_share = {"upgrade": 1.0 - upgrade_loan, "intl_standard": own, "abate": own,
+                     "certify": 1.0, "apply_title": 1.0}  # the last two are paid from cash
         self.last_invested = []
         for option in chosen:
-            if self.cash < review.cost[option] * (own if option in borrowed else 1.0):
+            if self.cash < review.cost[option] * own_share[option]:
                 continue
             self.last_invested.append(option)
             self.carry_out(option, review, draws, lv)
@@ -349,14 +351,14 @@ class Enterprise(mesa.Agent):
         loan_share, cost_up = review.loan_share, review.cost["upgrade"]
         subsidy = review.subsidy
         if option == "upgrade":
-            self.borrow_and_pay(cost_up, loan_share, lv)
+            self.borrow_and_pay(cost_up, review.upgrade_loan, lv)
             gain = p.upgrade_gain
             if review.subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
-                gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality
-                                                  * (subsidy / cost_up if cost_up > 0 else 0.0)))
-                if draws.misuse < p.subsidy_misuse:
-                    gain = 0.0
-                yearly = interest_subsidy_yuan(cost_up * loan_share, lv)
+                if draws.misuse >= p.subsidy_misuse:  # a diverted subsidy adds nothing
+                    gain = max(0.0, p.upgrade_gain * (
+                        1.0 + p.subsidy_additionality * (subsidy / cost_up if cost_up > 0
+                                                         else 0.0)))
+                yearly = interest_subsidy_yuan(cost_up * review.upgrade_loan, lv)
                 self.subsidy_monthly = yearly / MONTHS_PER_YEAR
                 self.subsidy_months_left = lv.subsidy.loan_years * MONTHS_PER_YEAR
                 self.debt_monthly -= yearly / MONTHS_PER_YEAR / YUAN_PER_MILLION
@@ -378,7 +380,6 @@ class Enterprise(mesa.Agent):
                 self.iso9001 = True
                 if draws.substantive < p.iso_substantive_share:  # otherwise symbolic
                     self.capability += p.iso_gain
-            model.fee_waived += p.iso_cost_yuan * p.fee_share * review.waiver
             model.counts["certifications"] += 1
         elif option == "abate":
             self.borrow_and_pay(review.cost["abate"], loan_share, lv)
@@ -387,7 +388,6 @@ class Enterprise(mesa.Agent):
         elif option == "apply_title":
             self.applying = review.nxt
             self.cash -= review.cost["apply_title"]
-            model.fee_waived += p.application_cost_yuan[review.nxt] * p.fee_share * review.waiver
             model.counts["brand_applications"] += 1
 
     def borrow_and_pay(self, cost: float, loan_share: float, lv: Levers) -> None:
@@ -422,8 +422,11 @@ class Enterprise(mesa.Agent):
                        * (1.0 + p.procurement_sales_gain) * pref)
             share += extra_sales * max(self.margin, 0.0) + premium
             model.branded_output += self.output
+        fees_owed = p.city_fees_yuan * p.fee_paying_share[self.size] / YUAN_PER_MILLION
+        waived = lv.fees.fee_waiver_share * fees_owed  # §4.2: the city pays it to its institutes
+        model.fee_waived += waived * YUAN_PER_MILLION / MONTHS_PER_YEAR
         fee = (p.discharge_fee_yuan_per_tonne * self.pollution_load() * self.discharge_ratio
-               / YUAN_PER_MILLION)
+               / YUAN_PER_MILLION + fees_owed - waived)
         self.cash += (share * self.output - fee) / MONTHS_PER_YEAR - self.debt_monthly
         if self.debt_months_left > 0:
             self.debt_months_left -= 1
@@ -791,7 +794,7 @@ class ReferenceCityModel(mesa.Model):
                 "decision_rate", "logit_scale", "horizon_years", "imitation_weight",
                 "belief_decay", "peer_learning", "campaign_belief_boost", "upgrade_cost",
                 "upgrade_gain", "capability_drift", "intl_cost", "intl_min_capability",
-                "iso_cost_yuan", "fee_share", "iso_substantive_share", "iso_gain",
+                "iso_substantive_share", "iso_gain",
                 "abatement_cost", "abatement_fraction", "counterfeit_pass_factor",
                 "criminal_cost_yuan", "subsidy_additionality", "subsidy_misuse", "entry_rate",
                 "entrant_capability_shift", "bankruptcy_floor_with_credit",
@@ -800,6 +803,9 @@ class ReferenceCityModel(mesa.Model):
                 "quality_premium", "intl_premium", "iso_premium", "government_purchase_share",
                 "procurement_sales_gain", "counterfeit_gain")},
             exit_hazard=by_size(b.exit_hazard),
+            iso_cost_yuan=by_size(b.iso_cost_yuan),
+            city_fees_yuan=sc.city.city_fees_yuan,
+            fee_paying_share=by_size(sc.city.fee_paying_share),
             brand_premium=by_tier(m.brand_premium),
             min_capability=by_tier(aw.min_capability),
             iso_required=[False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])],
@@ -967,20 +973,22 @@ class ReferenceCityModel(mesa.Model):
 
     def select_key_projects(self, lv: Levers, draws: tuple | None = None) -> None:
         """§3.4, January: the city picks this year's key technical-upgrade projects among firms
-        with credit and no running subsidy, larger and more capable first, with noise
-        (``government.choose_key_projects``). Last year's unused flags lapse. ``draws``: (the
+        that can carry one (credit, or any when selection brings the loan) and have no running
+        subsidy, by the scenario's size and capability weights, with noise
+        (``government.select_key_projects``). Last year's unused flags lapse. ``draws``: (the
         quota's rounding uniform, {firm: normal noise})."""
         if draws is None:
             draws = (self.random.random(), {f: self.random.gauss() for f in self.enterprises})
         u_round, z = draws
         k = stochastic_round(lv.subsidy.key_projects_per_year, u_round)
-        weight = lv.subsidy.priority_capability_weight
+        s = lv.subsidy
         priority = {}
         for firm in self.enterprises:
             firm.key_project = False
-            if firm.credit and firm.subsidy_months_left == 0:
-                priority[firm] = (math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
-                                  + weight * firm.capability + z[firm])
+            if (firm.credit or s.key_project_loan) and firm.subsidy_months_left == 0:
+                priority[firm] = (s.priority_size_weight
+                                  * math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
+                                  + s.priority_capability_weight * firm.capability + z[firm])
         for firm in top_k(list(priority), priority.get, k):
             firm.key_project = True
         self.last_priority = priority  # for tests and followers
@@ -1010,19 +1018,19 @@ class ReferenceCityModel(mesa.Model):
         firms = self.enterprises
         self.intl_share = self.sector_shares(firms, "intl_std", len(SECTORS))
         self.iso_share = self.sector_shares(firms, "iso9001", len(SECTORS))
-        self.fee_waived = 0.0
         if draws is None:
             firms.shuffle_do("decide", lv, year)
         else:
             for firm in firms:
                 firm.decide(lv, year, draws[firm])
-        self.ledger.book(year, "city", "fee_waiver", self.fee_waived)
 
     def production(self, lv: Levers, year: int) -> None:
         """Production and finances; the city pays the §3.1 procurement price premium on what
-        it buys from title holders (``QualityCityModel._produce``)."""
-        self.branded_output = 0.0
+        it buys from title holders and its institutes the fees it waives (§4.2;
+        ``finance.produce``)."""
+        self.branded_output = self.fee_waived = 0.0
         self.enterprises.shuffle_do("produce", lv)
+        self.ledger.book(year, "city", "fee_waiver", self.fee_waived)
         pref = lv.procurement.preference_share
         bought = (self.branded_output * self.p.government_purchase_share
                   * (1.0 + self.p.procurement_sales_gain) * pref)

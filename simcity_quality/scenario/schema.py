@@ -232,6 +232,18 @@ class City(_Strict):
                                        "(weights over their mean in the cohort)",
                                        reason="titles go to large firms first; about 1 % of "
                                        "firms are large", ge=0, le=1000)
+    city_fees_yuan: float = P(unit="yuan/year", source="Guangdong Bureau of Quality and "
+                              "Technical Supervision (2014), Zhanjiang fee reductions: 4.7 M yuan "
+                              "of metrology fees for 430 firms and 2.8 M of inspection fees for "
+                              "490 (about 5,000-11,000 yuan a firm; as read in the bureau's "
+                              "report)", ge=0, le=1e7,
+                              description="the city's own metrology-verification and product-"
+                              "testing fees a fee-paying firm pays a year (§4.2: what the city "
+                              "can reduce or waive)")
+    fee_paying_share: _by_size("share of firms", "assumption (Zhanjiang 2014: 430-490 fee-"
+                               "paying firms in a city of 7 M people; most small firms have no "
+                               "instruments to verify)", "share of the city's firms of each "
+                               "size that pay the city's metrology and testing fees", ge=0, le=1)
 
 
 class Horizon(_Strict):
@@ -314,20 +326,35 @@ class Subsidy(_Strict):
                                   reason="about the bank lending rates of the period")
     loan_years: int = P(unit="years", source="assumption", ge=1, le=30,
                         description="term of an upgrade loan", reason="medium-term loan")
-    loan_share: float = P(unit="share of cost", source="assumption", ge=0, le=1,
-                          description="share of an upgrade financed by a loan (firms with "
-                          "credit)", reason="typical debt-financed share")
-    priority_capability_weight: float = P(unit="log10 output per logit", source="§3.4 ('key "
+    loan_share: float = P(unit="share of cost", source="Tianjin 2005 technical-upgrade "
+                          "projects: 1.167 bn of loans for 2.349 bn invested (Tianjin Daily, "
+                          "2005-09-15, as read in a copy)", ge=0, le=1,
+                          description="share of an investment financed by a loan (firms with "
+                          "credit)")
+    key_project_loan: bool = P(unit="flag", source="§3.4 (reading); the 2009 technical-upgrade "
+                               "interest-subsidy rules read (Tianjin, Liaoning, Shaanxi) pay on "
+                               "a bank loan already signed", description="selection as a key "
+                               "project brings the upgrade's loan to a firm without bank credit "
+                               "(directed credit, Banerjee and Duflo 2014); false: only firms "
+                               "with credit can be key projects")
+    priority_capability_weight: float = P(unit="per logit", source="§3.4 ('key "
                                           "enterprises'); weight an assumption", ge=0, le=100,
-                                          description="weight of capability against log10 "
-                                          "output in the city's ranking of key projects",
+                                          description="weight of capability in the city's "
+                                          "ranking of key projects",
                                           reason="the plan serves key (large, capable) firms")
+    priority_size_weight: float = P(unit="per log10 million yuan", source="§3.4 ('key "
+                                    "enterprises'); the period's rules set minimum project "
+                                    "sizes (10-20 M yuan, Tianjin 2005-2009)", ge=0, le=100,
+                                    description="weight of log10 output in the city's ranking "
+                                    "of key projects (0: size does not count)")
 
 
 class Fees(_Strict):
     fee_waiver_share: float = P(unit="share", source="§4.2 (fees reduced or waived)", ge=0, le=1,
-                                description="share of certification, testing and application "
-                                "fees the city waives (paid by the city budget)")
+                                description="share of the city's own fees (city.city_fees_yuan: "
+                                "metrology verification, product testing) it waives, paying its "
+                                "institutes from the budget; certification bodies' and "
+                                "application costs are not the city's to waive")
 
 
 class Procurement(_Strict):
@@ -445,8 +472,9 @@ class Awards(_Strict):
     iso_required: _flags_by_tier("assumption", "ISO 9001 required to apply",
                                  reason="application rules ask for a certified QMS")
     application_cost_yuan: _by_tier("yuan", "assumption", "cost of preparing an "
-                                             "application (half of it fees the city may waive)",
-                                             reason="consulting and fees", ge=0)
+                                             "application (evaluation itself was free of "
+                                             "charge: notes/modelling.md)",
+                                             reason="documents, testing and consulting", ge=0)
     judging_noise: float = P(unit="logit", source="assumption", ge=0, le=10,
                              description="noise in the judges' ranking of applicants",
                              reason="titles reward size and lobbying too (rent-seeking, "
@@ -472,10 +500,13 @@ class Market(_Strict):
                            description="extra profit from ISO 9001 (buyers ask for it)")
     brand_premium: _by_tier("share of output/year", "assumption", "market premium "
                                      "of holding each title", reason="brand value", ge=0, le=1)
-    government_purchase_share: float = P(unit="share of output", source="assumption", ge=0,
-                                         le=1, description="share of a firm's output bought "
-                                         "by government", reason="public procurement is a "
-                                         "small part of industrial sales")
+    government_purchase_share: float = P(unit="share of output", source="Ministry of Finance, "
+                                         "national government procurement 2005-2012 (goods "
+                                         "about 0.8 % of GDP; as read in press reports of its "
+                                         "yearly statements), of which a share local firms can "
+                                         "supply (assumption)", ge=0, le=1,
+                                         description="share of a firm's output bought by "
+                                         "government")
     procurement_sales_gain: float = P(unit="share of gov. purchases", source="§3.1", ge=0,
                                       le=1, description="extra government sales a branded "
                                       "firm wins where preference applies")
@@ -522,14 +553,12 @@ class Behaviour(_Strict):
     intl_min_capability: float = P(unit="logit", source="assumption", ge=-10, le=10,
                                    description="capability needed to produce to international "
                                    "standards", reason="about an 88 % pass probability")
-    iso_cost_yuan: float = P(unit="yuan", source="assumption", ge=0,
-                             description="cost of ISO 9001 certification (consulting, audit, fees)",
-                             reason="consulting plus audit")
-    fee_share: float = P(unit="share of cost", source="assumption", ge=0, le=1,
-                         description="share of certification and title-application costs that "
-                         "are government fees (what fees.fee_waiver_share can waive)",
-                         reason="audit and registration fees are a minor part of the cost; "
-                         "consulting and internal work are the rest")
+    iso_cost_yuan: _by_size("yuan", "NDRC fee schedule for management-system certification "
+                            "(计价格〔1999〕212号: 3,000 yuan an audit man-day, 1,000 application "
+                            "and 2,000 registration; as read in copies) plus about as much "
+                            "consultancy; large firms an assumption", "cost of an ISO 9001 (or "
+                            "CCC) certification, paid to certification bodies and consultants, "
+                            "not to the city", ge=0, le=1e7)
     iso_substantive_share: float = P(unit="probability", source="notes/modelling.md (about "
                                      "80 % of certified systems effective)", ge=0, le=1,
                                      description="certification comes with a real "
@@ -549,13 +578,19 @@ class Behaviour(_Strict):
                                        reason="shoddy goods fail tests often, not always")
     criminal_cost_yuan: float = P(unit="yuan", source="§4.4", ge=0,
                                   description="cost to a firm's owners of a criminal referral")
-    subsidy_additionality: float = P(unit="yuan per yuan", source="notes/modelling.md (Boeing "
-                                     "2016: about -0.5; Hu and Deng 2019: crowding-in)",
-                                     ge=-1, le=3, description="extra investment per yuan of "
-                                     "subsidy (negative: crowding out)")
-    subsidy_misuse: float = P(unit="probability", source="notes/modelling.md (Boeing and "
-                              "Peters: 42 % misused)", ge=0, le=1,
-                              description="a subsidised project is misused (no capability gain)")
+    subsidy_additionality: float = P(unit="yuan per yuan", source="Boeing (2016, Research "
+                                     "Policy 45(9):1774-1789): one public yuan cut own R&D by "
+                                     "half a yuan (additionality 0.5 on average, misuse "
+                                     "included); with misuse apart, 0.5 / (1 - 0.2) for the "
+                                     "others", ge=-1, le=3,
+                                     description="extra total investment per yuan of subsidy "
+                                     "for a firm that does not divert it (0: the subsidy "
+                                     "replaces own money; 1: it adds to it)")
+    subsidy_misuse: float = P(unit="probability", source="Boeing and Peters (ZEW DP 21-081, "
+                              "2021; 24-077, 2024): 42 % of Chinese grantees misused R&D "
+                              "subsidies in 2001-2011, about one in five after 2006", ge=0, le=1,
+                              description="a subsidised firm diverts the subsidy, which then "
+                              "adds nothing; its own upgrade still happens")
     exit_hazard: _by_size("1/month", "assumption", "background exit hazard by size",
                                    reason="about 7 % of small firms a year", ge=0, le=1)
     entry_rate: float = P(unit="1/month", source="assumption", ge=0, le=1,

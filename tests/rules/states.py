@@ -40,6 +40,8 @@ def rule_scenario(**changes):
         "policy.construction.watched_supervision_share": 0.63,
         "market.procurement_sales_gain": 0.3,
         "environment.discharge_trend": -0.1,
+        # key projects without credit borrow too (directed credit), so both kinds are selected
+        "policy.subsidy.key_project_loan": True,
         **changes,
     })
 

@@ -64,7 +64,7 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
     out = pop.output
     own = 1.0 - np.where(pop.credit, p.loan_share, 0.0)
     costs = (own * p.upgrade_cost * out, own * p.intl_cost * out,
-             np.full(n, p.certification_cost_million), own * p.abatement_cost * out)
+             p.certification_cost_million[pop.size], own * p.abatement_cost * out)
     for j, cost in enumerate(costs):
         edge = np.arange(n) % 12 == 6 + j  # a few firms at each cost's edge
         pop.cash[edge] = cost[edge] * np.where(np.arange(n)[edge] % 24 < 12, 1.05, 0.95)
@@ -134,12 +134,14 @@ def test_investment_utilities_choices_and_effects_agree(sc):
     everyone = np.arange(pop.n_slots)
     for name in STATE:
         assert_same(getattr(pop, name), twin.enterprise_values(name, everyone), name)
-    assert abs(dec.fee_waiver_yuan - twin.model.fee_waived) <= 1e-6
     counts = twin.model.counts
     for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
                  "abatements"):
         assert dec.counts[name] == counts[name] > 0, name
     assert dec.applications == counts["brand_applications"] > 0
+    applied = (dec.invested >= 0) & (dec.invested >> (OPTIONS.index("apply_title") - 1) & 1 == 1)
+    for t in range(1, len(TIERS)):  # each tier's applications, as decide counts them
+        assert dec.counts[f"applications_{TIERS[t]}"] == (applied & (pop.applying == t)).sum()
     assert int(np.count_nonzero(dec.subsidised)) == counts["key_projects_subsidised"] > 3
     # every investment made by some firm, some firms making several, some none; every tier's
     # application; a firm that could not pay for all it chose (its cash ran out on the way)
@@ -240,7 +242,8 @@ def test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it(sc):
     p = decision_parameters(sc, sc.levers_for(YEAR))
     titles = title_table(sc, sc.levers_for(YEAR), YEAR)
     abate = OPTIONS.index("abate")
-    for second in ("intl_standard", "certify", "apply_title"):
+    for second, tier in (("intl_standard", 0), ("certify", 0), ("apply_title", 0),
+                         ("apply_title", 1)):
         made = []
         for margin in (1.05, 0.95):
             pop = firms(1)
@@ -251,9 +254,10 @@ def test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it(sc):
             if second == "intl_standard":
                 pop.intl_std[0], cost = False, p.intl_cost * 10.0
             elif second == "certify":
-                pop.iso9001[0], cost = False, p.certification_cost_million
+                pop.iso9001[0], cost = False, p.certification_cost_million[pop.size[0]]
             else:
-                pop.tier[0], cost = 0, titles.application_cost_million[1]
+                pop.tier[0], cost = tier, titles.application_cost_million[tier + 1]
+                pop.capability[0] = max(4.0, titles.min_capability[tier + 1] + 0.1)
             pop.cash[0] = p.abatement_cost * 10.0 + margin * cost
             chosen = np.ones((len(OPTIONS) - 1, 1))
             chosen[[abate - 1, OPTIONS.index(second) - 1]] = 1e-12

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 from states import YEAR, assert_same, edge_uniforms, firms
 
-from simcity_quality.categories import TIERS
+from simcity_quality.categories import SIZES, TIERS
 from simcity_quality.engine import demography, finance
 from simcity_quality.engine.ledger import Ledger
 from simcity_quality.engine.parameters import exit_parameters, production_parameters
@@ -30,7 +30,7 @@ def test_production_and_finances_agree(sc):
     slots = np.arange(pop.n_slots)
     for name in MONEY:
         assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
-    assert_same(ledger.amounts, twin.model.ledger.amounts, "procurement premium booked")
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "procurement premium and fee waivers")
     assert ledger.total() > 0
 
 
@@ -50,7 +50,11 @@ def test_production_by_hand(sc):
              + pref * (m.procurement_sales_gain * 0.05
                        + lv.procurement.price_premium * (1 + m.procurement_sales_gain)))
     cod = y * sector_cod_coefficients(sc)[pop.sector[0]] * ratio
-    expected = 1.0 + (share * y - env.discharge_fee_yuan_per_tonne * cod / 1e6) / 12 - 0.02
+    # the city's own fees a firm of this size owes, net of the §4.2 waiver
+    city_fees = (sc.city.city_fees_yuan * getattr(sc.city.fee_paying_share, SIZES[pop.size[0]])
+                 * (1 - lv.fees.fee_waiver_share) / 1e6)
+    expected = 1.0 + (share * y - env.discharge_fee_yuan_per_tonne * cod / 1e6
+                      - city_fees) / 12 - 0.02
     finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv),
                     np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])]),
                     sector_cod_coefficients(sc), Ledger([YEAR]))
