@@ -28,7 +28,8 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import least_squares
 
-from ..scenario import Scenario, flatten, load_scenario
+from ..results.replications import check_seed
+from ..scenario import Scenario, flatten, load_scenario, simulated_firms
 from .moments import _mean_se, _Simulator
 from .observed import CalibrationError, check_parameters, parse_observed
 from .result import CalibrationResult, _rounded
@@ -66,8 +67,8 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 2:
         raise CalibrationError(f"replications must be a whole number >= 2 (the simulation "
                                f"variance needs two), got {replications!r}.")
-    if firms is not None and (not isinstance(firms, int) or firms < 1):
-        raise CalibrationError(f"firms must be a whole number >= 1, got {firms!r}.")
+    simulated_firms(sc, firms)  # bounded as everywhere (raises SimcityQualityError)
+    check_seed(seed)
     moments = parse_observed(observed, sc)
     base, ranges = check_parameters(sc, parameters)
     keys = list(ranges)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..categories import EFFORTS, OPTIONS, SECTORS, SIZES, TIERS
-from ..scenario import Scenario
+from ..scenario import Scenario, simulated_firms
 from ..targets import target_list
 from . import kpis
 from .behaviour import choose, counterfeit_probability
@@ -84,7 +84,7 @@ class QualityCityModel(mesa.Model):
                         if name not in ("entry_exit", "construction")}
         self._entry_ss = children[STREAMS.index("entry_exit")]
         self.scenario = sc = scenario
-        self.n_firms = int(firms if firms is not None else sc.city.firms)
+        self.n_firms = simulated_firms(sc, firms)  # checked against the schema's bounds
         self.scale = self.n_firms / sc.city.firms
         self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
         self.n_months = 12 * len(self.years)

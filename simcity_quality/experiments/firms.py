@@ -22,7 +22,7 @@ from ..engine.model import QualityCityModel
 from ..engine.observer import Observer
 from ..errors import SimcityQualityError
 from ..results.replications import replication_seed
-from ..scenario import Scenario, load_scenario
+from ..scenario import Scenario, load_scenario, simulated_firms
 
 # state kept per firm and month (a subset of population.Population, docs/ODD.md §2)
 STATE = ("sector", "size", "output", "cash", "capability", "intl_std", "iso9001", "ccc_required",
@@ -153,6 +153,7 @@ def firm_panel(scenario: Scenario | str, seed: int = 0, replication: int = 0,
         raise SimcityQualityError(
             f"firm_panel needs a whole-number seed and a replication >= 0, got seed={seed!r}, "
             f"replication={replication!r}.")
+    simulated_firms(sc, firms)
     obs = _PanelObserver()
     model = QualityCityModel(sc, seed=replication_seed(int(seed), int(replication)),
                              firms=firms, observer=obs)

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SimcityQualityError
-from ..results.replications import run_replication
+from ..results.replications import check_replications, check_seed, run_replication
 from ..results.statistics import wilson_interval
-from ..scenario import Scenario, load_scenario
+from ..scenario import Scenario, load_scenario, simulated_firms
 from ..targets import target_list
 
 
@@ -72,6 +72,15 @@ def minimum_level(scenario: Scenario | str, lever: str, targets: list[str] | Non
     and the stretches where attainment fell as the lever rose.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    simulated_firms(sc, firms)
+    check_seed(seed)
+    check_replications(replications)
+    if max_replications < replications:
+        raise SimcityQualityError(f"max_replications ({max_replications}) must be at least "
+                                  f"replications ({replications}).")
+    if not 0 < level < 1:
+        raise SimcityQualityError(f"level (of the Wilson intervals) must be between 0 and 1, "
+                                  f"got {level}.")
     current = sc.get(lever)
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise SimcityQualityError(f"lever `{lever}` is not numeric in {sc.source}")

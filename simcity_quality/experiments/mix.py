@@ -16,7 +16,7 @@ from scipy.optimize import differential_evolution
 
 from ..errors import SimcityQualityError
 from ..results.statistics import wilson_interval
-from ..scenario import Scenario, load_scenario
+from ..scenario import Scenario, load_scenario, simulated_firms
 from ..targets import target_list
 from .sensitivity import run_points
 
@@ -98,6 +98,7 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
     answer is never worse than the scenario as written when that mix is within the budget.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    simulated_firms(sc, firms)
     if not levers:
         raise SimcityQualityError("optimise_mix needs at least one lever with bounds")
     if payer not in ("all", "city", "province"):

@@ -34,7 +34,7 @@ from ..engine.ledger import REVENUE_LINES
 from ..errors import ScenarioError, SimcityQualityError
 from ..results import Results, run
 from ..results.budget import line_totals
-from ..scenario import Scenario, load_scenario, parameter_table
+from ..scenario import Scenario, load_scenario, parameter_table, simulated_firms
 from . import report
 
 
@@ -171,6 +171,7 @@ class PolicyPanel:
     def __init__(self, scenario: Scenario | str | Path, firms: int = 2000,
                  replications: int = 8, seed: int = 0, levers: tuple[Lever, ...] = LEVERS):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        simulated_firms(self.scenario, firms)  # before any widget is built
         self.firms, self.replications, self.seed = firms, replications, seed
         self.levers = tuple(levers)
         self.controls: dict[str, widgets.ValueWidget] = {

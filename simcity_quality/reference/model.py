@@ -55,7 +55,7 @@ from ..categories import (
 from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
-from ..scenario import Levers, Scenario
+from ..scenario import Levers, Scenario, simulated_firms
 
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
 FOOD = SECTORS.index("food_farm_processing")
@@ -620,7 +620,7 @@ class ReferenceCityModel(mesa.Model):
         words = ss.generate_state(4, np.uint32)
         super().__init__(seed=sum(int(w) << (32 * i) for i, w in enumerate(words)))
         self.scenario = sc = scenario
-        self.n_firms = int(firms if firms is not None else sc.city.firms)
+        self.n_firms = simulated_firms(sc, firms)  # checked against the schema's bounds
         self.scale = self.n_firms / sc.city.firms
         self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
         self.n_months = 12 * len(self.years)

@@ -180,12 +180,14 @@ def test_kill_9_then_resume_gives_the_same_data_as_an_uninterrupted_sweep(tmp_pa
 
 
 def test_a_failing_run_is_recorded_and_the_rest_complete(plan, tmp_path):
-    pts = pd.DataFrame({"policy.subsidy.interest_subsidy_rate": [0.2, 1.5, 0.8]})  # 1.5: invalid
+    # 2099 is within the key's own bounds, so the design is accepted, but after the horizon:
+    # a rule between keys, checked run by run
+    pts = pd.DataFrame({"policy.start_year": [2010, 2099, 2011]})
     res = sq.sweep(plan, designs.points(pts), replications=2, seed=1, firms=200,
                    store=tmp_path / "f", executor="serial", progress=False)
     assert len(res.finals) == 4 and len(res.failures) == 2
     assert set(res.failures["point"]) == {1}
-    assert "interest_subsidy_rate" in res.failures["error"].iloc[0]
+    assert "policy.start_year" in res.failures["error"].iloc[0]
     assert res.manifest["runs_failed"] == 2 and res.missing_runs == 0
 
 
