@@ -301,9 +301,8 @@ def _dask_client(n_workers, scheduler, security):
 
         client.register_plugin(EndWithSweep(os.getpid()))
     else:
-        try:
-            client = (Client(scheduler, security=security, timeout=30) if security
-                      else Client(scheduler, timeout=30))
+        try:  # waits dask's distributed.comm.timeouts.connect (30 s unless configured)
+            client = Client(scheduler, security=security) if security else Client(scheduler)
         except (OSError, TimeoutError, TypeError, ValueError) as exc:  # CommClosedError: OSError
             raise SimcityQualityError(
                 f"could not connect to the Dask scheduler at {scheduler!r} ({exc}); nothing "
