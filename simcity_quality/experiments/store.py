@@ -26,6 +26,7 @@ reading in :mod:`.reading`; docs/experiments.md states the guarantees and the te
 them.
 """
 
+import contextlib
 import hashlib
 import io
 import json
@@ -100,7 +101,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         tmp.replace(path)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     fsync_folder(path.parent)
 
 

@@ -10,6 +10,7 @@ touched. A non-empty folder of another kind, or without a manifest, is written i
 folder, so no name can write elsewhere.
 """
 
+import contextlib
 import json
 import os
 import tempfile
@@ -37,8 +38,11 @@ def atomic(writer: Callable, path: Path, **kwargs) -> None:
     try:
         writer(tmp, **kwargs)
         tmp.replace(path)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def write_table(df: pd.DataFrame, folder: Path, name: str) -> None:
