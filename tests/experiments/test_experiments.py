@@ -277,3 +277,40 @@ def test_attainment_cli_reads_a_store(plan, tmp_path, capsys):
     table = pd.read_csv(tmp_path / "a.csv")
     assert set(table["point"]) == {0, 1, 2} and (table["n"] == 2).all()
     assert main(["attainment", str(tmp_path / "nowhere")]) == 2
+
+
+# --- the number of simulated enterprises, bounded at every entry point (issue 23, item 6) ---
+
+def test_every_entry_point_bounds_the_number_of_simulated_firms(plan, tmp_path):
+    from simcity_quality.interface.panel import PolicyPanel
+    from simcity_quality.reference.model import ReferenceCityModel
+
+    huge = 10**9
+    calls = {
+        "run": lambda: sq.run(plan, replications=1, firms=huge),
+        "compare": lambda: sq.compare([plan], replications=1, firms=huge),
+        "sweep": lambda: sq.sweep(plan, small_design(), replications=1, firms=huge,
+                                  store=tmp_path / "s", executor="serial", progress=False),
+        "minimum_level": lambda: sq.minimum_level(plan, REWARD, bounds=(0, 1), firms=huge),
+        "optimise_mix": lambda: sq.optimise_mix(plan, {REWARD: (0, 1)}, budget=1e9,
+                                                firms=huge),
+        "calibrate": lambda: sq.calibrate(plan, {"spot_check_pass_rate@2011": {
+            "value": 0.9, "n": 100}}, {"city.capability_mean.small": (1.5, 3.5)}, firms=huge),
+        "firm_panel": lambda: sq.firm_panel(plan, firms=huge),
+        "panel": lambda: PolicyPanel(plan, firms=huge),
+        "model": lambda: sq.QualityCityModel(plan, firms=huge),
+        "reference": lambda: ReferenceCityModel(plan, firms=huge),
+    }
+    for name, call in calls.items():
+        with pytest.raises(SimcityQualityError, match="from 1 to 5,000,000"):
+            call()
+        assert not (tmp_path / "s").exists(), name
+
+
+def test_a_design_that_scales_the_city_too_far_is_refused_before_the_store(plan, tmp_path):
+    # 4 million simulated enterprises for a city of 1 would mean billions of contractors
+    design = designs.grid({"city.firms": [20_000, 1]})
+    with pytest.raises(SimcityQualityError, match="city.contractors"):
+        sq.sweep(plan, design, replications=1, firms=4_000_000, store=tmp_path / "s",
+                 executor="serial", progress=False)
+    assert not (tmp_path / "s").exists()
