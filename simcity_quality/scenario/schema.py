@@ -55,8 +55,9 @@ class _Strict(BaseModel):
                               allow_inf_nan=False)
 
 
-# a scenario's name becomes a folder name (results/NAME, -o OUT/NAME): a plain name only
-SCENARIO_NAME = re.compile(r"\w[\w.\-]{0,99}")
+# a scenario's name is a label that also names its folder (results/NAME, -o OUT/NAME): no path
+# separators or control characters, no leading dot or dash, no space at either end
+SCENARIO_NAME = re.compile(r"(?![.\-\s])[^/\\\x00-\x1f\x7f]{1,100}(?<!\s)")
 
 
 class SectorShares(_Strict):
@@ -713,9 +714,9 @@ class Scenario(_Strict):
         if not SCENARIO_NAME.fullmatch(name):
             raise ValueError(
                 f"name: {name!r} cannot be used; a scenario's name is also the name of its "
-                "output folder, so it must be a plain name of letters, digits, `_`, `-` and "
-                "`.`, starting with a letter or digit, at most 100 characters (such as "
-                "`the_plan`)")
+                "output folder, so it must be a plain name: no `/` or `\\` or control "
+                "characters, not starting with `.` or `-` nor starting or ending with a space, "
+                "1 to 100 characters (such as `the_plan`)")
         return name
 
     # where the scenario came from, for error messages and manifests (not part of the content)

@@ -73,16 +73,21 @@ def test_targets_and_uncertain_ranges_must_be_finite(plan, changes):
 # --- names are folder names ---------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["../../escaped", "/any/dir", "a/b", "a\\b", "..", ".hidden",
-                                  "-rf", "", "x" * 101, "two words", "tab\tname"])
+                                  "-rf", "", "x" * 101, "tab\tname", "line\nbreak", " x", "x "])
 def test_a_name_that_is_not_a_plain_name_is_refused(plan, name):
     with pytest.raises(ScenarioError) as info:
         plan.override({}, name=name)
     assert "plain name" in str(info.value) and repr(name) in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["the_plan", "plan-2012", "v1.2", "质量强市", "A"])
-def test_plain_names_are_accepted(plan, name):
-    assert plan.override({}, name=name).name == name
+@pytest.mark.parametrize("name", ["the_plan", "plan-2012", "v1.2", "质量强市", "A",
+                                  "rewards x1.5", "Plan (2010)"])
+def test_plain_names_are_accepted(plan, name, tmp_path):
+    sc = plan.override({}, name=name)
+    assert sc.name == name
+    res = sq.run(sc, replications=1, firms=50)
+    res.write(tmp_path / "out" / sc.name)  # the name is a folder name
+    assert (tmp_path / "out" / name / "final.csv").is_file()
 
 
 def test_validate_refuses_a_path_as_name_naming_the_file(tmp_path, capsys):
