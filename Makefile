@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test check chromium lint bench report clean-venv lock
+.PHONY: demo test check chromium fonts lint bench report clean-venv lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,13 +17,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip uninstall --quiet --python $(BIN)/python rfc3987-syntax || true
 	touch $(STAMP)
 
-## The main job: the plan against the baseline, report and PNGs under results/
-demo: $(STAMP)
+## The main job: the plan against the baseline; tables, chart, report and the briefing
+## (results/demo/briefing.html, one page to open in a browser) under results/demo/
+demo: $(STAMP) fonts
 	$(BIN)/simcity-quality compare scenarios/baseline.toml scenarios/the_plan.toml \
-		--replications 20 --seed 2010 --out results/demo
+		--replications 20 --seed 2010 --out results/demo --briefing results/demo/briefing.html
 
 ## The tests: unit tests, notebooks under nbval, and lint
-test: $(STAMP) chromium
+test: $(STAMP) chromium fonts
 	$(BIN)/ruff check simcity_quality tests benchmarks
 	$(BIN)/python -m pytest tests --nbval-lax --nbval-current-env notebooks \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
@@ -41,6 +42,15 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	  else echo "chromium is missing and this is not root: run 'sudo apt-get install -y" \
 	    "chromium' (tests/browser/test_panel_browser.py fails without it)." >&2; fi; }
+
+## Debian's Noto CJK fonts, so Chinese text in charts and briefings renders as characters, not
+## boxes (simcity_quality/interface/fonts.py finds them): installed with apt when missing and run as
+## root, like chromium; otherwise a message, and the briefing warns that Chinese cannot be drawn
+fonts:
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y fonts-noto-cjk; \
+	  else echo "fonts-noto-cjk is missing and this is not root: run 'sudo apt-get install -y" \
+	    "fonts-noto-cjk' (Chinese text in charts and briefings renders as boxes without it)." >&2; fi; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_run.py

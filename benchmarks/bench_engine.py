@@ -10,22 +10,31 @@ Printed per size and model: seconds to build the city and to run it (best of ``-
 nanoseconds per enterprise-month of the run, how many times slower the reference is than the
 engine at that size (run time), and peak traced memory per enterprise (``tracemalloc``,
 building and running, measured in a separate untimed run).
-Usage: ``python benchmarks/bench_engine.py [--quick] [--repeat N]`` (``SIMCITY_QUALITY_NUMBA=0``:
-the engine without its compiled kernels).
+``--previous REV`` also times the Mesa reference of git revision ``REV`` (checked out in a
+temporary ``git worktree`` and imported beside this one as ``simcity_quality_previous``, on
+that revision's own scenario files) in the same process, alternating with today's, and prints
+the old reference's run time per firm-month over the new one's: a speed ratio of the engine
+over the reference must not be won by slowing the reference down.
+Usage: ``python benchmarks/bench_engine.py [--quick] [--repeat N] [--previous REV]``.
 """
 
 import argparse
 import gc
+import importlib
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 import simcity_quality as sq
-from simcity_quality.engine import kernels
 from simcity_quality.engine.model import QualityCityModel
 from simcity_quality.reference import ReferenceCityModel
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "the_plan.toml"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "the_plan.toml"
 FULL = {"engine": (1_000, 10_000, 100_000, 200_000), "reference": (1_000, 10_000)}
 QUICK = {"engine": (1_000, 5_000, 20_000), "reference": (1_000, 5_000)}
 MODELS = {"engine": QualityCityModel, "reference": ReferenceCityModel}
@@ -69,6 +78,8 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes")
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per size (best kept)")
+    ap.add_argument("--previous", default=None, metavar="REV",
+                    help="also time the Mesa reference of this git revision (e.g. HEAD~1)")
     args = ap.parse_args()
     sizes = QUICK if args.quick else FULL
     sc = sq.load_scenario(SCENARIO)
@@ -85,8 +96,7 @@ def main() -> None:
             results[name, firms] = (build, run, peak_bytes(cls, sc, firms))
 
     print(f"scenario {sc.name}, {months} months, best of {args.repeat}; per-enterprise figures "
-          "are per industrial enterprise; engine kernels: "
-          f"{'numba' if kernels.ENABLED else 'numpy (SIMCITY_QUALITY_NUMBA=0 or no numba)'}")
+          "are per industrial enterprise")
     print(f"{'firms':>8} {'model':>10} {'build s':>8} {'run s':>8} {'ns/ent-month':>13} "
           f"{'ref/engine':>11} {'peak B/ent':>11}")
     for (name, firms), (build, run, peak) in sorted(results.items(),
@@ -97,6 +107,43 @@ def main() -> None:
             ratio = f"{run / results['engine', firms][1]:.1f}x"
         print(f"{firms:>8} {name:>10} {build:>8.3f} {run:>8.3f} {ns:>13.0f} {ratio:>11} "
               f"{peak / firms:>11.0f}")
+    if args.previous:
+        compare_references(args.previous, sc, sizes["reference"], args.repeat, months)
+
+
+def previous_reference(rev: str, tmp: Path):
+    """(ReferenceCityModel, its plan scenario) of git revision ``rev``, imported from a
+    worktree under another package name."""
+    tree = tmp / "tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+                   check=True, capture_output=True)
+    shutil.copytree(tree / "simcity_quality", tmp / "pkg" / "simcity_quality_previous")
+    sys.path.insert(0, str(tmp / "pkg"))
+    prev = importlib.import_module("simcity_quality_previous")
+    cls = importlib.import_module("simcity_quality_previous.reference").ReferenceCityModel
+    return cls, prev.load_scenario(tree / "scenarios" / "the_plan.toml")
+
+
+def compare_references(rev: str, sc, sizes, repeat: int, months: int) -> None:
+    """The reference of ``rev`` against today's, alternating runs in this process."""
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        old_cls, old_sc = previous_reference(rev, tmp)
+        print(f"\nMesa reference of {rev} against today's (run time per firm-month, best of "
+              f"{repeat}, alternating):")
+        print(f"{'firms':>8} {'previous ns':>12} {'today ns':>10} {'previous/today':>15}")
+        for firms in sizes:
+            best_old = best_new = float("inf")
+            for _ in range(repeat):
+                best_old = min(best_old, timed(old_cls, old_sc, firms, 1)[1])
+                best_new = min(best_new, timed(ReferenceCityModel, sc, firms, 1)[1])
+            per = firms * months / 1e9
+            print(f"{firms:>8} {best_old / per:>12.0f} {best_new / per:>10.0f} "
+                  f"{best_old / best_new:>15.2f}")
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                        str(tmp / "tree")], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

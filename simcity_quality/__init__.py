@@ -8,6 +8,7 @@ Public API::
     res.targets, res.budget, res.timeseries, res.final
     sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...)
     sq.calibrate(...), sq.TARGETS
+    sq.briefing(comparison, "briefing.html")  # a self-contained HTML page for a policy reader
 
 The package is in layers, data flowing one way (docs/ODD.md, README "Layout"): ``scenario``
 -> ``engine`` (and ``reference``) -> ``results`` -> ``experiments`` -> ``analysis`` ->
@@ -45,6 +46,7 @@ _PUBLIC = {
     "calibrate": ("calibration", "calibrate"),
     "CalibrationResult": ("calibration", "CalibrationResult"),
     "report": ("interface.report", None),
+    "briefing": ("interface.briefing", "briefing"),
     **{name: (name, None) for name in ("analysis", "calibration", "categories", "engine",
                                         "experiments", "interface", "reference", "results",
                                         "scenario", "targets", "validation")},

@@ -2,7 +2,7 @@
 sectors, contractors' efforts, the firms' investment options and the outcomes of a work.
 
 Plain tuples of names (no numpy, so importing this costs nothing); arrays indexed by these
-codes live where they are used. Plan sections: ``shared/seed/quality_city_plan.en.md``.
+codes live where they are used. Plan sections: ``docs/plan/quality_city_plan.en.md``.
 """
 
 SECTORS = (

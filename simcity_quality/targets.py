@@ -79,6 +79,58 @@ _TARGETS = (
 TARGET_IDS: tuple[str, ...] = tuple(t.id for t in _TARGETS)
 
 
+@dataclass(frozen=True)
+class PlainName:
+    """A target in plain words, for charts and briefings: a short name in English and in
+    Chinese, what the KPI is a share of (an axis label), and whether it is measured over the
+    trailing twelve months (so its first eleven months rest on part of a window)."""
+
+    en: str
+    zh: str
+    measure: str
+    trailing_12_months: bool
+
+
+PLAIN_NAMES: dict[str, PlainName] = {
+    "intl_standard_share": PlainName(
+        "Products made to international standards", "按国际标准组织生产",
+        "% of industrial output", False),
+    "factory_pass_rate": PlainName(
+        "Factory pass rate", "出厂产品质量合格率", "% of output expected to pass", False),
+    "spot_check_pass_rate": PlainName(
+        "National spot-check pass rate", "国家监督抽查合格率", "% of samples, last 12 months",
+        True),
+    "key_industry_intl_level_share": PlainName(
+        "Key industries at international level", "重点行业达到国际先进水平",
+        "% of key-industry output", False),
+    "construction_standard_share": PlainName(
+        "Works meeting national standards", "竣工工程达到国家标准",
+        "% of works completed, last 12 months", True),
+    "construction_acceptance_rate": PlainName(
+        "Works passing acceptance first time", "工程一次验收合格率",
+        "% of other works, last 12 months", True),
+    "construction_excellence_rate": PlainName(
+        "Works rated excellent", "工程优良率", "% of other works, last 12 months", True),
+    "service_standard_share": PlainName(
+        "Service firms applying quality standards", "服务业推行质量标准", "% of service firms",
+        False),
+    "pollution_compliance_rate": PlainName(
+        "Pollution sources within discharge standards", "工业污染源达标排放",
+        "% of industrial sources", False),
+    "cod_reduction": PlainName(
+        "COD emissions cut", "COD排放量削减", "% below the base year, last 12 months", True),
+}
+
+
+def plain_name(target_id: str) -> PlainName:
+    """The plain-language name of a target (:data:`PLAIN_NAMES`); ``all_quantified``, the
+    row meeting every target the plan quantifies, has one too."""
+    if target_id == "all_quantified":
+        return PlainName("Every target the plan quantifies", "规划量化的全部指标",
+                         "% of replications", False)
+    return PLAIN_NAMES[target_id]
+
+
 def targets_table(overrides: dict[str, float] | None = None):
     """The target table as a pandas DataFrame, with a scenario's threshold overrides applied."""
     import pandas as pd  # here, not at the top: the command line starts without pandas

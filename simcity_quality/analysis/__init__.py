@@ -5,7 +5,8 @@ per-replication finals.
 - :mod:`.attainment`: the probability of meeting each target (and all together), with Wilson
   intervals (:func:`wilson_interval`); replications needed for a chosen interval width.
 - :mod:`.budget`: spending by payer and line per year and cumulative with intervals; the
-  reform-minus-baseline difference paired by replication; cost per percentage point gained.
+  reform-minus-baseline difference paired by replication, per year or over the horizon
+  (gross, revenue, net); cost per percentage point gained.
 - :mod:`.discovery`: PRIM boxes and CART rules for where the plan misses a target.
 - :mod:`.firms`: reading a firm panel (who was inspected, firms worth following, a story).
 - :mod:`.plots`: black-and-white charts of the above.
@@ -16,10 +17,11 @@ The searches that run the model (minimum level, best mix, sensitivity) are in
 
 from ..results.statistics import wilson_interval
 from .attainment import attainment, replications_needed
-from .budget import budget_difference, budget_summary, cost_per_point
+from .budget import budget_difference, budget_summary, cost_per_point, paired_cost
 from .discovery import PrimResult, cart_rules, missed_cases, prim
 
 __all__ = [
     "PrimResult", "attainment", "budget_difference", "budget_summary", "cart_rules",
-    "cost_per_point", "missed_cases", "prim", "replications_needed", "wilson_interval",
+    "cost_per_point", "missed_cases", "paired_cost", "prim", "replications_needed",
+    "wilson_interval",
 ]

@@ -93,3 +93,32 @@ def cost_per_point(reform: Results, baseline: Results, kpis: list[str] | None = 
     return pd.DataFrame(rows, columns=["kpi", "gain_points", "gain_low", "gain_high",
                                        "extra_cost_yuan", "yuan_per_point",
                                        "gain_interval_excludes_zero", "n"])
+
+
+def paired_cost(reform: Results, baseline: Results, level: float = 0.95) -> pd.DataFrame:
+    """Reform minus baseline spending over the whole horizon, paired by replication (yuan):
+    every payer's lines, then each payer's ``gross`` (spending only), ``revenue`` (fines and
+    penalties, negative) and net ``total``, and the same three for payer ``all``.
+
+    One row per payer and line: the mean of each scenario, the mean paired difference and its
+    t-interval. Lines neither scenario books on (zero in every replication of both) are left
+    out. The bases come from :func:`~simcity_quality.results.budget.line_totals`, the one
+    definition of cost, so lines add up to the totals.
+    """
+    _check_paired(reform, baseline)
+    bases = ("total", "gross", "revenue")
+    a = line_totals(reform.budget, bases=bases)
+    b = line_totals(baseline.budget, bases=bases)
+    keys = ["replication", "payer", "line"]
+    merged = a.merge(b, on=keys, how="outer", suffixes=("_reform", "_baseline")).fillna(0.0)
+    merged["diff"] = merged["yuan_reform"] - merged["yuan_baseline"]
+    rows = []
+    for (payer, line), g in merged.groupby(["payer", "line"], sort=False):
+        unused = (g["yuan_reform"] == 0).all() and (g["yuan_baseline"] == 0).all()
+        if unused and line not in bases:
+            continue
+        mean, lo, hi, n = paired_interval(g["diff"].to_numpy(), level)
+        rows.append((payer, line, g["yuan_reform"].mean(), g["yuan_baseline"].mean(), mean,
+                     lo, hi, n))
+    return pd.DataFrame(rows, columns=["payer", "line", "reform", "baseline", "difference",
+                                       "low", "high", "n"])

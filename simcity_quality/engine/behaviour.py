@@ -1,14 +1,21 @@
-"""The enterprises' decision rule: beliefs, payoffs and a logit choice (vectorised).
+"""The enterprises' decision rule: beliefs, payoffs and a logit choice (docs/ODD.md §7.2).
 
 Each month a random share of firms reviews (``behaviour.decision_rate``). A reviewing firm
-1. decides whether to produce shoddy or counterfeit goods (§4.4): the gain against the expected
-   penalty under its *subjective* inspection probability, minus its moral cost (a binary logit);
-2. picks one investment, or none, by a multinomial logit over net payoffs: quality upgrade (§3.4),
-   international standards (§2.2.1b), certification (ISO 9001 or a missing CCC, §3.3), COD
-   abatement (§2.2.4), or an application for the next title (§3.1, §4.2).
+
+1. decides whether to produce shoddy or counterfeit goods (§4.4): the gain against the
+   expected penalty under its *subjective* inspection probability, minus its moral cost (a
+   binary logit; Becker 1968, beliefs keep the chance of being caught apart from the fine);
+2. picks one investment, or none, by a multinomial logit over net payoffs: quality upgrade
+   (§3.4), international standards (§2.2.1b), certification (ISO 9001 or a missing CCC, §3.3),
+   COD abatement (§2.2.4), or an application for the next title (§3.1, §4.2).
+
 Payoffs are in million yuan and divided by ``logit_scale * output``: a payoff worth
 ``logit_scale`` of a year's output is one logit unit, so rewards matter more to small firms.
 Imitation adds a pull towards what the firm's sector already does (Guler et al. 2002).
+
+The rule is written once, firm by firm, and compiled (:func:`decide`); the readable
+per-agent version is ``reference.Enterprise.decide``, and ``tests/rules/`` runs both on the
+same uniforms.
 """
 
 from dataclasses import dataclass
@@ -17,297 +24,313 @@ import numpy as np
 
 from ..categories import OPTIONS, TIERS
 from ..scenario import Levers, Scenario
-from . import kernels
-from .government import interest_subsidy_yuan, reward_amounts
-from .population import Population, sector_cod_coefficients
-from .rng import derived_rows, row_bases
+from .jit import jit
+from .parameters import DecisionParameters, TitleTable, decision_parameters
+from .population import FirmArrays, Population, sector_cod_coefficients
+from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
-# the attributes a decision can change (written back from the reviewing subset)
-WRITTEN = ("counterfeit", "cash", "capability", "debt_monthly", "debt_months_left",
-           "subsidy_monthly", "subsidy_months_left", "key_project", "intl_std", "ccc", "iso9001",
-           "discharge_ratio", "applying")
+TOP_TIER = len(TIERS) - 1
+MIN_OUTPUT = 1e-9  # million yuan: keeps payoffs per unit of output finite for an empty firm
 
 
 @dataclass
 class Decisions:
-    """What reviewing firms chose this month (bool arrays per slot, and yuan booked)."""
+    """What reviewing firms chose this month."""
 
-    choice: np.ndarray  # int8 option index, -1 where the firm did not review
-    fee_waiver_yuan: float
-    subsidised: np.ndarray  # bool: took a key-project loan with interest subsidy
-
-
-def sector_shares(flags, pop: Population, n_sectors: int, slots: np.ndarray) -> list:
-    """For each flag array, the share of alive firms in each sector with the flag (for
-    imitation), at the given slots."""
-    sector = pop.sector[pop.alive]
-    alive_n = np.bincount(sector, minlength=n_sectors)
-    out = []
-    for flag in flags:
-        have = np.bincount(sector[flag[pop.alive]], minlength=n_sectors)
-        share = np.divide(have, alive_n, out=np.zeros(n_sectors), where=alive_n > 0)
-        out.append(share[pop.sector[slots]])
-    return out
+    choice: np.ndarray  # int8 option index per slot, -1 where the firm did not review
+    fee_waiver_yuan: float  # fees the city waived on certifications and applications (§4.2)
+    subsidised: np.ndarray  # bool per slot: took a key-project loan with interest subsidy
+    reviewers: np.ndarray  # slots that reviewed, in slot order
+    utilities: np.ndarray  # (reviewers, options): each option's utility before the noise
 
 
-def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
-    """Expected yearly cost (million yuan) of counterfeiting under the firm's own belief."""
-    insp = lv.inspection
-    b = sc.behaviour
-    firm_value = np.maximum(pop.margin, 0.0) * pop.output * b.horizon_years
-    fine = np.minimum(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6,
-                      np.maximum(pop.cash, 0.0))  # limited liability
-    loss_if_caught = (fine + insp.revocation_probability * firm_value
-                      + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
-    return pop.belief * insp.detection_probability * loss_if_caught
+# ---------------------------------------------------------------------------------------
+# §4.4 counterfeit or not
+
+
+@jit
+def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+    """Expected yearly cost (million yuan) of counterfeiting to firm ``i`` under its belief:
+    the fine (capped by its cash: limited liability), the chance of losing its licence and the
+    firm's value with it, and a criminal referral, if caught."""
+    firm_value = max(f.margin[i], 0.0) * f.output[i] * p.horizon_years
+    fine = min(p.counterfeit_fine_million, max(f.cash[i], 0.0))
+    loss_if_caught = fine + p.revocation_probability * firm_value + p.referral_cost_million
+    return f.belief[i] * p.detection_probability * loss_if_caught
+
+
+@jit
+def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+    """Logit utility of counterfeiting for firm ``i``: the gain less the perceived penalty in
+    logit units, less the firm's moral cost."""
+    out = max(f.output[i], MIN_OUTPUT)
+    gain = p.counterfeit_gain * out
+    return (gain - perceived_penalty_of(f, i, p)) / (p.logit_scale * out) - f.moral_cost[i]
+
+
+@jit
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@jit
+def _counterfeit_probabilities(f: FirmArrays, p: DecisionParameters, out: np.ndarray,
+                               penalty: np.ndarray) -> None:
+    for i in range(out.shape[0]):
+        out[i] = _logistic(counterfeit_utility_of(f, i, p))
+        penalty[i] = perceived_penalty_of(f, i, p)
 
 
 def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
-    """Chance a reviewing firm produces shoddy or counterfeit goods (binary logit, §4.4).
+    """Chance each slot's firm would counterfeit if it reviewed now (binary logit, §4.4)."""
+    return _counterfeit_and_penalty(pop, lv, sc)[0]
 
-    Gain against the expected penalty under the firm's own belief, in logit units, less its
-    moral cost (Becker 1968; beliefs keep the chance of being caught apart from the fine).
+
+def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
+    """Expected yearly cost (million yuan) of counterfeiting under each firm's own belief."""
+    return _counterfeit_and_penalty(pop, lv, sc)[1]
+
+
+def _counterfeit_and_penalty(pop, lv, sc) -> tuple[np.ndarray, np.ndarray]:
+    prob, penalty = np.empty(pop.n_slots), np.empty(pop.n_slots)
+    _counterfeit_probabilities(pop.arrays(), decision_parameters(sc, lv), prob, penalty)
+    return prob, penalty
+
+
+# ---------------------------------------------------------------------------------------
+# the investments
+
+
+@jit
+def _loan_share(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+    """Share of an investment's cost a firm borrows (only firms with credit borrow)."""
+    return p.loan_share if f.credit[i] else 0.0
+
+
+@jit
+def _key_project_subsidy(f: FirmArrays, i: int, p: DecisionParameters, cost_up: float) -> float:
+    """Interest subsidy (million yuan, over the loan's term) a key project with credit gets on
+    its upgrade loan (§3.4); zero for other firms."""
+    if not (f.key_project[i] and f.credit[i]):
+        return 0.0
+    loan = cost_up * _loan_share(f, i, p)
+    return p.interest_subsidy_rate * p.loan_interest_rate * loan * p.loan_years
+
+
+@jit
+def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: TitleTable,
+                         imitation_intl: float, imitation_iso: float, win_belief: np.ndarray,
+                         cod_coefficients: np.ndarray, util: np.ndarray) -> None:
+    """Each option's utility for reviewing firm ``i`` into ``util`` (``-inf``: not open to it).
+
+    Costs are paid from cash now except the share a firm with credit borrows; an option whose
+    own share the firm cannot pay is closed. ``imitation_*``: the pull of the firm's sector.
     """
-    out = np.maximum(pop.output, 1e-9)
-    gain = sc.market.counterfeit_gain * out
-    u_cf = (gain - perceived_penalty(pop, lv, sc)) / (sc.behaviour.logit_scale * out)
-    return 1.0 / (1.0 + np.exp(-(u_cf - pop.moral_cost)))
-
-
-def choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,
-           u_review: np.ndarray, key: int, gumbel: np.ndarray, n_sectors: int) -> Decisions:
-    """One month of decisions. ``u_review``: uniforms (n_slots,); ``key``: the month's key for
-    the reviewers' other uniforms (:func:`~simcity_quality.engine.rng.derived_uniforms`, rows 0-2);
-    ``gumbel``: (6, k), one column per slot with ``u_review < decision_rate`` in slot order.
-
-    Only those slots review, so only they are computed (about one firm in twelve a month).
-    Which slots they are depends on ``u_review`` alone, never on a lever, and a slot's derived
-    uniforms depend only on (key, slot), so the noise each firm draws stays the same across
-    scenarios (common random numbers).
-
-    With numba (:mod:`~simcity_quality.kernels`) the same computation runs compiled, firm by
-    firm, with the same numbers; the numpy code below is the reference for it.
-    """
-    if kernels.ENABLED:
-        return _choose_compiled(pop, lv, sc, year, win_belief, u_review, key, gumbel, n_sectors)
-    candidates = np.flatnonzero(u_review < sc.behaviour.decision_rate)
-    keep = pop.alive[candidates]
-    slots = candidates[keep]
-    # imitation looks at the whole sector, so it is measured before taking the subset
-    w = sc.behaviour.imitation_weight
-    imit_intl, imit_iso = (w * s for s in sector_shares((pop.intl_std, pop.iso9001), pop,
-                                                        n_sectors, slots))
-    part = pop.take(slots)
-    u = np.concatenate([u_review[None, slots], derived_rows(key, 3, slots)])
-    dec = _choose(part, lv, sc, year, win_belief, u, gumbel[:, keep], imit_intl, imit_iso)
-    pop.put(slots, part, WRITTEN)
-    choice = np.full(pop.n_slots, -1, dtype=np.int8)
-    choice[slots] = dec.choice
-    subsidised = np.zeros(pop.n_slots, dtype=bool)
-    subsidised[slots] = dec.subsidised
-    return Decisions(choice, dec.fee_waiver_yuan, subsidised)
-
-
-def _choose_compiled(pop: Population, lv: Levers, sc: Scenario, year: int,
-                     win_belief: np.ndarray, u_review: np.ndarray, key: int, gumbel: np.ndarray,
-                     n_sectors: int) -> Decisions:
-    """:func:`choose` through the compiled kernels (scalars computed here as numpy does)."""
-    b, m, aw, insp, s = sc.behaviour, sc.market, sc.awards, lv.inspection, lv.subsidy
-    waiver = lv.fees.fee_waiver_share
-    slots, cols, imit_intl, imit_iso, z = kernels.choose_prepare(
-        u_review, b.decision_rate, pop.alive, pop.sector, n_sectors, pop.intl_std, pop.iso9001,
-        pop.output, pop.margin, pop.cash, pop.belief, pop.moral_cost, m.counterfeit_gain,
-        b.horizon_years, insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6,
-        insp.revocation_probability, insp.criminal_referral_probability * b.criminal_cost_yuan
-        / 1e6, insp.detection_probability, b.logit_scale, b.imitation_weight)
-    e = np.exp(z)  # numpy's exp, as in counterfeit_probability
-    H = b.horizon_years
-    f = np.array([
-        b.logit_scale, H, s.loan_share, b.upgrade_cost,
-        s.interest_subsidy_rate * s.loan_interest_rate, s.loan_years,
-        m.quality_premium * b.upgrade_gain, b.intl_cost, m.intl_premium, b.intl_min_capability,
-        b.iso_cost_yuan * (1.0 - b.fee_share * waiver) / 1e6, insp.fine_yuan, m.iso_premium,
-        b.abatement_fraction, sc.environment.discharge_fee_yuan_per_tonne,
-        insp.discharge_fine_yuan / 1e6 * H, b.abatement_cost,
-        lv.procurement.preference_share * m.government_purchase_share,
-        m.procurement_sales_gain, lv.procurement.price_premium * (1.0 + m.procurement_sales_gain),
-        b.upgrade_gain, 1.0 + s.loan_interest_rate * s.loan_years, b.subsidy_additionality,
-        b.subsidy_misuse, b.iso_substantive_share, b.iso_gain], dtype=np.float64)
-    min_cap = np.zeros(4)
-    iso_req = np.zeros(4)
-    title_value = np.zeros(4)
-    brand = np.zeros(4)
-    app_cost = np.zeros(4)
-    for t in (1, 2, 3):
-        name = TIERS[t]
-        min_cap[t] = getattr(aw.min_capability, name)
-        iso_req[t] = getattr(aw.iso_required, name)
-        province, city = reward_amounts(lv, year, t)
-        title_value[t] = (province + city) / 1e6
-        brand[t] = getattr(m.brand_premium, name)
-        app_cost[t] = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6
-    bases = row_bases(key, 3)
-    choice = np.full(pop.n_slots, -1, dtype=np.int8)
-    subsidised = np.zeros(pop.n_slots, dtype=bool)
-    counts = np.zeros(4, dtype=np.int64)  # certifications, applications per tier
-    kernels.choose_apply(
-        slots, cols, gumbel, imit_intl, imit_iso, e, bases, pop.output, pop.margin, pop.cash,
-        pop.credit, pop.capability, pop.intl_std, pop.iso9001, pop.ccc_required, pop.ccc,
-        pop.tier, pop.applying, pop.discharge_ratio, pop.counterfeit, pop.belief,
-        pop.key_project, pop.subsidy_monthly, pop.subsidy_months_left, pop.debt_monthly,
-        pop.debt_months_left, pop.sector, choice, subsidised, counts, f,
-        sector_cod_coefficients(sc), min_cap, iso_req, title_value, brand, app_cost,
-        np.asarray(win_belief, dtype=np.float64), bool(lv.permits.refuse_over_limit))
-    waived = int(counts[0]) * b.iso_cost_yuan * b.fee_share * waiver
-    for t in (1, 2, 3):
-        waived += (int(counts[t]) * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share
-                   * waiver)
-    return Decisions(choice, float(waived), subsidised)
-
-
-def _choose(pop: Population, lv: Levers, sc: Scenario, year: int, win_belief: np.ndarray,
-            u: np.ndarray, gumbel: np.ndarray, imit_intl: np.ndarray,
-            imit_iso: np.ndarray) -> Decisions:
-    """The decisions of firms that all review this month (arrays over those firms only)."""
-    b, m, aw = sc.behaviour, sc.market, sc.awards
-    out = np.maximum(pop.output, 1e-9)
-    unit = b.logit_scale * out
-    H = b.horizon_years
-    reviewing = np.ones(pop.n_slots, dtype=bool)
-    waiver = lv.fees.fee_waiver_share
-
-    # 1. counterfeit or not
-    p_cf = counterfeit_probability(pop, lv, sc)
-    pop.counterfeit[reviewing] = u[1][reviewing] < p_cf[reviewing]
-
-    # 2. investments
-    loan_share = np.where(pop.credit, lv.subsidy.loan_share, 0.0)
-    own = 1.0 - loan_share  # share of a cost paid from cash now
-    util = np.full((len(OPTIONS), pop.n_slots), -np.inf)
+    out = max(f.output[i], MIN_OUTPUT)
+    unit = p.logit_scale * out
+    H = p.horizon_years
+    own = 1.0 - _loan_share(f, i, p)  # share of a cost paid from cash now
+    util[:] = -np.inf
     util[NOTHING] = 0.0
 
-    cost_up = b.upgrade_cost * out
-    subsidy = np.where(pop.key_project & pop.credit,
-                       interest_subsidy_yuan(cost_up * loan_share, lv) / 1e6
-                       * lv.subsidy.loan_years, 0.0)
-    ok = pop.cash >= own * cost_up
-    util[UPGRADE] = np.where(ok, (m.quality_premium * b.upgrade_gain * out * H
-                                  - cost_up + subsidy) / unit, -np.inf)
+    # a quality upgrade (§3.4), with a key project's interest subsidy over the loan's term
+    cost_up = p.upgrade_cost * out
+    if f.cash[i] >= own * cost_up:
+        util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
+                         + _key_project_subsidy(f, i, p, cost_up)) / unit
 
-    cost_intl = b.intl_cost * out
-    ok = ~pop.intl_std & (pop.capability >= b.intl_min_capability) & (pop.cash >= own * cost_intl)
-    util[INTL] = np.where(ok, (m.intl_premium * out * H - cost_intl) / unit + imit_intl, -np.inf)
+    # international standards (§2.2.1b), with a pull towards what the sector does
+    cost_intl = p.intl_cost * out
+    if (not f.intl_std[i] and f.capability[i] >= p.intl_min_capability
+            and f.cash[i] >= own * cost_intl):
+        util[INTL] = (p.intl_premium * out * H - cost_intl) / unit + imitation_intl
 
-    needs_ccc = pop.ccc_required & ~pop.ccc
-    cost_cert = b.iso_cost_yuan * (1.0 - b.fee_share * waiver) / 1e6
-    ok = (needs_ccc | ~pop.iso9001) & (pop.cash >= cost_cert)
-    ccc_value = pop.belief * lv.inspection.fine_yuan / 1e6 * H  # avoid a sure failure
-    benefit = np.where(needs_ccc, ccc_value, m.iso_premium * out * H)
-    util[CERTIFY] = np.where(ok, (benefit - cost_cert) / unit + np.where(needs_ccc, 0, imit_iso),
-                             -np.inf)
+    # certification (§3.3): a missing CCC avoids a sure failure when inspected; else ISO 9001
+    needs_ccc = f.ccc_required[i] and not f.ccc[i]
+    if (needs_ccc or not f.iso9001[i]) and f.cash[i] >= p.certification_cost_million:
+        if needs_ccc:
+            benefit = f.belief[i] * p.failed_check_fine_million * H
+            util[CERTIFY] = (benefit - p.certification_cost_million) / unit
+        else:
+            benefit = p.iso_premium * out * H
+            util[CERTIFY] = (benefit - p.certification_cost_million) / unit + imitation_iso
 
-    cod_t = pop.output * sector_cod_coefficients(sc)[pop.sector]  # tonnes/yr at the standard
-    cut = pop.discharge_ratio * b.abatement_fraction * cod_t
-    over = pop.discharge_ratio > 1.0
-    fee_saved = sc.environment.discharge_fee_yuan_per_tonne * cut / 1e6 * H
-    # under §3.3 a firm caught over its limit must abate; only one without credit may close
-    closure_risk = np.where(lv.permits.refuse_over_limit & ~pop.credit,
-                            np.maximum(pop.margin, 0.0) * out * H, 0.0)
-    # a fine in each year caught over the limit; closure (its value already counts H) once
-    fine_avoided = pop.belief * (lv.inspection.discharge_fine_yuan / 1e6 * H + closure_risk)
-    cost_ab = b.abatement_cost * out
-    util[ABATE] = np.where(pop.cash >= own * cost_ab,
-                           (fee_saved + np.where(over, fine_avoided, 0.0) - cost_ab) / unit,
-                           -np.inf)
+    # COD abatement (§2.2.4): fees saved; if over the limit, fines (and closure) avoided
+    cod_at_standard = f.output[i] * cod_coefficients[f.sector[i]]
+    cut = f.discharge_ratio[i] * p.abatement_fraction * cod_at_standard
+    gain = p.discharge_fee_yuan_per_tonne * cut / YUAN_PER_MILLION * H
+    if f.discharge_ratio[i] > 1.0:
+        # under §3.3 a firm caught over its limit must abate; only one without credit may close
+        closure = max(f.margin[i], 0.0) * out * H if (p.refuse_over_limit
+                                                       and not f.credit[i]) else 0.0
+        gain += f.belief[i] * (p.discharge_fine_million * H + closure)
+    cost_ab = p.abatement_cost * out
+    if f.cash[i] >= own * cost_ab:
+        util[ABATE] = (gain - cost_ab) / unit
 
-    nxt = np.minimum(pop.tier + 1, 3)
-    apply_value = np.full(pop.n_slots, -np.inf)
-    title_net = np.zeros(pop.n_slots)  # the next title's prospect, net of applying
-    min_next = np.full(pop.n_slots, np.inf)
-    iso_ok = np.ones(pop.n_slots, dtype=bool)
-    for t in (1, 2, 3):
-        name = TIERS[t]
-        this = (nxt == t) & (pop.tier < 3)
-        min_next[this] = getattr(aw.min_capability, name)
-        if getattr(aw.iso_required, name) >= 0.5:
-            iso_ok[this] = pop.iso9001[this]
-        at = this & (pop.applying == 0) & (pop.capability >= min_next) & iso_ok
-        province, city = reward_amounts(lv, year, t)
-        # preferred branded firms win extra sales and are paid the price premium (§3.1)
-        procurement = (lv.procurement.preference_share * m.government_purchase_share
-                       * (m.procurement_sales_gain * np.maximum(pop.margin, 0.0)
-                          + lv.procurement.price_premium * (1.0 + m.procurement_sales_gain))
-                       * out * H)
-        value = win_belief[t - 1] * ((province + city) / 1e6
-                                     + getattr(m.brand_premium, name) * out * H + procurement)
-        cost = getattr(aw.application_cost_yuan, name) * (1.0 - b.fee_share * waiver) / 1e6
-        ok = at & (pop.cash >= cost)
-        apply_value = np.where(ok, (value - cost) / unit, apply_value)
-        title_net = np.where(this, value - cost, title_net)
-    util[APPLY] = apply_value
-    # an upgrade that would make the firm eligible is worth the title's prospect too
-    # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
-    unlocks = iso_ok & (pop.capability < min_next) & (min_next <= pop.capability + b.upgrade_gain)
-    util[UPGRADE] += np.where(unlocks, np.maximum(title_net, 0.0) / unit, 0.0)
+    # an application for the next title (§3.1, §4.2), valued at the perceived win chance
+    if f.tier[i] < TOP_TIER:
+        nxt = f.tier[i] + 1
+        # preferred title holders win extra government sales at their margin and are paid the
+        # price premium on all government sales (§3.1)
+        procurement = p.procurement_share * (
+            p.procurement_sales_gain * max(f.margin[i], 0.0)
+            + p.procurement_price_premium * (1.0 + p.procurement_sales_gain)) * out * H
+        value = win_belief[nxt] * (titles.reward_million[nxt]
+                                   + titles.brand_premium[nxt] * out * H + procurement)
+        cost = titles.application_cost_million[nxt]
+        iso_ok = f.iso9001[i] or not titles.iso_required[nxt]
+        if (f.applying[i] == 0 and f.capability[i] >= titles.min_capability[nxt] and iso_ok
+                and f.cash[i] >= cost):
+            util[APPLY] = (value - cost) / unit
+        # an upgrade that would make the firm eligible is worth the title's prospect too
+        # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
+        if (util[UPGRADE] > -np.inf and iso_ok
+                and f.capability[i] < titles.min_capability[nxt]
+                <= f.capability[i] + p.upgrade_gain):
+            util[UPGRADE] += max(value - cost, 0.0) / unit
 
-    noisy = util + gumbel
-    choice = np.where(reviewing, np.argmax(noisy, axis=0), -1).astype(np.int8)
 
-    # effects and payments
-    def pay(mask, cost):
-        """Own share from cash now; the loan (with interest) repaid monthly over its term.
+@jit
+def _borrow_and_pay(f: FirmArrays, i: int, p: DecisionParameters, cost: float) -> None:
+    """Pay the own share now; the loan share, with simple interest, is repaid monthly over
+    ``loan_years``. What is still owed on a running loan is folded into the new schedule, so
+    the total repaid is exact."""
+    debt = cost * _loan_share(f, i, p)
+    f.cash[i] -= cost - debt
+    months = p.loan_years * MONTHS_PER_YEAR
+    owed = (f.debt_monthly[i] * f.debt_months_left[i]
+            + debt * (1.0 + p.loan_interest_rate * p.loan_years))
+    if owed > 0:
+        f.debt_monthly[i] = owed / months
+        f.debt_months_left[i] = int(months)
 
-        A new loan on top of a running one folds what is still owed into the new schedule,
-        so the total repaid is exact.
-        """
-        debt = cost * loan_share
-        pop.cash[mask] -= (cost - debt)[mask]
-        months = lv.subsidy.loan_years * 12
-        owed = pop.debt_monthly * pop.debt_months_left + debt * (
-            1.0 + lv.subsidy.loan_interest_rate * lv.subsidy.loan_years)
-        with_debt = mask & (owed > 0)
-        pop.debt_monthly[with_debt] = owed[with_debt] / months
-        pop.debt_months_left[with_debt] = months
 
-    up = choice == UPGRADE
-    pay(up, cost_up)
-    subsidised = up & pop.key_project & pop.credit
-    gain = np.full(pop.n_slots, b.upgrade_gain)
-    extra = np.divide(subsidy, cost_up, out=np.zeros(pop.n_slots), where=cost_up > 0)
-    gain = np.where(subsidised, np.maximum(0.0, b.upgrade_gain * (1 + b.subsidy_additionality
-                                                                  * extra)), gain)
-    gain = np.where(subsidised & (u[2] < b.subsidy_misuse), 0.0, gain)  # misused subsidy
-    pop.capability[up] += gain[up]
-    yearly = interest_subsidy_yuan(cost_up * loan_share, lv)
-    pop.subsidy_monthly[subsidised] = yearly[subsidised] / 12.0
-    pop.subsidy_months_left[subsidised] = lv.subsidy.loan_years * 12
-    pop.debt_monthly[subsidised] -= yearly[subsidised] / 12.0 / 1e6
-    pop.key_project[subsidised] = False  # one subsidised project per selection
+@jit
+def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles: TitleTable,
+               u_misuse: float, u_substantive: float) -> bool:
+    """The chosen option's effects and payments for firm ``i``; returns whether it took a
+    subsidised key-project loan."""
+    out = max(f.output[i], MIN_OUTPUT)
+    subsidised = False
+    if choice == UPGRADE:
+        cost_up = p.upgrade_cost * out
+        subsidy = _key_project_subsidy(f, i, p, cost_up)
+        _borrow_and_pay(f, i, p, cost_up)
+        gain = p.upgrade_gain
+        if f.key_project[i] and f.credit[i]:  # §3.4: additionality uncertain, misuse possible
+            subsidised = True
+            extra = subsidy / cost_up if cost_up > 0 else 0.0
+            gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality * extra))
+            if u_misuse < p.subsidy_misuse:
+                gain = 0.0
+            yearly_yuan = (p.interest_subsidy_rate * p.loan_interest_rate
+                           * cost_up * _loan_share(f, i, p) * YUAN_PER_MILLION)
+            f.subsidy_monthly[i] = yearly_yuan / MONTHS_PER_YEAR
+            f.subsidy_months_left[i] = int(p.loan_years * MONTHS_PER_YEAR)
+            f.debt_monthly[i] -= yearly_yuan / MONTHS_PER_YEAR / YUAN_PER_MILLION
+            f.key_project[i] = False  # one subsidised project per selection
+        f.capability[i] += gain
+    elif choice == INTL:
+        _borrow_and_pay(f, i, p, p.intl_cost * out)
+        f.intl_std[i] = True
+    elif choice == CERTIFY:
+        f.cash[i] -= p.certification_cost_million
+        if f.ccc_required[i] and not f.ccc[i]:
+            f.ccc[i] = True
+        else:
+            f.iso9001[i] = True
+            if u_substantive < p.iso_substantive_share:  # otherwise symbolic
+                f.capability[i] += p.iso_gain
+    elif choice == ABATE:
+        _borrow_and_pay(f, i, p, p.abatement_cost * out)
+        f.discharge_ratio[i] *= 1.0 - p.abatement_fraction
+    elif choice == APPLY:
+        nxt = f.tier[i] + 1
+        f.applying[i] = nxt
+        f.cash[i] -= titles.application_cost_million[nxt]
+    return subsidised
 
-    intl = choice == INTL
-    pay(intl, cost_intl)
-    pop.intl_std[intl] = True
 
-    cert = choice == CERTIFY
-    pop.cash[cert] -= cost_cert
-    got_ccc = cert & needs_ccc
-    got_iso = cert & ~needs_ccc
-    pop.ccc[got_ccc] = True
-    pop.iso9001[got_iso] = True
-    substantive = got_iso & (u[3] < b.iso_substantive_share)  # otherwise symbolic
-    pop.capability[substantive] += b.iso_gain
-    waived = int(np.count_nonzero(cert)) * b.iso_cost_yuan * b.fee_share * waiver
+@jit
+def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: TitleTable,
+           imitation_intl: np.ndarray, imitation_iso: np.ndarray, win_belief: np.ndarray,
+           cod_coefficients: np.ndarray, u: np.ndarray, gumbel: np.ndarray,
+           choice: np.ndarray, subsidised: np.ndarray, counts: np.ndarray,
+           utilities: np.ndarray) -> None:
+    """One month of decisions of the ``reviewers`` (slots), firm by firm.
 
-    ab = choice == ABATE
-    pay(ab, cost_ab)
-    pop.discharge_ratio[ab] *= 1.0 - b.abatement_fraction
+    ``u``: (3, reviewers) uniforms for the counterfeit draw, subsidy misuse and whether ISO
+    9001 is substantive; ``gumbel``: (options, reviewers) taste shocks; ``imitation_*``: the
+    pull of each reviewer's sector. Writes ``choice`` and ``subsidised`` per slot, the
+    utilities per reviewer, and counts certifications (``counts[0]``) and applications per
+    tier (``counts[tier]``).
+    """
+    for j in range(reviewers.shape[0]):
+        i = reviewers[j]
+        f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
+        util = utilities[j]
+        investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
+                             cod_coefficients, util)
+        best = 0
+        for o in range(1, util.shape[0]):  # the first maximum of utility plus noise
+            if util[o] + gumbel[o, j] > util[best] + gumbel[best, j]:
+                best = o
+        choice[i] = best
+        if best == CERTIFY:
+            counts[0] += 1
+        elif best == APPLY:
+            counts[f.tier[i] + 1] += 1
+        subsidised[i] = _carry_out(f, i, best, p, titles, u[1, j], u[2, j])
 
-    ap = choice == APPLY
-    pop.applying[ap] = nxt[ap]
-    for t in (1, 2, 3):
-        n_t = int(np.count_nonzero(ap & (nxt == t)))
-        waived += n_t * getattr(aw.application_cost_yuan, TIERS[t]) * b.fee_share * waiver
-        pop.cash[ap & (nxt == t)] -= (getattr(aw.application_cost_yuan, TIERS[t])
-                                      * (1 - b.fee_share * waiver) / 1e6)
-    return Decisions(choice, float(waived), subsidised)
+
+def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
+                slots: np.ndarray) -> np.ndarray:
+    """For each of ``slots``, the share of alive firms in its sector with ``flag`` (what a
+    firm sees of its sector, for imitation)."""
+    alive_sector = pop.sector[pop.alive]
+    total = np.bincount(alive_sector, minlength=n_sectors)
+    have = np.bincount(alive_sector[flag[pop.alive]], minlength=n_sectors)
+    share = np.divide(have, total, out=np.zeros(n_sectors), where=total > 0)
+    return share[pop.sector[slots]]
+
+
+def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
+           titles: TitleTable, win_belief: np.ndarray, u_review: np.ndarray, uniforms,
+           gumbel: np.ndarray, n_sectors: int) -> Decisions:
+    """One month of decisions. ``u_review``: uniforms (n_slots,); ``uniforms(rows, slots)``:
+    the reviewers' other uniforms (rows 0-2; the model's are
+    :func:`~simcity_quality.engine.rng.derived_rows` of the month's key); ``gumbel``:
+    (options, k), one column per slot with ``u_review < decision_rate`` in slot order;
+    ``win_belief``: the perceived chance of winning per tier (index 0 unused).
+
+    Only reviewing firms are computed. Which slots review depends on ``u_review`` alone, never
+    on a lever, and a slot's derived uniforms depend only on (key, slot), so the noise each
+    firm draws stays the same across scenarios (common random numbers).
+    """
+    candidates = np.flatnonzero(u_review < p.decision_rate)
+    keep = pop.alive[candidates]
+    reviewers = candidates[keep]
+    w = p.imitation_weight
+    pull_intl = w * sector_pull(pop.intl_std, pop, n_sectors, reviewers)
+    pull_iso = w * sector_pull(pop.iso9001, pop, n_sectors, reviewers)
+    choice = np.full(pop.n_slots, -1, dtype=np.int8)
+    subsidised = np.zeros(pop.n_slots, dtype=bool)
+    counts = np.zeros(len(TIERS), dtype=np.int64)  # certifications, applications per tier
+    utilities = np.empty((reviewers.size, len(OPTIONS)))
+    decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
+           sector_cod_coefficients(sc), uniforms(3, reviewers),
+           np.ascontiguousarray(gumbel[:, keep]), choice, subsidised, counts, utilities)
+    return Decisions(choice, fee_waiver_yuan(sc, lv, counts), subsidised, reviewers, utilities)
+
+
+def fee_waiver_yuan(sc: Scenario, lv: Levers, counts: np.ndarray) -> float:
+    """Fees the city waives (§4.2) on ``counts[0]`` certifications and ``counts[t]``
+    applications for tier ``t``: the fee share of their cost times the waived share."""
+    b, aw = sc.behaviour, sc.awards
+    waived_share = b.fee_share * lv.fees.fee_waiver_share
+    yuan = int(counts[0]) * b.iso_cost_yuan * waived_share
+    for t in range(1, len(TIERS)):
+        yuan += int(counts[t]) * getattr(aw.application_cost_yuan, TIERS[t]) * waived_share
+    return float(yuan)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..categories import EFFORTS, EXCELLENT, FAIL, HIDDEN, SIZES
 from ..scenario import Levers, Scenario
-from . import kernels
+from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 
 @dataclass
@@ -82,32 +82,23 @@ def outcome_probabilities(con: Contractors, lv: Levers, sc: Scenario,
 
 
 def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
-                  gumbel: np.ndarray) -> None:
+                  gumbel: np.ndarray) -> np.ndarray:
     """Reviewing contractors pick an effort by logit over the expected payoff per work.
 
     Payoff (share of contract value): minus the effort's cost, minus expected rework and, when
     acceptance fails, the penalty and the record's cost, plus the expected reward for excellence.
-    ``u``: uniforms (n,); ``gumbel``: (3, n).
+    ``u``: uniforms (n,); ``gumbel``: (efforts, n). Returns the utilities (efforts, n), NaN for
+    contractors that did not review.
     """
     c, cl = sc.construction, lv.construction
-    if kernels.ENABLED:
-        idx, z = kernels.effort_prepare(u, c.review_rate, con.capability,
-                                        np.array([getattr(c.effort_shift, e) for e in EFFORTS]))
-        kernels.effort_apply(
-            idx, np.exp(z), gumbel, con.size, con.watched, con.effort,
-            np.array([getattr(c.work_value_million, s) for s in SIZES]), cl.supervision_share,
-            cl.targeting == "tiered", cl.watched_supervision_share, c.correction_share,
-            c.acceptance_detection, np.array([getattr(c.excellence_rating, e) for e in EFFORTS]),
-            np.array([getattr(c.effort_cost, e) for e in EFFORTS]), c.rework_cost,
-            cl.failure_penalty_yuan, c.record_cost, 1.0 - c.large_project_share,
-            cl.excellence_reward_yuan, c.logit_scale)
-        return
+    utilities = np.full((len(EFFORTS), con.size.shape[0]), np.nan)
     reviewing = np.flatnonzero(u < c.review_rate)
     if reviewing.size == 0:
-        return
+        return utilities
     gumbel = gumbel[:, reviewing]
     con_all, con = con, con.take(reviewing)  # only reviewing contractors are computed
-    value = np.array([getattr(c.work_value_million, s) for s in SIZES])[con.size] * 1e6
+    value = (np.array([getattr(c.work_value_million, s) for s in SIZES])[con.size]
+             * YUAN_PER_MILLION)
     s_corr = supervision_share(con, lv) * c.correction_share
     # all efforts at once: rows are efforts, columns reviewing contractors
     shift = np.array([[getattr(c.effort_shift, e)] for e in EFFORTS])
@@ -123,6 +114,8 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
             * cl.excellence_reward_yuan / value)
     util = -cost / c.logit_scale
     con_all.effort[reviewing] = np.argmax(util + gumbel, axis=0).astype(np.int8)
+    utilities[:, reviewing] = util
+    return utilities
 
 
 @dataclass
@@ -138,29 +131,38 @@ class WorksMonth:
     supervised: np.ndarray  # all works followed by the station
 
 
-def complete_works(con: Contractors, lv: Levers, sc: Scenario,
-                   rng: np.random.Generator) -> WorksMonth:
-    """Draw this month's completed works and their outcomes; update the quality file."""
-    c, cl = sc.construction, lv.construction
-    rate = np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] / 12.0
+def draw_works(con: Contractors, lv: Levers, sc: Scenario,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """This month's completed works per contractor: counts (contractors, 2, outcomes), the
+    second axis other works and large or medium projects, and how many the station followed.
+
+    Poisson splitting: a Poisson number of works split at random into (other, large) x
+    outcome is the same as independent Poisson counts per cell, drawn in one call.
+    """
+    c = sc.construction
+    rate = np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] / MONTHS_PER_YEAR
     p = outcome_probabilities(con, lv, sc, con.effort)
-    # Poisson splitting: a Poisson number of works split at random into (other, large) x
-    # outcome is the same as independent Poisson counts per cell, drawn in one call
     split = np.array([1.0 - c.large_project_share, c.large_project_share])
     counts = rng.poisson(rate[:, None, None] * split[None, :, None] * p[:, None, :])
+    supervised = rng.binomial(counts.sum(axis=(1, 2)), supervision_share(con, lv))
+    return counts, supervised
+
+
+def complete_works(con: Contractors, lv: Levers, counts: np.ndarray,
+                   supervised: np.ndarray) -> WorksMonth:
+    """Book this month's works (:func:`draw_works`) and update the quality file: a failed
+    acceptance is a record (the contractor is watched), and enough works passing first time
+    clear it (§2.2.2, §3.3)."""
     out_other, out_large = counts[:, 0], counts[:, 1]
     other = out_other.sum(axis=1)
     works = other + out_large.sum(axis=1)
-    supervised = rng.binomial(works, supervision_share(con, lv))
     failed_all = out_other[:, FAIL] + out_large[:, FAIL]
-    passed_all = works - failed_all
-    # the quality file: a failed acceptance is a record; clean works clear it
     got_record = failed_all > 0
     con.watched[got_record] = True
     con.clean_works[got_record] = 0
-    clean = ~got_record & con.watched
-    con.clean_works[clean] += passed_all[clean].astype(np.int16)
-    leave = clean & (con.clean_works >= cl.clean_works_to_leave)
+    clean = ~got_record & con.watched  # every work passed first time
+    con.clean_works[clean] += works[clean].astype(np.int16)
+    leave = clean & (con.clean_works >= lv.construction.clean_works_to_leave)
     con.watched[leave] = False
     con.clean_works[leave] = 0
     return WorksMonth(works=works, other=other, failed=out_other[:, FAIL],

@@ -5,65 +5,81 @@ taken by entrants, which under §3.3 permits are refused when over the discharge
 import numpy as np
 
 from ..scenario import Levers, Scenario
-from . import kernels
-from .population import Population, draw_firms
-
-# what an exit resets (an entrant's own state is written over the rest)
-CLEARED_ON_EXIT = ("counterfeit", "watched", "key_project", "applying", "subsidy_months_left",
-                   "subsidy_monthly", "debt_monthly", "debt_months_left")
+from .jit import jit
+from .parameters import ExitParameters
+from .population import FirmArrays, Population, draw_firms
+from .shared import MONTHS_PER_YEAR
 
 
-def exits(pop: Population, sc: Scenario, out, u: np.ndarray, exit_hazard: np.ndarray,
-          counts: dict) -> np.ndarray:
-    """Firms leave (revoked, closed, bankrupt or by the hazard); ``out``: the month's
-    :class:`~.government.InspectionOutcome`; ``u``: the month's two uniform rows. Adds to the
-    exit ``counts``; returns the free slots that draw an entrant."""
-    if kernels.ENABLED:
-        tally = np.zeros(4, dtype=np.int64)
-        free = kernels.exits(
-            pop.alive, pop.size, pop.credit, pop.output, pop.cash, out.revoked, out.closed,
-            u[0], u[1], exit_hazard,
-            sc.behaviour.entry_rate, pop.counterfeit, pop.watched, pop.key_project,
-            pop.applying, pop.subsidy_months_left, pop.subsidy_monthly, pop.debt_monthly,
-            pop.debt_months_left, tally)
-        for name, c in zip(("licences_revoked", "closures_over_limit", "bankruptcies",
-                            "exits"), tally, strict=True):
-            counts[name] += int(c)
-        return free
-    hazard = exit_hazard[pop.size]
-    floor = np.where(pop.credit, -0.5, -0.1) * pop.output  # credit lets firms run deficits
-    bankrupt = pop.alive & (pop.cash < floor)
-    leaving = pop.alive & (out.revoked | out.closed | bankrupt | (u[0] < hazard))
-    counts["licences_revoked"] += int(np.count_nonzero(pop.alive & out.revoked))
-    counts["closures_over_limit"] += int(np.count_nonzero(pop.alive & out.closed & ~out.revoked))
-    counts["bankruptcies"] += int(np.count_nonzero(bankrupt & ~out.revoked & ~out.closed))
-    counts["exits"] += int(np.count_nonzero(leaving))
-    gone = np.flatnonzero(leaving)
-    if gone.size:
-        pop.alive[gone] = False
-        for name in CLEARED_ON_EXIT:
-            getattr(pop, name)[gone] = 0
-    return np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate))
+@jit
+def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, u_exit: np.ndarray,
+          p: ExitParameters, counts: np.ndarray) -> None:
+    """Alive firms leave on licence revocation (§4.4), closure over the discharge limit (§3.3),
+    bankruptcy (cash below the floor its credit allows) or the size's monthly hazard; what an
+    exit resets is cleared. ``counts`` (added to): revoked, closed, bankrupt, all exits."""
+    for i in range(f.alive.shape[0]):
+        if not f.alive[i]:
+            continue
+        floor = -(p.bankruptcy_floor_with_credit if f.credit[i]
+                  else p.bankruptcy_floor_without_credit) * f.output[i]
+        bankrupt = f.cash[i] < floor
+        if revoked[i]:
+            counts[0] += 1
+        elif closed[i]:
+            counts[1] += 1
+        elif bankrupt:
+            counts[2] += 1
+        if revoked[i] or closed[i] or bankrupt or u_exit[i] < p.exit_hazard[f.size[i]]:
+            counts[3] += 1
+            f.alive[i] = False
+            f.counterfeit[i] = False
+            f.watched[i] = False
+            f.key_project[i] = False
+            f.applying[i] = 0
+            f.subsidy_months_left[i] = 0
+            f.subsidy_monthly[i] = 0.0
+            f.debt_monthly[i] = 0.0
+            f.debt_months_left[i] = 0
 
 
-def enter(pop: Population, sc: Scenario, lv: Levers, free: np.ndarray,
-          rng: np.random.Generator, tables: dict, months_on: int, next_id: int,
-          anchors: np.ndarray, counts: dict) -> int:
-    """Entrants take the ``free`` slots (drawn from ``rng``, this month's child) with the output
-    and discharge technology of their day (``months_on`` months after the start); returns the
-    next unused firm id."""
-    attrs = draw_firms(sc, free.size, rng, sc.behaviour.entrant_capability_shift, tables)
-    attrs["tier"][:] = 0  # entrants hold no titles
-    years_on = months_on / 12.0
+EXIT_COUNTS = ("licences_revoked", "closures_over_limit", "bankruptcies", "exits")
+
+
+def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) -> np.ndarray:
+    """Firms leave (:func:`leave`); ``out``: the month's
+    :class:`~.government.InspectionOutcome`; ``u``: the month's two uniform rows (exit, entry).
+    Adds to the exit ``counts``; returns the free slots that draw an entrant."""
+    tally = np.zeros(len(EXIT_COUNTS), dtype=np.int64)
+    leave(pop.arrays(), out.revoked, out.closed, u[0], p, tally)
+    for name, c in zip(EXIT_COUNTS, tally, strict=True):
+        counts[name] += int(c)
+    return np.flatnonzero(~pop.alive & (u[1] < p.entry_rate))
+
+
+def entrant_attributes(sc: Scenario, k: int, rng: np.random.Generator, tables: dict,
+                       months_on: int) -> dict:
+    """Attributes of ``k`` entrants (drawn from ``rng``, this month's child) with the output
+    and discharge technology of their day, ``months_on`` months after the start."""
+    attrs = draw_firms(sc, k, rng, sc.behaviour.entrant_capability_shift, tables)
+    years_on = months_on / MONTHS_PER_YEAR
     attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
     attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
-    attrs["cash"] = attrs["output"] * sc.city.cash_months / 12.0
+    attrs["cash"] = attrs["output"] * sc.city.cash_months / MONTHS_PER_YEAR
+    return attrs
+
+
+def admit(pop: Population, lv: Levers, free: np.ndarray, attrs: dict, next_id: int,
+          anchors: np.ndarray, counts: dict) -> int:
+    """Entrants with ``attrs`` take the ``free`` slots, with no title and their sector's
+    normal-tier inspection belief, unless under §3.3 permits an entrant is over the discharge
+    limit and refused; returns the next unused firm id."""
     ok = np.ones(free.size, dtype=bool)
     if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
         ok = attrs["discharge_ratio"] <= 1.0
         counts["permits_refused"] += int(np.count_nonzero(~ok))
     slots = free[ok]
     pop.write(slots, {k: v[ok] for k, v in attrs.items()})
+    pop.tier[slots] = 0  # entrants hold no titles
     pop.id[slots] = np.arange(next_id, next_id + slots.size)
     pop.alive[slots] = True
     pop.problem_until[slots] = -1

@@ -5,53 +5,48 @@ procurement-preference spending on title holders' products (§3.1)."""
 import numpy as np
 
 from ..scenario import Levers, Scenario
-from . import kernels, kpis
+from .jit import jit
 from .ledger import Ledger
-from .population import Population
+from .parameters import ProductionParameters
+from .population import FirmArrays, Population
+from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 
-def produce(pop: Population, lv: Levers, sc: Scenario, year: int, brand_premium: np.ndarray,
-            cod_coefficients: np.ndarray, ledger: Ledger) -> None:
+@jit
+def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndarray,
+                  cod_coefficients: np.ndarray) -> None:
+    """Every slot's month: output grows, capability drifts, discharge technology improves;
+    alive firms book their profit (margin, title, standards, certification and counterfeiting
+    premiums, and for title holders the §3.1 procurement gains) less the discharge fee, and
+    repay their loans."""
+    for i in range(f.output.shape[0]):
+        f.output[i] *= p.monthly_growth
+        f.capability[i] += p.monthly_capability_drift
+        f.discharge_ratio[i] *= p.monthly_discharge_trend
+        if f.alive[i]:
+            share = (f.margin[i] + brand_premium[f.tier[i]] + p.intl_premium * f.intl_std[i]
+                     + p.iso_premium * f.iso9001[i] + p.counterfeit_gain * f.counterfeit[i])
+            if f.tier[i] > 0:  # preferred title holders (§3.1)
+                share += (p.procurement_extra_sales * max(f.margin[i], 0.0)
+                          + p.procurement_premium)
+            cod = f.output[i] * cod_coefficients[f.sector[i]] * f.discharge_ratio[i]
+            fee = p.discharge_fee_yuan_per_tonne * cod / YUAN_PER_MILLION
+            f.cash[i] += (share * f.output[i] - fee) / MONTHS_PER_YEAR - f.debt_monthly[i]
+        if f.debt_months_left[i] > 0:
+            f.debt_months_left[i] -= 1
+        if f.debt_months_left[i] == 0:
+            f.debt_monthly[i] = 0.0
+
+
+def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionParameters,
+            brand_premium: np.ndarray, cod_coefficients: np.ndarray, ledger: Ledger) -> None:
     """One month of production and finances for every slot; books the city's procurement
-    premium. ``brand_premium``: margin gained per title tier (tier 0 first)."""
-    m, b = sc.market, sc.behaviour
-    pref = lv.procurement.preference_share
-    if kernels.ENABLED:
-        kernels.produce(
-            pop.alive, pop.sector, pop.tier, pop.margin, pop.intl_std, pop.iso9001,
-            pop.counterfeit, pop.output, pop.capability, pop.discharge_ratio, pop.cash,
-            pop.debt_monthly, pop.debt_months_left, (1.0 + sc.city.output_growth) ** (1 / 12),
-            b.capability_drift / 12.0, (1.0 + sc.environment.discharge_trend) ** (1 / 12),
-            brand_premium,
-            m.intl_premium, m.iso_premium, m.counterfeit_gain,
-            pref * m.government_purchase_share * m.procurement_sales_gain,
-            (lv.procurement.price_premium * m.government_purchase_share
-             * (1.0 + m.procurement_sales_gain) * pref),
-            cod_coefficients, sc.environment.discharge_fee_yuan_per_tonne)
-        branded = pop.alive & (pop.tier > 0)
-    else:
-        alive = pop.alive
-        pop.output *= (1.0 + sc.city.output_growth) ** (1 / 12)
-        pop.capability += b.capability_drift / 12.0
-        pop.discharge_ratio *= (1.0 + sc.environment.discharge_trend) ** (1 / 12)
-        brand = brand_premium[pop.tier]
-        share = (pop.margin + brand + m.intl_premium * pop.intl_std + m.iso_premium * pop.iso9001
-                 + m.counterfeit_gain * pop.counterfeit)
-        # procurement preference for branded products (§3.1)
-        branded = alive & (pop.tier > 0)
-        extra_sales = pref * m.government_purchase_share * m.procurement_sales_gain
-        # preferred firms win extra government sales and are paid the price premium on them
-        premium = (lv.procurement.price_premium * m.government_purchase_share
-                   * (1.0 + m.procurement_sales_gain) * pref)
-        share = share + np.where(branded, extra_sales * np.maximum(pop.margin, 0.0) + premium,
-                                 0.0)
-        cod = kpis.cod_discharge(pop.output, cod_coefficients[pop.sector], pop.discharge_ratio)
-        fee = sc.environment.discharge_fee_yuan_per_tonne * cod / 1e6
-        pop.cash += np.where(alive, (share * pop.output - fee) / 12.0 - pop.debt_monthly, 0.0)
-        paying = pop.debt_months_left > 0
-        pop.debt_months_left[paying] -= 1
-        pop.debt_monthly[pop.debt_months_left == 0] = 0.0
+    premium on what government buys from title holders (§3.1). ``brand_premium``: margin
+    gained per title tier (tier 0 first)."""
+    produce_month(pop.arrays(), p, brand_premium, cod_coefficients)
+    m = sc.market
+    branded = pop.alive & (pop.tier > 0)
     gov_bought = float(pop.output.sum(where=branded)) * m.government_purchase_share * (
-        1.0 + m.procurement_sales_gain) * pref
+        1.0 + m.procurement_sales_gain) * lv.procurement.preference_share
     ledger.book(year, "city", "procurement_preference",
-                lv.procurement.price_premium * gov_bought / 12.0 * 1e6)
+                lv.procurement.price_premium * gov_bought / MONTHS_PER_YEAR * YUAN_PER_MILLION)

@@ -1,28 +1,26 @@
 """The government's mechanisms: national spot checks, city inspections and the quality file's
 tiers, title awards and rewards, key upgrade projects and interest subsidies, campaigns.
 
-Each function works on the whole population at once and takes its random numbers as arrays
-drawn by the caller from the mechanism's own stream, always of full population size, so that a
-lever changes what a mechanism does without shifting the random numbers other mechanisms see.
+Each function works on the whole population at once and takes its random numbers from the
+caller: arrays of full population size, or ``uniforms(rows, slots)``, a source of uniforms
+per (row, slot) (the model's is :func:`~simcity_quality.engine.rng.derived_rows` of the
+month's key), so that a lever changes what a mechanism does without shifting the random
+numbers other mechanisms see.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..categories import SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
-from . import kernels
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population
-from .rng import derived_rows, derived_uniforms
+from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION, reward_amounts, stochastic_round
 
-
-def stochastic_round(x: float, u: float) -> int:
-    """``x`` rounded down or up with the chance of its fraction (``u`` uniform): a yearly
-    quota of 0.5 gives one title every other year on average, at any ``firms`` scale."""
-    return int(np.floor(x)) + int(u < x - np.floor(x))
+MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays finite
 
 
 # problem-prone product classes for the national rule: key industries and food, by sector code
@@ -40,10 +38,8 @@ def smallest_keys(keys: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
     idx = np.flatnonzero(eligible)
     if k >= idx.size:
         return idx
-    if k <= 0:
-        return idx[:0]
-    part = np.argpartition(keys[idx], k - 1)[:k]
-    return np.sort(idx[part])
+    k = max(k, 0)
+    return np.sort(idx[np.argpartition(keys[idx], k)[:k]])  # the k smallest, in slot order
 
 
 # ---------------------------------------------------------------------------------------
@@ -58,29 +54,29 @@ def national_sampling_weight(pop: Population, month: int, sc: Scenario) -> np.nd
     return w * np.where(prone, nat.problem_sector_weight, 1.0)
 
 
-def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray, key: int):
+def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.ndarray:
+    """Each slot's chance of being sampled this month: the yearly sampled share spread over
+    the months, times its weight over the mean weight of live firms (at most 1)."""
+    w = national_sampling_weight(pop, month, sc)
+    mean_w = w.mean(where=pop.alive) if pop.alive.any() else 1.0
+    per_month = sc.national.spot_check_share_per_year / MONTHS_PER_YEAR
+    return np.minimum(1.0, per_month * w / mean_w)
+
+
+Uniforms = Callable[[int, np.ndarray], np.ndarray]  # (rows, slots) -> (rows, len(slots))
+
+
+def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray,
+                        uniforms: Uniforms):
     """One month of national spot checks. ``u``: uniforms (n_slots,) deciding who is sampled;
-    ``key``: the month's key for the sampled firms' test outcomes (``derived_uniforms``).
+    ``uniforms``: the sampled firms' test outcomes (row 0).
 
     Returns (sampled, passed) boolean arrays. Firms that fail join the problem list and are
     sampled again for ``national.problem_memory_months``.
     """
-    alive = pop.alive
-    nat = sc.national
-    if kernels.ENABLED:
-        w = kernels.national_weight(pop.problem_until, month, pop.sector, PROBLEM_PRONE,
-                                    float(nat.problem_weight), float(nat.problem_sector_weight))
-    else:
-        w = national_sampling_weight(pop, month, sc)
-    mean_w = w.mean(where=alive) if alive.any() else 1.0
-    if kernels.ENABLED:
-        sampled = kernels.national_sampled(alive, u, w, nat.spot_check_share_per_year / 12.0,
-                                           float(mean_w))
-    else:
-        chance = np.minimum(1.0, nat.spot_check_share_per_year / 12.0 * w / mean_w)
-        sampled = alive & (u < chance)
+    sampled = pop.alive & (u < national_sampling_chance(pop, month, sc))
     idx = np.flatnonzero(sampled)
-    ok = derived_uniforms(key, 0, idx) < pass_probability(
+    ok = uniforms(1, idx)[0] < pass_probability(
         pop.capability[idx], pop.counterfeit[idx], sc.behaviour.counterfeit_pass_factor)
     passed = np.zeros(pop.n_slots, dtype=bool)
     passed[idx[ok]] = True
@@ -121,17 +117,17 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: np.ndarray) -> n
 
 
 def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, keys: np.ndarray,
-                    key: int) -> InspectionOutcome:
+                    uniforms: Uniforms) -> InspectionOutcome:
     """One month of city inspections with their consequences.
 
-    ``keys``: uniforms (n_slots,) choosing whom to inspect; ``key``: the month's key for the
-    inspected firms' outcomes (``derived_uniforms`` rows 0-3: detection, product test,
-    revocation, criminal referral). Only inspected firms are computed.
+    ``keys``: uniforms (n_slots,) choosing whom to inspect; ``uniforms``: the inspected firms'
+    outcomes (rows 0-3: detection, product test, revocation, criminal referral). Only
+    inspected firms are computed.
     """
     insp = lv.inspection
     inspected = choose_inspected(pop, lv, k, keys)
     idx = np.flatnonzero(inspected)
-    u = derived_rows(key, 4, idx)
+    u = uniforms(4, idx)
     pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
                                  sc.behaviour.counterfeit_pass_factor)
     found_cf = pop.counterfeit[idx] & (u[0] < insp.detection_probability)
@@ -141,17 +137,17 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, keys: np.
 
     # fines are capped by what the firm can pay (limited liability)
     cash = pop.cash[idx]
-    ability = np.maximum(cash, 0.0) * 1e6
+    ability = np.maximum(cash, 0.0) * YUAN_PER_MILLION
     fine = np.where(failed, insp.fine_yuan, 0.0)
     fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
     over_limit = pop.discharge_ratio[idx] > 1.0
     fine = fine + np.where(over_limit, insp.discharge_fine_yuan, 0.0)
     fine = np.minimum(fine, ability)
-    cash -= fine / 1e6
+    cash -= fine / YUAN_PER_MILLION
 
     revoked = found_cf & (u[2] < insp.revocation_probability)
     referred = found_cf & (u[3] < insp.criminal_referral_probability)
-    cash[referred] -= sc.behaviour.criminal_cost_yuan / 1e6
+    cash[referred] -= sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION
     pop.counterfeit[idx[found_cf]] = False
 
     closed = np.zeros(idx.size, dtype=bool)
@@ -189,6 +185,13 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, keys: np.
                              float(fine.sum()), int(referred.sum()))
 
 
+def book_inspections(ledger: Ledger, year: int, lv: Levers, out: InspectionOutcome) -> None:
+    """The city pays for the month's inspections and collects their fines (§3.3, §4.4)."""
+    n = int(np.count_nonzero(out.inspected))
+    ledger.book(year, "city", "inspection_cost", n * lv.inspection.cost_per_inspection_yuan)
+    ledger.book(year, "city", "fines_collected", -out.fines_yuan)
+
+
 def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
                    behaviour) -> np.ndarray:
     """Beliefs drift back towards the inspection rate firms see among peers.
@@ -196,16 +199,12 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
     ``anchors`` (sectors x 2 tiers) track the annualised inspection rate seen in each sector
     and tier; returns the updated anchors.
     """
-    if kernels.ENABLED:
-        flat = kernels.update_beliefs(pop.sector, pop.watched, pop.alive, inspected, pop.belief,
-                                      np.ascontiguousarray(anchors, dtype=np.float64).ravel(),
-                                      behaviour.peer_learning, behaviour.belief_decay)
-        return flat.reshape(anchors.shape)
-    group = pop.sector.astype(np.int64) * 2 + pop.watched
+    n_tiers = anchors.shape[1]  # normal, watched
+    group = pop.sector.astype(np.int64) * n_tiers + pop.watched
     n_groups = anchors.size
     alive_n = np.bincount(group, weights=pop.alive, minlength=n_groups)
     seen = np.bincount(group, weights=inspected, minlength=n_groups)
-    rate = np.divide(seen * 12.0, alive_n, out=np.zeros(n_groups), where=alive_n > 0)
+    rate = np.divide(seen * MONTHS_PER_YEAR, alive_n, out=np.zeros(n_groups), where=alive_n > 0)
     flat = anchors.ravel()
     flat = np.where(alive_n > 0, flat + behaviour.peer_learning * (np.minimum(rate, 1.0) - flat),
                     flat)
@@ -219,38 +218,35 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
 # titles and one-time rewards (§3.1, §4.2)
 
 
-def reward_amounts(lv: Levers, year: int, tier: int) -> tuple[float, float]:
-    """(province, city) yuan paid once for a title of ``tier`` won in ``year``."""
-    r = lv.rewards
-    province = {1: r.province_provincial_award, 2: r.province_china_famous_brand,
-                3: r.province_national_award}[tier]
-    city = {1: r.city_provincial_award, 2: r.city_china_famous_brand,
-            3: r.city_national_award}[tier]
-    if year < r.province_start_year:
-        province = 0.0
-    if not r.stack_city_and_province and province > 0:
-        city = 0.0
-    return province, city
+@dataclass
+class AwardRound:
+    """One December round (§3.1, §4.2): per tier, applicants, winners, and the judges' score
+    of every eligible applicant (NaN for other slots)."""
+
+    applied: dict[int, int]
+    won: dict[int, int]
+    scores: dict[int, np.ndarray]
 
 
 def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, scale: float,
-                 ledger: Ledger, z: np.ndarray, u: np.ndarray) -> dict[int, tuple[int, int]]:
+                 ledger: Ledger, z: np.ndarray, u: np.ndarray) -> AwardRound:
     """The yearly award round: applicants ranked, the quota win, rewards paid once per title.
 
-    ``z``: standard normals (3, n_slots) for judging noise; ``u``: 3 uniforms for rounding
-    fractional quotas. Returns {tier: (applicants, winners)}.
+    From the highest tier down, eligible applicants are scored by capability, ISO 9001, size
+    and judging noise ``z[tier - 1]`` (standard normals, (tiers, n_slots)); the tier's quota
+    (scaled with the run's firms, rounded with ``u[tier - 1]``) wins.
     """
     aw = sc.awards
-    result = {}
-    for t in (3, 2, 1):
+    result = AwardRound({}, {}, {})
+    for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
         name = TIERS[t]
         applicants = pop.alive & (pop.applying == t)
         eligible = applicants & (pop.capability >= getattr(aw.min_capability, name))
-        if getattr(aw.iso_required, name) >= 0.5:
+        if getattr(aw.iso_required, name):
             eligible &= pop.iso9001
         k = stochastic_round(getattr(aw.quota, name) * scale, u[t - 1])
         score = (pop.capability + aw.certification_bonus * pop.iso9001
-                 + aw.size_bonus * np.log10(np.maximum(pop.output, 1e-6))
+                 + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
                  + aw.judging_noise * z[t - 1])
         winners = smallest_keys(-score, eligible, k)
         pop.tier[winners] = t
@@ -259,31 +255,53 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, scale: fl
         if winners.size:
             ledger.book(year, "province", line, province * winners.size)
             ledger.book(year, "city", line, city * winners.size)
-            pop.cash[winners] += (province + city) / 1e6
-        result[t] = (int(applicants.sum()), int(winners.size))
+            pop.cash[winners] += (province + city) / YUAN_PER_MILLION
+        result.applied[t], result.won[t] = int(applicants.sum()), int(winners.size)
+        result.scores[t] = np.where(eligible, score, np.nan)
     pop.applying[:] = 0
     return result
 
 
-# ---------------------------------------------------------------------------------------
-# key technical-upgrade projects and loan-interest subsidies (§3.4)
+def learn_win_rates(win_belief: np.ndarray, result: AwardRound, learning: float) -> None:
+    """After an award round, each tier's perceived chance of winning moves ``learning`` of
+    the way towards the round's winners over applicants (tiers nobody applied for keep
+    theirs)."""
+    for tier, applied in result.applied.items():
+        if applied:
+            win_belief[tier] += learning * (result.won[tier] / applied - win_belief[tier])
 
 
-def choose_key_projects(pop: Population, k: int, z: np.ndarray) -> None:
-    """January: the city picks ``k`` firms with credit as this year's key upgrade projects.
+def campaign(pop: Population, sc: Scenario, lv: Levers, year: int, scale: float,
+             ledger: Ledger) -> None:
+    """§4.5 awareness campaign: every firm's perceived chance of an inspection rises by
+    ``behaviour.campaign_belief_boost`` of its distance to certainty; the city pays for it
+    (scaled with the run's firms)."""
+    pop.belief += sc.behaviour.campaign_belief_boost * (1.0 - pop.belief)
+    ledger.book(year, "city", "campaign_cost", lv.campaigns.cost_per_campaign_yuan * scale)
 
-    Priority goes to larger, more capable firms (the plan serves 'key enterprises'), with noise.
+
+def select_key_projects(pop: Population, lv: Levers, scale: float, u_round: float,
+                        z: np.ndarray) -> np.ndarray:
+    """January: this year's ``subsidy.key_projects_per_year`` key projects (scaled with the
+    run's firms, rounded with ``u_round``), by :func:`choose_key_projects`; returns the
+    priorities."""
+    k = stochastic_round(lv.subsidy.key_projects_per_year * scale, u_round)
+    return choose_key_projects(pop, lv, k, z)
+
+
+def choose_key_projects(pop: Population, lv: Levers, k: int, z: np.ndarray) -> np.ndarray:
+    """January: the city picks ``k`` firms with credit as this year's key upgrade projects;
+    returns each eligible slot's priority (NaN for the others).
+
+    Priority goes to larger, more capable firms (the plan serves 'key enterprises'): log10
+    output plus ``subsidy.priority_capability_weight`` times capability, plus noise ``z``.
     """
     pop.key_project[:] = False
     eligible = pop.alive & pop.credit & (pop.subsidy_months_left == 0)
-    priority = np.log10(np.maximum(pop.output, 1e-6)) + 0.5 * pop.capability + z
+    priority = (np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
+                + lv.subsidy.priority_capability_weight * pop.capability + z)
     pop.key_project[smallest_keys(-priority, eligible, k)] = True
-
-
-def interest_subsidy_yuan(loan_million: np.ndarray, lv: Levers) -> np.ndarray:
-    """Yearly interest subsidy (yuan) the city pays on a key project's loan."""
-    s = lv.subsidy
-    return s.interest_subsidy_rate * s.loan_interest_rate * loan_million * 1e6
+    return np.where(eligible, priority, np.nan)
 
 
 def pay_subsidies(pop: Population) -> float:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from ..scenario import Scenario
-from . import kernels, kpis
+from . import kpis
 from .population import KEY_INDUSTRY_CODES, Population
 
 # construction counts per month (trailing sums give the §2.2.2 KPIs)
@@ -42,14 +42,10 @@ class Tallies:
                            passed: np.ndarray) -> None:
         """Month ``t``'s national spot checks (bool per slot), overall and by sector and size."""
         self.spot[t] = int(np.count_nonzero(sampled)), int(np.count_nonzero(passed))
-        if kernels.ENABLED:
-            kernels.class_counts(sampled, passed, pop.sector, pop.size, self.spot_sector[t],
-                                 self.spot_size[t])
-        else:
-            for arr, codes, k in ((self.spot_sector, pop.sector, len(SECTORS)),
-                                  (self.spot_size, pop.size, len(SIZES))):
-                arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
-                arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
+        for arr, codes, k in ((self.spot_sector, pop.sector, len(SECTORS)),
+                              (self.spot_size, pop.size, len(SIZES))):
+            arr[t, 0] = np.bincount(codes[sampled], minlength=k)
+            arr[t, 1] = np.bincount(codes[passed], minlength=k)
 
     def record_inspections(self, t: int, inspected: int, failed: int) -> None:
         """Month ``t``'s city inspections: how many, and how many failed."""
@@ -103,7 +99,7 @@ class Tallies:
             "demonstration_units": int(np.count_nonzero(service_firms.demonstration)),
             "brand_service_projects": int(np.count_nonzero(service_firms.demonstration)),
         }
-        for tier in (1, 2, 3):
+        for tier in range(1, len(TIERS)):
             c[f"titles_held_{TIERS[tier]}"] = int(np.count_nonzero(alive & (pop.tier == tier)))
         c.update(counts)
         spent = ledger.amounts[: year_index + 1]

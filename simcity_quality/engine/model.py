@@ -11,6 +11,8 @@ Random numbers: the replication's ``SeedSequence`` is split into one child strea
 run with the same seed share their random numbers (common random numbers).
 """
 
+from functools import partial
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -21,25 +23,29 @@ from ..targets import target_list
 from . import kpis
 from .behaviour import choose, counterfeit_probability
 from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
-from .construction import choose_effort, complete_works, create_contractors
-from .demography import enter, exits
+from .construction import choose_effort, complete_works, create_contractors, draw_works
+from .demography import admit, entrant_attributes, exits
 from .finance import produce
 from .government import (
     award_titles,
-    choose_key_projects,
+    book_inspections,
+    campaign,
     city_inspection,
+    learn_win_rates,
     national_spot_check,
     pay_subsidies,
-    stochastic_round,
+    select_key_projects,
     update_beliefs,
 )
 from .ledger import Ledger
 from .measurement import Tallies
 from .observer import Observer
+from .parameters import ParameterCache
 from .population import Population, create_population, firm_tables, sector_cod_coefficients
 from .record import MonthlyRecord
-from .rng import month_key
-from .services import adopt_standards, award_demonstrations, create_service_firms
+from .rng import derived_rows, month_key
+from .services import adopt_standards, create_service_firms, demonstration_contest
+from .shared import MONTHS_PER_YEAR
 
 # new mechanisms go at the end, so existing streams keep their seeds
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
@@ -100,10 +106,9 @@ class QualityCityModel(mesa.Model):
         self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
         self._next_id = self.n_firms
         self._firm_tables = firm_tables(sc)
-        # per-tier brand premium and per-size exit hazard: fixed for the run, built once
+        self._parameters = ParameterCache(sc)  # the compiled rules' numbers, once a year
         self._brand_premium = np.array([0.0, *(getattr(sc.market.brand_premium, t)
                                                for t in TIERS[1:])])
-        self._exit_hazard = np.array([getattr(sc.behaviour.exit_hazard, s) for s in SIZES])
         self._construction_ss = children[STREAMS.index("construction")]
         self.contractors = create_contractors(
             sc, int(round(sc.city.contractors * self.scale)),
@@ -115,10 +120,12 @@ class QualityCityModel(mesa.Model):
                       init_rng.gumbel(size=(len(EFFORTS), n_con)))
         self.service_firms = create_service_firms(
             sc, int(round(sc.city.service_firms * self.scale)), self.streams["services"])
-        self._demo_win_belief = 0.05
+        b = sc.behaviour
+        self._demo_win_belief = b.initial_win_belief
         # beliefs' anchors: inspection rate seen per sector x tier (normal, watched)
         self._anchors = np.full((len(SECTORS), 2), min(1.0, sq_rate))
-        self._win_belief = np.full(3, 0.05)  # perceived chance that an application wins
+        # perceived chance that an application for each tier wins (index 0: no title)
+        self._win_belief = np.full(len(TIERS), b.initial_win_belief)
         self._inspection_carry = 0.0
 
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -170,23 +177,22 @@ class QualityCityModel(mesa.Model):
         # January: this year's key technical-upgrade projects (§3.4)
         # (streams used once a year draw only then: still the same numbers whatever the levers)
         if month == 1:
-            k = stochastic_round(lv.subsidy.key_projects_per_year * self.scale,
-                                 rs["subsidies"].random())
-            choose_key_projects(pop, k, rs["subsidies"].standard_normal(n))
+            select_key_projects(pop, lv, self.scale, rs["subsidies"].random(),
+                                rs["subsidies"].standard_normal(n))
 
         # awareness campaigns (§4.5)
         if month in lv.campaigns.months:
-            pop.belief += sc.behaviour.campaign_belief_boost * (1.0 - pop.belief)
-            self.ledger.book(year, "city", "campaign_cost",
-                             lv.campaigns.cost_per_campaign_yuan * self.scale)
+            campaign(pop, sc, lv, year, self.scale, self.ledger)
 
         # firm decisions
         # who reviews: one uniform per slot; the reviewers' other uniforms derive from a key
         u_review = rs["decisions"].random(n)
         key = month_key(rs["decisions"])
         k_review = int(np.count_nonzero(u_review < sc.behaviour.decision_rate))
+        p_dec, titles, p_prod = self._parameters.for_year(year)
         self.observer.before_decisions(self)
-        dec = choose(pop, lv, sc, year, self._win_belief, u_review, key,
+        dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, u_review,
+                     partial(derived_rows, key),
                      rs["decisions"].gumbel(size=(len(OPTIONS), k_review)), len(SECTORS))
         self.observer.after_decisions(self, dec)
         self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
@@ -195,26 +201,25 @@ class QualityCityModel(mesa.Model):
         self.counts["key_projects_subsidised"] += int(np.count_nonzero(dec.subsidised))
 
         # production and finances
-        produce(pop, lv, sc, year, self._brand_premium, self._cod_coef, self.ledger)
+        produce(pop, lv, sc, year, p_prod, self._brand_premium, self._cod_coef, self.ledger)
 
         # national supervision spot checks (§2.2.1d), not steered by the city
         sampled, passed = national_spot_check(pop, t, sc, rs["national"].random(n),
-                                              month_key(rs["national"]))
+                                              partial(derived_rows, month_key(rs["national"])))
         self.tallies.record_spot_checks(t, pop, sampled, passed)
 
         # the city's own inspections (§3.3, §4.4)
-        self._inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
+        self._inspection_carry += (lv.inspection.spot_checks_per_year * self.scale
+                                   / MONTHS_PER_YEAR)
         k = int(np.floor(self._inspection_carry))
         self._inspection_carry -= k
         self.observer.before_inspections(self)
         out = city_inspection(pop, lv, sc, k, rs["inspection"].random(n),
-                              month_key(rs["inspection"]))
+                              partial(derived_rows, month_key(rs["inspection"])))
         self.observer.after_inspections(self, out)
         n_insp = int(np.count_nonzero(out.inspected))
         self.tallies.record_inspections(t, n_insp, int(np.count_nonzero(out.failed)))
-        self.ledger.book(year, "city", "inspection_cost",
-                         n_insp * lv.inspection.cost_per_inspection_yuan)
-        self.ledger.book(year, "city", "fines_collected", -out.fines_yuan)
+        book_inspections(self.ledger, year, lv, out)
         self.counts["city_inspections"] += n_insp
         self.counts["criminal_referrals"] += out.referrals
         self._anchors = update_beliefs(pop, self._anchors, out.inspected, sc.behaviour)
@@ -222,12 +227,11 @@ class QualityCityModel(mesa.Model):
         # December: the award round (§3.1, §4.2)
         if month == 12:
             res = award_titles(pop, lv, sc, year, self.scale, self.ledger,
-                               rs["awards"].standard_normal((3, n)), rs["awards"].random(3))
-            for tier, (applied, won) in res.items():
+                               rs["awards"].standard_normal((len(TIERS) - 1, n)),
+                               rs["awards"].random(len(TIERS) - 1))
+            for tier, won in res.won.items():
                 self.counts[f"titles_won_{TIERS[tier]}"] += won
-                if applied:
-                    self._win_belief[tier - 1] += 0.5 * (won / applied
-                                                         - self._win_belief[tier - 1])
+            learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)
 
         # interest subsidies on running key-project loans (§3.4)
         self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(pop))
@@ -246,11 +250,11 @@ class QualityCityModel(mesa.Model):
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
         u = rng.random((2, pop.n_slots))
-        free = exits(pop, sc, out, u, self._exit_hazard, self.counts)
+        free = exits(pop, out, u, self._parameters.exits, self.counts)
         if free.size == 0:
             return
-        self._next_id = enter(pop, sc, lv, free, rng, self._firm_tables, self.steps,
-                              self._next_id, self._anchors, self.counts)
+        attrs = entrant_attributes(sc, free.size, rng, self._firm_tables, self.steps)
+        self._next_id = admit(pop, lv, free, attrs, self._next_id, self._anchors, self.counts)
 
     def _construction(self, t: int, lv, year: int) -> None:
         """Contractors choose effort and complete works (§2.2.2)."""
@@ -258,7 +262,7 @@ class QualityCityModel(mesa.Model):
         n = con.size.shape[0]
         rng = np.random.default_rng(self._construction_ss.spawn(1)[0])  # one child per month
         choose_effort(con, lv, self.scenario, rng.random(n), rng.gumbel(size=(len(EFFORTS), n)))
-        w = complete_works(con, lv, self.scenario, rng)
+        w = complete_works(con, lv, *draw_works(con, lv, self.scenario, rng))
         self.tallies.record_works(t, con.size, w)
         cl = lv.construction
         self.counts["works_completed"] += int(w.works.sum())
@@ -274,20 +278,17 @@ class QualityCityModel(mesa.Model):
         """Service firms adopt standards; December demonstration contests (§2.2.3, §3.2)."""
         firms, rs = self.service_firms, self.streams["services"]
         n = firms.size.shape[0]
-        adopted = adopt_standards(firms, lv, self.scenario, self._demo_win_belief,
-                                  rs.random(n), month_key(rs))
+        adopted, _ = adopt_standards(firms, lv, self.scenario, self._demo_win_belief,
+                                     rs.random(n), partial(derived_rows, month_key(rs)))
         self.counts["service_adoptions"] += int(np.count_nonzero(adopted))
         self.ledger.book(year, "city", "service_standard_grant",
                          lv.services.standard_subsidy_yuan * int(np.count_nonzero(adopted)))
         if month == 12:
-            k = stochastic_round(lv.services.demonstration_titles_per_year * self.scale,
-                                 rs.random())
-            winners, eligible = award_demonstrations(firms, k, rs.standard_normal(n),
-                                                     self.scenario.services.judging_noise)
+            contest = demonstration_contest(firms, lv, self.scenario, self.scale, rs.random(),
+                                            rs.standard_normal(n), self._demo_win_belief)
             self.ledger.book(year, "city", "reward_service_demonstration",
-                             lv.services.demonstration_reward_yuan * winners.size)
-            if eligible:
-                self._demo_win_belief += 0.5 * (winners.size / eligible - self._demo_win_belief)
+                             lv.services.demonstration_reward_yuan * contest.winners.size)
+            self._demo_win_belief = contest.win_belief
 
     # ------------------------------------------------------------------------------
     def breakdown(self) -> pd.DataFrame:

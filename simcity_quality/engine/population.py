@@ -6,10 +6,11 @@ Units: output, cash and debt in million yuan; rewards, fines and subsidies in yu
 """
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
-from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZES
+from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZES, TIERS
 from ..scenario import Scenario
 from .kpis import pass_probability
 
@@ -30,7 +31,7 @@ class Population:
     sector: np.ndarray  # int8, index into SECTORS
     size: np.ndarray  # int8, index into SIZES
     output: np.ndarray  # float64, million yuan per year
-    margin: np.ndarray  # float32, profit share of output
+    margin: np.ndarray  # float64, profit share of output
     cash: np.ndarray  # float64, million yuan
     credit: np.ndarray  # bool, access to bank credit
     capability: np.ndarray  # float64, logit of the product pass probability (real quality)
@@ -42,7 +43,7 @@ class Population:
     applying: np.ndarray  # int8, tier applied for this year (0 = none)
     discharge_ratio: np.ndarray  # float64, COD discharge relative to the standard (<=1 complies)
     counterfeit: np.ndarray  # bool, shoddy or counterfeit production this month (§4.4)
-    moral_cost: np.ndarray  # float32, reluctance to counterfeit (logit units)
+    moral_cost: np.ndarray  # float64, reluctance to counterfeit (logit units)
     watched: np.ndarray  # bool, closely watched tier of the quality file (§3.3)
     clean_count: np.ndarray  # int8, clean inspections since entering the watched tier
     belief: np.ndarray  # float64, subjective chance of a city inspection within a year
@@ -70,20 +71,18 @@ class Population:
         """Chance a product batch passes a test (see :func:`kpis.pass_probability`)."""
         return pass_probability(self.capability, self.counterfeit, counterfeit_pass_factor)
 
-    def take(self, slots: np.ndarray) -> "Population":
-        """A copy of the given slots as a population of their own (for work on a subset)."""
-        return Population(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
-
-    def put(self, slots: np.ndarray, part: "Population", names=None) -> None:
-        """Write a subset taken with :meth:`take` back into its slots (only the attributes
-        ``names``, if given: those the work on the subset changed)."""
-        for name in names if names is not None else self.column_names():
-            getattr(self, name)[slots] = getattr(part, name)
+    def arrays(self) -> "FirmArrays":
+        """The same arrays as a named tuple, which the compiled rules take (``f.cash[i]``)."""
+        return FirmArrays(*(getattr(self, f.name) for f in fields(self)))
 
     def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write attribute values into the given slots (used for entrants)."""
         for name, value in values.items():
             getattr(self, name)[slots] = value
+
+
+# the state arrays under the same names, as compiled code can receive them
+FirmArrays = NamedTuple("FirmArrays", [(f.name, np.ndarray) for f in fields(Population)])
 
 
 def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
@@ -100,6 +99,8 @@ def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
            for name in ("output_median", "capability_mean", "intl_standard_share",
                         "iso9001_share", "credit_access")},
         "ccc_required": ccc,
+        "title_holder_size_weight": np.array([getattr(c.title_holder_size_weight, s)
+                                              for s in SIZES]),
     } | {f"{name}_cdf": _cdf(p) for name, p in (
         ("sector", np.array([getattr(c.sector_shares, s) for s in SECTORS])),
         ("size", size_p / size_p.sum()))}
@@ -136,11 +137,11 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     # titles: large firms first; shares are of all firms
     tier = np.zeros(k, dtype=np.int8)
     u_tier = rng.random(k)
-    weight = np.array([8.0, 2.0, 0.2])[size]  # larger firms hold titles far more often
+    weight = tb["title_holder_size_weight"][size]  # larger firms hold titles far more often
     weight = weight / weight.mean()
     cum = 0.0
-    for t, name in ((3, "national_award"), (2, "china_famous_brand"), (1, "provincial_award")):
-        share = getattr(c.tier_share, name)
+    for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
+        share = getattr(c.tier_share, TIERS[t])
         tier = np.where((tier == 0) & (u_tier >= cum * weight)
                         & (u_tier < (cum + share) * weight), t, tier).astype(np.int8)
         cum += share
@@ -151,7 +152,7 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * rng.standard_normal(k))
     return {
         "sector": sector, "size": size, "output": output,
-        "margin": margin.astype(np.float32),
+        "margin": margin,
         "cash": output * c.cash_months / 12.0,
         "credit": u[0] < credit_p,
         "capability": capability,
@@ -161,7 +162,7 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
         "ccc": ccc_required & (u[3] < c.ccc_share),
         "tier": tier,
         "discharge_ratio": disc,
-        "moral_cost": moral.astype(np.float32),
+        "moral_cost": moral,
     }
 
 
@@ -192,9 +193,9 @@ def empty_population(n: int) -> Population:
     """A population of ``n`` empty slots (for hand-built test cases)."""
     kinds = {f.name: f for f in fields(Population)}
     dtypes = {"id": np.int64, "alive": bool, "sector": np.int8, "size": np.int8,
-              "margin": np.float32, "credit": bool, "intl_std": bool, "iso9001": bool,
+              "credit": bool, "intl_std": bool, "iso9001": bool,
               "ccc_required": bool, "ccc": bool, "tier": np.int8, "applying": np.int8,
-              "counterfeit": bool, "moral_cost": np.float32, "watched": bool,
+              "counterfeit": bool, "watched": bool,
               "clean_count": np.int8, "problem_until": np.int32, "key_project": bool,
               "subsidy_months_left": np.int16, "debt_months_left": np.int16}
     arrays = {name: np.zeros(n, dtype=dtypes.get(name, np.float64)) for name in kinds}

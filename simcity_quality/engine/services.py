@@ -16,7 +16,10 @@ import numpy as np
 from ..categories import SERVICE_SECTORS, SIZES
 from ..scenario import Levers, Scenario
 from .government import smallest_keys
-from .rng import derived_uniforms
+from .shared import YUAN_PER_MILLION, stochastic_round
+
+MIN_REVENUE = 1e-9  # million yuan: keeps payoffs per unit of revenue finite
+MIN_REVENUE_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's revenue stays finite
 
 
 @dataclass
@@ -57,40 +60,60 @@ def _sector_share(flag: np.ndarray, firms: ServiceFirms, total: np.ndarray) -> n
 
 
 def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: float,
-                    u_review: np.ndarray, key: int) -> np.ndarray:
-    """One month of adoption decisions; returns who adopted (bool per firm).
+                    u_review: np.ndarray, uniforms) -> tuple[np.ndarray, np.ndarray]:
+    """One month of adoption decisions; returns who adopted (bool per firm) and each
+    reviewing non-adopter's chance of adopting (NaN for the others).
 
-    ``u_review``: uniforms (n,) deciding who reviews; ``key``: the month's key for the
-    reviewers' adoption draws (``derived_uniforms``). Only reviewing non-adopters are computed.
+    ``u_review``: uniforms (n,) deciding who reviews; ``uniforms(rows, slots)``: the reviewers'
+    adoption draws (row 0). Only reviewing non-adopters are computed.
     """
     sv, b, sl = sc.services, sc.behaviour, lv.services
     cand = np.flatnonzero(~firms.standard & (u_review < b.decision_rate))
     adopted = np.zeros(firms.standard.shape[0], dtype=bool)
+    chance = np.full(firms.standard.shape[0], np.nan)
     if cand.size == 0:
-        return adopted
+        return adopted, chance
     total = np.bincount(firms.sector, minlength=len(SERVICE_SECTORS))
     std_share = _sector_share(firms.standard, firms, total)
     demo_share = _sector_share(firms.demonstration, firms, total)
-    rev = np.maximum(firms.revenue[cand], 1e-9)
+    rev = np.maximum(firms.revenue[cand], MIN_REVENUE)
     sector = firms.sector[cand]
     H = b.horizon_years
-    gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / 1e6
-            + win_belief * (sl.demonstration_reward_yuan / 1e6
+    gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / YUAN_PER_MILLION
+            + win_belief * (sl.demonstration_reward_yuan / YUAN_PER_MILLION
                             + sv.demonstration_premium * rev * H)
             - sv.adoption_cost * rev)
     util = (gain / (b.logit_scale * rev)
             + b.imitation_weight * std_share[sector]
             + sv.demonstration_pull * demo_share[sector])
     p = 1.0 / (1.0 + np.exp(-util))
-    adopted[cand[derived_uniforms(key, 0, cand) < p]] = True
+    adopted[cand[uniforms(1, cand)[0] < p]] = True
     firms.standard[adopted] = True
-    return adopted
+    chance[cand] = p
+    return adopted, chance
 
 
-def award_demonstrations(firms: ServiceFirms, k: int, z: np.ndarray, noise: float):
-    """December: ``k`` adopters without a title become demonstration units; returns winners."""
+@dataclass
+class Contest:
+    """One December's demonstration-unit contest (§3.2)."""
+
+    winners: np.ndarray  # firm indices
+    eligible: int  # adopters without a title who could win
+    scores: np.ndarray  # the judges' score of each eligible firm (NaN for the others)
+    win_belief: float  # the perceived chance of winning after this round
+
+
+def demonstration_contest(firms: ServiceFirms, lv: Levers, sc: Scenario, scale: float,
+                          u_round: float, z: np.ndarray, win_belief: float) -> Contest:
+    """December: the year's ``services.demonstration_titles_per_year`` (scaled with the run's
+    firms, rounded with ``u_round``) go to the largest adopters without one, with judging noise
+    ``z``; firms' perceived chance of winning moves towards the round's win rate."""
+    k = stochastic_round(lv.services.demonstration_titles_per_year * scale, u_round)
     eligible = firms.standard & ~firms.demonstration
-    score = np.log10(np.maximum(firms.revenue, 1e-6)) + noise * z
+    score = np.log10(np.maximum(firms.revenue, MIN_REVENUE_FOR_LOG)) + sc.services.judging_noise * z
     winners = smallest_keys(-score, eligible, k)
     firms.demonstration[winners] = True
-    return winners, int(eligible.sum())
+    n = int(eligible.sum())
+    if n:
+        win_belief += sc.behaviour.win_belief_learning * (winners.size / n - win_belief)
+    return Contest(winners, n, np.where(eligible, score, np.nan), win_belief)

@@ -1,11 +1,23 @@
-"""Checking the engine against the Mesa reference: the same scenario run by both on their own
-seeds, end-of-horizon values compared in distribution (``tests/reference/test_reference.py``,
-``benchmarks/equivalence.py``; the statistics are
-:func:`~simcity_quality.results.statistics.compare_samples`)."""
+"""Checking the engine against the Mesa reference, two ways.
+
+- Whole runs: the same scenario run by both on their own seeds, end-of-horizon values compared
+  in distribution (:func:`final_values`; ``tests/reference/test_reference.py``,
+  ``benchmarks/equivalence.py``; the statistics are
+  :func:`~simcity_quality.results.statistics.compare_samples`).
+- Rule by rule: a hand-made engine state copied into reference agents (:func:`twin_reference`),
+  so that ``tests/rules/`` can run each mechanism in both on the same random numbers and
+  compare choices, outcomes and utilities exactly.
+"""
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..engine.columns import TARGET_KPIS
+from ..engine.construction import Contractors
+from ..engine.population import Population
+from ..engine.services import ServiceFirms
+from ..reference.model import Contractor, Enterprise, ReferenceCityModel, ServiceFirm
 from ..scenario import Scenario
 
 COMPARED = (*TARGET_KPIS, "spending_province", "spending_city", "spending_total")
@@ -23,3 +35,75 @@ def final_values(model_cls, scenario: Scenario, seeds, firms: int,
             m.release()
     values = np.array(rows, dtype=float).reshape(len(rows), len(columns))
     return {k: values[:, i] for i, k in enumerate(columns)}
+
+
+# ---------------------------------------------------------------------------------------
+# rule by rule: one hand-made state in both implementations (tests/rules/)
+
+ENTERPRISE_STATE = ("sector", "size", "output", "margin", "cash", "credit", "capability",
+                    "intl_std", "iso9001", "ccc_required", "ccc", "tier", "applying",
+                    "discharge_ratio", "counterfeit", "moral_cost", "watched", "clean_count",
+                    "belief", "problem_until", "key_project", "subsidy_monthly",
+                    "subsidy_months_left", "debt_monthly", "debt_months_left")
+CONTRACTOR_STATE = ("size", "capability", "effort", "watched", "clean_works")
+SERVICE_STATE = ("sector", "size", "revenue", "standard", "demonstration")
+
+
+@dataclass
+class Twin:
+    """A reference model holding the same agents as an engine state: ``firms[slot]`` is the
+    :class:`~simcity_quality.reference.Enterprise` of the engine's slot ``slot`` (alive slots
+    only), ``contractors[i]`` and ``service_firms[i]`` those of index ``i``."""
+
+    model: ReferenceCityModel
+    firms: dict
+    contractors: list
+    service_firms: list
+
+    def enterprise_values(self, name: str, slots) -> np.ndarray:
+        """An attribute of the enterprises at ``slots``, in that order."""
+        return np.array([getattr(self.firms[int(s)], name) for s in slots])
+
+    def contractor_values(self, name: str) -> np.ndarray:
+        """An attribute of every contractor, in index order."""
+        return np.array([getattr(c, name) for c in self.contractors])
+
+    def service_values(self, name: str) -> np.ndarray:
+        """An attribute of every service firm, in index order."""
+        return np.array([getattr(f, name) for f in self.service_firms])
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def twin_reference(scenario: Scenario, pop: Population, contractors: Contractors | None = None,
+                   service_firms: ServiceFirms | None = None, firms: int | None = None) -> Twin:
+    """A :class:`ReferenceCityModel` of ``scenario`` whose agents carry exactly the engine's
+    state: one Enterprise per alive slot of ``pop`` (with every state attribute), one
+    Contractor and ServiceFirm per entry of ``contractors`` and ``service_firms``. ``firms``
+    sets the model's size (and with it ``scale``; default: the slots of ``pop``)."""
+    model = ReferenceCityModel(scenario, seed=0, firms=firms or pop.n_slots)
+    for agent in list(model.agents):
+        agent.remove()
+    by_slot = {}
+    for slot in np.flatnonzero(pop.alive):
+        attrs = {name: _plain(getattr(pop, name)[slot]) for name in ENTERPRISE_STATE}
+        firm = Enterprise(model, attrs, belief=attrs["belief"])
+        firm.__dict__.update(attrs)
+        by_slot[int(slot)] = firm
+    cons = []
+    if contractors is not None:
+        for i in range(contractors.size.shape[0]):
+            c = Contractor(model, int(contractors.size[i]), float(contractors.capability[i]))
+            c.__dict__.update({n: _plain(getattr(contractors, n)[i]) for n in CONTRACTOR_STATE})
+            cons.append(c)
+    services = []
+    if service_firms is not None:
+        sf = service_firms
+        for i in range(sf.size.shape[0]):
+            f = ServiceFirm(model, int(sf.sector[i]), int(sf.size[i]), float(sf.revenue[i]),
+                            bool(sf.standard[i]))
+            f.__dict__.update({n: _plain(getattr(sf, n)[i]) for n in SERVICE_STATE})
+            services.append(f)
+    return Twin(model, by_slot, cons, services)

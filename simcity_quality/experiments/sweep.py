@@ -70,6 +70,20 @@ def _batch_name(batch: list) -> str:
     return f"r{r:05d}-p{p:07d}-n{len(batch):04d}"
 
 
+def _refuse_while_a_worker_starts() -> None:
+    """A worker process starts by importing the script that started the sweep; a script
+    without an ``if __name__ == "__main__":`` guard would then start the sweep again inside
+    the worker (and find its own store already made). Say so instead, in the worker's error
+    (the sweep's main process then reports its pool as broken)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SimcityQualityError(
+            "sweep() was called again while a worker process was importing the script that "
+            "started it: put the code that runs a sweep (executor 'processes' or 'dask') under "
+            "`if __name__ == \"__main__\":` in a script (notebooks need nothing). The store "
+            "the first call made holds no results of this attempt; rerun the guarded script "
+            "with resume=True (or --resume) to finish it, or remove the folder.")
+
+
 def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 10,
           seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
           workers: int | None = None, scheduler: str | None = None, security=None,
@@ -93,6 +107,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
 
     Returns the store read back (:class:`ExperimentResults`).
     """
+    _refuse_while_a_worker_starts()
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications, seed = check_replications(replications), check_seed(seed)
     _check_arguments(executor, batch_size, scheduler, security)

@@ -60,14 +60,35 @@ def _cmd_compare(args) -> int:
     scenarios = [load_scenario(p) for p in args.scenario]  # validate all before running any
     _check_sizes(scenarios, args)
     folder = _output_folder(args, [sc.name for sc in scenarios], "compare")
+    if args.briefing:  # refuse a bad path or a missing model description before running
+        from .briefing import check_briefing_path, model_limits
+
+        check_briefing_path(args.briefing)
+        model_limits()
     comp = compare(scenarios, replications=args.replications, seed=args.seed, firms=args.firms)
     print(format_comparison(comp))
     with folder:
-        comp.write_tables(folder)
+        comp.write_tables(folder)  # the tables first: whatever happens next, they are kept
         report = write_report(comp.results, folder, comparison=comp)
+        if args.briefing:
+            page = _write_briefing(comp, Path(args.briefing), folder)
     print(f"Tables, chart and report written to {folder.path}/ ({report.name}, "
           "differences.csv, kpis_vs_targets.png)")
+    if args.briefing:
+        print(f"Briefing written to {page}")
     return 0
+
+
+def _write_briefing(comp, path: Path, folder) -> Path:
+    """The briefing page; inside the results folder it is one of the folder's files (listed in
+    its manifest, so a later comparison without a briefing removes it), elsewhere a file of
+    its own."""
+    from .briefing import briefing
+
+    base = folder.path.resolve()
+    if path.resolve().is_relative_to(base):
+        return folder.file(path.resolve().relative_to(base), lambda tmp: briefing(comp, tmp))
+    return briefing(comp, path)
 
 
 def _check_sizes(scenarios, args) -> None:
@@ -324,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
     c.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
                    "that holds no results of `compare` (the same kind is always replaced whole)")
+    c.add_argument("--briefing", default=None, metavar="FILE.html",
+                   help="also write a self-contained HTML briefing for a policy reader")
     c.set_defaults(func=_cmd_compare)
     w = sub.add_parser("sweep", help="a design x replications into a resumable result store")
     w.add_argument("scenario")

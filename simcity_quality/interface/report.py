@@ -65,36 +65,81 @@ def format_text(res: Results) -> str:
     ])
 
 
+def _panel_path(res: Results, kpi: str, trailing: bool) -> pd.DataFrame:
+    """Mean and 5-95 % band of one KPI by month; a trailing-12-month KPI only from the month
+    its first full window closes (December of the base year), so the start-up months, rates
+    over one to eleven months of samples, are not drawn as if they were comparable."""
+    g = res.timeseries.groupby("date")[kpi]
+    path = pd.DataFrame({"mean": g.mean(), "low": g.quantile(0.05), "high": g.quantile(0.95)})
+    if trailing:
+        first_full = pd.Timestamp(res.scenario.city.base_year, 12, 1)
+        path = path[pd.to_datetime(path.index) >= first_full]
+    return path
+
+
+def _y_range(paths: list[pd.DataFrame], threshold: float) -> tuple[float, float]:
+    """0 to 100 % on every panel (every KPI is a share), widened only if a value falls outside:
+    the same honest scale everywhere, never a range cut to the data."""
+    lows = [p["low"].min() for p in paths if len(p)] + [threshold, 0.0]
+    highs = [p["high"].max() for p in paths if len(p)] + [threshold, 1.0]
+    return min(0.0, np.nanmin(lows) - 0.02), max(1.0, np.nanmax(highs) + 0.02)
+
+
+def _draw_target_panel(ax, results: list[Results], target: pd.Series, colours: list) -> None:
+    """One target's panel: each scenario's mean path and band, the threshold, the plan's start."""
+    from matplotlib.ticker import PercentFormatter
+
+    from ..targets import plain_name
+
+    plain = plain_name(target["id"])
+    paths = [_panel_path(res, target["kpi"], plain.trailing_12_months) for res in results]
+    for i, (res, path) in enumerate(zip(results, paths, strict=True)):
+        c = colours[i % len(colours)]
+        ax.plot(path.index, path["mean"], color=c, label=res.name)
+        ax.fill_between(path.index, path["low"], path["high"], color=c, alpha=0.2, linewidth=0)
+    thr = results[0].targets.set_index("id").loc[target["id"], "threshold"]
+    ax.axhline(thr, color="black", linestyle="--", linewidth=1, label="2012 target")
+    first = results[0].scenario
+    start = pd.Timestamp(first.policy.start_year, 1, 1)
+    ax.axvline(start, color="0.5", linestyle=":", linewidth=1, label="plan's levers start")
+    ax.set_xlim(pd.Timestamp(first.city.base_year, 1, 1),
+                pd.Timestamp(first.horizon.end_year, 12, 31))
+    ax.set_ylim(*_y_range(paths, thr))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(plain.measure, fontsize=7)
+    ax.set_title(f"{plain.en} ({target['section']})\n{plain.zh}", fontsize=8.5)
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.tick_params(labelsize=7)
+    ax.grid(axis="y", color="0.9", linewidth=0.6)
+
+
 def figure_kpis_vs_targets(results: list[Results]):
-    """One panel per modelled target: each scenario's mean path with a 90 % band, and the
-    threshold. Returns the matplotlib figure."""
+    """One panel per modelled target: each scenario's mean path with the band holding 90 % of
+    replications, and the threshold. Every panel spans the same years and 0-100 %; rates over
+    the trailing 12 months start in December of the base year, when their first full window
+    closes. Titles in English and Chinese (the CJK font of :mod:`.fonts`). Returns the figure."""
+    from .fonts import chart_fonts
+
     first = results[0]
     targets = first.targets[first.targets["modelled"] & (first.targets["kpi"] != "")]
     n = len(targets)
     cols = 3
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, (_, t) in zip(axes.ravel(), targets.iterrows(), strict=False):
-        for i, res in enumerate(results):
-            ts = res.timeseries
-            g = ts.groupby("date")[t["kpi"]]
-            mean, lo, hi = g.mean(), g.quantile(0.05), g.quantile(0.95)
-            c = colours[i % len(colours)]
-            ax.plot(mean.index, mean.values, color=c, label=res.name)
-            ax.fill_between(mean.index, lo.values, hi.values, color=c, alpha=0.2, linewidth=0)
-        thr = res.targets.set_index("id").loc[t["id"], "threshold"]
-        ax.axhline(thr, color="black", linestyle="--", linewidth=1)
-        ax.set_title(f"{t['id']} ({t['section']})", fontsize=9)
-        ax.xaxis.set_major_locator(mdates.YearLocator())
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-        ax.tick_params(labelsize=7)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    axes.ravel()[0].legend(fontsize=7)
-    fig.suptitle("KPIs against the 2012 targets (dashed); bands: 5-95 % of replications",
-                 fontsize=10)
-    fig.tight_layout()
+    with plt.rc_context({"font.family": chart_fonts()}):
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows + 0.6),
+                                 squeeze=False)
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for ax, (_, t) in zip(axes.ravel(), targets.iterrows(), strict=False):
+            _draw_target_panel(ax, results, t, colours)
+        for ax in axes.ravel()[n:]:
+            ax.axis("off")
+        handles, labels = axes.ravel()[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+                   frameon=False)
+        fig.suptitle("The 2012 targets (§2.2): mean over replications, 90 % of replications "
+                     "shaded, target dashed", fontsize=10)
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 

@@ -7,7 +7,7 @@ industrial :class:`Enterprise`, per construction :class:`Contractor` and per
 methods. The government's mechanisms are methods of the model. It exists to check the engine:
 the two must agree *in distribution* (they do not share random numbers), and it reads as the
 specification of firm behaviour. Each method names the plan section it models (plan:
-``shared/seed/quality_city_plan.en.md``) and the engine function it mirrors.
+``docs/plan/quality_city_plan.en.md``) and the engine function it mirrors.
 
 It deliberately does not call the engine's ``behaviour``, ``government``, ``construction``,
 ``services`` or ``population`` functions (that would make the check circular). It reuses only
@@ -36,6 +36,7 @@ Usage::
 
 import math
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -51,10 +52,18 @@ from ..categories import (
     SERVICE_SECTORS,
     SIZES,
     TIERS,
+    WORK_OUTCOMES,
 )
 from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
+from ..engine.shared import (
+    MONTHS_PER_YEAR,
+    YUAN_PER_MILLION,
+    interest_subsidy_yuan,
+    reward_amounts,
+    stochastic_round,
+)
 from ..scenario import Levers, Scenario, simulated_firms
 
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
@@ -75,12 +84,6 @@ def gumbel(rnd) -> float:
     return -math.log(rnd.expovariate(1.0))
 
 
-def stochastic_round(x: float, u: float) -> int:
-    """``x`` rounded down, or up with the chance of its fraction (yearly quotas, §3.1, §3.4)."""
-    whole = math.floor(x)
-    return int(whole) + int(u < x - whole)
-
-
 def by_size(group) -> list[float]:
     """A per-size-class parameter table as a list indexed by size code."""
     return [float(getattr(group, s)) for s in SIZES]
@@ -91,34 +94,43 @@ def by_tier(group) -> list[float]:
     return [0.0, *(float(getattr(group, t)) for t in TIERS[1:])]
 
 
-def reward_amounts(lv: Levers, year: int, tier: int) -> tuple[float, float]:
-    """(province, city) yuan paid once for a title of ``tier`` won in ``year`` (§4.2).
-
-    Mirrors ``government.reward_amounts``: the province pays from its start year on; without
-    stacking the city pays only where the province pays nothing.
-    """
-    r = lv.rewards
-    province = (0.0, r.province_provincial_award, r.province_china_famous_brand,
-                r.province_national_award)[tier]
-    city = (0.0, r.city_provincial_award, r.city_china_famous_brand, r.city_national_award)[tier]
-    if year < r.province_start_year:
-        province = 0.0
-    if not r.stack_city_and_province and province > 0:
-        city = 0.0
-    return province, city
-
-
-def interest_subsidy_yuan(loan_million: float, lv: Levers) -> float:
-    """Yearly interest subsidy (yuan) the city pays on a key project's loan (§3.4)."""
-    s = lv.subsidy
-    return s.interest_subsidy_rate * s.loan_interest_rate * loan_million * 1e6
-
-
 def top_k(agents: list, score, k: int) -> list:
     """The ``k`` agents with the highest score (all of them if there are fewer)."""
     if k <= 0:
         return []
     return sorted(agents, key=score, reverse=True)[:k]
+
+
+MIN_OUTPUT = 1e-9  # million yuan: keeps payoffs per unit of output finite for an empty firm
+MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays finite
+OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
+
+
+class DecisionDraws(NamedTuple):
+    """The random numbers of one firm's monthly decision (``Enterprise.decide``)."""
+
+    review: float  # reviews if below decision_rate
+    counterfeit: float  # counterfeits if below the logit probability
+    misuse: float  # a subsidised project is misused if below subsidy_misuse
+    substantive: float  # an ISO 9001 certificate is substantive if below iso_substantive_share
+    gumbel: tuple  # one taste shock per option, in OPTIONS order
+
+
+class WorkDraws(NamedTuple):
+    """One contractor's completed works of a month, counted by outcome (WORK_OUTCOMES)."""
+
+    other: tuple  # works other than large and medium projects (the §2.2.2 targets' scope)
+    large: tuple  # large and medium projects
+    supervised: int  # works the supervision station followed
+
+
+class InspectionDraws(NamedTuple):
+    """The random numbers of one city inspection (``Enterprise.undergo_inspection``)."""
+
+    detection: float  # a counterfeit is found if below detection_probability
+    product_test: float  # the product fails if at or above its pass probability
+    revocation: float  # the licence is revoked (counterfeit found) if below the probability
+    referral: float  # referred to the judiciary (counterfeit found) if below the probability
 
 
 # =============================================================================================
@@ -168,23 +180,32 @@ class Enterprise(mesa.Agent):
         return self.output * self.model.p.cod_coefficient[self.sector]
 
     # -- §4.4: counterfeit or not ----------------------------------------------------------
+    def perceived_penalty(self, lv: Levers) -> float:
+        """Expected yearly cost (million yuan) of counterfeiting under the firm's *own* belief
+        of being inspected: the fine capped by its cash, the chance of losing its licence and
+        its value with it, and a criminal referral (``behaviour.perceived_penalty``)."""
+        p, insp = self.model.p, lv.inspection
+        firm_value = max(self.margin, 0.0) * self.output * p.horizon_years
+        fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / YUAN_PER_MILLION,
+                   max(self.cash, 0.0))
+        loss_if_caught = (fine + insp.revocation_probability * firm_value
+                          + insp.criminal_referral_probability * p.criminal_cost_yuan
+                          / YUAN_PER_MILLION)
+        return self.belief * insp.detection_probability * loss_if_caught
+
     def counterfeit_probability(self, lv: Levers) -> float:
         """Binary logit of shoddy or counterfeit production (§4.4;
-        ``behaviour.counterfeit_probability``): the gain against the expected penalty under the
-        firm's *own* belief of being inspected, fines capped by its cash, less its moral cost."""
-        p, insp = self.model.p, lv.inspection
-        out = max(self.output, 1e-9)
-        firm_value = max(self.margin, 0.0) * self.output * p.horizon_years
-        fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6, max(self.cash, 0.0))
-        loss_if_caught = (fine + insp.revocation_probability * firm_value
-                          + insp.criminal_referral_probability * p.criminal_cost_yuan / 1e6)
-        penalty = self.belief * insp.detection_probability * loss_if_caught
-        utility = (p.counterfeit_gain * out - penalty) / (p.logit_scale * out)
+        ``behaviour.counterfeit_probability``): the gain against the perceived penalty, in
+        logit units, less its moral cost."""
+        p = self.model.p
+        out = max(self.output, MIN_OUTPUT)
+        utility = (p.counterfeit_gain * out - self.perceived_penalty(lv)) / (p.logit_scale * out)
         return logistic(utility - self.moral_cost)
 
     # -- the monthly decision (behaviour.choose) -------------------------------------------
-    def decide(self, lv: Levers, year: int) -> None:
-        """One month's decision (``behaviour.choose``; ODD §7.2).
+    def decide(self, lv: Levers, year: int, draws: DecisionDraws | None = None) -> None:
+        """One month's decision (``behaviour.choose``; ODD §7.2); ``draws``: its random
+        numbers (default: from the model's generator).
 
         With chance ``decision_rate`` the firm reviews: it re-decides whether to counterfeit
         (§4.4), then picks one option by a multinomial logit over net payoffs over
@@ -194,12 +215,17 @@ class Enterprise(mesa.Agent):
         COD abatement (§2.2.4, fees, and fines and closure if over the limit); or an application
         for the next award title (§3.1 brand pipeline, §4.2 rewards, §3.1 procurement).
         """
-        model, p, rnd = self.model, self.model.p, self.random
-        if rnd.random() >= p.decision_rate:
+        model, p = self.model, self.model.p
+        rnd = self.random
+        review = draws.review if draws is not None else rnd.random()
+        if review >= p.decision_rate:
             return
-        self.counterfeit = rnd.random() < self.counterfeit_probability(lv)
+        if draws is None:
+            draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
+                                  tuple(gumbel(rnd) for _ in OPTIONS))
+        self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv)
 
-        out = max(self.output, 1e-9)
+        out = max(self.output, MIN_OUTPUT)
         unit = p.logit_scale * out
         H = p.horizon_years
         waiver = lv.fees.fee_waiver_share
@@ -211,7 +237,8 @@ class Enterprise(mesa.Agent):
         # a quality upgrade (§3.4); a key project's interest subsidy counts over the loan
         cost_up = p.upgrade_cost * out
         subsidised = self.key_project and self.credit
-        subsidy = (interest_subsidy_yuan(cost_up * loan_share, lv) / 1e6 * lv.subsidy.loan_years
+        subsidy = (interest_subsidy_yuan(cost_up * loan_share, lv) / YUAN_PER_MILLION
+                   * lv.subsidy.loan_years
                    if subsidised else 0.0)
         if self.cash >= own * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
@@ -226,10 +253,10 @@ class Enterprise(mesa.Agent):
 
         # certification (§3.3): a missing CCC avoids a sure failure; else ISO 9001
         needs_ccc = self.ccc_required and not self.ccc
-        cost_cert = p.iso_cost_yuan * (1.0 - p.fee_share * waiver) / 1e6
+        cost_cert = p.iso_cost_yuan * (1.0 - p.fee_share * waiver) / YUAN_PER_MILLION
         if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
             if needs_ccc:
-                benefit = self.belief * lv.inspection.fine_yuan / 1e6 * H
+                benefit = self.belief * lv.inspection.fine_yuan / YUAN_PER_MILLION * H
                 imitation = 0.0
             else:
                 benefit = p.iso_premium * out * H
@@ -238,12 +265,13 @@ class Enterprise(mesa.Agent):
 
         # COD abatement (§2.2.4): fees saved; if over the limit, fines and closure avoided
         cut = self.discharge_ratio * p.abatement_fraction * self.pollution_load()
-        gain = p.discharge_fee_yuan_per_tonne * cut / 1e6 * H
+        gain = p.discharge_fee_yuan_per_tonne * cut / YUAN_PER_MILLION * H
         if self.discharge_ratio > 1.0:
             # under §3.3 a firm caught over its limit must abate; only one without credit may close
             closure_risk = (margin * out * H if lv.permits.refuse_over_limit and not self.credit
                             else 0.0)
-            gain += self.belief * (lv.inspection.discharge_fine_yuan / 1e6 * H + closure_risk)
+            gain += self.belief * (lv.inspection.discharge_fine_yuan / YUAN_PER_MILLION * H
+                                   + closure_risk)
         cost_ab = p.abatement_cost * out
         if self.cash >= own * cost_ab:
             utility["abate"] = (gain - cost_ab) / unit
@@ -251,16 +279,17 @@ class Enterprise(mesa.Agent):
         # an application for the next title (§3.1, §4.2), valued at the perceived win chance
         nxt = self.tier + 1
         cost_apply = 0.0
-        if self.tier < 3:
+        if self.tier < len(TIERS) - 1:
             province, city = reward_amounts(lv, year, nxt)
             # extra government sales at the margin, and the price premium on all of them (§3.1)
             procurement = (lv.procurement.preference_share * p.government_purchase_share
                            * (p.procurement_sales_gain * margin
                               + lv.procurement.price_premium * (1.0 + p.procurement_sales_gain))
                            * out * H)
-            value = model.win_belief[nxt - 1] * ((province + city) / 1e6
-                                                 + p.brand_premium[nxt] * out * H + procurement)
-            cost_apply = p.application_cost_yuan[nxt] * (1.0 - p.fee_share * waiver) / 1e6
+            value = model.win_belief[nxt] * ((province + city) / YUAN_PER_MILLION
+                                             + p.brand_premium[nxt] * out * H + procurement)
+            cost_apply = (p.application_cost_yuan[nxt] * (1.0 - p.fee_share * waiver)
+                          / YUAN_PER_MILLION)
             iso_ok = self.iso9001 or not p.iso_required[nxt]
             if (self.applying == 0 and self.capability >= p.min_capability[nxt] and iso_ok
                     and self.cash >= cost_apply):
@@ -272,12 +301,14 @@ class Enterprise(mesa.Agent):
                     <= self.capability + p.upgrade_gain):
                 utility["upgrade"] += max(0.0, value - cost_apply) / unit
 
-        # logit choice: utility plus a Gumbel taste shock, the best option wins
+        # logit choice: utility plus a Gumbel taste shock, the best option wins (the first of
+        # equal ones, in OPTIONS order)
         choice, best = "nothing", -math.inf
         for option, u in utility.items():
-            noisy = u + gumbel(rnd)
+            noisy = u + draws.gumbel[OPTIONS.index(option)]
             if noisy > best:
                 choice, best = option, noisy
+        self.last_utilities, self.last_choice = utility, choice  # for tests and followers
 
         if choice == "upgrade":
             self.borrow_and_pay(cost_up, loan_share, lv)
@@ -285,12 +316,12 @@ class Enterprise(mesa.Agent):
             if subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
                 gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality
                                                   * (subsidy / cost_up if cost_up > 0 else 0.0)))
-                if rnd.random() < p.subsidy_misuse:
+                if draws.misuse < p.subsidy_misuse:
                     gain = 0.0
                 yearly = interest_subsidy_yuan(cost_up * loan_share, lv)
-                self.subsidy_monthly = yearly / 12.0
-                self.subsidy_months_left = lv.subsidy.loan_years * 12
-                self.debt_monthly -= yearly / 12.0 / 1e6
+                self.subsidy_monthly = yearly / MONTHS_PER_YEAR
+                self.subsidy_months_left = lv.subsidy.loan_years * MONTHS_PER_YEAR
+                self.debt_monthly -= yearly / MONTHS_PER_YEAR / YUAN_PER_MILLION
                 self.key_project = False  # one subsidised project per selection
                 model.counts["key_projects_subsidised"] += 1
             self.capability += gain
@@ -303,7 +334,7 @@ class Enterprise(mesa.Agent):
                 self.ccc = True
             else:
                 self.iso9001 = True
-                if rnd.random() < p.iso_substantive_share:  # otherwise symbolic
+                if draws.substantive < p.iso_substantive_share:  # otherwise symbolic
                     self.capability += p.iso_gain
             model.fee_waived += p.iso_cost_yuan * p.fee_share * waiver
         elif choice == "abate":
@@ -322,7 +353,7 @@ class Enterprise(mesa.Agent):
         s = lv.subsidy
         debt = cost * loan_share
         self.cash -= cost - debt
-        months = s.loan_years * 12
+        months = s.loan_years * MONTHS_PER_YEAR
         owed = (self.debt_monthly * self.debt_months_left
                 + debt * (1.0 + s.loan_interest_rate * s.loan_years))
         if owed > 0:
@@ -336,7 +367,7 @@ class Enterprise(mesa.Agent):
         the margin on extra government sales and the price premium (§3.1 procurement)."""
         model, p = self.model, self.model.p
         self.output *= p.monthly_growth
-        self.capability += p.capability_drift / 12.0
+        self.capability += p.capability_drift / MONTHS_PER_YEAR
         self.discharge_ratio *= p.monthly_discharge_trend
         share = (self.margin + p.brand_premium[self.tier] + p.intl_premium * self.intl_std
                  + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit)
@@ -347,8 +378,9 @@ class Enterprise(mesa.Agent):
                        * (1.0 + p.procurement_sales_gain) * pref)
             share += extra_sales * max(self.margin, 0.0) + premium
             model.branded_output += self.output
-        fee = p.discharge_fee_yuan_per_tonne * self.pollution_load() * self.discharge_ratio / 1e6
-        self.cash += (share * self.output - fee) / 12.0 - self.debt_monthly
+        fee = (p.discharge_fee_yuan_per_tonne * self.pollution_load() * self.discharge_ratio
+               / YUAN_PER_MILLION)
+        self.cash += (share * self.output - fee) / MONTHS_PER_YEAR - self.debt_monthly
         if self.debt_months_left > 0:
             self.debt_months_left -= 1
         if self.debt_months_left == 0:
@@ -363,22 +395,34 @@ class Enterprise(mesa.Agent):
         prone = self.sector in KEY_SECTORS or self.sector == FOOD
         return w * (nat.problem_sector_weight if prone else 1.0)
 
-    def face_national_check(self, t: int, mean_weight: float) -> None:
+    def sampling_chance(self, t: int, mean_weight: float) -> float:
+        """The chance the national spot checks sample this firm this month: the yearly
+        sampled share spread over the months, times its weight over the mean weight
+        (``government.national_sampling_chance``)."""
+        nat = self.model.scenario.national
+        return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
+                   * self.sampling_weight(t) / mean_weight)
+
+    def face_national_check(self, t: int, mean_weight: float,
+                            draws: tuple[float, float] | None = None) -> None:
         """Maybe sampled by the national spot check; a failure puts the firm on the problem
-        list for ``problem_memory_months`` (``government.national_spot_check``; ODD §7.4)."""
+        list for ``problem_memory_months`` (``government.national_spot_check``; ODD §7.4).
+        ``draws``: (sampled if below the chance, passes if below the pass probability)."""
         model, nat, rnd = self.model, self.model.scenario.national, self.random
-        chance = min(1.0, nat.spot_check_share_per_year / 12.0 * self.sampling_weight(t)
-                     / mean_weight)
-        if rnd.random() >= chance:
+        u_sample = draws[0] if draws is not None else rnd.random()
+        if u_sample >= self.sampling_chance(t, mean_weight):
             return
-        passed = rnd.random() < self.pass_probability()
+        u_pass = draws[1] if draws is not None else rnd.random()
+        passed = u_pass < self.pass_probability()
         model.record_spot_check(passed)
         if not passed:
             self.problem_until = t + nat.problem_memory_months
 
     # -- §3.3, §4.4 city inspection ---------------------------------------------------------
-    def undergo_inspection(self, lv: Levers, t: int) -> None:
-        """The city inspects this firm (``government.city_inspection``; ODD §7.5).
+    def undergo_inspection(self, lv: Levers, t: int,
+                           draws: InspectionDraws | None = None) -> None:
+        """The city inspects this firm (``government.city_inspection``; ODD §7.5); ``draws``:
+        its random numbers (default: from the model's generator).
 
         Fails on a counterfeit found, a failed product test or a missing CCC; pays fines capped
         by its cash (§4.4); a counterfeiter found may lose its licence and be referred to the
@@ -386,10 +430,12 @@ class Enterprise(mesa.Agent):
         closed; the quality file watches failed firms until enough clean inspections (§3.3).
         """
         model, p, rnd = self.model, self.model.p, self.random
+        if draws is None:
+            draws = InspectionDraws(rnd.random(), rnd.random(), rnd.random(), rnd.random())
         insp = lv.inspection
         pass_prob = self.pass_probability()
-        found_cf = self.counterfeit and rnd.random() < insp.detection_probability
-        product_fail = rnd.random() >= pass_prob
+        found_cf = self.counterfeit and draws.detection < insp.detection_probability
+        product_fail = draws.product_test >= pass_prob
         failed = found_cf or product_fail or (self.ccc_required and not self.ccc)
 
         fine = insp.fine_yuan if failed else 0.0
@@ -398,14 +444,14 @@ class Enterprise(mesa.Agent):
         over_limit = self.discharge_ratio > 1.0
         if over_limit:
             fine += insp.discharge_fine_yuan
-        fine = min(fine, max(self.cash, 0.0) * 1e6)  # limited liability
-        self.cash -= fine / 1e6
+        fine = min(fine, max(self.cash, 0.0) * YUAN_PER_MILLION)  # limited liability
+        self.cash -= fine / YUAN_PER_MILLION
         model.fines_yuan += fine
 
         if found_cf:
-            self.licence_revoked = rnd.random() < insp.revocation_probability
-            if rnd.random() < insp.criminal_referral_probability:
-                self.cash -= p.criminal_cost_yuan / 1e6
+            self.licence_revoked = draws.revocation < insp.revocation_probability
+            if draws.referral < insp.criminal_referral_probability:
+                self.cash -= p.criminal_cost_yuan / YUAN_PER_MILLION
                 model.counts["criminal_referrals"] += 1
             self.counterfeit = False
 
@@ -450,13 +496,16 @@ class Enterprise(mesa.Agent):
             self.subsidy_monthly = 0.0
 
     # -- exit (QualityCityModel._exit_and_entry) ---------------------------------------------
-    def consider_exit(self) -> None:
+    def consider_exit(self, draw: float | None = None) -> None:
         """Leave on licence revocation (§4.4), closure over the discharge limit (§3.3),
-        bankruptcy (cash below -0.5 output with credit, -0.1 without) or the size's monthly
-        exit hazard (``QualityCityModel._exit_and_entry``; ODD §7.9)."""
-        counts = self.model.counts
-        hazard = self.random.random() < self.model.p.exit_hazard[self.size]
-        bankrupt = self.cash < (-0.5 if self.credit else -0.1) * self.output
+        bankruptcy (cash below the floor its credit allows, a share of output) or the size's
+        monthly exit hazard (``demography.leave``; ODD §7.9); ``draw``: the hazard's uniform."""
+        counts, p = self.model.counts, self.model.p
+        u = draw if draw is not None else self.random.random()
+        hazard = u < p.exit_hazard[self.size]
+        floor = (p.bankruptcy_floor_with_credit if self.credit
+                 else p.bankruptcy_floor_without_credit)
+        bankrupt = self.cash < -floor * self.output
         if not (self.licence_revoked or self.closed or bankrupt or hazard):
             return
         if self.licence_revoked:
@@ -503,17 +552,21 @@ class Contractor(mesa.Agent):
         excellent = (1.0 - remaining) * p.excellence_rating[effort]
         return fail, hidden, excellent, max(1.0 - fail - hidden - excellent, 0.0)
 
-    def choose_effort(self, lv: Levers, always: bool = False) -> None:
+    def choose_effort(self, lv: Levers, always: bool = False,
+                      draws: tuple | None = None) -> None:
         """With chance ``review_rate`` (or ``always``), pick an effort by logit over the
         expected payoff per work as a share of contract value: the effort's cost, rework of
         corrected defects, failure's rework, penalty and record, the excellence reward
-        (``construction.choose_effort``)."""
+        (``construction.choose_effort``). ``draws``: (review uniform, one Gumbel shock per
+        effort)."""
         c, cl, p, rnd = self.model.scenario.construction, lv.construction, self.model.p, self.random
-        if not always and rnd.random() >= c.review_rate:
+        review = draws[0] if draws is not None else rnd.random()
+        if not always and review >= c.review_rate:
             return
-        value = p.work_value_million[self.size] * 1e6
+        shocks = draws[1] if draws is not None else [gumbel(rnd) for _ in EFFORTS]
+        value = p.work_value_million[self.size] * YUAN_PER_MILLION
         s_corr = self.supervision_share(lv) * c.correction_share
-        best, best_effort = -math.inf, self.effort
+        best, best_effort, utilities = -math.inf, self.effort, []
         for e in range(len(EFFORTS)):
             fail, _, excellent, _ = self.outcome_probabilities(lv, e)
             corrected = logistic(-(self.capability + p.effort_shift[e])) * s_corr
@@ -521,33 +574,44 @@ class Contractor(mesa.Agent):
                     + fail * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
                     - excellent * (1.0 - c.large_project_share)  # only other works are rewarded
                     * cl.excellence_reward_yuan / value)
-            noisy = -cost / c.logit_scale + gumbel(rnd)
+            utilities.append(-cost / c.logit_scale)
+            noisy = utilities[-1] + shocks[e]
             if noisy > best:
                 best, best_effort = noisy, e
         self.effort = best_effort
+        self.last_utilities = utilities  # for tests and followers
 
-    def complete_works(self, lv: Levers) -> None:
+    def draw_works(self, lv: Levers) -> "WorkDraws":
         """This month's completed works (Poisson), each large/medium or not, supervised or
-        not, with one outcome; a failed acceptance is a record in the quality file and clean
-        works clear it (``construction.complete_works``; §2.2.2, §3.3)."""
+        not, with one outcome of ``outcome_probabilities``, counted by kind and outcome."""
         model, c, p, rnd = self.model, self.model.scenario.construction, self.model.p, self.random
-        n = int(model.rng.poisson(p.works_per_year[self.size] / 12.0))
+        n = int(model.rng.poisson(p.works_per_year[self.size] / MONTHS_PER_YEAR))
         share = self.supervision_share(lv)
         probs = self.outcome_probabilities(lv, self.effort)
-        tally = model.works_tally[self.size]  # works, other, failed, excellent, hidden
-        failed_all = supervised = 0
+        other, large, supervised = [0] * len(WORK_OUTCOMES), [0] * len(WORK_OUTCOMES), 0
         for _ in range(n):
-            large = rnd.random() < c.large_project_share
-            outcome = rnd.choices(range(4), weights=probs)[0]
+            outcome = rnd.choices(range(len(WORK_OUTCOMES)), weights=probs)[0]
+            (large if rnd.random() < c.large_project_share else other)[outcome] += 1
             supervised += rnd.random() < share
-            failed_all += outcome == FAIL
-            tally[4] += outcome == HIDDEN
-            if not large:  # targets §2.2.2b-c count works other than large and medium ones
-                tally[1] += 1
-                tally[2] += outcome == FAIL
-                tally[3] += outcome == EXCELLENT
-                model.excellent_works += outcome == EXCELLENT
+        return WorkDraws(tuple(other), tuple(large), supervised)
+
+    def complete_works(self, lv: Levers, works: "WorkDraws | None" = None) -> None:
+        """This month's completed works (``works``, default :meth:`draw_works`) counted for the
+        §2.2.2 targets (works other than large and medium projects), the supervision station
+        paid for those it followed; a failed acceptance is a record in the quality file and
+        clean works clear it (``construction.complete_works``; §2.2.2, §3.3)."""
+        model = self.model
+        works = works if works is not None else self.draw_works(lv)
+        other, large, supervised = works
+        n = sum(other) + sum(large)
+        failed_all = other[FAIL] + large[FAIL]
+        tally = model.works_tally[self.size]  # works, other, failed, excellent, hidden
         tally[0] += n
+        tally[1] += sum(other)  # targets §2.2.2b-c count works other than large, medium ones
+        tally[2] += other[FAIL]
+        tally[3] += other[EXCELLENT]
+        tally[4] += other[HIDDEN] + large[HIDDEN]
+        model.excellent_works += other[EXCELLENT]
         model.counts["works_completed"] += n
         model.counts["works_supervised"] += supervised
         model.supervised_works += supervised
@@ -576,24 +640,29 @@ class ServiceFirm(mesa.Agent):
         self.standard = standard
         self.demonstration = False
 
-    def consider_standards(self, lv: Levers) -> None:
+    def consider_standards(self, lv: Levers, draws: tuple[float, float] | None = None) -> None:
         """A reviewing firm without standards adopts them by binary logit: premium, grant,
         perceived chance of a demonstration title, cost; imitation of its sector where
-        demonstration units pull harder (``services.adopt_standards``; §2.2.3, §3.2)."""
+        demonstration units pull harder (``services.adopt_standards``; §2.2.3, §3.2).
+        ``draws``: (reviews if below decision_rate, adopts if below the logit probability)."""
         if self.standard:
             return
         model, p, rnd = self.model, self.model.p, self.random
         sv, sl = model.scenario.services, lv.services
-        rev = max(self.revenue, 1e-9)
+        rev = max(self.revenue, MIN_OUTPUT)
         H = p.horizon_years
-        gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / 1e6
-                + model.demo_win_belief * (sl.demonstration_reward_yuan / 1e6
+        gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / YUAN_PER_MILLION
+                + model.demo_win_belief * (sl.demonstration_reward_yuan / YUAN_PER_MILLION
                                            + sv.demonstration_premium * rev * H)
                 - sv.adoption_cost * rev)
         utility = (gain / (p.logit_scale * rev)
                    + p.imitation_weight * model.service_std_share[self.sector]
                    + sv.demonstration_pull * model.service_demo_share[self.sector])
-        if rnd.random() < p.decision_rate and rnd.random() < logistic(utility):
+        u_review, u_adopt = draws if draws is not None else (rnd.random(), rnd.random())
+        if u_review >= p.decision_rate:
+            return
+        self.last_chance = logistic(utility)  # for tests and followers
+        if u_adopt < self.last_chance:
             self.standard = True
             model.counts["service_adoptions"] += 1
             model.service_grants += sl.standard_subsidy_yuan
@@ -631,8 +700,9 @@ class ReferenceCityModel(mesa.Model):
         sq_rate = min(1.0, sc.status_quo.inspection.spot_checks_per_year * self.scale
                       / self.n_firms)
         self.anchors = [[sq_rate, sq_rate] for _ in SECTORS]  # sector x (normal, watched)
-        self.win_belief = [0.05, 0.05, 0.05]  # perceived chance an application wins, tier 1-3
-        self.demo_win_belief = 0.05
+        # perceived chance an application for each tier wins (index 0: no title)
+        self.win_belief = [sc.behaviour.initial_win_belief] * len(TIERS)
+        self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
         self.spot = np.zeros((self.n_months, 2))  # national samples, passes per month
@@ -662,20 +732,21 @@ class ReferenceCityModel(mesa.Model):
                 "iso_cost_yuan", "fee_share", "iso_substantive_share", "iso_gain",
                 "abatement_cost", "abatement_fraction", "counterfeit_pass_factor",
                 "criminal_cost_yuan", "subsidy_additionality", "subsidy_misuse", "entry_rate",
-                "entrant_capability_shift")},
+                "entrant_capability_shift", "bankruptcy_floor_with_credit",
+                "bankruptcy_floor_without_credit", "win_belief_learning")},
             **{k: getattr(m, k) for k in (
                 "quality_premium", "intl_premium", "iso_premium", "government_purchase_share",
                 "procurement_sales_gain", "counterfeit_gain")},
             exit_hazard=by_size(b.exit_hazard),
             brand_premium=by_tier(m.brand_premium),
             min_capability=by_tier(aw.min_capability),
-            iso_required=[False, *(getattr(aw.iso_required, t) >= 0.5 for t in TIERS[1:])],
+            iso_required=[False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])],
             application_cost_yuan=by_tier(aw.application_cost_yuan),
             quota=by_tier(aw.quota),
             cod_coefficient=[float(getattr(env.cod_coefficient, s)) for s in SECTORS],
             discharge_fee_yuan_per_tonne=env.discharge_fee_yuan_per_tonne,
-            monthly_growth=(1.0 + sc.city.output_growth) ** (1 / 12),
-            monthly_discharge_trend=(1.0 + env.discharge_trend) ** (1 / 12),
+            monthly_growth=(1.0 + sc.city.output_growth) ** (1 / MONTHS_PER_YEAR),
+            monthly_discharge_trend=(1.0 + env.discharge_trend) ** (1 / MONTHS_PER_YEAR),
             works_per_year=by_size(c.works_per_year),
             work_value_million=by_size(c.work_value_million),
             effort_shift=[float(getattr(c.effort_shift, e)) for e in EFFORTS],
@@ -686,14 +757,15 @@ class ReferenceCityModel(mesa.Model):
     def draw_enterprise(self, sector: int, size: int, tier_weight: float,
                         capability_shift: float = 0.0) -> dict:
         """Attributes of one new firm from the base-year distributions (``population.
-        draw_firms``; ODD §5). ``tier_weight``: the size's title weight (8 / 2 / 0.2 for large /
-        medium / small) over its mean in the cohort, so titles go to large firms first."""
+        draw_firms``; ODD §5). ``tier_weight``: the size's title weight
+        (``city.title_holder_size_weight``) over its mean in the cohort, so titles go to large
+        firms first."""
         c, env, rnd = self.scenario.city, self.scenario.environment, self.random
         output = getattr(c.output_median, SIZES[size]) * math.exp(c.output_sigma * rnd.gauss())
         capability = (getattr(c.capability_mean, SIZES[size]) + capability_shift
                       + c.capability_sd * rnd.gauss())
         u, tier, cum = rnd.random(), 0, 0.0
-        for t in (3, 2, 1):
+        for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
             share = getattr(c.tier_share, TIERS[t])
             if cum * tier_weight <= u < (cum + share) * tier_weight:
                 tier = t
@@ -703,7 +775,7 @@ class ReferenceCityModel(mesa.Model):
         return {
             "sector": sector, "size": size, "output": output,
             "margin": c.margin_mean + c.margin_sd * rnd.gauss(),
-            "cash": output * c.cash_months / 12.0,
+            "cash": output * c.cash_months / MONTHS_PER_YEAR,
             "credit": rnd.random() < getattr(c.credit_access, SIZES[size]),
             "capability": capability,
             "intl_std": rnd.random() < getattr(c.intl_standard_share, SIZES[size]),
@@ -727,7 +799,7 @@ class ReferenceCityModel(mesa.Model):
         """The base-year population (``population.create_population``), every firm with the
         status-quo belief; counterfeiting drawn once under the first year's levers."""
         sectors, sizes = self._draw_sector_and_size(self.n_firms)
-        weights = (8.0, 2.0, 0.2)
+        weights = by_size(self.scenario.city.title_holder_size_weight)
         mean_weight = sum(weights[s] for s in sizes) / max(len(sizes), 1)
         for sector, size in zip(sectors, sizes, strict=True):
             Enterprise(self, self.draw_enterprise(sector, size, weights[size] / mean_weight),
@@ -829,19 +901,25 @@ class ReferenceCityModel(mesa.Model):
         self.measure(t)
         self.datacollector.collect(self)
 
-    def select_key_projects(self, lv: Levers) -> None:
+    def select_key_projects(self, lv: Levers, draws: tuple | None = None) -> None:
         """§3.4, January: the city picks this year's key technical-upgrade projects among firms
         with credit and no running subsidy, larger and more capable first, with noise
-        (``government.choose_key_projects``). Last year's unused flags lapse."""
-        k = stochastic_round(lv.subsidy.key_projects_per_year * self.scale, self.random.random())
+        (``government.choose_key_projects``). Last year's unused flags lapse. ``draws``: (the
+        quota's rounding uniform, {firm: normal noise})."""
+        if draws is None:
+            draws = (self.random.random(), {f: self.random.gauss() for f in self.enterprises})
+        u_round, z = draws
+        k = stochastic_round(lv.subsidy.key_projects_per_year * self.scale, u_round)
+        weight = lv.subsidy.priority_capability_weight
         priority = {}
         for firm in self.enterprises:
             firm.key_project = False
             if firm.credit and firm.subsidy_months_left == 0:
-                priority[firm] = (math.log10(max(firm.output, 1e-6)) + 0.5 * firm.capability
-                                  + self.random.gauss())
+                priority[firm] = (math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
+                                  + weight * firm.capability + z[firm])
         for firm in top_k(list(priority), priority.get, k):
             firm.key_project = True
+        self.last_priority = priority  # for tests and followers
 
     def run_campaign(self, lv: Levers, year: int) -> None:
         """§4.5 awareness campaign: every firm's inspection belief rises (inline in
@@ -861,14 +939,19 @@ class ReferenceCityModel(mesa.Model):
             have[a.sector] += bool(getattr(a, flag))
         return [h / n if n else 0.0 for h, n in zip(have, total, strict=True)]
 
-    def firm_decisions(self, lv: Levers, year: int) -> None:
+    def firm_decisions(self, lv: Levers, year: int, draws: dict | None = None) -> None:
         """Every firm decides on the state at the start of the phase (``behaviour.choose``);
-        the city books the fees it waives (§4.2)."""
+        the city books the fees it waives (§4.2). ``draws``: {firm: DecisionDraws} (default:
+        each firm draws its own)."""
         firms = self.enterprises
         self.intl_share = self.sector_shares(firms, "intl_std", len(SECTORS))
         self.iso_share = self.sector_shares(firms, "iso9001", len(SECTORS))
         self.fee_waived = 0.0
-        firms.shuffle_do("decide", lv, year)
+        if draws is None:
+            firms.shuffle_do("decide", lv, year)
+        else:
+            for firm in firms:
+                firm.decide(lv, year, draws[firm])
         self.ledger.book(year, "city", "fee_waiver", self.fee_waived)
 
     def production(self, lv: Levers, year: int) -> None:
@@ -880,16 +963,21 @@ class ReferenceCityModel(mesa.Model):
         bought = (self.branded_output * self.p.government_purchase_share
                   * (1.0 + self.p.procurement_sales_gain) * pref)
         self.ledger.book(year, "city", "procurement_preference",
-                         lv.procurement.price_premium * bought / 12.0 * 1e6)
+                         lv.procurement.price_premium * bought / MONTHS_PER_YEAR
+                         * YUAN_PER_MILLION)
 
-    def national_spot_checks(self, t: int) -> None:
+    def national_spot_checks(self, t: int, draws: dict | None = None) -> None:
         """§2.2.1d: the national regulator's monthly samples, weighted towards problem firms
         and sectors against the mean weight of all firms (``government.national_spot_check``).
-        """
+        ``draws``: {firm: (sample uniform, test uniform)}."""
         firms = self.enterprises
         weights = [f.sampling_weight(t) for f in firms]
         mean_weight = sum(weights) / len(weights) if weights else 1.0
-        firms.shuffle_do("face_national_check", t, mean_weight)
+        if draws is None:
+            firms.shuffle_do("face_national_check", t, mean_weight)
+        else:
+            for firm in firms:
+                firm.face_national_check(t, mean_weight, draws[firm])
 
     def record_spot_check(self, passed: bool) -> None:
         """Count one national sample of this month."""
@@ -897,32 +985,42 @@ class ReferenceCityModel(mesa.Model):
         row[0] += 1
         row[1] += passed
 
-    def choose_inspected(self, lv: Levers, k: int) -> list[Enterprise]:
-        """Whom the city inspects: ``k`` firms at random; tiered targeting (§3.3 quality file)
-        takes ``watched_share`` of them from the watched tier first
+    def choose_inspected(self, lv: Levers, k: int,
+                         keys: dict | None = None) -> list[Enterprise]:
+        """Whom the city inspects: ``k`` firms at random (those with the smallest of a uniform
+        key each, ``keys`` or drawn); tiered targeting (§3.3 quality file) takes
+        ``watched_share`` of them from the watched tier first
         (``government.choose_inspected``)."""
         insp = lv.inspection
         eligible = [f for f in self.enterprises if f.tier == 0 or not insp.exempt_award_holders]
+        if keys is None:
+            keys = {f: self.random.random() for f in eligible}
         chosen = []
         if insp.targeting == "tiered":
             watched = [f for f in eligible if f.watched]
-            chosen = self.random.sample(watched, min(int(round(insp.watched_share * k)),
-                                                     len(watched)))
+            n_watched = int(round(insp.watched_share * k))
+            chosen = sorted(watched, key=keys.get)[:max(0, n_watched)]
             k -= len(chosen)
         picked = set(chosen)
         rest = [f for f in eligible if f not in picked]
-        return chosen + self.random.sample(rest, max(0, min(k, len(rest))))
+        return chosen + sorted(rest, key=keys.get)[:max(0, k)]
 
-    def city_inspections(self, lv: Levers, year: int, t: int) -> None:
+    def city_inspections(self, lv: Levers, year: int, t: int, keys: dict | None = None,
+                         draws: dict | None = None) -> None:
         """§3.3, §4.4: this month's share of the yearly inspection count (fractions carried
         over); the city pays for them and collects the fines (``government.city_inspection``).
-        """
-        self.inspection_carry += lv.inspection.spot_checks_per_year * self.scale / 12.0
+        ``keys``: {firm: selection uniform}; ``draws``: {firm: InspectionDraws}."""
+        self.inspection_carry += (lv.inspection.spot_checks_per_year * self.scale
+                                  / MONTHS_PER_YEAR)
         k = math.floor(self.inspection_carry)
         self.inspection_carry -= k
-        inspected = self.choose_inspected(lv, k)
+        inspected = self.choose_inspected(lv, k, keys)
         self.fines_yuan = 0.0
-        AgentSet(inspected, random=self.random).shuffle_do("undergo_inspection", lv, t)
+        if draws is None:
+            AgentSet(inspected, random=self.random).shuffle_do("undergo_inspection", lv, t)
+        else:
+            for firm in inspected:
+                firm.undergo_inspection(lv, t, draws[firm])
         n = len(inspected)
         self.counts["city_inspections"] += n
         self.ledger.book(year, "city", "inspection_cost",
@@ -947,38 +1045,47 @@ class ReferenceCityModel(mesa.Model):
         for s in range(len(SECTORS)):
             for w in (0, 1):
                 if alive[s][w]:
-                    rate = min(seen[s][w] * 12.0 / alive[s][w], 1.0)
+                    rate = min(seen[s][w] * MONTHS_PER_YEAR / alive[s][w], 1.0)
                     self.anchors[s][w] += self.p.peer_learning * (rate - self.anchors[s][w])
         self.enterprises.shuffle_do("update_belief", t)
 
-    def award_round(self, lv: Levers, year: int) -> None:
-        """§3.1, §4.2, December: for tiers 3, 2, 1 the judges rank the applicants who still
-        qualify by capability, certification, size and noise; the quota (scaled, stochastically
-        rounded) wins; winners take the title and the one-time rewards of province and city.
-        Perceived win chances follow win ratios (``government.award_titles``)."""
+    def award_round(self, lv: Levers, year: int, draws: dict | None = None) -> None:
+        """§3.1, §4.2, December: from the highest tier down the judges rank the applicants who
+        still qualify by capability, certification, size and noise; the quota (scaled,
+        stochastically rounded) wins; winners take the title and the one-time rewards of
+        province and city. Perceived win chances follow win ratios
+        (``government.award_titles``). ``draws``: per tier, (the quota's rounding uniform,
+        {firm: normal judging noise})."""
         aw, p = self.scenario.awards, self.p
         firms = list(self.enterprises)
-        for t in (3, 2, 1):
+        if draws is None:
+            draws = {t: (self.random.random(), {f: self.random.gauss() for f in firms
+                                                if f.applying == t})
+                     for t in range(1, len(TIERS))}
+        self.last_scores = {}
+        for t in range(len(TIERS) - 1, 0, -1):
             applicants = [f for f in firms if f.applying == t]
             eligible = [f for f in applicants if f.capability >= p.min_capability[t]
                         and (f.iso9001 or not p.iso_required[t])]
-            k = stochastic_round(p.quota[t] * self.scale, self.random.random())
+            u_round, noise = draws[t]
+            k = stochastic_round(p.quota[t] * self.scale, u_round)
             score = {f: (f.capability + aw.certification_bonus * f.iso9001
-                         + aw.size_bonus * math.log10(max(f.output, 1e-6))
-                         + aw.judging_noise * self.random.gauss()) for f in eligible}
+                         + aw.size_bonus * math.log10(max(f.output, MIN_OUTPUT_FOR_LOG))
+                         + aw.judging_noise * noise[f]) for f in eligible}
+            self.last_scores[t] = score  # for tests and followers
             winners = top_k(eligible, score.get, k)
             province, city = reward_amounts(lv, year, t)
             for f in winners:
                 f.tier = t
-                f.cash += (province + city) / 1e6
+                f.cash += (province + city) / YUAN_PER_MILLION
             if winners:
                 self.ledger.book(year, "province", REWARD_LINE_BY_TIER[t],
                                  province * len(winners))
                 self.ledger.book(year, "city", REWARD_LINE_BY_TIER[t], city * len(winners))
             self.counts[f"titles_won_{TIERS[t]}"] += len(winners)
             if applicants:
-                self.win_belief[t - 1] += 0.5 * (len(winners) / len(applicants)
-                                                 - self.win_belief[t - 1])
+                self.win_belief[t] += p.win_belief_learning * (len(winners) / len(applicants)
+                                                               - self.win_belief[t])
         for f in firms:
             f.applying = 0
 
@@ -998,18 +1105,24 @@ class ReferenceCityModel(mesa.Model):
         empty = self.n_firms - len(self.enterprises)
         n_entrants = sum(rnd.random() < p.entry_rate for _ in range(empty))
         sectors, sizes = self._draw_sector_and_size(n_entrants)
-        years_on = self.steps / 12.0
+        years_on = self.steps / MONTHS_PER_YEAR
         for sector, size in zip(sectors, sizes, strict=True):
             attrs = self.draw_enterprise(sector, size, 0.0, p.entrant_capability_shift)
-            attrs["tier"] = 0
             attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
             attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
-            attrs["cash"] = attrs["output"] * sc.city.cash_months / 12.0
-            if lv.permits.refuse_over_limit and attrs["discharge_ratio"] > 1.0:
-                self.counts["permits_refused"] += 1
-                continue
-            Enterprise(self, attrs, belief=self.anchors[sector][0])
-            self.counts["entrants"] += 1
+            attrs["cash"] = attrs["output"] * sc.city.cash_months / MONTHS_PER_YEAR
+            self.admit_entrant(lv, attrs)
+
+    def admit_entrant(self, lv: Levers, attrs: dict) -> Enterprise | None:
+        """An entrant with attributes ``attrs`` (drawn for its day) starts with no title and
+        its sector's normal-tier inspection belief, unless under §3.3 permits it is over the
+        discharge limit and refused (``demography.admit``)."""
+        if lv.permits.refuse_over_limit and attrs["discharge_ratio"] > 1.0:
+            self.counts["permits_refused"] += 1
+            return None
+        firm = Enterprise(self, {**attrs, "tier": 0}, belief=self.anchors[attrs["sector"]][0])
+        self.counts["entrants"] += 1
+        return firm
 
     def construction_supervision(self, lv: Levers, year: int, t: int) -> None:
         """§2.2.2, §3.3: contractors choose effort and complete works; the city pays the
@@ -1029,32 +1142,48 @@ class ReferenceCityModel(mesa.Model):
         self.ledger.book(year, "city", "reward_excellent_works",
                          cl.excellence_reward_yuan * self.excellent_works)
 
-    def service_standards(self, lv: Levers, year: int, month: int) -> None:
+    def service_standards(self, lv: Levers, year: int, month: int,
+                          draws: dict | None = None) -> None:
         """§2.2.3: service firms adopt standards (the city pays any grant); §3.2, December:
         the demonstration-unit contest among adopters without a title, by size and noise
-        (``QualityCityModel._services``)."""
+        (``QualityCityModel._services``). ``draws``: {firm: (review, adopt) uniforms}."""
         firms = self.service_firms
         n = len(SERVICE_SECTORS)
         self.service_std_share = self.sector_shares(firms, "standard", n)
         self.service_demo_share = self.sector_shares(firms, "demonstration", n)
         self.service_grants = 0.0
-        firms.shuffle_do("consider_standards", lv)
+        if draws is None:
+            firms.shuffle_do("consider_standards", lv)
+        else:
+            for firm in firms:
+                firm.consider_standards(lv, draws[firm])
         self.ledger.book(year, "city", "service_standard_grant", self.service_grants)
-        if month != 12:
-            return
-        sl = lv.services
-        k = stochastic_round(sl.demonstration_titles_per_year * self.scale, self.random.random())
+        if month == 12:
+            self.demonstration_contest(lv, year)
+
+    def demonstration_contest(self, lv: Levers, year: int, draws: tuple | None = None) -> None:
+        """§3.2, December: the year's demonstration titles (scaled, stochastically rounded) go
+        to the largest adopters without one, with noise; the city pays each winner's reward
+        (``services.award_demonstrations``). ``draws``: (the rounding uniform, {firm: normal
+        judging noise})."""
+        sl, firms = lv.services, self.service_firms
         eligible = [f for f in firms if f.standard and not f.demonstration]
+        if draws is None:
+            draws = (self.random.random(), {f: self.random.gauss() for f in eligible})
+        u_round, z = draws
+        k = stochastic_round(sl.demonstration_titles_per_year * self.scale, u_round)
         noise = self.scenario.services.judging_noise
-        score = {f: math.log10(max(f.revenue, 1e-6)) + noise * self.random.gauss()
+        score = {f: math.log10(max(f.revenue, MIN_OUTPUT_FOR_LOG)) + noise * z[f]
                  for f in eligible}
+        self.last_contest_scores = score  # for tests and followers
         winners = top_k(eligible, score.get, k)
         for f in winners:
             f.demonstration = True
         self.ledger.book(year, "city", "reward_service_demonstration",
                          sl.demonstration_reward_yuan * len(winners))
         if eligible:
-            self.demo_win_belief += 0.5 * (len(winners) / len(eligible) - self.demo_win_belief)
+            self.demo_win_belief += self.p.win_belief_learning * (
+                len(winners) / len(eligible) - self.demo_win_belief)
 
     # -- measurement (QualityCityModel._measure) ---------------------------------------------
     def measure(self, t: int) -> None:
@@ -1070,7 +1199,7 @@ class ReferenceCityModel(mesa.Model):
         ratio = np.fromiter((f.discharge_ratio for f in firms), float, n)
         load = np.fromiter((f.pollution_load() for f in firms), float, n)
         alive = np.ones(n, dtype=bool)
-        self.cod[t] = float((load * ratio).sum()) / 12.0
+        self.cod[t] = float((load * ratio).sum()) / MONTHS_PER_YEAR
 
         lo = max(0, t - 11)
         spot = self.spot[lo:t + 1].sum(axis=0)
@@ -1107,7 +1236,7 @@ class ReferenceCityModel(mesa.Model):
             "demonstration_units": sum(f.demonstration for f in services),
             "brand_service_projects": sum(f.demonstration for f in services),
         }
-        for tier in (1, 2, 3):
+        for tier in range(1, len(TIERS)):
             c[f"titles_held_{TIERS[tier]}"] = sum(f.tier == tier for f in firms)
         c.update(self.counts)
         spent = self.ledger.amounts[: t // 12 + 1]

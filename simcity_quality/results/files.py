@@ -195,13 +195,17 @@ def _listed(manifest: dict) -> list[str]:
 
 
 def _probe(path: Path) -> None:
-    """Create the folder and a scratch file in it: a folder that cannot be written to is found
-    before any run, not after."""
+    """Create the folder (and missing parents) and a scratch file in it, then remove them: a
+    folder that cannot be written to is found before any run, not after, and a refusal later
+    leaves nothing behind."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=path, prefix=".write-test-")
         os.close(fd)
         os.unlink(name)
+        for folder in missing:  # deepest first: the folders the probe made, empty again
+            folder.rmdir()
     except OSError as exc:
         raise SimcityQualityError(
             f"{path}: cannot write results into this folder ({exc.strerror or exc}); nothing "

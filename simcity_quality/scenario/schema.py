@@ -122,11 +122,12 @@ class SectorCOD(_Strict):
 
 
 def _grouped(names: tuple[str, ...], label: str, unit: str, source: str, description: str,
-             reason: str | None = None, **bounds):
-    """A field holding one value per size class or tier, each value checked against bounds."""
+             reason: str | None = None, kind: type = float, **bounds):
+    """A field holding one value per size class or tier (of type ``kind``), each value
+    checked against bounds."""
     model = create_model(f"{label}_{'_'.join(f'{k}{v}' for k, v in bounds.items())}".replace(
         ".", "p").replace("-", "m"), __base__=_Strict,
-        **{n: (float, Field(..., strict=True, **bounds)) for n in names})
+        **{n: (kind, Field(..., strict=True, **bounds)) for n in names})
     extra = {"unit": unit, "source": source, "group": list(names)}
     if reason:
         extra["reason"] = reason
@@ -148,6 +149,13 @@ def _by_effort(unit: str, source: str, description: str, reason: str | None = No
 def _by_tier(unit: str, source: str, description: str, reason: str | None = None, **bounds):
     """Annotated type for one value per award tier above none (§3.1, §4.2)."""
     model, field = _grouped(TIERS[1:], "ByTier", unit, source, description, reason, **bounds)
+    return Annotated[model, field]
+
+
+def _flags_by_tier(source: str, description: str, reason: str | None = None):
+    """Annotated type for one true/false flag per award tier above none."""
+    model, field = _grouped(TIERS[1:], "FlagsByTier", "flag", source, description, reason,
+                            kind=bool)
     return Annotated[model, field]
 
 
@@ -221,6 +229,11 @@ class City(_Strict):
                                ge=0, le=50, description="mean reluctance to counterfeit")
     moral_cost_sd: float = P(unit="logit utility", source="docs: notes/modelling.md", ge=0, le=50,
                              description="spread of reluctance to counterfeit")
+    title_holder_size_weight: _by_size("relative weight", "assumption", "how much more often "
+                                       "a firm of each size holds a title at the start "
+                                       "(weights over their mean in the cohort)",
+                                       reason="titles go to large firms first; about 1 % of "
+                                       "firms are large", ge=0, le=1000)
 
 
 class Horizon(_Strict):
@@ -306,6 +319,11 @@ class Subsidy(_Strict):
     loan_share: float = P(unit="share of cost", source="assumption", ge=0, le=1,
                           description="share of an upgrade financed by a loan (firms with "
                           "credit)", reason="typical debt-financed share")
+    priority_capability_weight: float = P(unit="log10 output per logit", source="§3.4 ('key "
+                                          "enterprises'); weight an assumption", ge=0, le=100,
+                                          description="weight of capability against log10 "
+                                          "output in the city's ranking of key projects",
+                                          reason="the plan serves key (large, capable) firms")
 
 
 class Fees(_Strict):
@@ -426,9 +444,8 @@ class Awards(_Strict):
     min_capability: _by_tier("logit", "assumption", "capability needed to be "
                                       "eligible for each tier", reason="titles go to firms "
                                       "with proven quality", ge=-10, le=10)
-    iso_required: _by_tier("flag (0/1)", "assumption", "ISO 9001 required to apply",
-                                    reason="application rules ask for a certified QMS", ge=0,
-                                    le=1)
+    iso_required: _flags_by_tier("assumption", "ISO 9001 required to apply",
+                                 reason="application rules ask for a certified QMS")
     application_cost_yuan: _by_tier("yuan", "assumption", "cost of preparing an "
                                              "application (half of it fees the city may waive)",
                                              reason="consulting and fees", ge=0)
@@ -546,6 +563,24 @@ class Behaviour(_Strict):
     entry_rate: float = P(unit="1/month", source="assumption", ge=0, le=1,
                           description="chance a vacated slot is taken by an entrant in a month",
                           reason="entry roughly replaces exit")
+    bankruptcy_floor_with_credit: float = P(unit="share of output/year", source="assumption",
+                                            ge=0, le=10, description="cash deficit a firm with "
+                                            "bank credit survives before it goes bankrupt",
+                                            reason="credit lets firms run deficits for a while")
+    bankruptcy_floor_without_credit: float = P(unit="share of output/year",
+                                               source="assumption", ge=0, le=10,
+                                               description="cash deficit a firm without credit "
+                                               "survives before it goes bankrupt",
+                                               reason="suppliers' credit only")
+    initial_win_belief: float = P(unit="probability", source="assumption", ge=0, le=1,
+                                  description="perceived chance that an application for a "
+                                  "title (or a demonstration-unit contest entry) wins, before "
+                                  "any award round has been seen",
+                                  reason="titles are scarce; firms start pessimistic")
+    win_belief_learning: float = P(unit="share of gap per round", source="assumption", ge=0,
+                                   le=1, description="how far the perceived chance of winning "
+                                   "moves towards the last round's win rate",
+                                   reason="firms weigh the latest round heavily")
     entrant_capability_shift: float = P(unit="logit", source="assumption", ge=-10, le=10,
                                         description="capability of entrants relative to "
                                         "incumbents of their size",

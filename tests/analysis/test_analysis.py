@@ -105,6 +105,31 @@ def test_cost_per_point(runs):
     assert row["yuan_per_point"] == pytest.approx(cost / gain)
 
 
+def test_paired_cost_adds_up_and_agrees_with_the_comparison(runs):
+    base, reform = runs
+    cost = an.paired_cost(reform, base).set_index(["payer", "line"])
+    for payer in ("city", "province"):
+        mine = cost.loc[payer]
+        lines = mine.drop(index=["gross", "revenue", "total"], errors="ignore")
+        revenue_lines = lines.index.isin(["fines_collected", "construction_penalties"])
+        for col in ("reform", "baseline", "difference"):
+            assert mine.loc["gross", col] == pytest.approx(lines.loc[~revenue_lines, col].sum())
+            assert mine.loc["revenue", col] == pytest.approx(lines.loc[revenue_lines, col].sum())
+            assert mine.loc["total", col] == pytest.approx(
+                mine.loc["gross", col] + mine.loc["revenue", col])
+    assert cost.loc[("city", "revenue"), "reform"] < 0  # fines are revenue, negative
+    # the net totals are the comparison's (one definition of cost) and the time series'
+    expected = (reform.final["spending_total"] - base.final["spending_total"]).mean()
+    assert cost.loc[("all", "total"), "difference"] == pytest.approx(expected)
+    net = an.budget_difference(reform, base).query("year == 2012").set_index(["payer", "line"])
+    for key in (("city", "total"), ("city", "fee_waiver"), ("province", "total")):
+        assert cost.loc[key, "low"] == pytest.approx(net.loc[key, "low"])
+    # a line neither scenario books on is left out; the bases always stay
+    assert ("city", "service_standard_grant") not in cost.index
+    same = an.paired_cost(reform, reform)
+    assert (same["difference"] == 0).all()
+
+
 # --- minimum_level ---------------------------------------------------------------------------
 
 SUPERVISION = "policy.construction.supervision_share"

@@ -1,0 +1,194 @@
+"""The scenario's numbers as named records for the compiled rules, gathered in one place.
+
+A compiled (numba) rule cannot read a pydantic scenario, so each mechanism gets a
+``typing.NamedTuple`` of plain numbers (and small arrays indexed by title tier), with names in
+the plan's terms. They are built here from the scenario and the levers in force, once per
+year (:class:`ParameterCache`), so the rules read ``p.upgrade_gain`` rather than a position in
+an array.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..categories import SIZES, TIERS
+from ..scenario import Levers, Scenario
+from .shared import YUAN_PER_MILLION, reward_amounts
+
+
+class DecisionParameters(NamedTuple):
+    """What a reviewing enterprise weighs (docs/ODD.md §7.2); money in million yuan."""
+
+    decision_rate: float
+    logit_scale: float
+    horizon_years: float
+    imitation_weight: float
+    # §4.4 counterfeiting: the gain against the expected sanction
+    counterfeit_gain: float
+    counterfeit_fine_million: float
+    revocation_probability: float
+    referral_cost_million: float  # referral probability x criminal cost
+    detection_probability: float
+    # §3.4 loans and the key-project interest subsidy
+    loan_share: float
+    loan_years: float
+    loan_interest_rate: float
+    interest_subsidy_rate: float
+    subsidy_additionality: float
+    subsidy_misuse: float
+    # the investments
+    upgrade_cost: float
+    upgrade_gain: float
+    quality_premium: float
+    intl_cost: float
+    intl_premium: float
+    intl_min_capability: float
+    certification_cost_million: float  # ISO 9001 or CCC, net of waived fees
+    failed_check_fine_million: float  # what a missing CCC costs when inspected
+    iso_premium: float
+    iso_substantive_share: float
+    iso_gain: float
+    abatement_cost: float
+    abatement_fraction: float
+    discharge_fee_yuan_per_tonne: float
+    discharge_fine_million: float
+    refuse_over_limit: bool
+    # §3.1 procurement preference for title holders
+    procurement_share: float  # preference share x government purchase share
+    procurement_sales_gain: float
+    procurement_price_premium: float
+
+
+class TitleTable(NamedTuple):
+    """Per title tier (index 0 = no title, 1-3 the tiers of §4.2), for applications."""
+
+    min_capability: np.ndarray
+    iso_required: np.ndarray  # bool
+    reward_million: np.ndarray  # province plus city, paid once to a winner
+    brand_premium: np.ndarray  # margin a title adds, share of output a year
+    application_cost_million: np.ndarray  # net of waived fees
+
+
+class ProductionParameters(NamedTuple):
+    """A month of production and finances (docs/ODD.md §7.3)."""
+
+    monthly_growth: float
+    monthly_capability_drift: float
+    monthly_discharge_trend: float
+    intl_premium: float
+    iso_premium: float
+    counterfeit_gain: float
+    procurement_extra_sales: float  # preference x purchase share x sales gain
+    procurement_premium: float  # price premium x purchase share x (1 + sales gain) x preference
+    discharge_fee_yuan_per_tonne: float
+
+
+class ExitParameters(NamedTuple):
+    """Exit and entry (docs/ODD.md §7.9)."""
+
+    exit_hazard: np.ndarray  # per size class, a month
+    bankruptcy_floor_with_credit: float
+    bankruptcy_floor_without_credit: float
+    entry_rate: float
+
+
+def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
+    """The decision rule's numbers under levers ``lv``."""
+    b, m, insp, s = sc.behaviour, sc.market, lv.inspection, lv.subsidy
+    waiver = lv.fees.fee_waiver_share
+    return DecisionParameters(
+        decision_rate=b.decision_rate, logit_scale=b.logit_scale, horizon_years=b.horizon_years,
+        imitation_weight=b.imitation_weight,
+        counterfeit_gain=m.counterfeit_gain,
+        counterfeit_fine_million=insp.fine_yuan * insp.counterfeit_fine_multiplier
+        / YUAN_PER_MILLION,
+        revocation_probability=insp.revocation_probability,
+        referral_cost_million=insp.criminal_referral_probability * b.criminal_cost_yuan
+        / YUAN_PER_MILLION,
+        detection_probability=insp.detection_probability,
+        loan_share=s.loan_share, loan_years=float(s.loan_years),
+        loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,
+        subsidy_additionality=b.subsidy_additionality, subsidy_misuse=b.subsidy_misuse,
+        upgrade_cost=b.upgrade_cost, upgrade_gain=b.upgrade_gain,
+        quality_premium=m.quality_premium,
+        intl_cost=b.intl_cost, intl_premium=m.intl_premium,
+        intl_min_capability=b.intl_min_capability,
+        certification_cost_million=b.iso_cost_yuan * (1.0 - b.fee_share * waiver)
+        / YUAN_PER_MILLION,
+        failed_check_fine_million=insp.fine_yuan / YUAN_PER_MILLION,
+        iso_premium=m.iso_premium, iso_substantive_share=b.iso_substantive_share,
+        iso_gain=b.iso_gain,
+        abatement_cost=b.abatement_cost, abatement_fraction=b.abatement_fraction,
+        discharge_fee_yuan_per_tonne=sc.environment.discharge_fee_yuan_per_tonne,
+        discharge_fine_million=insp.discharge_fine_yuan / YUAN_PER_MILLION,
+        refuse_over_limit=bool(lv.permits.refuse_over_limit),
+        procurement_share=lv.procurement.preference_share * m.government_purchase_share,
+        procurement_sales_gain=m.procurement_sales_gain,
+        procurement_price_premium=lv.procurement.price_premium,
+    )
+
+
+def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
+    """Per tier: eligibility, rewards in ``year`` and application costs under ``lv``."""
+    aw, b = sc.awards, sc.behaviour
+    waiver = lv.fees.fee_waiver_share
+    tiers = TIERS[1:]
+
+    def by_tier(group):
+        return np.array([0.0, *(float(getattr(group, t)) for t in tiers)])
+
+    rewards = [sum(reward_amounts(lv, year, t)) / YUAN_PER_MILLION
+               for t in range(1, len(TIERS))]
+    return TitleTable(
+        min_capability=by_tier(aw.min_capability),
+        iso_required=np.array([False, *(bool(getattr(aw.iso_required, t)) for t in tiers)]),
+        reward_million=np.array([0.0, *rewards]),
+        brand_premium=by_tier(sc.market.brand_premium),
+        application_cost_million=by_tier(aw.application_cost_yuan)
+        * (1.0 - b.fee_share * waiver) / YUAN_PER_MILLION,
+    )
+
+
+def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
+    """A month of production under levers ``lv``."""
+    m, pref = sc.market, lv.procurement.preference_share
+    return ProductionParameters(
+        monthly_growth=(1.0 + sc.city.output_growth) ** (1 / 12),
+        monthly_capability_drift=sc.behaviour.capability_drift / 12.0,
+        monthly_discharge_trend=(1.0 + sc.environment.discharge_trend) ** (1 / 12),
+        intl_premium=m.intl_premium, iso_premium=m.iso_premium,
+        counterfeit_gain=m.counterfeit_gain,
+        procurement_extra_sales=pref * m.government_purchase_share * m.procurement_sales_gain,
+        procurement_premium=(lv.procurement.price_premium * m.government_purchase_share
+                             * (1.0 + m.procurement_sales_gain) * pref),
+        discharge_fee_yuan_per_tonne=sc.environment.discharge_fee_yuan_per_tonne,
+    )
+
+
+def exit_parameters(sc: Scenario) -> ExitParameters:
+    """Exit hazards and bankruptcy floors (fixed for the run)."""
+    b = sc.behaviour
+    return ExitParameters(
+        exit_hazard=np.array([getattr(b.exit_hazard, s) for s in SIZES]),
+        bankruptcy_floor_with_credit=b.bankruptcy_floor_with_credit,
+        bankruptcy_floor_without_credit=b.bankruptcy_floor_without_credit,
+        entry_rate=b.entry_rate,
+    )
+
+
+class ParameterCache:
+    """The records of a run, built once per year (the levers change only between years)."""
+
+    def __init__(self, sc: Scenario):
+        self.scenario = sc
+        self._by_year: dict[int, tuple] = {}
+        self.exits = exit_parameters(sc)
+
+    def for_year(self, year: int) -> tuple[DecisionParameters, TitleTable, ProductionParameters]:
+        """(decisions, titles, production) for ``year``."""
+        if year not in self._by_year:
+            lv = self.scenario.levers_for(year)
+            self._by_year[year] = (decision_parameters(self.scenario, lv),
+                                   title_table(self.scenario, lv, year),
+                                   production_parameters(self.scenario, lv))
+        return self._by_year[year]

@@ -1,0 +1,116 @@
+"""§7.3 production and finances and §7.9 exit and entry, engine (``engine.finance``,
+``engine.demography``) against reference (``Enterprise.produce``, ``consider_exit``,
+``ReferenceCityModel.admit_entrant``)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+from states import YEAR, assert_same, edge_uniforms, firms
+
+from simcity_quality.categories import TIERS
+from simcity_quality.engine import demography, finance
+from simcity_quality.engine.ledger import Ledger
+from simcity_quality.engine.parameters import exit_parameters, production_parameters
+from simcity_quality.engine.population import firm_tables, sector_cod_coefficients
+from simcity_quality.experiments.equivalence import twin_reference
+
+MONEY = ("output", "capability", "discharge_ratio", "cash", "debt_monthly", "debt_months_left")
+
+
+def test_production_and_finances_agree(sc):
+    pop = firms()
+    twin = twin_reference(sc, pop)
+    lv = sc.levers_for(YEAR)
+    ledger = Ledger(twin.model.years)
+    brand = np.array([0.0, *(getattr(sc.market.brand_premium, t) for t in TIERS[1:])])
+    for _ in range(3):  # three months: the loan countdown runs out for some
+        finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv), brand,
+                        sector_cod_coefficients(sc), ledger)
+        twin.model.production(lv, YEAR)
+    slots = np.arange(pop.n_slots)
+    for name in MONEY:
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "procurement premium booked")
+    assert ledger.total() > 0
+
+
+def test_production_by_hand(sc):
+    """A title holder's month: margin, title, standards, certification and counterfeiting
+    premiums, the §3.1 procurement gains, less the discharge fee and its loan payment."""
+    pop = firms(1)
+    pop.tier[0], pop.intl_std[0], pop.iso9001[0], pop.counterfeit[0] = 1, True, True, True
+    pop.margin[0], pop.output[0], pop.cash[0] = 0.05, 12.0, 1.0
+    pop.debt_monthly[0], pop.debt_months_left[0] = 0.02, 2
+    lv, m, env = sc.policy, sc.market, sc.environment
+    y = 12.0 * (1 + sc.city.output_growth) ** (1 / 12)
+    ratio = pop.discharge_ratio[0] * (1 + env.discharge_trend) ** (1 / 12)
+    pref = lv.procurement.preference_share * m.government_purchase_share
+    share = (0.05 + m.brand_premium.provincial_award + m.intl_premium + m.iso_premium
+             + m.counterfeit_gain
+             + pref * (m.procurement_sales_gain * 0.05
+                       + lv.procurement.price_premium * (1 + m.procurement_sales_gain)))
+    cod = y * sector_cod_coefficients(sc)[pop.sector[0]] * ratio
+    expected = 1.0 + (share * y - env.discharge_fee_yuan_per_tonne * cod / 1e6) / 12 - 0.02
+    finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv),
+                    np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])]),
+                    sector_cod_coefficients(sc), Ledger([YEAR]))
+    assert abs(pop.cash[0] - expected) < 1e-12
+    assert pop.debt_months_left[0] == 1
+
+
+def test_exits_agree(sc):
+    pop = firms(300)
+    ep = exit_parameters(sc)
+    # cash just past, or just short of, the bankruptcy floor their credit allows
+    floor = np.where(pop.credit, ep.bankruptcy_floor_with_credit,
+                     ep.bankruptcy_floor_without_credit)
+    edge = np.arange(pop.n_slots) % 5 == 0
+    pop.cash[edge] = -floor[edge] * pop.output[edge] * np.where(
+        np.arange(pop.n_slots)[edge] % 10 == 0, 1.05, 0.95)
+    twin = twin_reference(sc, pop)
+    rng = np.random.default_rng(11)
+    revoked = rng.random(pop.n_slots) < 0.05
+    closed = rng.random(pop.n_slots) < 0.05
+    u = np.vstack([edge_uniforms(ep.exit_hazard[pop.size], 12),
+                   edge_uniforms(np.full(pop.n_slots, ep.entry_rate), 13)])
+    counts = dict.fromkeys(demography.EXIT_COUNTS, 0)
+    slots = np.arange(pop.n_slots)
+    free = demography.exits(pop, SimpleNamespace(revoked=revoked, closed=closed), u, ep,
+                            counts)
+    twin.model.counts = dict.fromkeys(twin.model.counts, 0)
+    for s in slots:
+        f = twin.firms[s]
+        f.licence_revoked, f.closed = bool(revoked[s]), bool(closed[s])
+        f.consider_exit(u[0, s])
+    gone = np.array([twin.firms[s].model is None or twin.firms[s] not in twin.model.enterprises
+                     for s in slots])
+    assert_same(~pop.alive, gone, "who leaves")
+    for name in demography.EXIT_COUNTS:
+        assert counts[name] == twin.model.counts[name], name
+    assert min(counts.values()) > 0  # every way out is taken by some firm
+    assert_same(free, np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate)), "free")
+
+
+def test_entry_agrees(sc):
+    pop = firms()
+    pop.alive[::4] = False
+    twin = twin_reference(sc, pop)
+    free = np.flatnonzero(~pop.alive)
+    attrs = demography.entrant_attributes(sc, free.size, np.random.default_rng(12),
+                                          firm_tables(sc), 24)
+    attrs["discharge_ratio"][::3] = 1.4  # some entrants over the discharge limit
+    anchors = np.random.default_rng(13).uniform(0.05, 0.5, (7, 2))
+    twin.model.anchors = anchors.tolist()
+    counts = {"permits_refused": 0, "entrants": 0}
+    lv = sc.levers_for(YEAR)
+    next_id = demography.admit(pop, lv, free, attrs, 1000, anchors, counts)
+    twin.model.counts = dict.fromkeys(twin.model.counts, 0)
+    admitted = [twin.model.admit_entrant(lv, {k: v[i].item() for k, v in attrs.items()})
+                for i in range(free.size)]
+    assert counts["permits_refused"] == twin.model.counts["permits_refused"] > 0
+    assert counts["entrants"] == twin.model.counts["entrants"] > 0
+    took = free[pop.alive[free]]
+    assert next_id == 1000 + took.size and sorted(pop.id[took]) == list(range(1000, next_id))
+    ref_firms = [f for f in admitted if f is not None]
+    for name in ("tier", "belief", "output", "discharge_ratio", "cash", "capability"):
+        assert_same(getattr(pop, name)[took], [getattr(f, name) for f in ref_firms], name)

@@ -1,0 +1,204 @@
+"""§7.4-§7.8 the government's mechanisms, engine (``engine.government``) against reference
+(``ReferenceCityModel``): national spot checks, city inspections with their outcome and the
+quality file's tiers, beliefs and campaigns, the award round, key projects and subsidies."""
+
+import math
+
+import numpy as np
+from states import YEAR, assert_same, edge_uniforms, firms, with_nan
+
+from simcity_quality.categories import TIERS
+from simcity_quality.engine import government
+from simcity_quality.engine.kpis import pass_probability
+from simcity_quality.engine.ledger import Ledger
+from simcity_quality.experiments.equivalence import twin_reference
+from simcity_quality.reference.model import InspectionDraws
+
+T = 30  # a month index of YEAR's summer (2009 + 2 years + 6 months)
+
+
+def _pass_chance(sc, pop):
+    return pass_probability(pop.capability, pop.counterfeit, sc.behaviour.counterfeit_pass_factor)
+
+
+def test_national_spot_checks_agree(sc):
+    pop = firms(300)
+    twin = twin_reference(sc, pop)
+    twin.model.steps = T + 1
+    slots = np.arange(pop.n_slots)
+    chance = government.national_sampling_chance(pop, T, sc)
+    weights = [twin.firms[s].sampling_weight(T) for s in slots]
+    mean_weight = sum(weights) / len(weights)
+    assert_same(government.national_sampling_weight(pop, T, sc), weights, "sampling weight")
+    assert_same(chance, [twin.firms[s].sampling_chance(T, mean_weight) for s in slots], "chance")
+    u = np.where(slots % 3 == 0, chance * 1.05, chance * 0.5)  # most sampled, some just not
+    test_u = edge_uniforms(_pass_chance(sc, pop), 5)
+    sampled, passed = government.national_spot_check(pop, T, sc, u,
+                                                     lambda rows, idx: test_u[None, idx])
+    twin.model.national_spot_checks(T, {twin.firms[s]: (u[s], test_u[s]) for s in slots})
+    assert twin.model.spot[T].tolist() == [sampled.sum(), passed.sum()]
+    assert_same(pop.problem_until, twin.enterprise_values("problem_until", slots), "problem")
+    assert 0 < passed.sum() < sampled.sum() < pop.n_slots
+
+
+def _inspect_both(sc, pop, twin, month: int, seed: int):
+    """One month of city inspections in both (the reference's carry set to give the same k),
+    with outcome draws at the edges of each firm's chances."""
+    lv = sc.levers_for(YEAR)
+    insp = lv.inspection
+    per_month = insp.spot_checks_per_year * twin.model.scale / 12.0
+    twin.model.inspection_carry = 0.0
+    twin.model.steps = month + 1
+    k = math.floor(per_month)
+    keys = np.random.default_rng(seed).random(pop.n_slots)
+    slots = np.arange(pop.n_slots)
+    u = np.vstack([edge_uniforms(np.full(pop.n_slots, insp.detection_probability), seed + 1),
+                   edge_uniforms(_pass_chance(sc, pop), seed + 2),
+                   edge_uniforms(np.full(pop.n_slots, insp.revocation_probability), seed + 3),
+                   edge_uniforms(np.full(pop.n_slots, insp.criminal_referral_probability),
+                                 seed + 4)])
+    ledger = Ledger(twin.model.years)
+    out = government.city_inspection(pop, lv, sc, k, keys, lambda rows, idx: u[:rows, idx])
+    government.book_inspections(ledger, YEAR, lv, out)
+    twin.model.ledger = Ledger(twin.model.years)
+    twin.model.fines_yuan = 0.0
+    twin.model.city_inspections(
+        lv, YEAR, month, keys={twin.firms[s]: keys[s] for s in slots},
+        draws={twin.firms[s]: InspectionDraws(*u[:, s]) for s in slots})
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "inspection costs and fines")
+    return out, k
+
+
+INSPECTED_STATE = ("cash", "counterfeit", "discharge_ratio", "watched", "clean_count", "belief")
+
+
+def _check_inspection(sc, n: int = 300):
+    pop = firms(n)
+    pop.counterfeit[::2] = True  # many counterfeiters to find
+    twin = twin_reference(sc, pop, firms=sc.city.firms)
+    out, k = _inspect_both(sc, pop, twin, T, seed=6)
+    slots = np.arange(pop.n_slots)
+    assert 10 < out.inspected.sum() == k < n
+    ref_inspected = twin.enterprise_values("inspected_in", slots) == T
+    assert_same(out.inspected, ref_inspected, "who is inspected")
+    for name in INSPECTED_STATE:
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(out.revoked, twin.enterprise_values("licence_revoked", slots), "revoked")
+    assert_same(out.closed, twin.enterprise_values("closed", slots), "closed")
+    assert abs(out.fines_yuan - twin.model.fines_yuan) < 1e-6
+    assert twin.model.city_checks[T].tolist() == [k, k - out.failed.sum()]
+    assert out.revoked.any() and out.closed.any() and out.referrals > 0
+    return pop, out
+
+
+def test_city_inspections_and_their_outcome_agree(sc):
+    pop, out = _check_inspection(sc)
+    assert out.failed.any() and (out.inspected & ~out.failed).any()
+    # award holders exempt from routine inspection (the Sanlu question, §3.3)
+    exempt = sc.override({"policy.inspection.exempt_award_holders": True})
+    pop, out = _check_inspection(exempt)
+    assert not (out.inspected & (pop.tier > 0)).any()
+
+
+def test_the_quality_files_tiers_move_alike_over_months(sc):
+    """Failed firms join the watched tier; enough clean inspections take them off it."""
+    everyone = sc.override({"policy.inspection.spot_checks_per_year": 40 * 12,
+                            "policy.inspection.watched_share": 0.5})
+    pop = firms(40)
+    twin = twin_reference(everyone, pop, firms=everyone.city.firms)
+    left = False
+    for month in range(T, T + 6):
+        was = pop.watched.copy()
+        _inspect_both(everyone, pop, twin, month, seed=month)
+        slots = np.arange(pop.n_slots)
+        for name in ("watched", "clean_count"):
+            assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+        left |= (was & ~pop.watched).any()
+    assert left  # some firm earned its way off the watched tier
+
+
+def test_beliefs_and_campaigns_agree(sc):
+    pop = firms()
+    twin = twin_reference(sc, pop, firms=sc.city.firms // 3)
+    inspected = np.random.default_rng(7).random(pop.n_slots) < 0.2
+    for s in np.flatnonzero(inspected):
+        twin.firms[int(s)].inspected_in = T
+    anchors = np.random.default_rng(8).uniform(0.05, 0.5, (7, 2))
+    twin.model.anchors = anchors.tolist()
+    new = government.update_beliefs(pop, anchors.copy(), inspected, sc.behaviour)
+    twin.model.update_beliefs(T)
+    slots = np.arange(pop.n_slots)
+    assert_same(new, np.array(twin.model.anchors), "anchors")
+    assert_same(pop.belief, twin.enterprise_values("belief", slots), "beliefs")
+    ledger = Ledger(twin.model.years)
+    government.campaign(pop, sc, sc.policy, YEAR, twin.model.scale, ledger)
+    twin.model.run_campaign(sc.policy, YEAR)
+    assert_same(pop.belief, twin.enterprise_values("belief", slots), "beliefs after campaign")
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "campaign cost")
+    assert ledger.total() > 0
+
+
+def test_award_round_and_win_beliefs_agree(sc):
+    generous = sc.override({f"awards.quota.{t}": 3.3 for t in TIERS[1:]})
+    pop = firms(200)
+    applying = np.arange(pop.n_slots) % 3 == 0
+    pop.applying[:] = np.where(applying, np.minimum(pop.tier + 1, len(TIERS) - 1), 0)
+    pop.iso9001[applying] = True  # most applicants eligible: the quota binds in every tier
+    pop.capability[applying] += 1.0
+    twin = twin_reference(generous, pop, firms=generous.city.firms)
+    lv = generous.levers_for(YEAR)
+    z = np.random.default_rng(9).standard_normal((3, pop.n_slots))
+    u = np.array([0.5, 0.2, 0.9])  # 3.3 a year: 3, 4 and 3 titles; 10 % more: 4, 4, 3
+    ledger = Ledger(twin.model.years)
+    result = government.award_titles(pop, lv, generous, YEAR, 1.0, ledger, z, u)
+    slots = np.arange(pop.n_slots)
+    twin.model.award_round(lv, YEAR, {t: (u[t - 1], {twin.firms[s]: z[t - 1, s] for s in slots})
+                                      for t in range(1, len(TIERS))})
+    for t in range(1, len(TIERS)):
+        ref = with_nan(twin.model.last_scores[t], [twin.firms[s] for s in slots])
+        assert_same(result.scores[t], ref, f"scores for {TIERS[t]}")
+        assert result.won[t] == min(3 + (u[t - 1] < 0.3), np.isfinite(result.scores[t]).sum())
+    assert all(result.won[t] < np.isfinite(result.scores[t]).sum() for t in result.won)
+    for name in ("tier", "cash", "applying"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "rewards booked")
+    win = np.full(len(TIERS), generous.behaviour.initial_win_belief)
+    government.learn_win_rates(win, result, generous.behaviour.win_belief_learning)
+    assert_same(win[1:], twin.model.win_belief[1:], "win beliefs")
+    for t in range(1, len(TIERS)):
+        assert twin.model.counts[f"titles_won_{TIERS[t]}"] == result.won[t]
+
+
+def test_key_projects_and_interest_subsidies_agree(sc):
+    pop = firms(200)
+    twin = twin_reference(sc, pop, firms=sc.city.firms // 2)
+    lv = sc.levers_for(YEAR)
+    rng = np.random.default_rng(10)
+    u_round, z = 0.5, rng.standard_normal(pop.n_slots)
+    priority = government.select_key_projects(pop, lv, twin.model.scale, u_round, z)
+    slots = np.arange(pop.n_slots)
+    twin.model.select_key_projects(lv, (u_round, {twin.firms[s]: z[s] for s in slots}))
+    assert_same(priority, with_nan(twin.model.last_priority, [twin.firms[s] for s in slots]),
+                "priorities")
+    assert_same(pop.key_project, twin.enterprise_values("key_project", slots), "key projects")
+    assert 0 < pop.key_project.sum() < np.isfinite(priority).sum()
+    paid = government.pay_subsidies(pop)
+    twin.model.pay_interest_subsidies(YEAR)
+    assert abs(paid - twin.model.subsidy_paid) < 1e-6 and paid > 0
+    for name in ("subsidy_months_left", "subsidy_monthly"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+
+
+def test_the_reference_draws_its_own_noise_by_default(sc):
+    """Without given draws, the reference's award round, key-project selection and
+    demonstration contest draw noise for every firm they rank."""
+    generous = sc.override({f"awards.quota.{t}": 3.3 for t in TIERS[1:]})
+    pop = firms(120)
+    pop.applying[:] = np.minimum(pop.tier + 1, len(TIERS) - 1)
+    pop.iso9001[:] = True
+    twin = twin_reference(generous, pop, firms=generous.city.firms)
+    lv = generous.levers_for(YEAR)
+    twin.model.award_round(lv, YEAR)
+    assert all(len(scores) > 0 for scores in twin.model.last_scores.values())
+    twin.model.select_key_projects(lv)
+    assert len(twin.model.last_priority) > 0
