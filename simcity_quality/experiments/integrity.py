@@ -19,8 +19,6 @@ from pathlib import Path
 from .lock import Holder, lock_holder
 from .store import DESIGN, MARKERS, QUARANTINE, TABLES, read_manifest, sha256
 
-SERIOUS = ("missing", "damaged", "foreign", "duplicate")
-
 
 @dataclass
 class Problem:

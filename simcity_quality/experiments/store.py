@@ -18,12 +18,12 @@ crashes and that checks itself.
     STORE/quarantine/TIME/...  what ``--resume`` moved aside: damaged, foreign or uncommitted
                                parts (never deleted)
 
-Every file is written to a temporary name, flushed to disk and renamed, and a batch's marker is
-written last, so a sweep killed at any moment (kill -9 included) leaves only complete, committed
-batches. The manifest is the first file of a new store, so a store killed while being created
-is completed by ``--resume``. Writing is in :mod:`.writing`, checking in :mod:`.integrity`,
-reading in :mod:`.reading`; docs/experiments.md states the guarantees and the tests that check
-them.
+Every file is written to a temporary name and renamed, and a batch's marker is written last,
+so a sweep killed at any moment (kill -9 included) leaves only complete, committed batches.
+The manifest is the first file of a new store, and is flushed to disk, so a store killed while
+being created is completed by ``--resume``. Writing is in :mod:`.writing`, checking in
+:mod:`.integrity`, reading in :mod:`.reading`; docs/experiments.md states the guarantees and
+the tests that check them.
 """
 
 import contextlib
@@ -89,21 +89,25 @@ def part_info(relative: str, data: bytes, rows: int) -> dict:
     return {"file": relative, "rows": int(rows), "bytes": len(data), "sha256": sha256(data)}
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder,
-    flushed to disk, then renamed over ``path``; the folder is flushed too, so the rename
-    survives a power cut."""
+def atomic_write(path: Path, data: bytes, flush: bool = False) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder, then
+    renamed over ``path``. With ``flush`` the file and its folder are flushed to disk first, so
+    the file survives a power cut too (the manifest); parts and markers are not flushed one by
+    one: a kill does not need it, and after a power cut their checksums find whatever the disk
+    lost, which ``--resume`` runs again."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if flush:
+                fh.flush()
+                os.fsync(fh.fileno())
         tmp.replace(path)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-    fsync_folder(path.parent)
+    if flush:
+        fsync_folder(path.parent)
 
 
 def fsync_folder(folder: Path) -> None:
@@ -115,9 +119,9 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict, flush: bool = False) -> None:
     """A JSON file written atomically (:func:`atomic_write`)."""
-    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str).encode())
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str).encode(), flush)
 
 
 def read_manifest(path: str | Path) -> dict:

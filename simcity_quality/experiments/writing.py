@@ -50,7 +50,6 @@ class ResultStore:
         self.manifest = manifest
         self.lock = lock
         self.moved: list[str] = []  # what resuming moved to quarantine
-        self.check: StoreCheck | None = None
 
     @property
     def stale_lock(self) -> Holder | None:
@@ -106,7 +105,6 @@ class ResultStore:
                 resume: bool, lock: StoreLock) -> "ResultStore":
         check = _check_resumable(path, existing, manifest, resume)  # again, under the lock
         store = cls(path, existing, lock)
-        store.check = check
         data = parquet_bytes(design.reset_index())
         _writing(lambda: store._repair(check, data))
         store.manifest["resumed"] = [*existing.get("resumed", []), now()]
@@ -120,7 +118,7 @@ class ResultStore:
         for sub in (*TABLES, MARKERS):
             (self.path / sub).mkdir(exist_ok=True)
         if not (self.path / DESIGN).is_file():
-            atomic_write(self.path / DESIGN, design_bytes)
+            atomic_write(self.path / DESIGN, design_bytes, flush=True)
 
     def _repair(self, check: StoreCheck, design_bytes: bytes) -> None:
         """Move what cannot be used to quarantine (markers first, so nothing half-moved is
@@ -145,7 +143,7 @@ class ResultStore:
         self._layout(design_bytes)
 
     def _write_manifest(self) -> None:
-        write_json(self.path / MANIFEST, self.manifest)
+        write_json(self.path / MANIFEST, self.manifest, flush=True)
 
     # -- writing ------------------------------------------------------------------------
     def completed(self) -> set[tuple[int, int]]:
