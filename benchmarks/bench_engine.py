@@ -3,8 +3,10 @@
 Runs ``scenarios/the_plan.toml`` to the end of the horizon (48 months) with the engine
 (``QualityCityModel``) at 1,000 / 10,000 / 100,000 / 200,000 industrial enterprises and with the
 reference (``ReferenceCityModel``) at 1,000 / 10,000; ``--quick`` uses 1,000 / 5,000 / 20,000
-(engine) and 1,000 / 5,000 (reference). ``firms=`` scales contractors and service firms too,
-but every per-enterprise figure divides by industrial enterprises only.
+(engine) and 1,000 / 5,000 (reference). Each size is a city of that many industrial firms
+(``small_city``: contractors and service firms in the plan's proportion), simulated firm by firm
+by both models (full resolution), and every per-enterprise figure divides by industrial
+enterprises only.
 
 Printed per size and model: seconds to build the city and to run it (best of ``--repeat``),
 nanoseconds per enterprise-month of the run, how many times slower the reference is than the
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import simcity_quality as sq
 from simcity_quality.engine.model import QualityCityModel
+from simcity_quality.experiments.equivalence import small_city
 from simcity_quality.reference import ReferenceCityModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,13 +49,13 @@ def release(model) -> None:
         model.release()
 
 
-def timed(cls, sc, firms: int, repeat: int) -> tuple[float, float]:
-    """Best (build seconds, run seconds) over ``repeat`` runs."""
+def timed(make, repeat: int) -> tuple[float, float]:
+    """Best (build seconds, run seconds) over ``repeat`` runs of ``make(seed)``."""
     best_build = best_run = float("inf")
     for r in range(repeat):
         gc.collect()
         t0 = time.perf_counter()
-        model = cls(sc, seed=r, firms=firms)
+        model = make(r)
         t1 = time.perf_counter()
         model.run_model()
         t2 = time.perf_counter()
@@ -61,11 +64,17 @@ def timed(cls, sc, firms: int, repeat: int) -> tuple[float, float]:
     return best_build, best_run
 
 
-def peak_bytes(cls, sc, firms: int) -> int:
+def city_of(cls, sc, firms: int):
+    """``make(seed)`` for a city of ``firms`` industrial firms, every firm simulated."""
+    city = small_city(sc, firms)
+    return lambda seed: cls(city, seed=seed)
+
+
+def peak_bytes(make) -> int:
     """Peak memory traced while building and running one city."""
     gc.collect()
     tracemalloc.start()
-    model = cls(sc, seed=0, firms=firms)
+    model = make(0)
     model.run_model()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -85,15 +94,16 @@ def main() -> None:
     sc = sq.load_scenario(SCENARIO)
     months = 12 * (sc.horizon.end_year - sc.city.base_year + 1)
     for cls in MODELS.values():  # warm-up: imports, first allocations
-        model = cls(sc, seed=0, firms=200)
+        model = city_of(cls, sc, 200)(0)
         model.run_model()
         release(model)
 
     results = {}
     for name, cls in MODELS.items():
         for firms in sizes[name]:
-            build, run = timed(cls, sc, firms, args.repeat)
-            results[name, firms] = (build, run, peak_bytes(cls, sc, firms))
+            make = city_of(cls, sc, firms)
+            build, run = timed(make, args.repeat)
+            results[name, firms] = (build, run, peak_bytes(make))
 
     print(f"scenario {sc.name}, {months} months, best of {args.repeat}; per-enterprise figures "
           "are per industrial enterprise")
@@ -113,7 +123,8 @@ def main() -> None:
 
 def previous_reference(rev: str, tmp: Path):
     """(ReferenceCityModel, its plan scenario) of git revision ``rev``, imported from a
-    worktree under another package name."""
+    worktree under another package name. Revisions before the resolution rename (issue 15)
+    took ``firms=`` and scaled the city themselves."""
     tree = tmp / "tree"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
                    check=True, capture_output=True)
@@ -135,8 +146,9 @@ def compare_references(rev: str, sc, sizes, repeat: int, months: int) -> None:
         for firms in sizes:
             best_old = best_new = float("inf")
             for _ in range(repeat):
-                best_old = min(best_old, timed(old_cls, old_sc, firms, 1)[1])
-                best_new = min(best_new, timed(ReferenceCityModel, sc, firms, 1)[1])
+                old = lambda seed, n=firms: old_cls(old_sc, seed=seed, firms=n)  # noqa: E731
+                best_old = min(best_old, timed(old, 1)[1])
+                best_new = min(best_new, timed(city_of(ReferenceCityModel, sc, firms), 1)[1])
             per = firms * months / 1e9
             print(f"{firms:>8} {best_old / per:>12.0f} {best_new / per:>10.0f} "
                   f"{best_old / best_new:>15.2f}")

@@ -7,7 +7,7 @@ holds on a slower or busier machine; the issue asks for under 2 s an update). Al
 update into its run and its drawing. ``--write-doc`` puts the result, with the machine, into
 docs/interactive.md between the ``bench_panel`` markers.
 
-Usage: ``python benchmarks/bench_panel.py [--firms 2000] [--replications 8] [--repeat 7]
+Usage: ``python benchmarks/bench_panel.py [--resolution 2000] [--replications 8] [--repeat 7]
 [--write-doc]``.
 """
 
@@ -49,14 +49,14 @@ def measure(firms: int, replications: int, repeat: int) -> dict:
     """Best-of-``repeat`` seconds of a plain run and of a panel update, and the update's parts."""
     sc = sq.load_scenario(PLAN)
     seed = 2010
-    sq.run(sc, replications=1, seed=seed, firms=firms)  # warm-up: imports, first allocations
-    panel = policy_panel(sc, firms=firms, replications=replications, seed=seed)
+    sq.run(sc, replications=1, seed=seed, resolution=firms)  # warm-up: imports, first allocations
+    panel = policy_panel(sc, resolution=firms, replications=replications, seed=seed)
     slider = panel.controls[KEY]
     values = [slider.max, slider.value]  # alternate, so every move is a real re-run
     runs, updates, inner = [], [], []
     for i in range(repeat):  # interleaved, so both see the same load on a shared machine
         t0 = time.perf_counter()
-        sq.run(sc, replications=replications, seed=seed, firms=firms)
+        sq.run(sc, replications=replications, seed=seed, resolution=firms)
         runs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         slider.value = values[i % 2]
@@ -98,12 +98,12 @@ def write_doc(block: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--firms", type=int, default=2000)
+    ap.add_argument("--resolution", type=int, default=2000)
     ap.add_argument("--replications", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--write-doc", action="store_true")
     args = ap.parse_args()
-    block = text(measure(args.firms, args.replications, args.repeat))
+    block = text(measure(args.resolution, args.replications, args.repeat))
     print(block)
     if args.write_doc:
         write_doc(block)

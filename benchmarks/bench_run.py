@@ -20,7 +20,7 @@ def time_run(sc, firms: int, repeat: int) -> float:
     """Best wall time (s) of ``repeat`` single runs to the end of the horizon."""
     best = float("inf")
     for r in range(repeat):
-        model = QualityCityModel(sc, seed=r, firms=firms)
+        model = QualityCityModel(sc, seed=r, resolution=firms)
         t0 = time.perf_counter()
         model.run_model()
         best = min(best, time.perf_counter() - t0)
@@ -38,7 +38,7 @@ def main() -> None:
     for firms in (1_000, 5_000, 20_000):
         secs = time_run(sc, firms, args.repeat)
         tracemalloc.start()
-        QualityCityModel(sc, seed=0, firms=firms).run_model()
+        QualityCityModel(sc, seed=0, resolution=firms).run_model()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         rows.append((firms, secs, secs / (firms * months) * 1e9, peak / firms))

@@ -4,7 +4,7 @@ In one process: a sweep of RUNS runs at FIRMS enterprises, serial, then local pr
 Dask LocalCluster, each on all cores; prints the wall time, speed-up, parallel efficiency
 (speed-up / workers) and executor overhead per run ((wall x workers - serial) / runs). Then the
 parent's peak traced memory for 200 and 2,000 small runs, which should not grow with the runs.
-Usage: ``python benchmarks/bench_sweep.py [--runs 200] [--firms 5000]``.
+Usage: ``python benchmarks/bench_sweep.py [--runs 200] [--resolution 5000]``.
 """
 
 import argparse
@@ -24,7 +24,7 @@ KEY = "policy.rewards.city_provincial_award"
 def timed_sweep(sc, runs, firms, executor, workers, store, scheduler=None):
     design = sq.designs.lhs({KEY: (0, 200_000)}, n=runs // 10, seed=1)
     t0 = time.perf_counter()
-    sq.sweep(sc, design, replications=10, seed=1, firms=firms, store=store, executor=executor,
+    sq.sweep(sc, design, replications=10, seed=1, resolution=firms, store=store, executor=executor,
              workers=workers, scheduler=scheduler, progress=False)
     return time.perf_counter() - t0
 
@@ -32,20 +32,20 @@ def timed_sweep(sc, runs, firms, executor, workers, store, scheduler=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=200)
-    ap.add_argument("--firms", type=int, default=5000)
+    ap.add_argument("--resolution", type=int, default=5000)
     args = ap.parse_args()
     sc = sq.load_scenario(PLAN)
     workers = len(os.sched_getaffinity(0))
     tmp = Path(tempfile.mkdtemp())
     try:
-        serial = timed_sweep(sc, args.runs, args.firms, "serial", 1, tmp / "serial")
-        print(f"{args.runs} runs at {args.firms:,} enterprises, {workers} workers")
+        serial = timed_sweep(sc, args.runs, args.resolution, "serial", 1, tmp / "serial")
+        print(f"{args.runs} runs at {args.resolution:,} enterprises, {workers} workers")
         print(f"{'executor':>10} {'wall s':>8} {'speed-up':>9} {'efficiency':>11} "
               f"{'overhead/run s':>15}")
         print(f"{'serial':>10} {serial:>8.1f} {1.0:>9.2f} {1.0:>11.2f} {0.0:>15.3f}")
-        rows = [("processes", timed_sweep(sc, args.runs, args.firms, "processes", workers,
+        rows = [("processes", timed_sweep(sc, args.runs, args.resolution, "processes", workers,
                                           tmp / "processes"))]
-        rows.append(("dask", timed_sweep(sc, args.runs, args.firms, "dask", workers,
+        rows.append(("dask", timed_sweep(sc, args.runs, args.resolution, "dask", workers,
                                          tmp / "dask")))
         from distributed import Client, LocalCluster
 
@@ -54,7 +54,7 @@ def main():
                           dashboard_address="127.0.0.1:0", silence_logs=40) as cluster, \
                 Client(cluster) as client:
             startup = time.perf_counter() - t0
-            rows.append(("dask*", timed_sweep(sc, args.runs, args.firms, "dask", workers,
+            rows.append(("dask*", timed_sweep(sc, args.runs, args.resolution, "dask", workers,
                                               tmp / "dask_warm", scheduler=client)))
         for ex, wall in rows:
             speed = serial / wall

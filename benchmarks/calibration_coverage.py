@@ -6,7 +6,8 @@ calibrates from a distant start on other seeds, exactly as
 Over many seed pairs, z = (estimate - truth) / SE should look standard: the truth inside the
 reported 95 % interval about 95 % of the time. Prints Markdown for docs/calibration.md.
 
-Usage: ``python benchmarks/calibration_coverage.py [--pairs 20] [--replications 6] [--firms 800]``
+Usage: ``python benchmarks/calibration_coverage.py [--pairs 20] [--replications 6]
+[--resolution 800]``
 """
 
 import argparse
@@ -28,10 +29,10 @@ from test_calibration import FIRMS, RANGES, START, STATS, TRUE  # noqa: E402
 def recover(base, data_seed: int, fit_seed: int, firms: int, replications: int):
     """One recovery: (estimates table indexed by parameter, the result)."""
     data = simulate_moments(base.override(TRUE), {k: 0.5 for k in STATS}, replications=12,
-                            seed=data_seed, firms=firms)
+                            seed=data_seed, resolution=firms)
     observed = {r.moment: {"value": float(r.simulated), "se": float(r.simulation_se)}
                 for r in data.itertuples()}
-    res = sq.calibrate(base, observed, RANGES, firms=firms, replications=replications,
+    res = sq.calibrate(base, observed, RANGES, resolution=firms, replications=replications,
                        seed=fit_seed, start=START, max_evaluations=12)
     return res.estimates.set_index("parameter"), res
 
@@ -40,13 +41,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--replications", type=int, default=6, help="the fit's replications")
-    ap.add_argument("--firms", type=int, default=FIRMS)
+    ap.add_argument("--resolution", type=int, default=FIRMS)
     args = ap.parse_args()
     base = sq.load_scenario(ROOT / "scenarios" / "baseline.toml")
     rows = {k: [] for k in TRUE}
     flagged = 0
     for i in range(args.pairs):
-        est, res = recover(base, 1000 + i, 2000 + i, args.firms, args.replications)
+        est, res = recover(base, 1000 + i, 2000 + i, args.resolution, args.replications)
         if res.unidentified:
             flagged += 1
         for key, truth in TRUE.items():
@@ -56,7 +57,8 @@ def main():
                                   r["ci_low"] <= truth <= r["ci_high"]))
     q = stats.t.ppf(0.975, args.replications - 1)
     print(f"`python benchmarks/calibration_coverage.py --pairs {args.pairs} --replications "
-          f"{args.replications} --firms {args.firms}`: {args.pairs} recoveries (data seeds "
+          f"{args.replications} --resolution {args.resolution}`: {args.pairs} recoveries "
+          "(data seeds "
           f"1000+i with 12 replications, fit seeds 2000+i); 95 % intervals are estimate +- "
           f"{q:.2f} SE (Student t, {args.replications - 1} df). {flagged} of {args.pairs} "
           f"recoveries flagged something the data cannot pin down.\n")

@@ -1,7 +1,7 @@
 """The full equivalence check: the vectorised engine against the per-agent Mesa reference.
 
 For each scenario, runs ``--replications`` independent replications of each model (different
-seed roots, so the samples are independent) at ``--firms`` enterprises and compares the
+seed roots, so the samples are independent) in a city of ``--firms`` enterprises and compares the
 end-of-horizon value of every target KPI and the spending totals (``--all-columns``: every
 time-series column): engine mean, reference mean, difference in standard errors of the
 difference, two-sample KS p-value, Holm-adjusted KS p-value across the scenario's columns, and
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import simcity_quality as sq
 from simcity_quality.engine.model import QualityCityModel
-from simcity_quality.experiments.equivalence import COMPARED, final_values
+from simcity_quality.experiments.equivalence import COMPARED, final_values, small_city
 from simcity_quality.reference import ReferenceCityModel
 from simcity_quality.results.replications import replication_seeds
 from simcity_quality.results.statistics import compare_samples
@@ -48,15 +48,15 @@ def main() -> int:
           f"alpha={args.alpha} max_se={args.max_se}")
     failures = 0
     for name in args.scenarios:
-        sc = sq.load_scenario(SCENARIOS / f"{name}.toml")
+        sc = small_city(sq.load_scenario(SCENARIOS / f"{name}.toml"), args.firms)
         t0 = time.perf_counter()
         engine = final_values(QualityCityModel, sc,
                               replication_seeds(args.engine_seed, args.replications),
-                              args.firms, columns)
+                              columns)
         t1 = time.perf_counter()
         reference = final_values(ReferenceCityModel, sc,
                                  replication_seeds(args.reference_seed, args.replications),
-                                 args.firms, columns)
+                                 columns)
         t2 = time.perf_counter()
         rows = compare_samples(engine, reference, alpha=args.alpha, max_se=args.max_se)
         print(f"\n== {name}  (engine {t1 - t0:.1f} s, reference {t2 - t1:.1f} s)")

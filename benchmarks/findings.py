@@ -4,7 +4,7 @@ Prints Markdown for docs/findings.md: attainment of every target (plan and basel
 to each payer, the lowest city reward for a provincial-level title at which the product-quality
 targets (§2.2.1b-d) are met with 90 % probability (or why none is), and a Morris screening of
 the declared uncertain parameters. Usage:
-``python benchmarks/findings.py [--firms 2000] [--replications 50] [--trajectories 8]``.
+``python benchmarks/findings.py [--resolution 2000] [--replications 50] [--trajectories 8]``.
 """
 
 import argparse
@@ -19,14 +19,15 @@ PRODUCT = ["intl_standard_share", "factory_pass_rate", "spot_check_pass_rate"]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--firms", type=int, default=2000)
+    ap.add_argument("--resolution", type=int, default=2000)
     ap.add_argument("--replications", type=int, default=50)
     ap.add_argument("--trajectories", type=int, default=8)
     ap.add_argument("--seed", type=int, default=2012)
     args = ap.parse_args()
     base, plan = sq.load_scenario(SCEN / "baseline.toml"), sq.load_scenario(SCEN / "the_plan.toml")
-    kw = dict(seed=args.seed, firms=args.firms)
-    print(f"Size: {args.firms:,} enterprises (contractors and service firms scaled with them), "
+    kw = dict(seed=args.seed, resolution=args.resolution)
+    print(f"Resolution: {args.resolution:,} simulated enterprises (money and counts for the "
+          "whole city), "
           f"{args.replications} replications, seed {args.seed}.\n")
 
     comp = sq.compare([base, plan], replications=args.replications, **kw)

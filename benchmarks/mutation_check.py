@@ -61,16 +61,18 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          R + ":ReferenceCityModel.firm_decisions", R + ":ReferenceCityModel.sector_shares"],
         ["test_decisions:test_investment_utilities_choices_and_effects_agree"]),
     "national spot checks": (
-        [E + "government:national_sampling_weight", E + "government:national_spot_check"],
+        [E + "government:national_sampling_weight", E + "government:national_sampling_chance",
+         E + "government:national_spot_check"],
         [R + ":Enterprise.sampling_weight", R + ":Enterprise.face_national_check",
          R + ":ReferenceCityModel.national_spot_checks"],
         ["test_government:test_national_spot_checks_agree"]),
     "city inspection and its outcome, tier movement": (
-        [E + "government:smallest_keys", E + "government:choose_inspected",
+        [E + "government:choose_inspected",
          E + "government:city_inspection"],
         [R + ":ReferenceCityModel.choose_inspected", R + ":ReferenceCityModel.city_inspections",
          R + ":Enterprise.undergo_inspection"],
         ["test_government:test_city_inspections_and_their_outcome_agree",
+         "test_resolution:test_inspections_are_of_single_firms",
          "test_government:test_the_quality_files_tiers_move_alike_over_months"]),
     "beliefs": (
         [E + "government:update_beliefs", E + "government:campaign"],
@@ -83,7 +85,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["test_government:test_award_round_and_win_beliefs_agree",
          "test_government:test_the_reference_draws_its_own_noise_by_default"]),
     "key projects and subsidies": (
-        [E + "government:select_key_projects", E + "government:choose_key_projects",
+        [E + "government:select_key_projects",
          E + "government:pay_subsidies"],
         [R + ":ReferenceCityModel.select_key_projects", R + ":Enterprise.receive_interest_subsidy",
          R + ":ReferenceCityModel.pay_interest_subsidies"],
@@ -94,9 +96,12 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         [R + ":Enterprise.produce", R + ":ReferenceCityModel.production"],
         ["test_firms:test_production_and_finances_agree", "test_firms:test_production_by_hand"]),
     "exits and entry": (
-        [E + "demography:leave", E + "demography:exits", E + "demography:admit"],
+        [E + "demography:leave", E + "demography:exits", E + "demography:admit",
+         E + "demography:thin_entrants"],
         [R + ":Enterprise.consider_exit", R + ":ReferenceCityModel.admit_entrant"],
-        ["test_firms:test_exits_agree", "test_firms:test_entry_agrees"]),
+        ["test_firms:test_exits_agree", "test_firms:test_entry_agrees",
+         "test_resolution:test_a_weighted_agent_exits_member_by_member",
+         "test_resolution:test_entrants_at_a_resolution"]),
     "contractors' effort and works": (
         [E + "construction:supervision_share", E + "construction:outcome_probabilities",
          E + "construction:choose_effort", E + "construction:complete_works"],
@@ -113,6 +118,21 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["test_construction_services:test_service_standard_adoption_agrees",
          "test_construction_services:test_demonstration_contest_agrees",
          "test_construction_services:test_the_contest_is_held_in_december_only"]),
+    # the engine's alone: the reference simulates every firm one agent each
+    "resolution: weighted agents and their members": (
+        [E + "resolution:members", E + "resolution:count_by_owner", E + "resolution:split",
+         E + "resolution:free_slots", E + "resolution:thinning", E + "resolution:mean_weights",
+         E + "resolution:top_members",
+         E + "resolution:binomial_members", E + "government:best_member_score"],
+        [],
+        ["test_resolution:test_members_and_their_codes",
+         "test_resolution:test_split_keeps_every_firm_and_its_state",
+         "test_resolution:test_free_slots_grow_the_arrays_when_needed",
+         "test_resolution:test_thinning_keeps_the_individual_firms_and_each_size_class_total",
+         "test_resolution:test_top_members_are_the_best_of_all_members",
+         "test_resolution:test_a_weighted_agent_wins_as_often_as_the_firms_it_stands_for",
+         "test_resolution:test_best_member_score_is_the_top_members_score",
+         "test_resolution:test_binomial_members"]),
 }
 
 FLIPS = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt, ast.Gt: ast.LtE, ast.Eq: ast.NotEq,

@@ -3,7 +3,7 @@
 Runs every check of ``simcity_quality/validation/checks.py`` (the same definitions the CI-size
 tests in ``tests/validation/`` use) with more replications, prints a table and writes
 ``docs/validation.md``. Usage:
-``python benchmarks/validation.py [--firms 5000] [--replications 100]
+``python benchmarks/validation.py [--resolution 5000] [--replications 100]
 [--award-replications 400] [--iso-firms 5000] [--iso-replications 30] [--seed 2012]
 [--out docs/validation.md]`` (about 10 minutes on two shared cores at the defaults).
 """
@@ -97,7 +97,7 @@ def fmt(x: float) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--firms", type=int, default=5000)
+    ap.add_argument("--resolution", type=int, default=5000)
     ap.add_argument("--replications", type=int, default=100)
     ap.add_argument("--award-replications", type=int, default=400)
     ap.add_argument("--iso-firms", type=int, default=5000)
@@ -106,7 +106,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "docs" / "validation.md"))
     args = ap.parse_args()
     t0 = time.perf_counter()
-    checks = v.run_all(firms=args.firms, replications=args.replications, seed=args.seed,
+    checks = v.run_all(resolution=args.resolution, replications=args.replications, seed=args.seed,
                        iso_firms=args.iso_firms, iso_replications=args.iso_replications,
                        award_replications=args.award_replications)
     seconds = time.perf_counter() - t0
@@ -140,12 +140,14 @@ def main():
         "*inconsistent* when it lies wholly outside, *undecided* otherwise. Nothing in the "
         "model was changed to meet a check.",
         "",
-        f"Size: {args.firms:,} enterprises (the default city, contractors and service firms "
-        f"scaled with it), {args.replications} replications per scenario on common random "
+        f"Resolution: {args.resolution:,} of the default city's 5,000 enterprises simulated "
+        f"(money and counts for the whole city), {args.replications} replications per "
+        f"scenario on common random "
         f"numbers ({args.award_replications} for the brand-application check, whose "
         f"applicants are few); ISO runs {args.iso_firms:,} enterprises, {args.iso_replications} "
         f"replications, 2009-{v.ISO_END_YEAR}; seed {args.seed}. Command: `python "
-        f"benchmarks/validation.py --firms {args.firms} --replications {args.replications} "
+        f"benchmarks/validation.py --resolution {args.resolution} --replications "
+        f"{args.replications} "
         f"--award-replications {args.award_replications} --iso-firms {args.iso_firms} "
         f"--iso-replications {args.iso_replications} --seed {args.seed}`.",
         "",

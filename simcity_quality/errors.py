@@ -21,3 +21,23 @@ def note(message: str) -> None:
     lock taken over, damaged parts skipped): a warning on the ``simcity_quality.notes`` logger,
     which the command line prints as ``note: ...`` and Python, unconfigured, prints as is."""
     NOTES.warning(message)
+FIRMS_RENAMED = ("`firms=` is now `resolution=`: how many of the city's firms are simulated "
+                 "(money and counts are always for the whole city, whose size is city.firms in "
+                 "the scenario)")
+
+
+def renamed(**old_to_new: str):
+    """Refuse keyword arguments that were renamed, with a message naming the new word:
+    ``@renamed(firms="resolution")``."""
+    import functools
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    message = FIRMS_RENAMED if old == "firms" else f"`{old}=` is now `{new}=`"
+                    raise SimcityQualityError(f"{fn.__qualname__}: {message}.")
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorate

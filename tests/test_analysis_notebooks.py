@@ -9,6 +9,7 @@ import simcity_quality as sq
 from simcity_quality.analysis import firms
 from simcity_quality.errors import SimcityQualityError
 from simcity_quality.experiments import firms as panels
+from simcity_quality.experiments.equivalence import small_city
 
 
 def _numbers(summary: dict) -> dict:
@@ -17,15 +18,16 @@ def _numbers(summary: dict) -> dict:
 
 def test_following_every_firm_leaves_the_run_as_it_was(plan):
     # the same run as replication 1 of sq.run, and the same again when repeated
-    final = sq.run(plan, replications=2, seed=3, firms=400).final.iloc[1]
+    city = small_city(plan, 400)
+    final = sq.run(city, replications=2, seed=3).final.iloc[1]
     for _ in range(2):
-        got = _numbers(panels.firm_panel(plan, seed=3, replication=1, firms=400).model.summary())
+        got = _numbers(panels.firm_panel(city, seed=3, replication=1).model.summary())
         for k in final.index.drop("replication"):
             assert got[k] == pytest.approx(final[k], nan_ok=True), k
 
 
 def test_the_recorded_events_add_up_to_the_models_counts(plan):
-    panel = panels.firm_panel(plan, seed=5, firms=500)
+    panel = panels.firm_panel(small_city(plan, 500), seed=5)
     m, counts = panel.months, panel.model.counts
     assert int(m["inspected"].sum()) == counts["city_inspections"] > 0
     assert int((m["decision"] == "apply_title").sum()) == counts["brand_applications"] > 0
@@ -61,14 +63,17 @@ def test_a_changed_engine_is_reported_not_followed_wrongly(plan, monkeypatch):
 
     monkeypatch.setattr(panels, "QualityCityModel", Silent)
     with pytest.raises(SimcityQualityError, match="observer"):
-        panels.firm_panel(plan, seed=1, firms=100)
+        panels.firm_panel(small_city(plan, 200), seed=1)
+    with pytest.raises(SimcityQualityError,
+                       match=r"full resolution .* small_city\(scenario, 200\)"):
+        panels.firm_panel(plan, seed=1, resolution=200)
     with pytest.raises(SimcityQualityError, match="whole-number seed"):
         panels.firm_panel(plan, seed=sq.replication_seeds(1, 1)[0])
 
 
 def test_tiered_targeting_aims_inspections_at_the_watched_tier(plan):
     def watched_over_normal(sc):
-        t = firms.inspections_by_group(panels.firm_panel(sc, seed=2, firms=800))
+        t = firms.inspections_by_group(panels.firm_panel(small_city(sc, 800), seed=2))
         t = t[t["grouping"] == "quality file"].set_index("group")
         assert t["share_of_inspections"].sum() == pytest.approx(1.0)
         return t.loc["watched", "inspections_per_firm_year"] / t.loc[
@@ -81,8 +86,10 @@ def test_tiered_targeting_aims_inspections_at_the_watched_tier(plan):
 
 
 def test_exempt_title_holders_are_not_inspected_once_the_plan_starts(plan):
-    exempt = plan.override({"policy.inspection.exempt_award_holders": True})
-    m = panels.firm_panel(exempt, seed=4, firms=800).months
+    # the status quo's inspections raised so that some title holders are inspected in 2009
+    exempt = plan.override({"policy.inspection.exempt_award_holders": True,
+                            "status_quo.inspection.spot_checks_per_year": 2500})
+    m = panels.firm_panel(small_city(exempt, 800), seed=4).months
     start = plan.get("policy.start_year")
     holders = m["inspected"] & (m["tier_when_inspected"] > 0)
     assert holders[m["date"].dt.year < start].any()  # the status quo inspects them

@@ -28,8 +28,10 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import least_squares
 
+from ..engine.resolution import check_resolution
+from ..errors import renamed
 from ..results.replications import check_seed
-from ..scenario import Scenario, flatten, load_scenario, simulated_firms
+from ..scenario import Scenario, flatten, load_scenario
 from .moments import _mean_se, _Simulator
 from .observed import CalibrationError, check_parameters, parse_observed
 from .result import CalibrationResult, _rounded
@@ -38,8 +40,9 @@ from .result import CalibrationResult, _rounded
 # calibrate
 
 
+@renamed(firms="resolution")
 def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
-              firms: int | None = None, replications: int = 20, seed: int = 0,
+              resolution: int | None = None, replications: int = 20, seed: int = 0,
               start: dict | None = None, executor: str = "serial", workers: int | None = None,
               max_evaluations: int = 40, flat_threshold: float = 1.0,
               correlation_threshold: float = 0.9) -> CalibrationResult:
@@ -51,7 +54,7 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
             "series", "source", "note"}}``; statistics in :data:`STATISTICS`; a period is a year
             or ``"Y1-Y2"`` (a change of a share, or a COD index Y2/Y1) within the run.
         parameters: continuous scenario parameters and their search ranges.
-        firms, replications, seed: the size of each simulation; every parameter value runs the
+        resolution, replications, seed: the size of each simulation; every parameter value runs the
             same ``replications`` seeds (common random numbers).
         start: starting values (default: the scenario's own, moved into the range).
         executor, workers: how the runs of one batch of parameter values are spread
@@ -67,7 +70,7 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 2:
         raise CalibrationError(f"replications must be a whole number >= 2 (the simulation "
                                f"variance needs two), got {replications!r}.")
-    simulated_firms(sc, firms)  # bounded as everywhere (raises SimcityQualityError)
+    check_resolution(resolution, sc)  # bounded as everywhere (raises SimcityQualityError)
     check_seed(seed)
     moments = parse_observed(observed, sc)
     base, ranges = check_parameters(sc, parameters)
@@ -89,7 +92,7 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
     obs = np.array([m.value for m in moments])
     obs_se = np.array([m.se for m in moments])
 
-    sim = _Simulator(base, keys, moments, replications, seed, firms, executor, workers)
+    sim = _Simulator(base, keys, moments, replications, seed, resolution, executor, workers)
 
     def theta_of(x):
         return lo + np.clip(x, 0.0, 1.0) * span
@@ -214,7 +217,7 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
     calibrated = base.override({**rounded, **{f"uncertain.{k}": v for k, v in intervals.items()}},
                                name=f"{sc.name}_calibrated").with_provenance(
         f"{sc.source} calibrated")
-    settings = {"firms": firms if firms is not None else sc.city.firms,
+    settings = {"resolution": resolution if resolution is not None else sc.city.firms,
                 "replications": replications, "seed": seed, "executor": executor,
                 "flat_threshold": flat_threshold, "interval_quantile": quantile}
     return CalibrationResult(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import SimcityQualityError
+from ..errors import SimcityQualityError, renamed
 from ..scenario import Scenario, load_scenario
 from .observed import _TITLES, CalibrationError, Moment, parse_observed
 
@@ -61,13 +61,13 @@ class _Simulator:
     """Moments per (point, replication) on common random numbers, cached by point."""
 
     def __init__(self, base: Scenario, keys: list[str], moments: list[Moment], replications: int,
-                 seed: int, firms: int | None, executor: str, workers: int | None):
+                 seed: int, resolution: int | None, executor: str, workers: int | None):
         from ..experiments.sweep import EXECUTORS, _workers
 
         if executor not in EXECUTORS:
             raise CalibrationError(f"executor must be one of {EXECUTORS}, got {executor!r}.")
         self.base, self.keys, self.moments = base, keys, moments
-        self.replications, self.seed, self.firms = replications, seed, firms
+        self.replications, self.seed, self.resolution = replications, seed, resolution
         self.executor, self.n_workers = executor, _workers(executor, workers)
         self.cache: dict[tuple, np.ndarray] = {}
         self.runs = 0
@@ -88,7 +88,7 @@ class _Simulator:
             values = np.full((len(points), self.replications, len(self.moments)), np.nan)
             args = (self.base.file_data(), self.base.source)
             for _, result in run_batches(self.executor, batches, args,
-                                         (self.seed, self.firms, True), self.n_workers):
+                                         (self.seed, self.resolution, True), self.n_workers):
                 if len(result["failures"]):
                     raise SimcityQualityError("calibration: a run failed: "
                                               + result["failures"]["error"].iloc[0])
@@ -108,14 +108,15 @@ def _mean_se(values: np.ndarray, moments: list[Moment]) -> tuple[np.ndarray, np.
     if empty:
         raise CalibrationError(f"calibration: the model produced no value for {empty} in any "
                                "replication (nothing sampled or measured that year); use more "
-                               "firms or another statistic.")
+                               "a higher resolution or another statistic.")
     mean = np.nanmean(values, axis=0)
     sd = np.nanstd(values, axis=0, ddof=1) if values.shape[0] > 1 else np.zeros(len(moments))
     return mean, np.nan_to_num(sd) / np.sqrt(n)
 
 
+@renamed(firms="resolution")
 def simulate_moments(scenario: Scenario | str | Path, observed: dict, replications: int = 20,
-                     seed: int = 0, firms: int | None = None) -> pd.DataFrame:
+                     seed: int = 0, resolution: int | None = None) -> pd.DataFrame:
     """Simulate the observed statistics under a scenario: one row per moment with the
     observed value, the simulated mean, its standard error and whether it is within the
     moment's tolerance (to check a calibrated scenario on fresh seeds)."""
@@ -124,7 +125,7 @@ def simulate_moments(scenario: Scenario | str | Path, observed: dict, replicatio
         raise CalibrationError(f"replications must be a whole number >= 2, got "
                                f"{replications!r}.")
     moments = parse_observed(observed, sc)
-    sim = _Simulator(sc, [], moments, replications, seed, firms, "serial", None)
+    sim = _Simulator(sc, [], moments, replications, seed, resolution, "serial", None)
     mean, se = _mean_se(sim([np.array([])])[0], moments)
     table = pd.DataFrame({"moment": [m.key for m in moments],
                           "observed": [m.value for m in moments], "simulated": mean,

@@ -249,7 +249,7 @@ class ObservedFile:
 
 def load_observed(path: str | Path) -> ObservedFile:
     """Read an observed-statistics file: ``scenario`` (path relative to the file), ``name``,
-    ``[settings]`` (replications, seed, firms), ``[observed."statistic@period"]`` tables and
+    ``[settings]`` (replications, seed, resolution), ``[observed."statistic@period"]`` tables and
     ``[parameters]`` (dotted key = [low, high]). Errors name the file and the key."""
     path = Path(path)
     if not path.is_file():
@@ -278,10 +278,10 @@ def load_observed(path: str | Path) -> ObservedFile:
                                f"not exist (looked for {scen_path.resolve()}).")
     sc = load_scenario(os.path.relpath(scen_path))
     settings = data.get("settings", {})
-    bad = set(settings) - {"replications", "seed", "firms"}
+    bad = set(settings) - {"replications", "seed", "resolution"}
     if bad:
         raise CalibrationError(f"{path}: [settings]: unknown key(s) {sorted(bad)}; expected "
-                               "replications, seed, firms.")
+                               "replications, seed, resolution.")
     for k, v in settings.items():
         if isinstance(v, bool) or not isinstance(v, int) or v < (0 if k == "seed" else 1):
             raise CalibrationError(f"{path}: key `settings.{k}`: expected a whole number "

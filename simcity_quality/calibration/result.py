@@ -147,7 +147,8 @@ def _scenario_text(res: CalibrationResult, extends: str, name: str) -> str:
     if res.inputs:
         out += _comment(f"Inputs (statistics, search ranges, and why these): {res.inputs}")
     out += _comment(
-        f"Calibrated scenario: {extends}; {st['firms']} enterprises; {st['replications']} "
+        f"Calibrated scenario: {extends}; {st['resolution']} simulated enterprises; "
+        f"{st['replications']} "
         f"replications on common random numbers (seed {st['seed']}); weights 1 / (observation "
         "variance + simulation variance of the mean); "
         f"{res.runs} model runs; optimiser: {res.message}")

@@ -43,6 +43,7 @@ class Decisions:
     subsidised: np.ndarray  # bool per slot: took a key-project loan with interest subsidy
     reviewers: np.ndarray  # slots that reviewed, in slot order
     utilities: np.ndarray  # (reviewers, options): each option's utility before the noise
+    applications: float  # firms applying for a title (agents' weights)
 
 
 # ---------------------------------------------------------------------------------------
@@ -264,8 +265,8 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
     ``u``: (3, reviewers) uniforms for the counterfeit draw, subsidy misuse and whether ISO
     9001 is substantive; ``gumbel``: (options, reviewers) taste shocks; ``imitation_*``: the
     pull of each reviewer's sector. Writes ``choice`` and ``subsidised`` per slot, the
-    utilities per reviewer, and counts certifications (``counts[0]``) and applications per
-    tier (``counts[tier]``).
+    utilities per reviewer, and counts the firms (agents' weights) certifying (``counts[0]``)
+    and applying per tier (``counts[tier]``).
     """
     for j in range(reviewers.shape[0]):
         i = reviewers[j]
@@ -279,50 +280,61 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
                 best = o
         choice[i] = best
         if best == CERTIFY:
-            counts[0] += 1
+            counts[0] += f.weight[i]
         elif best == APPLY:
-            counts[f.tier[i] + 1] += 1
+            counts[f.tier[i] + 1] += f.weight[i]
         subsidised[i] = _carry_out(f, i, best, p, titles, u[1, j], u[2, j])
 
 
 def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
                 slots: np.ndarray) -> np.ndarray:
-    """For each of ``slots``, the share of alive firms in its sector with ``flag`` (what a
-    firm sees of its sector, for imitation)."""
-    alive_sector = pop.sector[pop.alive]
-    total = np.bincount(alive_sector, minlength=n_sectors)
-    have = np.bincount(alive_sector[flag[pop.alive]], minlength=n_sectors)
+    """For each of ``slots``, the share of the city's live firms in its sector with ``flag``
+    (what a firm sees of its sector, for imitation)."""
+    alive_sector, weight = pop.sector[pop.alive], pop.weight[pop.alive]
+    total = np.bincount(alive_sector, weights=weight, minlength=n_sectors)
+    has = flag[pop.alive]
+    have = np.bincount(alive_sector[has], weights=weight[has], minlength=n_sectors)
     share = np.divide(have, total, out=np.zeros(n_sectors), where=total > 0)
     return share[pop.sector[slots]]
 
 
-def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
-           titles: TitleTable, win_belief: np.ndarray, u_review: np.ndarray, uniforms,
-           gumbel: np.ndarray, n_sectors: int) -> Decisions:
-    """One month of decisions. ``u_review``: uniforms (n_slots,); ``uniforms(rows, slots)``:
-    the reviewers' other uniforms (rows 0-2; the model's are
-    :func:`~simcity_quality.engine.rng.derived_rows` of the month's key); ``gumbel``:
-    (options, k), one column per slot with ``u_review < decision_rate`` in slot order;
-    ``win_belief``: the perceived chance of winning per tier (index 0 unused).
+# the rows of a month's decision draws: then one Gumbel shock per option (DRAWS + OPTIONS)
+DRAWS = ("review", "counterfeit", "misuse", "substantive")
 
-    Only reviewing firms are computed. Which slots review depends on ``u_review`` alone, never
-    on a lever, and a slot's derived uniforms depend only on (key, slot), so the noise each
-    firm draws stays the same across scenarios (common random numbers).
+
+def gumbel_from_uniform(u: np.ndarray) -> np.ndarray:
+    """Standard Gumbel shocks from uniforms (the inverse of the Gumbel distribution)."""
+    return -np.log(-np.log(u))
+
+
+def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
+           titles: TitleTable, win_belief: np.ndarray, uniforms, n_sectors: int) -> Decisions:
+    """One month of decisions. ``uniforms(rows, slots)``: each slot's draws (rows as
+    ``DRAWS``, then one uniform per option turned into its Gumbel shock; the model's are
+    :func:`~simcity_quality.engine.rng.derived_rows` of the month's key); ``win_belief``: the
+    perceived chance of winning per tier (index 0 unused). An agent of weight ``w`` decides for
+    its ``w`` identical firms at once.
+
+    Only reviewing firms are computed. Which slots review depends on their review draw alone,
+    never on a lever, and a slot's draws depend only on (key, slot), so the noise each firm
+    draws stays the same across scenarios (common random numbers).
     """
-    candidates = np.flatnonzero(u_review < p.decision_rate)
-    keep = pop.alive[candidates]
-    reviewers = candidates[keep]
+    alive = np.flatnonzero(pop.alive)
+    reviewers = alive[uniforms(1, alive)[0] < p.decision_rate]
+    draws = uniforms(len(DRAWS) + len(OPTIONS), reviewers)
     w = p.imitation_weight
     pull_intl = w * sector_pull(pop.intl_std, pop, n_sectors, reviewers)
     pull_iso = w * sector_pull(pop.iso9001, pop, n_sectors, reviewers)
     choice = np.full(pop.n_slots, -1, dtype=np.int8)
     subsidised = np.zeros(pop.n_slots, dtype=bool)
-    counts = np.zeros(len(TIERS), dtype=np.int64)  # certifications, applications per tier
+    counts = np.zeros(len(TIERS))  # firms certifying, firms applying per tier
     utilities = np.empty((reviewers.size, len(OPTIONS)))
     decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
-           sector_cod_coefficients(sc), uniforms(3, reviewers),
-           np.ascontiguousarray(gumbel[:, keep]), choice, subsidised, counts, utilities)
-    return Decisions(choice, fee_waiver_yuan(sc, lv, counts), subsidised, reviewers, utilities)
+           sector_cod_coefficients(sc), np.ascontiguousarray(draws[1:len(DRAWS)]),
+           np.ascontiguousarray(gumbel_from_uniform(draws[len(DRAWS):])), choice, subsidised,
+           counts, utilities)
+    return Decisions(choice, fee_waiver_yuan(sc, lv, counts), subsidised, reviewers, utilities,
+                     float(counts[1:].sum()))
 
 
 def fee_waiver_yuan(sc: Scenario, lv: Levers, counts: np.ndarray) -> float:
@@ -330,7 +342,7 @@ def fee_waiver_yuan(sc: Scenario, lv: Levers, counts: np.ndarray) -> float:
     applications for tier ``t``: the fee share of their cost times the waived share."""
     b, aw = sc.behaviour, sc.awards
     waived_share = b.fee_share * lv.fees.fee_waiver_share
-    yuan = int(counts[0]) * b.iso_cost_yuan * waived_share
+    yuan = counts[0] * b.iso_cost_yuan * waived_share
     for t in range(1, len(TIERS)):
-        yuan += int(counts[t]) * getattr(aw.application_cost_yuan, TIERS[t]) * waived_share
+        yuan += counts[t] * getattr(aw.application_cost_yuan, TIERS[t]) * waived_share
     return float(yuan)

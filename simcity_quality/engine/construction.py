@@ -21,13 +21,15 @@ import numpy as np
 
 from ..categories import EFFORTS, EXCELLENT, FAIL, HIDDEN, SIZES
 from ..scenario import Levers, Scenario
+from .resolution import thinning
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 
 @dataclass
 class Contractors:
-    """Contractor state as arrays (one slot per contractor; contractors do not enter or exit)."""
+    """Contractor state as arrays (one slot per agent; contractors do not enter or exit)."""
 
+    weight: np.ndarray  # float64 (whole numbers): the city's contractors this agent stands for
     size: np.ndarray  # int8 qualification grade (SIZES)
     capability: np.ndarray  # float64, logit of a defect-free work at standard effort
     effort: np.ndarray  # int8 index into EFFORTS
@@ -43,18 +45,26 @@ class Contractors:
         return Contractors(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
 
 
-def create_contractors(sc: Scenario, n: int, rng: np.random.Generator) -> Contractors:
-    """Base-year contractors with a clean file, at standard effort until the model draws
-    their first effort choice under the status quo."""
+def create_contractors(sc: Scenario, agents: int, rng: np.random.Generator,
+                       thin_rng: np.random.Generator) -> Contractors:
+    """The city's base-year contractors (``city.contractors``, drawn from ``rng``) with a
+    clean file, at standard effort until the model draws their first effort choice under the
+    status quo, as ``agents`` agents: a sample by grade (from ``thin_rng``) standing for all
+    with weights."""
     c = sc.construction
+    n = sc.city.contractors
     p = np.array([getattr(c.size_shares, s) for s in SIZES])
     size = rng.choice(len(SIZES), size=n, p=p / p.sum()).astype(np.int8)
     mean = np.array([getattr(c.capability_mean, s) for s in SIZES])[size]
-    return Contractors(size=size,
-                       capability=mean + c.capability_sd * rng.standard_normal(n),
-                       effort=np.full(n, EFFORTS.index("standard"), dtype=np.int8),
-                       watched=np.zeros(n, dtype=bool),
-                       clean_works=np.zeros(n, dtype=np.int16))
+    capability = mean + c.capability_sd * rng.standard_normal(n)
+    agents = max(agents, np.unique(size).size)  # one agent at least for each grade
+    weight = thinning(n, np.zeros(n, dtype=bool), agents, thin_rng, size, "contractors")
+    keep = weight > 0
+    k = int(keep.sum())
+    return Contractors(weight=weight[keep], size=size[keep], capability=capability[keep],
+                       effort=np.full(k, EFFORTS.index("standard"), dtype=np.int8),
+                       watched=np.zeros(k, dtype=bool),
+                       clean_works=np.zeros(k, dtype=np.int16))
 
 
 def supervision_share(con: Contractors, lv: Levers) -> np.ndarray:
@@ -140,7 +150,8 @@ def draw_works(con: Contractors, lv: Levers, sc: Scenario,
     outcome is the same as independent Poisson counts per cell, drawn in one call.
     """
     c = sc.construction
-    rate = np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] / MONTHS_PER_YEAR
+    rate = (np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] * con.weight
+            / MONTHS_PER_YEAR)  # an agent's works are those of every contractor it stands for
     p = outcome_probabilities(con, lv, sc, con.effort)
     split = np.array([1.0 - c.large_project_share, c.large_project_share])
     counts = rng.poisson(rate[:, None, None] * split[None, :, None] * p[:, None, :])

@@ -8,15 +8,18 @@ from ..scenario import Levers, Scenario
 from .jit import jit
 from .parameters import ExitParameters
 from .population import FirmArrays, Population, draw_firms
+from .resolution import binomial_members, free_slots
 from .shared import MONTHS_PER_YEAR
 
 
 @jit
-def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, u_exit: np.ndarray,
+def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: np.ndarray,
           p: ExitParameters, counts: np.ndarray) -> None:
     """Alive firms leave on licence revocation (§4.4), closure over the discharge limit (§3.3),
-    bankruptcy (cash below the floor its credit allows) or the size's monthly hazard; what an
-    exit resets is cleared. ``counts`` (added to): revoked, closed, bankrupt, all exits."""
+    bankruptcy (cash below the floor its credit allows) or the size's monthly hazard
+    (``hazard_exits``: how many of an agent's members the hazard takes); what an exit resets
+    is cleared. An agent's members leave together on the shared reasons and one by one by the
+    hazard. ``counts`` (added to, in firms): revoked, closed, bankrupt, all exits."""
     for i in range(f.alive.shape[0]):
         if not f.alive[i]:
             continue
@@ -24,14 +27,18 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, u_exit: np.nda
                   else p.bankruptcy_floor_without_credit) * f.output[i]
         bankrupt = f.cash[i] < floor
         if revoked[i]:
-            counts[0] += 1
+            counts[0] += f.weight[i]
         elif closed[i]:
-            counts[1] += 1
+            counts[1] += f.weight[i]
         elif bankrupt:
-            counts[2] += 1
-        if revoked[i] or closed[i] or bankrupt or u_exit[i] < p.exit_hazard[f.size[i]]:
-            counts[3] += 1
+            counts[2] += f.weight[i]
+        if not (revoked[i] or closed[i] or bankrupt) and hazard_exits[i] < f.weight[i]:
+            counts[3] += hazard_exits[i]
+            f.weight[i] -= hazard_exits[i]
+        elif revoked[i] or closed[i] or bankrupt or hazard_exits[i] > 0:
+            counts[3] += f.weight[i]
             f.alive[i] = False
+            f.weight[i] = 0.0
             f.counterfeit[i] = False
             f.watched[i] = False
             f.key_project[i] = False
@@ -45,15 +52,17 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, u_exit: np.nda
 EXIT_COUNTS = ("licences_revoked", "closures_over_limit", "bankruptcies", "exits")
 
 
-def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) -> np.ndarray:
+def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) -> None:
     """Firms leave (:func:`leave`); ``out``: the month's
-    :class:`~.government.InspectionOutcome`; ``u``: the month's two uniform rows (exit, entry).
-    Adds to the exit ``counts``; returns the free slots that draw an entrant."""
-    tally = np.zeros(len(EXIT_COUNTS), dtype=np.int64)
-    leave(pop.arrays(), out.revoked, out.closed, u[0], p, tally)
+    :class:`~.government.InspectionOutcome`; ``u``: a uniform per slot for the hazard (an
+    agent of weight ``w`` loses a binomial number of its members). Adds to the exit
+    ``counts`` (firms)."""
+    tally = np.zeros(len(EXIT_COUNTS))
+    hazard = np.where(pop.alive, p.exit_hazard[pop.size], 0.0)
+    hazard_exits = binomial_members(u, pop.weight, hazard).astype(np.float64)
+    leave(pop.arrays(), out.revoked, out.closed, hazard_exits, p, tally)
     for name, c in zip(EXIT_COUNTS, tally, strict=True):
-        counts[name] += int(c)
-    return np.flatnonzero(~pop.alive & (u[1] < p.entry_rate))
+        counts[name] += int(round(c))
 
 
 def entrant_attributes(sc: Scenario, k: int, rng: np.random.Generator, tables: dict,
@@ -68,22 +77,39 @@ def entrant_attributes(sc: Scenario, k: int, rng: np.random.Generator, tables: d
     return attrs
 
 
-def admit(pop: Population, lv: Levers, free: np.ndarray, attrs: dict, next_id: int,
+def entrants(vacancies: int, p: ExitParameters, rng: np.random.Generator) -> int:
+    """How many firms enter this month: each of the city's ``vacancies`` (firms that left and
+    were not replaced) is taken with chance ``entry_rate``."""
+    return int(rng.binomial(max(vacancies, 0), p.entry_rate))
+
+
+def thin_entrants(attrs: dict, size_weight: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Weights of entrants at the run's resolution: an entrant of size class ``s`` is kept
+    with chance ``1 / size_weight[s]`` (``u``: a uniform each) and then stands for
+    ``size_weight[s]`` firms, so that entrants are thinned as the city's firms of their
+    size are (1: simulated one each; 0: not simulated)."""
+    w = size_weight[attrs["size"]].astype(np.float64)
+    return np.where(u < 1.0 / w, w, 0.0)
+
+
+def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id: int,
           anchors: np.ndarray, counts: dict) -> int:
-    """Entrants with ``attrs`` take the ``free`` slots, with no title and their sector's
-    normal-tier inspection belief, unless under §3.3 permits an entrant is over the discharge
-    limit and refused; returns the next unused firm id."""
-    ok = np.ones(free.size, dtype=bool)
+    """Entrants with ``attrs`` (each standing for ``weight`` firms; 0: not simulated) take free
+    slots, with no title and their sector's normal-tier inspection belief, unless under §3.3
+    permits an entrant is over the discharge limit and refused; returns the next unused id."""
+    ok = weight > 0
     if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
-        ok = attrs["discharge_ratio"] <= 1.0
-        counts["permits_refused"] += int(np.count_nonzero(~ok))
-    slots = free[ok]
+        over = attrs["discharge_ratio"] > 1.0
+        counts["permits_refused"] += int(weight[ok & over].sum())
+        ok &= ~over
+    slots = free_slots(pop, int(ok.sum()))
     pop.write(slots, {k: v[ok] for k, v in attrs.items()})
+    pop.weight[slots] = weight[ok]
     pop.tier[slots] = 0  # entrants hold no titles
     pop.id[slots] = np.arange(next_id, next_id + slots.size)
     pop.alive[slots] = True
     pop.problem_until[slots] = -1
     pop.clean_count[slots] = 0
     pop.belief[slots] = anchors[pop.sector[slots], 0]
-    counts["entrants"] += int(slots.size)
+    counts["entrants"] += int(weight[ok].sum())
     return next_id + int(slots.size)

@@ -46,7 +46,8 @@ def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionP
     produce_month(pop.arrays(), p, brand_premium, cod_coefficients)
     m = sc.market
     branded = pop.alive & (pop.tier > 0)
-    gov_bought = float(pop.output.sum(where=branded)) * m.government_purchase_share * (
-        1.0 + m.procurement_sales_gain) * lv.procurement.preference_share
+    branded_output = float((pop.output * pop.weight).sum(where=branded))
+    gov_bought = (branded_output * m.government_purchase_share
+                  * (1.0 + m.procurement_sales_gain) * lv.procurement.preference_share)
     ledger.book(year, "city", "procurement_preference",
                 lv.procurement.price_premium * gov_bought / MONTHS_PER_YEAR * YUAN_PER_MILLION)

@@ -18,6 +18,7 @@ from ..scenario import Levers, Scenario
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population
+from .resolution import MEMBER_BITS, binomial_members, count_by_owner, members, split, top_members
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION, reward_amounts, stochastic_round
 
 MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays finite
@@ -27,19 +28,6 @@ MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays
 PROBLEM_PRONE = np.zeros(len(SECTORS), dtype=bool)
 PROBLEM_PRONE[KEY_INDUSTRY_CODES] = True
 PROBLEM_PRONE[SECTOR_INDEX["food_farm_processing"]] = True
-
-
-def smallest_keys(keys: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
-    """Slots of the ``k`` eligible entries with the smallest keys (sampling without replacement).
-
-    With uniform keys this is a uniform sample; raising ``k`` only adds slots, so a bigger
-    inspection budget inspects a superset of the firms a smaller one does (common random numbers).
-    """
-    idx = np.flatnonzero(eligible)
-    if k >= idx.size:
-        return idx
-    k = max(k, 0)
-    return np.sort(idx[np.argpartition(keys[idx], k)[:k]])  # the k smallest, in slot order
 
 
 # ---------------------------------------------------------------------------------------
@@ -56,9 +44,11 @@ def national_sampling_weight(pop: Population, month: int, sc: Scenario) -> np.nd
 
 def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.ndarray:
     """Each slot's chance of being sampled this month: the yearly sampled share spread over
-    the months, times its weight over the mean weight of live firms (at most 1)."""
+    the months, times its sampling weight over the mean sampling weight of the city's live
+    firms (at most 1)."""
     w = national_sampling_weight(pop, month, sc)
-    mean_w = w.mean(where=pop.alive) if pop.alive.any() else 1.0
+    firms = pop.weight * pop.alive
+    mean_w = float(np.sum(w * firms) / firms.sum()) if firms.sum() > 0 else 1.0
     per_month = sc.national.spot_check_share_per_year / MONTHS_PER_YEAR
     return np.minimum(1.0, per_month * w / mean_w)
 
@@ -67,21 +57,25 @@ Uniforms = Callable[[int, np.ndarray], np.ndarray]  # (rows, slots) -> (rows, le
 
 
 def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray,
-                        uniforms: Uniforms):
-    """One month of national spot checks. ``u``: uniforms (n_slots,) deciding who is sampled;
-    ``uniforms``: the sampled firms' test outcomes (row 0).
+                        uniforms: Uniforms, next_id: int):
+    """One month of national spot checks. ``u``: uniforms (n_slots,) deciding how many of each
+    agent's members are sampled (for an agent of weight 1: whether it is); ``uniforms``: the
+    sampled members' test outcomes (row 0, by member code).
 
-    Returns (sampled, passed) boolean arrays. Firms that fail join the problem list and are
-    sampled again for ``national.problem_memory_months``.
+    Returns (sampled, passed, next_id): members sampled and passed per slot, and the next
+    unused id. Firms that fail join the problem list and are sampled again for
+    ``national.problem_memory_months``; a failing member of a weighted agent is split off.
     """
-    sampled = pop.alive & (u < national_sampling_chance(pop, month, sc))
-    idx = np.flatnonzero(sampled)
-    ok = uniforms(1, idx)[0] < pass_probability(
-        pop.capability[idx], pop.counterfeit[idx], sc.behaviour.counterfeit_pass_factor)
-    passed = np.zeros(pop.n_slots, dtype=bool)
-    passed[idx[ok]] = True
-    pop.problem_until[idx[~ok]] = month + sc.national.problem_memory_months
-    return sampled, passed
+    n = pop.n_slots
+    chance = np.where(pop.alive, national_sampling_chance(pop, month, sc), 0.0)
+    sampled = binomial_members(u, pop.weight, chance)
+    owner, code = members(sampled, np.flatnonzero(sampled))
+    ok = uniforms(1, code)[0] < pass_probability(
+        pop.capability[owner], pop.counterfeit[owner], sc.behaviour.counterfeit_pass_factor)
+    passed = count_by_owner(owner, ok, n)
+    failed, next_id = split(pop, sampled - passed, next_id)
+    pop.problem_until[failed] = month + sc.national.problem_memory_months
+    return sampled, passed, next_id
 
 
 # ---------------------------------------------------------------------------------------
@@ -100,32 +94,43 @@ class InspectionOutcome:
     referrals: int
 
 
-def choose_inspected(pop: Population, lv: Levers, k: int, keys: np.ndarray) -> np.ndarray:
-    """Which firms the city inspects this month: uniform, or tiered by the quality file."""
+def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
+                     next_id: int) -> tuple[np.ndarray, int]:
+    """Which ``k`` of the city's firms the city inspects this month: at random, or tiered by
+    the quality file (``watched_share`` of them from the watched tier first). Firms are
+    drawn as members (engine/resolution.py): a member of a weighted agent drawn is split off
+    into an agent of its own, so every inspection is of one firm. ``keys``: uniforms by member
+    code (row 0). Returns (inspected, a bool per slot; the next unused id)."""
     insp = lv.inspection
     eligible = pop.alive.copy()
     if insp.exempt_award_holders:
         eligible &= pop.tier == 0
-    chosen = np.zeros(pop.n_slots, dtype=bool)
+    counts = np.zeros(pop.n_slots, dtype=np.int64)
+
+    def draw(mask, k):
+        slots = np.flatnonzero(mask & (counts == 0))
+        counts[slots] += top_members(slots, pop.weight, k, np.zeros(pop.n_slots), 0.0,
+                                     lambda codes: keys(1, codes)[0], normal=False)
+
     if insp.targeting == "tiered":
         k_watched = int(round(insp.watched_share * k))
-        picked = smallest_keys(keys, eligible & pop.watched, k_watched)
-        chosen[picked] = True
-        k -= picked.size
-    chosen[smallest_keys(keys, eligible & ~chosen, k)] = True
-    return chosen
+        draw(eligible & pop.watched, k_watched)
+        k -= int(counts.sum())
+    draw(eligible, k)
+    slots, next_id = split(pop, counts, next_id)
+    inspected = np.zeros(pop.n_slots, dtype=bool)
+    inspected[slots] = True
+    return inspected, next_id
 
 
-def city_inspection(pop: Population, lv: Levers, sc: Scenario, k: int, keys: np.ndarray,
+def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.ndarray,
                     uniforms: Uniforms) -> InspectionOutcome:
-    """One month of city inspections with their consequences.
-
-    ``keys``: uniforms (n_slots,) choosing whom to inspect; ``uniforms``: the inspected firms'
-    outcomes (rows 0-3: detection, product test, revocation, criminal referral). Only
-    inspected firms are computed.
+    """One month of city inspections (of the firms :func:`choose_inspected` drew, each an agent
+    of weight 1) with their consequences. ``uniforms``: the inspected firms' outcomes by slot
+    (rows 0-3: detection, product test, revocation, criminal referral). Only inspected firms
+    are computed.
     """
     insp = lv.inspection
-    inspected = choose_inspected(pop, lv, k, keys)
     idx = np.flatnonzero(inspected)
     u = uniforms(4, idx)
     pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
@@ -202,8 +207,8 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
     n_tiers = anchors.shape[1]  # normal, watched
     group = pop.sector.astype(np.int64) * n_tiers + pop.watched
     n_groups = anchors.size
-    alive_n = np.bincount(group, weights=pop.alive, minlength=n_groups)
-    seen = np.bincount(group, weights=inspected, minlength=n_groups)
+    alive_n = np.bincount(group, weights=pop.alive * pop.weight, minlength=n_groups)
+    seen = np.bincount(group, weights=inspected * pop.weight, minlength=n_groups)
     rate = np.divide(seen * MONTHS_PER_YEAR, alive_n, out=np.zeros(n_groups), where=alive_n > 0)
     flat = anchors.ravel()
     flat = np.where(alive_n > 0, flat + behaviour.peer_learning * (np.minimum(rate, 1.0) - flat),
@@ -228,13 +233,15 @@ class AwardRound:
     scores: dict[int, np.ndarray]
 
 
-def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, scale: float,
-                 ledger: Ledger, z: np.ndarray, u: np.ndarray) -> AwardRound:
+def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: Ledger,
+                 noise: Uniforms, u: np.ndarray, next_id: int) -> tuple[AwardRound, int]:
     """The yearly award round: applicants ranked, the quota win, rewards paid once per title.
 
     From the highest tier down, eligible applicants are scored by capability, ISO 9001, size
-    and judging noise ``z[tier - 1]`` (standard normals, (tiers, n_slots)); the tier's quota
-    (scaled with the run's firms, rounded with ``u[tier - 1]``) wins.
+    and judging noise (``noise(rows, codes)``, row ``tier - 1``: a uniform per member, turned
+    into a standard normal); the tier's quota (rounded with ``u[tier - 1]``) wins. An agent
+    of weight ``w`` applies as ``w`` firms with their own noise; a winning member is split off.
+    Returns the round and the next unused id.
     """
     aw = sc.awards
     result = AwardRound({}, {}, {})
@@ -244,11 +251,19 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, scale: fl
         eligible = applicants & (pop.capability >= getattr(aw.min_capability, name))
         if getattr(aw.iso_required, name):
             eligible &= pop.iso9001
-        k = stochastic_round(getattr(aw.quota, name) * scale, u[t - 1])
-        score = (pop.capability + aw.certification_bonus * pop.iso9001
-                 + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
-                 + aw.judging_noise * z[t - 1])
-        winners = smallest_keys(-score, eligible, k)
+        k = stochastic_round(getattr(aw.quota, name), u[t - 1])
+        base = (pop.capability + aw.certification_bonus * pop.iso9001
+                + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
+        slots = np.flatnonzero(eligible)
+
+        def member_u(codes, row=t - 1):
+            return noise(row + 1, codes)[row]
+
+        result.scores[t] = best_member_score(pop, slots, base, aw.judging_noise, member_u)
+        result.applied[t] = int(pop.weight[applicants].sum())  # before splits grow the arrays
+        counts = np.zeros(pop.n_slots, dtype=np.int64)
+        counts[slots] = top_members(slots, pop.weight, k, base, aw.judging_noise, member_u)
+        winners, next_id = split(pop, counts, next_id)
         pop.tier[winners] = t
         province, city = reward_amounts(lv, year, t)
         line = REWARD_LINE_BY_TIER[t]
@@ -256,10 +271,23 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, scale: fl
             ledger.book(year, "province", line, province * winners.size)
             ledger.book(year, "city", line, city * winners.size)
             pop.cash[winners] += (province + city) / YUAN_PER_MILLION
-        result.applied[t], result.won[t] = int(applicants.sum()), int(winners.size)
-        result.scores[t] = np.where(eligible, score, np.nan)
+        result.won[t] = int(winners.size)
     pop.applying[:] = 0
-    return result
+    return result, next_id
+
+
+def best_member_score(pop: Population, slots: np.ndarray, base: np.ndarray, spread: float,
+                      uniform_at) -> np.ndarray:
+    """Per slot, the score of the agent's best member (``base + spread * ndtri(v)``, the
+    largest of its members' uniforms, as :func:`~.resolution.top_members` draws it); NaN
+    for slots not in ``slots``. For an agent of weight 1 it is its own score."""
+    from scipy.special import ndtri
+
+    out = np.full(pop.weight.size, np.nan)
+    if slots.size:
+        v = uniform_at(slots.astype(np.int64) << MEMBER_BITS) ** (1.0 / pop.weight[slots])
+        out[slots] = base[slots] + spread * ndtri(v)
+    return out
 
 
 def learn_win_rates(win_belief: np.ndarray, result: AwardRound, learning: float) -> None:
@@ -271,43 +299,46 @@ def learn_win_rates(win_belief: np.ndarray, result: AwardRound, learning: float)
             win_belief[tier] += learning * (result.won[tier] / applied - win_belief[tier])
 
 
-def campaign(pop: Population, sc: Scenario, lv: Levers, year: int, scale: float,
-             ledger: Ledger) -> None:
+def campaign(pop: Population, sc: Scenario, lv: Levers, year: int, ledger: Ledger) -> None:
     """§4.5 awareness campaign: every firm's perceived chance of an inspection rises by
-    ``behaviour.campaign_belief_boost`` of its distance to certainty; the city pays for it
-    (scaled with the run's firms)."""
+    ``behaviour.campaign_belief_boost`` of its distance to certainty; the city pays for it."""
     pop.belief += sc.behaviour.campaign_belief_boost * (1.0 - pop.belief)
-    ledger.book(year, "city", "campaign_cost", lv.campaigns.cost_per_campaign_yuan * scale)
+    ledger.book(year, "city", "campaign_cost", lv.campaigns.cost_per_campaign_yuan)
 
 
-def select_key_projects(pop: Population, lv: Levers, scale: float, u_round: float,
-                        z: np.ndarray) -> np.ndarray:
-    """January: this year's ``subsidy.key_projects_per_year`` key projects (scaled with the
-    run's firms, rounded with ``u_round``), by :func:`choose_key_projects`; returns the
-    priorities."""
-    k = stochastic_round(lv.subsidy.key_projects_per_year * scale, u_round)
-    return choose_key_projects(pop, lv, k, z)
-
-
-def choose_key_projects(pop: Population, lv: Levers, k: int, z: np.ndarray) -> np.ndarray:
-    """January: the city picks ``k`` firms with credit as this year's key upgrade projects;
-    returns each eligible slot's priority (NaN for the others).
+def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Uniforms,
+                        next_id: int) -> tuple[np.ndarray, int]:
+    """January: the city picks this year's ``subsidy.key_projects_per_year`` key upgrade
+    projects (rounded with ``u_round``) among firms with credit and no running subsidy.
 
     Priority goes to larger, more capable firms (the plan serves 'key enterprises'): log10
-    output plus ``subsidy.priority_capability_weight`` times capability, plus noise ``z``.
+    output plus ``subsidy.priority_capability_weight`` times capability, plus a standard
+    normal noise per member (``noise(rows, codes)``, row 0); a member of a weighted agent
+    picked is split off. Returns each eligible slot's best priority (NaN for the others) and
+    the next unused id.
     """
+    k = stochastic_round(lv.subsidy.key_projects_per_year, u_round)
     pop.key_project[:] = False
     eligible = pop.alive & pop.credit & (pop.subsidy_months_left == 0)
-    priority = (np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
-                + lv.subsidy.priority_capability_weight * pop.capability + z)
-    pop.key_project[smallest_keys(-priority, eligible, k)] = True
-    return np.where(eligible, priority, np.nan)
+    base = (np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
+            + lv.subsidy.priority_capability_weight * pop.capability)
+    slots = np.flatnonzero(eligible)
+
+    def member_u(codes):
+        return noise(1, codes)[0]
+
+    priority = best_member_score(pop, slots, base, 1.0, member_u)
+    counts = np.zeros(pop.n_slots, dtype=np.int64)
+    counts[slots] = top_members(slots, pop.weight, k, base, 1.0, member_u)
+    chosen, next_id = split(pop, counts, next_id)
+    pop.key_project[chosen] = True
+    return priority, next_id
 
 
 def pay_subsidies(pop: Population) -> float:
     """Monthly interest-subsidy payments on running key-project loans; returns yuan paid."""
     running = pop.alive & (pop.subsidy_months_left > 0)
-    paid = float(pop.subsidy_monthly.sum(where=running))
+    paid = float((pop.subsidy_monthly * pop.weight).sum(where=running))
     pop.subsidy_months_left[running] -= 1
     pop.subsidy_monthly[pop.subsidy_months_left == 0] = 0.0
     return paid

@@ -59,14 +59,17 @@ def cod_discharge(output, cod_coefficient_by_firm, discharge_ratio) -> np.ndarra
     return output * cod_coefficient_by_firm * discharge_ratio
 
 
-def pollution_compliance_rate(discharge_ratio, load, alive, weighting: str) -> float:
+def pollution_compliance_rate(discharge_ratio, load, alive, weighting: str,
+                              firms=None) -> float:
     """§2.2.4a: share of industrial pollution sources within their discharge standard.
 
     ``weighting="load"`` weights sources by pollution load (as national wastewater compliance
     is reported); ``"count"`` counts each source once. Sources with no load are not sources.
+    ``firms``: how many firms each entry stands for (default one each); ``load`` is per firm.
     """
+    firms = np.ones_like(load) if firms is None else firms
     sources = alive & (load > 0)
-    weight = load if weighting == "load" else np.ones_like(load)
+    weight = load * firms if weighting == "load" else firms
     return _weighted_share(discharge_ratio <= 1.0, weight, sources)
 
 
@@ -77,10 +80,14 @@ def cod_reduction(cod_now: float, cod_base: float) -> float:
     return 1.0 - cod_now / cod_base
 
 
-def share(flag, alive) -> float:
-    """Share of alive firms with a flag (certification shares and the like)."""
-    n = int(np.count_nonzero(alive))
-    return float(np.count_nonzero(flag & alive)) / n if n else float("nan")
+def share(flag, alive, firms=None) -> float:
+    """Share of alive firms with a flag (certification shares and the like); ``firms``: how
+    many firms each entry stands for (default one each)."""
+    if firms is None:
+        n = int(np.count_nonzero(alive))
+        return float(np.count_nonzero(flag & alive)) / n if n else float("nan")
+    total = float(np.sum(firms, where=alive))
+    return float(np.sum(firms, where=alive & flag)) / total if total > 0 else float("nan")
 
 
 def construction_standard_share(works: float, hidden: float) -> float:
@@ -98,8 +105,10 @@ def construction_excellence_rate(other_works: float, excellent: float) -> float:
     return excellent / other_works if other_works > 0 else float("nan")
 
 
-def service_standard_share(standard: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """§2.2.3: share of service firms applying service standards."""
+def service_standard_share(standard: np.ndarray, mask: np.ndarray | None = None,
+                           firms=None) -> float:
+    """§2.2.3: share of service firms applying service standards (``firms``: how many each
+    entry stands for)."""
     if mask is None:
         mask = np.ones(standard.shape, dtype=bool)
-    return share(standard, mask)
+    return share(standard, mask, firms)

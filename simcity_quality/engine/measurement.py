@@ -40,19 +40,22 @@ class Tallies:
     # -- recording ------------------------------------------------------------------------
     def record_spot_checks(self, t: int, pop: Population, sampled: np.ndarray,
                            passed: np.ndarray) -> None:
-        """Month ``t``'s national spot checks (bool per slot), overall and by sector and size."""
-        self.spot[t] = int(np.count_nonzero(sampled)), int(np.count_nonzero(passed))
-        for arr, codes, k in ((self.spot_sector, pop.sector, len(SECTORS)),
-                              (self.spot_size, pop.size, len(SIZES))):
-            arr[t, 0] = np.bincount(codes[sampled], minlength=k)
-            arr[t, 1] = np.bincount(codes[passed], minlength=k)
+        """Month ``t``'s national spot checks (firms sampled and passed per slot, for the
+        slots there were when they were drawn), overall and by sector and size."""
+        n = sampled.size
+        self.spot[t] = sampled.sum(), passed.sum()
+        for arr, codes, k in ((self.spot_sector, pop.sector[:n], len(SECTORS)),
+                              (self.spot_size, pop.size[:n], len(SIZES))):
+            arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
+            arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
 
     def record_inspections(self, t: int, inspected: int, failed: int) -> None:
         """Month ``t``'s city inspections: how many, and how many failed."""
         self.city[t] = inspected, inspected - failed
 
     def record_works(self, t: int, contractor_size: np.ndarray, works) -> None:
-        """Month ``t``'s completed works (a :class:`~.construction.WorksMonth`), by size."""
+        """Month ``t``'s completed works (a :class:`~.construction.WorksMonth`, counts for the
+        contractors each agent stands for), by size."""
         for i, name in enumerate(WORK_COUNTS):
             self.works[t, i] = np.bincount(contractor_size, weights=getattr(works, name),
                                            minlength=len(SIZES))
@@ -62,11 +65,12 @@ class Tallies:
                 ledger) -> dict:
         """Every KPI, reported count and cumulative spending at the end of month ``t``."""
         sc = self.scenario
-        alive = pop.alive
+        alive, w = pop.alive, pop.weight
+        output = pop.output * w  # the output of the city firms each agent stands for
         year_index = t // 12
         pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
         load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
-        cod = np.where(alive, load * pop.discharge_ratio, 0.0) / 12.0
+        cod = np.where(alive, load * pop.discharge_ratio * w, 0.0) / 12.0
         self.cod[t] = cod.sum()
         self.cod_sector[t] = np.bincount(pop.sector, weights=cod, minlength=len(SECTORS))
         self.cod_size[t] = np.bincount(pop.size, weights=cod, minlength=len(SIZES))
@@ -74,33 +78,40 @@ class Tallies:
         lo = max(0, t - 11)
         spot = self.spot[lo:t + 1].sum(axis=0)
         city = self.city[lo:t + 1].sum(axis=0)
+        sw, cw = service_firms.weight, contractors.weight
+
+        def firms(mask, weight=w) -> int:
+            return int(round(float(np.sum(weight, where=mask))))
+
         c = {
-            "intl_standard_share": kpis.intl_standard_share(pop.output, pop.intl_std, alive),
-            "factory_pass_rate": kpis.factory_pass_rate(pop.output, pass_prob, alive),
+            "intl_standard_share": kpis.intl_standard_share(output, pop.intl_std, alive),
+            "factory_pass_rate": kpis.factory_pass_rate(output, pass_prob, alive),
             "spot_check_pass_rate": kpis.spot_check_pass_rate(spot[1], spot[0]),
             "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
-                pop.output, pop.sector, pop.intl_std, pass_prob, alive, KEY_INDUSTRY_CODES,
+                output, pop.sector, pop.intl_std, pass_prob, alive, KEY_INDUSTRY_CODES,
                 sc.interpretation.intl_advanced_pass_probability),
             "pollution_compliance_rate": kpis.pollution_compliance_rate(
-                pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting),
+                pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting,
+                w),
             "cod_reduction": self.cod_reduction(t),
             **construction_kpis(self.works[lo:t + 1].sum(axis=(0, 2))),
-            "service_standard_share": kpis.service_standard_share(service_firms.standard),
+            "service_standard_share": kpis.service_standard_share(
+                service_firms.standard, sw > 0, sw),
             "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
-            "iso9001_share": kpis.share(pop.iso9001, alive),
-            "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required),
-            "counterfeiters_active": int(np.count_nonzero(alive & pop.counterfeit)),
-            "firms_alive": int(np.count_nonzero(alive)),
+            "iso9001_share": kpis.share(pop.iso9001, alive, w),
+            "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required, w),
+            "counterfeiters_active": firms(alive & pop.counterfeit),
+            "firms_alive": firms(alive),
             "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
-            "watched_firms": int(np.count_nonzero(alive & pop.watched)),
-            "contractors_watched": int(np.count_nonzero(contractors.watched)),
-            "contractors_cutting_corners": int(np.count_nonzero(
-                contractors.effort == EFFORTS.index("cut_corners"))),
-            "demonstration_units": int(np.count_nonzero(service_firms.demonstration)),
-            "brand_service_projects": int(np.count_nonzero(service_firms.demonstration)),
+            "watched_firms": firms(alive & pop.watched),
+            "contractors_watched": firms(contractors.watched, cw),
+            "contractors_cutting_corners": firms(
+                contractors.effort == EFFORTS.index("cut_corners"), cw),
+            "demonstration_units": firms(service_firms.demonstration, sw),
+            "brand_service_projects": firms(service_firms.demonstration, sw),
         }
         for tier in range(1, len(TIERS)):
-            c[f"titles_held_{TIERS[tier]}"] = int(np.count_nonzero(alive & (pop.tier == tier)))
+            c[f"titles_held_{TIERS[tier]}"] = firms(alive & (pop.tier == tier))
         c.update(counts)
         spent = ledger.amounts[: year_index + 1]
         c["spending_province"] = float(spent[:, 0].sum())
@@ -140,6 +151,8 @@ class Tallies:
         industrial enterprises by sector and size, contractors by grade, service firms by
         service sector and size (column ``population`` says which)."""
         sc = self.scenario
+        w = pop.weight
+        output = pop.output * w
         pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
         load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
         lo = max(0, t - 11)
@@ -155,19 +168,19 @@ class Tallies:
             for code, name in enumerate(names):
                 a = pop.alive & (codes == code)
                 values = {
-                    "intl_standard_share": kpis.intl_standard_share(pop.output, pop.intl_std, a),
-                    "factory_pass_rate": kpis.factory_pass_rate(pop.output, pass_prob, a),
+                    "intl_standard_share": kpis.intl_standard_share(output, pop.intl_std, a),
+                    "factory_pass_rate": kpis.factory_pass_rate(output, pass_prob, a),
                     "spot_check_pass_rate": kpis.spot_check_pass_rate(sp[1, code], sp[0, code]),
                     "key_industry_intl_level_share": kpis.key_industry_intl_level_share(
-                        pop.output, pop.sector, pop.intl_std, pass_prob, a, KEY_INDUSTRY_CODES,
+                        output, pop.sector, pop.intl_std, pass_prob, a, KEY_INDUSTRY_CODES,
                         sc.interpretation.intl_advanced_pass_probability),
                     "pollution_compliance_rate": kpis.pollution_compliance_rate(
                         pop.discharge_ratio, load, a,
-                        sc.interpretation.pollution_compliance_weighting),
+                        sc.interpretation.pollution_compliance_weighting, w),
                     # industrial sources only: a sector's share of domestic COD is undefined
                     "cod_reduction": kpis.cod_reduction(cod_now[code], cod_base[code])
                     if base_ok else float("nan"),
-                    "firms": int(a.sum()),
+                    "firms": int(round(float(w[a].sum()))),
                 }
                 rows.extend({"population": "industry", "group_type": group, "group": name,
                              "kpi": k, "value": v} for k, v in values.items())
@@ -180,17 +193,18 @@ class Tallies:
                          "kpi": k, "value": v} for k, v in values.items())
 
         for code, name in enumerate(SIZES):
-            add("construction", "size", name, {**construction_kpis(works[:, code]),
-                                               "contractors": int((con.size == code).sum())})
+            add("construction", "size", name, {
+                **construction_kpis(works[:, code]),
+                "contractors": int(con.weight[con.size == code].sum())})
             add("services", "size", name, {
-                "service_standard_share": kpis.service_standard_share(sf.standard,
-                                                                      sf.size == code),
-                "service_firms": int((sf.size == code).sum())})
+                "service_standard_share": kpis.service_standard_share(
+                    sf.standard, sf.size == code, sf.weight),
+                "service_firms": int(sf.weight[sf.size == code].sum())})
         for code, name in enumerate(SERVICE_SECTORS):
             add("services", "sector", name, {
-                "service_standard_share": kpis.service_standard_share(sf.standard,
-                                                                      sf.sector == code),
-                "service_firms": int((sf.sector == code).sum())})
+                "service_standard_share": kpis.service_standard_share(
+                    sf.standard, sf.sector == code, sf.weight),
+                "service_firms": int(sf.weight[sf.sector == code].sum())})
         return pd.DataFrame(rows)
 
 

@@ -17,19 +17,21 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from ..categories import EFFORTS, OPTIONS, SECTORS, SIZES, TIERS
-from ..scenario import Scenario, simulated_firms
+from ..categories import EFFORTS, SECTORS, SIZES, TIERS
+from ..errors import renamed
+from ..scenario import Scenario
 from ..targets import target_list
 from . import kpis
 from .behaviour import choose, counterfeit_probability
 from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .construction import choose_effort, complete_works, create_contractors, draw_works
-from .demography import admit, entrant_attributes, exits
+from .demography import admit, entrant_attributes, entrants, exits, thin_entrants
 from .finance import produce
 from .government import (
     award_titles,
     book_inspections,
     campaign,
+    choose_inspected,
     city_inspection,
     learn_win_rates,
     national_spot_check,
@@ -43,13 +45,21 @@ from .observer import Observer
 from .parameters import ParameterCache
 from .population import Population, create_population, firm_tables, sector_cod_coefficients
 from .record import MonthlyRecord
+from .resolution import check_resolution, mean_weights, proportional
 from .rng import derived_rows, month_key
 from .services import adopt_standards, create_service_firms, demonstration_contest
 from .shared import MONTHS_PER_YEAR
 
 # new mechanisms go at the end, so existing streams keep their seeds
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
-           "subsidies", "mesa", "construction", "services")
+           "subsidies", "mesa", "construction", "services", "resolution")
+
+
+def keyed(rng: np.random.Generator):
+    """A source of uniforms ``(rows, codes) -> (rows, len(codes))`` from one 64-bit key drawn
+    from ``rng``: one draw a month whatever the levers, and each firm's uniforms a function of
+    its slot (or member code) alone (common random numbers)."""
+    return partial(derived_rows, month_key(rng))
 
 
 def stream_seeds(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
@@ -64,19 +74,23 @@ class QualityCityModel(mesa.Model):
     """One city from ``city.base_year`` (January) to the end of ``horizon.end_year``.
 
     Args:
-        scenario: a validated :class:`~simcity_quality.scenario.Scenario`.
+        scenario: a validated :class:`~simcity_quality.scenario.Scenario`; its ``city.firms``,
+            ``city.contractors`` and ``city.service_firms`` are the city.
         seed: a ``numpy.random.SeedSequence`` (or an int to build one) for this replication;
             it is read, never spawned from, so the same object twice gives the same run.
-        firms: number of industrial enterprises; overrides ``city.firms``. The whole city
-            scales by ``firms / city.firms``: contractors, service firms, count levers
-            (inspections, key projects, title quotas, demonstration titles) and campaign costs.
+        resolution: how many industrial enterprises are simulated (default
+            ``city.resolution``, else all of them). Medium and small firms without a title
+            are thinned, each simulated one standing for several of its size
+            (engine/resolution.py); money, counts and KPIs are for the whole city whatever the
+            resolution.
         track: ids of enterprises whose monthly history to keep (see :meth:`enterprise`).
         observer: an :class:`~.observer.Observer` told of each month's decisions and
             inspections (it only reads; the run is the same with or without it).
     """
 
+    @renamed(firms="resolution")
     def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0,
-                 firms: int | None = None, track=(), observer: Observer | None = None):
+                 resolution: int | None = None, track=(), observer: Observer | None = None):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         children = stream_seeds(ss, len(STREAMS))
         super().__init__(rng=np.random.default_rng(children[STREAMS.index("mesa")]))
@@ -90,40 +104,46 @@ class QualityCityModel(mesa.Model):
                         if name not in ("entry_exit", "construction")}
         self._entry_ss = children[STREAMS.index("entry_exit")]
         self.scenario = sc = scenario
-        self.n_firms = simulated_firms(sc, firms)  # checked against the schema's bounds
-        self.scale = self.n_firms / sc.city.firms
+        self.resolution = check_resolution(resolution, sc)
+        self.n_firms = sc.city.firms
         self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
         self.n_months = 12 * len(self.years)
         self.ledger = Ledger(self.years)
         self.targets = target_list(sc.targets)
         self._cod_coef = sector_cod_coefficients(sc)
 
-        sq_rate = sc.status_quo.inspection.spot_checks_per_year * self.scale / self.n_firms
-        self.pop: Population = create_population(sc, self.n_firms, self.streams["population"],
-                                                 initial_belief=min(1.0, sq_rate))
+        sq_rate = min(1.0, sc.status_quo.inspection.spot_checks_per_year / sc.city.firms)
+        thin = self.streams["resolution"]
+        self.pop: Population = create_population(sc, self.resolution, self.streams["population"],
+                                                 thin, initial_belief=sq_rate)
+        # the weight an entrant of each size class is kept at (1 when nothing is thinned)
+        self._entrant_weight = mean_weights(self.pop.weight, self.pop.size, len(SIZES))
+        self._entrant_weight[SIZES.index("large")] = 1  # large firms are never thinned
         # counterfeiting at the start: the status-quo decision rule, drawn once
         p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
-        self.pop.counterfeit[:] = self.streams["population"].random(self.n_firms) < p_cf
-        self._next_id = self.n_firms
+        self.pop.counterfeit[:] = self.streams["population"].random(self.pop.n_slots) < p_cf
+        self._next_id = self.pop.n_slots
         self._firm_tables = firm_tables(sc)
         self._parameters = ParameterCache(sc)  # the compiled rules' numbers, once a year
         self._brand_premium = np.array([0.0, *(getattr(sc.market.brand_premium, t)
                                                for t in TIERS[1:])])
         self._construction_ss = children[STREAMS.index("construction")]
+        c = sc.city
         self.contractors = create_contractors(
-            sc, int(round(sc.city.contractors * self.scale)),
-            np.random.default_rng(self._construction_ss.spawn(1)[0]))
+            sc, proportional(c.contractors, self.resolution, c.firms),
+            np.random.default_rng(self._construction_ss.spawn(1)[0]), thin)
         # contractors' effort at the start: every one chooses once under the status quo
         n_con = self.contractors.size.shape[0]
         init_rng = np.random.default_rng(self._construction_ss.spawn(1)[0])
         choose_effort(self.contractors, sc.levers_for(self.years[0]), sc, np.zeros(n_con),
                       init_rng.gumbel(size=(len(EFFORTS), n_con)))
         self.service_firms = create_service_firms(
-            sc, int(round(sc.city.service_firms * self.scale)), self.streams["services"])
+            sc, proportional(c.service_firms, self.resolution, c.firms),
+            self.streams["services"], thin)
         b = sc.behaviour
         self._demo_win_belief = b.initial_win_belief
         # beliefs' anchors: inspection rate seen per sector x tier (normal, watched)
-        self._anchors = np.full((len(SECTORS), 2), min(1.0, sq_rate))
+        self._anchors = np.full((len(SECTORS), 2), sq_rate)
         # perceived chance that an application for each tier wins (index 0: no title)
         self._win_belief = np.full(len(TIERS), b.initial_win_belief)
         self._inspection_carry = 0.0
@@ -172,50 +192,45 @@ class QualityCityModel(mesa.Model):
         month = t % 12 + 1
         sc, pop, rs = self.scenario, self.pop, self.streams
         lv = self.levers = sc.levers_for(year)  # in force this month (observers read it)
-        n = pop.n_slots
 
         # January: this year's key technical-upgrade projects (§3.4)
         # (streams used once a year draw only then: still the same numbers whatever the levers)
         if month == 1:
-            select_key_projects(pop, lv, self.scale, rs["subsidies"].random(),
-                                rs["subsidies"].standard_normal(n))
+            _, self._next_id = select_key_projects(
+                pop, lv, rs["subsidies"].random(), keyed(rs["subsidies"]), self._next_id)
 
         # awareness campaigns (§4.5)
         if month in lv.campaigns.months:
-            campaign(pop, sc, lv, year, self.scale, self.ledger)
+            campaign(pop, sc, lv, year, self.ledger)
 
-        # firm decisions
-        # who reviews: one uniform per slot; the reviewers' other uniforms derive from a key
-        u_review = rs["decisions"].random(n)
-        key = month_key(rs["decisions"])
-        k_review = int(np.count_nonzero(u_review < sc.behaviour.decision_rate))
+        # firm decisions: every draw derives from the month's key and the firm's slot
         p_dec, titles, p_prod = self._parameters.for_year(year)
         self.observer.before_decisions(self)
-        dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, u_review,
-                     partial(derived_rows, key),
-                     rs["decisions"].gumbel(size=(len(OPTIONS), k_review)), len(SECTORS))
+        dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
+                     len(SECTORS))
         self.observer.after_decisions(self, dec)
         self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
-        self.counts["brand_applications"] += int(np.count_nonzero(
-            dec.choice == OPTIONS.index("apply_title")))
+        self.counts["brand_applications"] += int(round(dec.applications))
         self.counts["key_projects_subsidised"] += int(np.count_nonzero(dec.subsidised))
 
         # production and finances
         produce(pop, lv, sc, year, p_prod, self._brand_premium, self._cod_coef, self.ledger)
 
         # national supervision spot checks (§2.2.1d), not steered by the city
-        sampled, passed = national_spot_check(pop, t, sc, rs["national"].random(n),
-                                              partial(derived_rows, month_key(rs["national"])))
+        draws = keyed(rs["national"])
+        sampled, passed, self._next_id = national_spot_check(
+            pop, t, sc, draws(1, np.arange(pop.n_slots))[0],
+            lambda rows, codes: draws(rows + 1, codes)[1:], self._next_id)
         self.tallies.record_spot_checks(t, pop, sampled, passed)
 
-        # the city's own inspections (§3.3, §4.4)
-        self._inspection_carry += (lv.inspection.spot_checks_per_year * self.scale
-                                   / MONTHS_PER_YEAR)
+        # the city's own inspections (§3.3, §4.4): one firm each, drawn first
+        self._inspection_carry += lv.inspection.spot_checks_per_year / MONTHS_PER_YEAR
         k = int(np.floor(self._inspection_carry))
         self._inspection_carry -= k
+        outcome_draws, selection = keyed(rs["inspection"]), keyed(rs["inspection"])
+        inspected, self._next_id = choose_inspected(pop, lv, k, selection, self._next_id)
         self.observer.before_inspections(self)
-        out = city_inspection(pop, lv, sc, k, rs["inspection"].random(n),
-                              partial(derived_rows, month_key(rs["inspection"])))
+        out = city_inspection(pop, lv, sc, inspected, outcome_draws)
         self.observer.after_inspections(self, out)
         n_insp = int(np.count_nonzero(out.inspected))
         self.tallies.record_inspections(t, n_insp, int(np.count_nonzero(out.failed)))
@@ -226,9 +241,9 @@ class QualityCityModel(mesa.Model):
 
         # December: the award round (§3.1, §4.2)
         if month == 12:
-            res = award_titles(pop, lv, sc, year, self.scale, self.ledger,
-                               rs["awards"].standard_normal((len(TIERS) - 1, n)),
-                               rs["awards"].random(len(TIERS) - 1))
+            u_round = rs["awards"].random(len(TIERS) - 1)
+            res, self._next_id = award_titles(pop, lv, sc, year, self.ledger,
+                                              keyed(rs["awards"]), u_round, self._next_id)
             for tier, won in res.won.items():
                 self.counts[f"titles_won_{TIERS[tier]}"] += won
             learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)
@@ -249,12 +264,15 @@ class QualityCityModel(mesa.Model):
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
-        u = rng.random((2, pop.n_slots))
-        free = exits(pop, out, u, self._parameters.exits, self.counts)
-        if free.size == 0:
+        exits(pop, out, rng.random(pop.n_slots), self._parameters.exits, self.counts)
+        vacancies = sc.city.firms - int(round(float(pop.weight.sum(where=pop.alive))))
+        k = entrants(vacancies, self._parameters.exits, rng)
+        if k == 0:
             return
-        attrs = entrant_attributes(sc, free.size, rng, self._firm_tables, self.steps)
-        self._next_id = admit(pop, lv, free, attrs, self._next_id, self._anchors, self.counts)
+        attrs = entrant_attributes(sc, k, rng, self._firm_tables, self.steps)
+        weight = thin_entrants(attrs, self._entrant_weight, rng.random(k))
+        self._next_id = admit(pop, lv, attrs, weight, self._next_id, self._anchors,
+                              self.counts)
 
     def _construction(self, t: int, lv, year: int) -> None:
         """Contractors choose effort and complete works (§2.2.2)."""
@@ -277,15 +295,17 @@ class QualityCityModel(mesa.Model):
     def _services(self, lv, year: int, month: int) -> None:
         """Service firms adopt standards; December demonstration contests (§2.2.3, §3.2)."""
         firms, rs = self.service_firms, self.streams["services"]
-        n = firms.size.shape[0]
+        draws = keyed(rs)
+        u_review = draws(1, np.arange(firms.weight.size))[0]
         adopted, _ = adopt_standards(firms, lv, self.scenario, self._demo_win_belief,
-                                     rs.random(n), partial(derived_rows, month_key(rs)))
-        self.counts["service_adoptions"] += int(np.count_nonzero(adopted))
+                                     u_review, lambda rows, slots: draws(rows + 1, slots)[1:])
+        adopters = int(firms.weight[adopted].sum())
+        self.counts["service_adoptions"] += adopters
         self.ledger.book(year, "city", "service_standard_grant",
-                         lv.services.standard_subsidy_yuan * int(np.count_nonzero(adopted)))
+                         lv.services.standard_subsidy_yuan * adopters)
         if month == 12:
-            contest = demonstration_contest(firms, lv, self.scenario, self.scale, rs.random(),
-                                            rs.standard_normal(n), self._demo_win_belief)
+            contest = demonstration_contest(firms, lv, self.scenario, rs.random(), keyed(rs),
+                                            self._demo_win_belief)
             self.ledger.book(year, "city", "reward_service_demonstration",
                              lv.services.demonstration_reward_yuan * contest.winners.size)
             self._demo_win_belief = contest.win_belief

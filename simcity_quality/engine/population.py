@@ -10,9 +10,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZES, TIERS
+from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZE_INDEX, SIZES, TIERS
 from ..scenario import Scenario
 from .kpis import pass_probability
+from .resolution import thinning
 
 KEY_INDUSTRY_CODES = np.array([SECTOR_INDEX[s] for s in KEY_INDUSTRIES], dtype=np.int8)
 
@@ -28,6 +29,7 @@ class Population:
 
     id: np.ndarray  # int64, unique over the run; an exited firm's id stays until its slot is reused
     alive: np.ndarray  # bool
+    weight: np.ndarray  # float64 (whole numbers): city firms this agent stands for; 0: empty slot
     sector: np.ndarray  # int8, index into SECTORS
     size: np.ndarray  # int8, index into SIZES
     output: np.ndarray  # float64, million yuan per year
@@ -166,13 +168,28 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     }
 
 
-def create_population(sc: Scenario, n: int, rng: np.random.Generator,
-                      initial_belief: float) -> Population:
-    """A base-year population of ``n`` firms, every slot alive."""
-    attrs = draw_firms(sc, n, rng)
+def individually_simulated(attrs: dict) -> np.ndarray:
+    """Firms simulated one agent each at every resolution: large firms (a few carry much of
+    the city's output) and title holders (engine/resolution.py)."""
+    return (attrs["size"] == SIZE_INDEX["large"]) | (attrs["tier"] > 0)
+
+
+def create_population(sc: Scenario, resolution: int, rng: np.random.Generator,
+                      thin_rng: np.random.Generator, initial_belief: float) -> Population:
+    """The base-year city (``city.firms`` firms drawn from ``rng``, whatever the resolution),
+    as ``resolution`` agents: the firms :func:`individually_simulated` one each, a sample of
+    the others by size class (drawn from ``thin_rng``) standing for all of them with
+    weights."""
+    attrs = draw_firms(sc, sc.city.firms, rng)
+    weight = thinning(sc.city.firms, individually_simulated(attrs), resolution, thin_rng,
+                      attrs["size"])
+    keep = weight > 0
+    attrs = {k: v[keep] for k, v in attrs.items()}
+    n = int(keep.sum())
     pop = Population(
         id=np.arange(n, dtype=np.int64),
         alive=np.ones(n, dtype=bool),
+        weight=weight[keep],
         applying=np.zeros(n, dtype=np.int8),
         counterfeit=np.zeros(n, dtype=bool),
         watched=np.zeros(n, dtype=bool),

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..categories import SERVICE_SECTORS, SIZES
 from ..scenario import Levers, Scenario
-from .government import smallest_keys
+from .government import best_member_score
+from .resolution import split, thinning, top_members
 from .shared import YUAN_PER_MILLION, stochastic_round
 
 MIN_REVENUE = 1e-9  # million yuan: keeps payoffs per unit of revenue finite
@@ -24,8 +25,9 @@ MIN_REVENUE_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's revenue sta
 
 @dataclass
 class ServiceFirms:
-    """Service-firm state as arrays (one slot per firm; they do not enter or exit)."""
+    """Service-firm state as arrays (one slot per agent; they do not enter or exit)."""
 
+    weight: np.ndarray  # float64 (whole numbers): city service firms this agent stands for
     sector: np.ndarray  # int8 index into SERVICE_SECTORS
     size: np.ndarray  # int8 index into SIZES
     revenue: np.ndarray  # float64, million yuan per year
@@ -37,9 +39,13 @@ class ServiceFirms:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
 
-def create_service_firms(sc: Scenario, n: int, rng: np.random.Generator) -> ServiceFirms:
-    """Base-year service firms."""
+def create_service_firms(sc: Scenario, agents: int, rng: np.random.Generator,
+                         thin_rng: np.random.Generator) -> ServiceFirms:
+    """The city's base-year service firms (``city.service_firms``, drawn from ``rng``) as
+    ``agents`` agents: a sample by size class (from ``thin_rng``) standing for all with
+    weights."""
     sv = sc.services
+    n = sc.city.service_firms
     sector_p = np.array([getattr(sv.sector_shares, s) for s in SERVICE_SECTORS])
     size_p = np.array([getattr(sv.size_shares, s) for s in SIZES])
     sector = rng.choice(len(SERVICE_SECTORS), size=n, p=sector_p).astype(np.int8)
@@ -47,15 +53,20 @@ def create_service_firms(sc: Scenario, n: int, rng: np.random.Generator) -> Serv
     med = np.array([getattr(sv.revenue_median, s) for s in SIZES])[size]
     revenue = med * np.exp(sc.city.output_sigma * rng.standard_normal(n))
     adopt_p = np.array([getattr(sv.standard_share, s) for s in SIZES])[size]
-    return ServiceFirms(sector=sector, size=size, revenue=revenue,
-                        standard=rng.random(n) < adopt_p,
-                        demonstration=np.zeros(n, dtype=bool))
+    standard = rng.random(n) < adopt_p
+    agents = max(agents, np.unique(size).size)  # one agent at least for each size class
+    weight = thinning(n, np.zeros(n, dtype=bool), agents, thin_rng, size, "service firms")
+    keep = weight > 0
+    return ServiceFirms(weight=weight[keep], sector=sector[keep], size=size[keep],
+                        revenue=revenue[keep], standard=standard[keep],
+                        demonstration=np.zeros(int(keep.sum()), dtype=bool))
 
 
 def _sector_share(flag: np.ndarray, firms: ServiceFirms, total: np.ndarray) -> np.ndarray:
-    """Share of service firms in each sector with ``flag`` (``total``: firms per sector)."""
+    """Share of the city's service firms in each sector with ``flag`` (``total``: firms per
+    sector)."""
     k = total.shape[0]
-    have = np.bincount(firms.sector[flag], minlength=k)
+    have = np.bincount(firms.sector[flag], weights=firms.weight[flag], minlength=k)
     return np.divide(have, total, out=np.zeros(k), where=total > 0)
 
 
@@ -68,12 +79,12 @@ def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: f
     adoption draws (row 0). Only reviewing non-adopters are computed.
     """
     sv, b, sl = sc.services, sc.behaviour, lv.services
-    cand = np.flatnonzero(~firms.standard & (u_review < b.decision_rate))
+    cand = np.flatnonzero(~firms.standard & (firms.weight > 0) & (u_review < b.decision_rate))
     adopted = np.zeros(firms.standard.shape[0], dtype=bool)
     chance = np.full(firms.standard.shape[0], np.nan)
     if cand.size == 0:
         return adopted, chance
-    total = np.bincount(firms.sector, minlength=len(SERVICE_SECTORS))
+    total = np.bincount(firms.sector, weights=firms.weight, minlength=len(SERVICE_SECTORS))
     std_share = _sector_share(firms.standard, firms, total)
     demo_share = _sector_share(firms.demonstration, firms, total)
     rev = np.maximum(firms.revenue[cand], MIN_REVENUE)
@@ -97,23 +108,33 @@ def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: f
 class Contest:
     """One December's demonstration-unit contest (§3.2)."""
 
-    winners: np.ndarray  # firm indices
-    eligible: int  # adopters without a title who could win
-    scores: np.ndarray  # the judges' score of each eligible firm (NaN for the others)
+    winners: np.ndarray  # slots of the winning service firms (agents of weight 1)
+    eligible: int  # adopters without a title who could win (city firms)
+    scores: np.ndarray  # the judges' score of each eligible agent's best member (NaN: others)
     win_belief: float  # the perceived chance of winning after this round
 
 
-def demonstration_contest(firms: ServiceFirms, lv: Levers, sc: Scenario, scale: float,
-                          u_round: float, z: np.ndarray, win_belief: float) -> Contest:
-    """December: the year's ``services.demonstration_titles_per_year`` (scaled with the run's
-    firms, rounded with ``u_round``) go to the largest adopters without one, with judging noise
-    ``z``; firms' perceived chance of winning moves towards the round's win rate."""
-    k = stochastic_round(lv.services.demonstration_titles_per_year * scale, u_round)
-    eligible = firms.standard & ~firms.demonstration
-    score = np.log10(np.maximum(firms.revenue, MIN_REVENUE_FOR_LOG)) + sc.services.judging_noise * z
-    winners = smallest_keys(-score, eligible, k)
+def demonstration_contest(firms: ServiceFirms, lv: Levers, sc: Scenario, u_round: float,
+                          noise, win_belief: float) -> Contest:
+    """December: the year's ``services.demonstration_titles_per_year`` (rounded with
+    ``u_round``) go to the largest adopters without one, with judging noise (a standard normal
+    per member from ``noise(rows, codes)``, row 0); a winning member of a weighted agent is
+    split off. Firms' perceived chance of winning moves towards the round's win rate."""
+    k = stochastic_round(lv.services.demonstration_titles_per_year, u_round)
+    eligible = firms.standard & ~firms.demonstration & (firms.weight > 0)
+    base = np.log10(np.maximum(firms.revenue, MIN_REVENUE_FOR_LOG))
+    slots = np.flatnonzero(eligible)
+    spread = sc.services.judging_noise
+
+    def member_u(codes):
+        return noise(1, codes)[0]
+
+    scores = best_member_score(firms, slots, base, spread, member_u)
+    counts = np.zeros(firms.weight.size, dtype=np.int64)
+    counts[slots] = top_members(slots, firms.weight, k, base, spread, member_u)
+    n = int(firms.weight[eligible].sum())
+    winners, _ = split(firms, counts)
     firms.demonstration[winners] = True
-    n = int(eligible.sum())
     if n:
         win_belief += sc.behaviour.win_belief_learning * (winners.size / n - win_belief)
-    return Contest(winners, n, np.where(eligible, score, np.nan), win_belief)
+    return Contest(winners, n, scores, win_belief)

@@ -23,12 +23,41 @@ from ..scenario import Scenario
 COMPARED = (*TARGET_KPIS, "spending_province", "spending_city", "spending_total")
 
 
-def final_values(model_cls, scenario: Scenario, seeds, firms: int,
+def small_city(scenario: Scenario, firms: int) -> Scenario:
+    """``scenario`` shrunk to a city of ``firms`` industrial firms: contractors, service firms
+    and every count lever (inspections, key projects, title quotas, demonstration titles) in
+    the same proportion, so the small city is a miniature of the scenario's. The Mesa
+    reference simulates every firm, so the equivalence check and the speed benchmark run
+    such a city at full resolution."""
+    c = scenario.city
+    share = firms / c.firms
+    service_share = round(c.service_firms * share) / c.service_firms if c.service_firms else 0.0
+    changes: dict = {
+        "city.firms": firms,
+        "city.contractors": round(c.contractors * share),
+        "city.service_firms": round(c.service_firms * share),
+        "city.resolution": None,
+    }
+    for tier, quota in scenario.awards.quota.model_dump().items():
+        changes[f"awards.quota.{tier}"] = quota * share
+    for levers in ("status_quo", "policy"):
+        lv = getattr(scenario, levers)
+        changes[f"{levers}.inspection.spot_checks_per_year"] = (
+            lv.inspection.spot_checks_per_year * share)
+        changes[f"{levers}.subsidy.key_projects_per_year"] = (
+            lv.subsidy.key_projects_per_year * share)
+        changes[f"{levers}.services.demonstration_titles_per_year"] = (
+            lv.services.demonstration_titles_per_year * service_share)
+    return scenario.override(changes, name=scenario.name)
+
+
+def final_values(model_cls, scenario: Scenario, seeds,
                  columns=COMPARED) -> dict[str, np.ndarray]:
-    """End-of-horizon values of ``columns`` (default: target KPIs and spending), one per seed."""
+    """End-of-horizon values of ``columns`` (default: target KPIs and spending), one per seed,
+    of the whole city (every firm simulated)."""
     rows = []
     for seed in seeds:
-        m = model_cls(scenario, seed=seed, firms=firms)
+        m = model_cls(scenario, seed=seed)
         m.run_model()
         rows.append([float(m.current[k]) for k in columns])
         if hasattr(m, "release"):
@@ -78,12 +107,17 @@ def _plain(value):
 
 
 def twin_reference(scenario: Scenario, pop: Population, contractors: Contractors | None = None,
-                   service_firms: ServiceFirms | None = None, firms: int | None = None) -> Twin:
+                   service_firms: ServiceFirms | None = None) -> Twin:
     """A :class:`ReferenceCityModel` of ``scenario`` whose agents carry exactly the engine's
     state: one Enterprise per alive slot of ``pop`` (with every state attribute), one
-    Contractor and ServiceFirm per entry of ``contractors`` and ``service_firms``. ``firms``
-    sets the model's size (and with it ``scale``; default: the slots of ``pop``)."""
-    model = ReferenceCityModel(scenario, seed=0, firms=firms or pop.n_slots)
+    Contractor and ServiceFirm per entry of ``contractors`` and ``service_firms`` (the city
+    is sized to them; every agent stands for one firm)."""
+    sized = scenario.override({
+        "city.firms": max(int(pop.alive.sum()), 1),
+        "city.contractors": 0 if contractors is None else int(contractors.size.size),
+        "city.service_firms": 0 if service_firms is None else int(service_firms.size.size),
+    }, name=scenario.name)
+    model = ReferenceCityModel(sized, seed=0)
     for agent in list(model.agents):
         agent.remove()
     by_slot = {}

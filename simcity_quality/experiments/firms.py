@@ -7,8 +7,8 @@ to be watched, and the events of a month (the option chosen, an inspection and i
 not part of the state. :func:`firm_panel` runs one replication and records both for every firm
 through the engine's observer hook (:mod:`simcity_quality.engine.observer`), which only reads:
 the run, and its random numbers, are those of replication ``replication`` of
-``sq.run(scenario, seed=seed, firms=firms)`` (a test checks this). What to make of a panel is
-in :mod:`simcity_quality.analysis.firms`.
+``sq.run(scenario, seed=seed, resolution=resolution)`` (a test checks this). What to make of a
+panel is in :mod:`simcity_quality.analysis.firms`.
 """
 
 from dataclasses import dataclass
@@ -20,9 +20,9 @@ from ..categories import OPTIONS, SECTORS, SIZES, TIERS
 from ..engine.behaviour import counterfeit_probability, perceived_penalty
 from ..engine.model import QualityCityModel
 from ..engine.observer import Observer
-from ..errors import SimcityQualityError
+from ..errors import SimcityQualityError, renamed
 from ..results.replications import replication_seed
-from ..scenario import Scenario, load_scenario, simulated_firms
+from ..scenario import Scenario, load_scenario
 
 # state kept per firm and month (a subset of population.Population, docs/ODD.md §2)
 STATE = ("sector", "size", "output", "cash", "capability", "intl_std", "iso9001", "ccc_required",
@@ -139,24 +139,34 @@ class _PanelObserver(Observer):
         self.paid = np.where(outcome.inspected, (cash - pop.cash) * 1e6, 0.0)
 
 
+@renamed(firms="resolution")
 def firm_panel(scenario: Scenario | str, seed: int = 0, replication: int = 0,
-               firms: int | None = None) -> FirmPanel:
+               resolution: int | None = None) -> FirmPanel:
     """Run replication ``replication`` of ``scenario`` under ``seed`` (the same run as in
-    ``sq.run(scenario, seed=seed, firms=firms)`` or ``sq.compare``) and record every enterprise
-    month by month: see :class:`FirmPanel`.
+    ``sq.run(scenario, seed=seed)`` or ``sq.compare`` at full resolution) and record every
+    enterprise month by month: see :class:`FirmPanel`.
 
-    Costs about three times a plain run (the state of every firm is copied each month).
+    A panel follows firms, so every firm is simulated as one agent: ``resolution`` can only
+    be the city's size (None: the same). For a quicker panel, follow a smaller city,
+    ``experiments.equivalence.small_city(scenario, 800)``. Costs about three times a plain run
+    (the state of every firm is copied each month).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if resolution is not None and resolution != sc.city.firms:
+        raise SimcityQualityError(
+            f"firm_panel follows every firm one agent each, so it runs {sc.source} at full "
+            f"resolution (its city.firms, {sc.city.firms:,}), not at resolution={resolution!r}"
+            f"; for a quicker panel follow a smaller city: small_city(scenario, "
+            f"{resolution if isinstance(resolution, int) else 800}) from "
+            "simcity_quality.experiments.equivalence.")
     if not isinstance(seed, int | np.integer) or not isinstance(replication, int | np.integer) \
             or replication < 0:
         raise SimcityQualityError(
             f"firm_panel needs a whole-number seed and a replication >= 0, got seed={seed!r}, "
             f"replication={replication!r}.")
-    simulated_firms(sc, firms)
     obs = _PanelObserver()
     model = QualityCityModel(sc, seed=replication_seed(int(seed), int(replication)),
-                             firms=firms, observer=obs)
+                             observer=obs)
     pop = model.pop
     frames = []
     while not model.finished:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import SimcityQualityError
+from ..engine.resolution import check_resolution
+from ..errors import SimcityQualityError, renamed
 from ..results.replications import check_replications, check_seed, run_replication
 from ..results.statistics import wilson_interval
-from ..scenario import Scenario, load_scenario, simulated_firms
+from ..scenario import Scenario, load_scenario
 from ..targets import target_list
 
 
@@ -38,9 +39,9 @@ class LevelResult:
 class _Evaluator:
     """Runs (level, replication) once and remembers: more replications reuse earlier ones."""
 
-    def __init__(self, sc: Scenario, lever: str, targets: list, seed: int, firms: int | None):
+    def __init__(self, sc: Scenario, lever: str, targets: list, seed: int, resolution: int | None):
         self.sc, self.lever, self.targets = sc, lever, targets
-        self.seed, self.firms = seed, firms
+        self.seed, self.resolution = seed, resolution
         self.cache: dict[tuple[float, int], tuple[bool, float]] = {}
 
     def run(self, level: float, reps: int) -> tuple[int, int, float]:
@@ -48,7 +49,7 @@ class _Evaluator:
         sc = self.sc.override({self.lever: _typed(self.sc, self.lever, level)})
         for r in range(reps):
             if (level, r) not in self.cache:
-                model = run_replication(sc, self.seed, r, self.firms)
+                model = run_replication(sc, self.seed, r, self.resolution)
                 met = all(t.met(model.current[t.kpi]) for t in self.targets)
                 self.cache[(level, r)] = (met, model.current["spending_total"])
         got = [self.cache[(level, r)] for r in range(reps)]
@@ -59,10 +60,11 @@ def _typed(sc: Scenario, key: str, value: float):
     return int(round(value)) if isinstance(sc.get(key), int) else float(value)
 
 
+@renamed(firms="resolution")
 def minimum_level(scenario: Scenario | str, lever: str, targets: list[str] | None = None,
                   probability: float = 0.9, bounds: tuple[float, float] | None = None,
                   grid_points: int = 7, replications: int = 20, max_replications: int = 160,
-                  seed: int = 0, firms: int | None = None, bisections: int = 3,
+                  seed: int = 0, resolution: int | None = None, bisections: int = 3,
                   level: float = 0.95) -> LevelResult:
     """Smallest value of ``lever`` in ``bounds`` at which every target in ``targets`` (ids;
     default: all quantified, modelled targets) is met with at least ``probability``.
@@ -72,7 +74,7 @@ def minimum_level(scenario: Scenario | str, lever: str, targets: list[str] | Non
     and the stretches where attainment fell as the lever rose.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    simulated_firms(sc, firms)
+    check_resolution(resolution, sc)
     check_seed(seed)
     check_replications(replications)
     if max_replications < replications:
@@ -101,7 +103,7 @@ def minimum_level(scenario: Scenario | str, lever: str, targets: list[str] | Non
         if unknown:
             raise SimcityQualityError(f"unknown or unmodelled targets {unknown}")
         tlist = [t for t in tlist if t.id in targets]
-    ev = _Evaluator(sc, lever, tlist, seed, firms)
+    ev = _Evaluator(sc, lever, tlist, seed, resolution)
 
     def table(levels, reps) -> pd.DataFrame:
         rows = [(x, *ev.run(x, reps)) for x in levels]

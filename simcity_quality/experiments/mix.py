@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import differential_evolution
 
-from ..errors import SimcityQualityError
+from ..engine.resolution import check_resolution
+from ..errors import SimcityQualityError, renamed
 from ..results.statistics import wilson_interval
-from ..scenario import Scenario, load_scenario, simulated_firms
+from ..scenario import Scenario, load_scenario
 from ..targets import target_list
 from .sensitivity import run_points
 
@@ -49,7 +50,7 @@ def pareto_frontier(table: pd.DataFrame, cost: str = "cost",
 
 
 def _model_evaluator(sc: Scenario, objective: str, replications: int, seed: int,
-                     firms: int | None, executor: str, payer: str, **sweep_args):
+                     resolution: int | None, executor: str, payer: str, **sweep_args):
     tlist = {t.id: t for t in target_list(sc.targets) if t.modelled}
     if objective == "all":
         chosen = [t for t in tlist.values() if t.quantified_in_plan]
@@ -60,7 +61,7 @@ def _model_evaluator(sc: Scenario, objective: str, replications: int, seed: int,
     cost_col = {"all": "all:total", "city": "city:total", "province": "province:total"}[payer]
 
     def evaluate(points: pd.DataFrame) -> pd.DataFrame:
-        f = run_points(sc, points, replications, seed, firms, executor, **sweep_args)
+        f = run_points(sc, points, replications, seed, resolution, executor, **sweep_args)
         if chosen is None:
             if objective not in f:
                 raise SimcityQualityError(f"unknown objective {objective!r}")
@@ -83,9 +84,10 @@ def _model_evaluator(sc: Scenario, objective: str, replications: int, seed: int,
     return evaluate
 
 
+@renamed(firms="resolution")
 def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]],
                  budget: float, objective: str = "all", replications: int = 10,
-                 max_runs: int = 2000, seed: int = 0, firms: int | None = None,
+                 max_runs: int = 2000, seed: int = 0, resolution: int | None = None,
                  payer: str = "all", executor: str = "serial", penalty: float = 2.0,
                  evaluator=None, include_scenario: bool = True, **sweep_args) -> MixResult:
     """Best mix of ``levers`` (dotted key -> (low, high)) whose expected spending by ``payer``
@@ -98,15 +100,15 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
     answer is never worse than the scenario as written when that mix is within the budget.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    simulated_firms(sc, firms)
+    check_resolution(resolution, sc)
     if not levers:
         raise SimcityQualityError("optimise_mix needs at least one lever with bounds")
     if payer not in ("all", "city", "province"):
         raise SimcityQualityError(f"payer must be all, city or province, got {payer!r}")
     names = list(levers)
     bounds = [tuple(map(float, levers[k])) for k in names]
-    evaluate = evaluator or _model_evaluator(sc, objective, replications, seed, firms, executor,
-                                             payer, **sweep_args)
+    evaluate = evaluator or _model_evaluator(sc, objective, replications, seed, resolution,
+                                             executor, payer, **sweep_args)
     d = len(names)
     # every mix costs `replications` runs; aim for at least four generations
     allowed = max_runs // max(1, replications) if evaluator is None else max_runs

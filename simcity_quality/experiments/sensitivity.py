@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import SimcityQualityError
+from ..errors import SimcityQualityError, renamed
 from ..scenario import Scenario, load_scenario
 from . import designs
 from .sweep import sweep
@@ -40,14 +40,14 @@ def _ranges(sc: Scenario, parameters) -> dict[str, tuple[float, float]]:
 
 
 def run_points(sc: Scenario, points: pd.DataFrame, replications: int, seed: int,
-               firms: int | None, executor: str = "serial", store: str | Path | None = None,
+               resolution: int | None, executor: str = "serial", store: str | Path | None = None,
                **sweep_args) -> pd.DataFrame:
     """Per-run finals of every point x replication on CRN seeds, through the sweep executors
     (into ``store``, or a temporary one); a failed run is an error here."""
     with tempfile.TemporaryDirectory() as tmp:
         res = sweep(sc, designs.points(points.reset_index(drop=True)), replications=replications,
                     seed=seed, store=store or Path(tmp) / "store", executor=executor,
-                    firms=firms, timeseries=False, progress=False, **sweep_args)
+                    resolution=resolution, timeseries=False, progress=False, **sweep_args)
     if len(res.failures):
         first = res.failures.iloc[0]
         raise SimcityQualityError(f"{len(res.failures)} runs failed, e.g. point "
@@ -56,10 +56,10 @@ def run_points(sc: Scenario, points: pd.DataFrame, replications: int, seed: int,
 
 
 def evaluate_points(sc: Scenario, points: pd.DataFrame, outputs: list[str], replications: int,
-                    seed: int, firms: int | None, executor: str = "serial",
+                    seed: int, resolution: int | None, executor: str = "serial",
                     store: str | Path | None = None, **sweep_args) -> pd.DataFrame:
     """Mean of ``outputs`` over CRN replications at each point (rows in ``points`` order)."""
-    finals = run_points(sc, points, replications, seed, firms, executor, store, **sweep_args)
+    finals = run_points(sc, points, replications, seed, resolution, executor, store, **sweep_args)
     missing = [o for o in outputs if o not in finals]
     if missing:
         raise SimcityQualityError(f"unknown outputs {missing}")
@@ -115,8 +115,9 @@ def morris_indices(unit: np.ndarray, y: np.ndarray, names: list[str], n_boot: in
                                        "mu_star_high"])
 
 
+@renamed(firms="resolution")
 def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajectories: int = 10,
-           levels: int = 4, replications: int = 5, seed: int = 0, firms: int | None = None,
+           levels: int = 4, replications: int = 5, seed: int = 0, resolution: int | None = None,
            executor: str = "serial", **sweep_args) -> pd.DataFrame:
     """Morris screening of ``outputs`` over ``parameters`` (default: the scenario's
     ``[uncertain]`` ranges). Returns one row per output and parameter: mu*, mu, sigma, a
@@ -132,9 +133,9 @@ def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajec
     for k in names:  # whole-number parameters stay whole
         if isinstance(sc.get(k), int):
             points[k] = np.round(points[k]).astype(int)
-    means = evaluate_points(sc, points, outputs, replications, seed, firms, executor,
+    means = evaluate_points(sc, points, outputs, replications, seed, resolution, executor,
                             **sweep_args)
-    noise = _noise(sc, outputs, replications, seed, firms)
+    noise = _noise(sc, outputs, replications, seed, resolution)
     frames = []
     for out in outputs:
         table = morris_indices(unit, means[out].to_numpy(), names, seed=seed)
@@ -145,11 +146,11 @@ def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajec
         ["output", "mu_star"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _noise(sc, outputs, replications, seed, firms) -> dict[str, float]:
+def _noise(sc, outputs, replications, seed, resolution) -> dict[str, float]:
     """Spread of each output's replication mean at the scenario's own values."""
     from ..results.replications import run
 
-    res = run(sc, replications=max(replications, 2), seed=seed + 1, firms=firms)
+    res = run(sc, replications=max(replications, 2), seed=seed + 1, resolution=resolution)
     return {o: float(res.final[o].std(ddof=1) / np.sqrt(replications)) for o in outputs}
 
 
@@ -178,8 +179,9 @@ def sobol_indices_of(func, ranges: dict[str, tuple[float, float]], n: int, seed:
     })
 
 
+@renamed(firms="resolution")
 def sobol(scenario: Scenario | str, output: str, parameters=None, n: int = 64,
-          replications: int = 5, seed: int = 0, firms: int | None = None,
+          replications: int = 5, seed: int = 0, resolution: int | None = None,
           executor: str = "serial", **sweep_args) -> pd.DataFrame:
     """Sobol first- and total-order indices of one output over the uncertain parameters
     (``n`` a power of two; the model runs ``n * (d + 2) * replications`` times)."""
@@ -190,7 +192,7 @@ def sobol(scenario: Scenario | str, output: str, parameters=None, n: int = 64,
         for k in points:
             if isinstance(sc.get(k), int):
                 points[k] = np.round(points[k]).astype(int)
-        return evaluate_points(sc, points, [output], replications, seed, firms, executor,
+        return evaluate_points(sc, points, [output], replications, seed, resolution, executor,
                                **sweep_args)[output].to_numpy()
 
     table = sobol_indices_of(func, ranges, n, seed)

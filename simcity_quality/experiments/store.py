@@ -4,7 +4,7 @@ crashes and that checks itself.
 ::
 
     STORE/manifest.json        what was asked (scenario and its hash, design, seed, replications,
-                               firms), the sweep's id, the design file's rows and checksum,
+                               resolution), the sweep's id, the design file's rows and checksum,
                                package versions, start and end times; once the sweep has
                                finished, every part with its rows and checksum
     STORE/lock                 held by the sweep writing the store (:mod:`.lock`)

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import SimcityQualityError, note
+from ..engine.resolution import check_resolution
+from ..errors import SimcityQualityError, note, renamed
 from ..results.replications import check_replications, check_seed
-from ..scenario import Scenario, load_scenario, simulated_firms
+from ..scenario import Scenario, load_scenario
 from .designs import Design
 from .reading import ExperimentResults, load_results
 from .store import FORMAT, VERSION, versions
@@ -36,8 +37,8 @@ from .worker import end_with, run_batch
 from .writing import ResultStore
 
 EXECUTORS = ("serial", "processes", "dask")
-# city counts that, varied by a design, change how far the simulated enterprises scale
-_CITY_COUNTS = ("city.firms", "city.contractors", "city.service_firms")
+# design keys that bound the resolution of a point
+_CITY_SIZE = ("city.firms", "city.resolution")
 
 
 class SweepInterrupted(SimcityQualityError):
@@ -84,10 +85,11 @@ def _refuse_while_a_worker_starts() -> None:
             "with resume=True (or --resume) to finish it, or remove the folder.")
 
 
+@renamed(firms="resolution")
 def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 10,
           seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
           workers: int | None = None, scheduler: str | None = None, security=None,
-          firms: int | None = None, resume: bool = False, batch_size: int | None = None,
+          resolution: int | None = None, resume: bool = False, batch_size: int | None = None,
           timeseries: bool = True, progress: bool = True,
           command: str | None = None) -> ExperimentResults:
     """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
@@ -112,13 +114,14 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
     replications, seed = check_replications(replications), check_seed(seed)
     _check_arguments(executor, batch_size, scheduler, security)
     table = design.resolve(sc)
-    _check_points(sc, table, firms)
+    _check_points(sc, table, resolution)
     manifest = {
         "format": FORMAT, "version": VERSION,
         "scenario_name": sc.name, "scenario_source": sc.source,
         "scenario_hash": sc.content_hash(), "scenario": sc.file_data(),
         "design": design.describe(), "design_hash": _hash(table.to_dict(orient="split")),
-        "points": len(table), "replications": replications, "seed": seed, "firms": firms,
+        "points": len(table), "replications": replications, "seed": seed,
+        "resolution": resolution,
         "timeseries": timeseries, "versions": versions(), "command": command,
         "seed_rule": "replication r uses numpy SeedSequence(seed, spawn_key=(r,)), the r-th "
                      "child of SeedSequence(seed), at every design point",
@@ -128,7 +131,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         with ResultStore.open(store, manifest, table, resume, command or "") as st:
             _tell(st)
             _run(st, execute, table, replications, (sc.file_data(), sc.source),
-                 (seed, firms, timeseries), batch_size, n_workers, progress, command)
+                 (seed, resolution, timeseries), batch_size, n_workers, progress, command)
             res = load_results(st.path)  # finals and failures: the time series stay on disk
             st.finish({"runs_finished": len(res.finals), "runs_failed": len(res.failures),
                        "runs_missing": res.missing_runs})
@@ -192,17 +195,16 @@ def _check_arguments(executor, batch_size, scheduler, security) -> None:
             "from Python; see docs/experiments.md). Nothing was run.")
 
 
-def _check_points(sc: Scenario, table: pd.DataFrame, firms: int | None) -> None:
-    """The number of simulated enterprises, checked for the scenario and for every point whose
-    city counts the design changes (they set how far the city scales)."""
-    simulated_firms(sc, firms)
-    varied = [k for k in _CITY_COUNTS if k in table.columns]
-    if not varied or firms is None:
-        return
-    for values in table[varied].drop_duplicates().itertuples(index=False):
+def _check_points(sc: Scenario, table: pd.DataFrame, resolution: int | None) -> None:
+    """The resolution, checked for the scenario and for every point whose city size or
+    resolution the design changes (a resolution is at most the city's firms)."""
+    check_resolution(resolution, sc)
+    varied = [k for k in _CITY_SIZE if k in table.columns]
+    for values in table[varied].drop_duplicates().itertuples(index=False) if varied else ():
         city = sc.city.model_copy(update={k.split(".")[1]: int(v)
                                           for k, v in zip(varied, values, strict=True)})
-        simulated_firms(sc.model_copy(update={"city": city}), firms)
+        check_resolution(resolution, sc.model_copy(update={"city": city}),
+                         "resolution" if resolution is not None else "city.resolution")
 
 
 def _workers(executor: str, workers: int | None) -> int:
@@ -235,7 +237,7 @@ def run_batches(executor: str, batches: list, args: tuple, call: tuple, n_worker
                 scheduler=None, security=None) -> Iterator[tuple[list, dict]]:
     """(batch, result) as batches of ``(point, replication, overrides)`` complete on an
     executor, without a store (calibration's runs); ``args`` = (scenario data, source),
-    ``call`` = (seed, firms, timeseries)."""
+    ``call`` = (seed, resolution, timeseries)."""
     with _executor(executor, n_workers, scheduler, security) as execute:
         try:
             yield from execute(batches, args, call)

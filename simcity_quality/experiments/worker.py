@@ -22,7 +22,7 @@ from ..scenario import scenario_from_data
 
 
 def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict]], seed: int,
-              firms: int | None, timeseries: bool) -> dict:
+              resolution: int | None, timeseries: bool) -> dict:
     """Run tasks ``(point, replication, overrides)``; return finals, time series and failures."""
     base = scenario_from_data(scenario_data, source)
     finals, series, failures = [], [], []
@@ -30,7 +30,7 @@ def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict
         try:
             sc = base.override(overrides) if overrides else base
             # the seed rule: replication `rep` is the same run at every design point (CRN)
-            model = run_replication(sc, seed, rep, firms)
+            model = run_replication(sc, seed, rep, resolution)
             ts = model.record.get_model_vars_dataframe()
             ts.insert(0, "step", np.arange(1, len(ts) + 1, dtype=np.int64))
             budget = model.ledger_frame().assign(replication=rep)

@@ -36,7 +36,8 @@ from .store import (
 )
 
 # what must match for --resume to continue a stored sweep
-COMPARED = ("scenario_hash", "design_hash", "seed", "replications", "firms", "timeseries")
+COMPARED = ("scenario_hash", "design_hash", "seed", "replications", "resolution",
+            "timeseries")
 # what a store being created may already hold (a kill during creation, before the manifest)
 _LAYOUT = (*TABLES, MARKERS, QUARANTINE)
 

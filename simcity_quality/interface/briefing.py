@@ -515,17 +515,16 @@ def replications_for_half_width(half_width: float, level: float = 0.95,
 def _resolution(res: Results) -> str:
     """What the simulated size means for the money and counts shown."""
     city = res.scenario.city
-    if res.firms >= city.firms:
-        return (f"<li>The runs simulated the whole city of the scenario: {res.firms:,} "
+    if res.resolution >= city.firms:
+        return (f"<li>The runs simulated the whole city of the scenario: {res.resolution:,} "
                 "industrial enterprises, with its contractors and service firms.</li>")
-    share = res.firms / city.firms
-    return (f"<li><strong>Resolution.</strong> The runs simulated {res.firms:,} enterprises "
-            f"where the scenario's city has {city.firms:,}. The model shrinks the whole city "
-            "to the simulated size (docs/ODD.md §7.13): contractors, service firms, "
-            "inspections, title quotas and key projects scale with it, so the money and "
-            f"counts here are for a city about {share:.0%} of the scenario's, not for the "
-            "city itself, and scarce events such as titles are lumpier. Run at the full size "
-            "(without <code>--firms</code>) before quoting money.</li>")
+    return (f"<li><strong>Resolution.</strong> The runs simulated {res.resolution:,} of the "
+            f"city's {city.firms:,} industrial enterprises (docs/ODD.md §7.13): large firms, "
+            "title holders and every firm a count-limited mechanism picks out (an inspection, "
+            "a title, a key project) are simulated one each; the other medium and small firms "
+            "are a sample of each size, each standing for several identical ones. Money, "
+            "counts and targets are for the whole city; a lower resolution makes them noisier, not "
+            "smaller.</li>")
 
 
 def _precision(comparison: Comparison, att: pd.DataFrame) -> str:
@@ -570,9 +569,11 @@ def reproduce_command(comparison: Comparison, briefing: str = "briefing.html") -
     if not all(s.endswith(".toml") and Path(s).is_file() for s in sources):
         return None
     ref = comparison.reference
-    firms = "" if ref.firms == ref.scenario.city.firms else f" --firms {ref.firms}"
+    city = ref.scenario.city
+    default = city.resolution or city.firms
+    resolution = "" if ref.resolution == default else f" --resolution {ref.resolution}"
     return (f"simcity-quality compare {' '.join(sources)} -r {len(ref.final)} --seed "
-            f"{ref.seed}{firms} --briefing {briefing}")
+            f"{ref.seed}{resolution} --briefing {briefing}")
 
 
 def _reproduce(comparison: Comparison) -> str:

@@ -39,7 +39,8 @@ def _cmd_run(args) -> int:
     results = []
     with folder:
         for sc in scenarios:
-            res = run(sc, replications=args.replications, seed=args.seed, firms=args.firms)
+            res = run(sc, replications=args.replications, seed=args.seed,
+                      resolution=args.resolution)
             print(format_text(res))
             res.write_tables(folder, res.name)  # each scenario's tables as soon as it is done
             results.append(res)
@@ -65,7 +66,8 @@ def _cmd_compare(args) -> int:
 
         check_briefing_path(args.briefing)
         model_limits()
-    comp = compare(scenarios, replications=args.replications, seed=args.seed, firms=args.firms)
+    comp = compare(scenarios, replications=args.replications, seed=args.seed,
+                   resolution=args.resolution)
     print(format_comparison(comp))
     with folder:
         comp.write_tables(folder)  # the tables first: whatever happens next, they are kept
@@ -93,13 +95,13 @@ def _write_briefing(comp, path: Path, folder) -> Path:
 
 def _check_sizes(scenarios, args) -> None:
     """Seed and number of simulated enterprises, checked before any run or any file."""
+    from ..engine.resolution import check_resolution
     from ..results.replications import check_replications, check_seed
-    from ..scenario import simulated_firms
 
     check_replications(args.replications)
     check_seed(args.seed, "--seed")
     for sc in scenarios:
-        simulated_firms(sc, args.firms)
+        check_resolution(args.resolution, sc, "--resolution")
 
 
 def _output_folder(args, names: list[str], kind: str):
@@ -113,7 +115,7 @@ def _output_folder(args, names: list[str], kind: str):
     path = Path(args.out) if args.out else Path("results") / default
     return OutputFolder(path, kind, overwrite=args.overwrite,
                         about={"scenarios": names, "replications": args.replications,
-                               "seed": args.seed, "firms": args.firms,
+                               "seed": args.seed, "resolution": args.resolution,
                                "command": args.command_line})
 
 
@@ -182,11 +184,17 @@ def _cmd_sweep(args) -> int:
                             tls_client_key=args.tls_key, require_encryption=True)
     res = sweep(sc, design, replications=args.replications, seed=args.seed, store=args.out,
                 executor=args.executor, workers=args.workers, scheduler=args.scheduler,
-                security=security, firms=args.firms, resume=args.resume,
+                security=security, resolution=args.resolution, resume=args.resume,
                 batch_size=args.batch_size, progress=not args.quiet,
                 command=args.command_line)
     print(f"{len(res.finals)} runs finished, {len(res.failures)} failed, {res.missing_runs} "
           f"missing, in {res.path}/ (load with sq.load_results)")
+    if len(res.failures) and not len(res.finals):  # nothing to analyse: a failure, not a sweep
+        first = res.failures.iloc[0]
+        raise SimcityQualityError(
+            f"every run of the sweep failed ({len(res.failures)} runs, recorded in "
+            f"{res.path}/failures/), for example point {first['point']} replication "
+            f"{first['replication']}: {first['error']}")
     for _, row in res.failures.head(5).iterrows():
         print(f"  failed: point {row['point']} replication {row['replication']}: "
               f"{row['error']}", file=sys.stderr)
@@ -227,7 +235,7 @@ def _cmd_minimum_level(args) -> int:
                         probability=args.probability, bounds=tuple(args.bounds),
                         grid_points=args.grid_points, replications=args.replications,
                         max_replications=args.max_replications, seed=args.seed,
-                        firms=args.firms)
+                        resolution=args.resolution)
     print(res.scan.round(4).to_string(index=False))
     if res.non_monotonic:
         print("attainment fell as the lever rose between: "
@@ -246,14 +254,14 @@ def _cmd_calibrate(args) -> int:
     from ..calibration import calibrate, load_observed
 
     spec = load_observed(args.observed)  # checked in full before any run
-    settings = {"replications": 20, "seed": 0, "firms": None, **spec.settings}
-    for key in ("replications", "seed", "firms"):
+    settings = {"replications": 20, "seed": 0, "resolution": None, **spec.settings}
+    for key in ("replications", "seed", "resolution"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    res = calibrate(spec.scenario, spec.observed, spec.parameters, firms=settings["firms"],
-                    replications=settings["replications"], seed=settings["seed"],
-                    executor=args.executor, workers=args.workers)
-    flags = [f"--{k} {getattr(args, k)}" for k in ("replications", "seed", "firms")
+    res = calibrate(spec.scenario, spec.observed, spec.parameters,
+                    resolution=settings["resolution"], replications=settings["replications"],
+                    seed=settings["seed"], executor=args.executor, workers=args.workers)
+    flags = [f"--{k} {getattr(args, k)}" for k in ("replications", "seed", "resolution")
              if getattr(args, k) is not None]
     res.command = " ".join(["simcity-quality calibrate", args.observed, "-o", args.out, *flags])
     res.inputs = args.observed
@@ -323,6 +331,14 @@ def _cmd_report(args) -> int:
     return 1 if bad else 0
 
 
+def _add_resolution(parser) -> None:
+    """``--resolution`` (and the old ``--firms``, refused with a message naming the new word)."""
+    parser.add_argument("--resolution", type=int, default=None,
+                        help="simulated firms (default: the scenario's city.resolution, else "
+                        "all city.firms); money and counts are for the whole city")
+    parser.add_argument("--firms", type=int, default=None, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     p = argparse.ArgumentParser(prog="simcity-quality",
@@ -332,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", nargs="+", help="scenario TOML file(s)")
     r.add_argument("-r", "--replications", type=int, default=10)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--firms", type=int, default=None, help="override city.firms")
+    _add_resolution(r)
     r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
     r.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
                    "that holds no results of `run` (the same kind is always replaced whole)")
@@ -341,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
     c.add_argument("-r", "--replications", type=int, default=10)
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--firms", type=int, default=None, help="override city.firms")
+    _add_resolution(c)
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
     c.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
                    "that holds no results of `compare` (the same kind is always replaced whole)")
@@ -359,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sampled key (default range: the scenario's [uncertain])")
     w.add_argument("-r", "--replications", type=int, default=10)
     w.add_argument("--seed", type=int, default=0)
-    w.add_argument("--firms", type=int, default=None)
+    _add_resolution(w)
     w.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
     w.add_argument("--workers", type=int, default=None)
     w.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
@@ -395,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-r", "--replications", type=int, default=20)
     m.add_argument("--max-replications", type=int, default=160)
     m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--firms", type=int, default=None)
+    _add_resolution(m)
     m.set_defaults(func=_cmd_minimum_level)
     cal = sub.add_parser("calibrate", help="fit parameters to observed statistics (a TOML "
                          "file, e.g. scenarios/observed/national_2009.toml); write a scenario")
@@ -404,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("-r", "--replications", type=int, default=None,
                      help="default: the file's [settings], else 20")
     cal.add_argument("--seed", type=int, default=None)
-    cal.add_argument("--firms", type=int, default=None)
+    _add_resolution(cal)
     cal.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial")
     cal.add_argument("--workers", type=int, default=None)
     cal.set_defaults(func=_cmd_calibrate)
@@ -439,6 +455,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["simcity-quality", *argv])
+    if getattr(args, "firms", None) is not None:
+        print("error: --firms is now --resolution: how many of the city's firms are simulated "
+              "(money and counts are always for the whole city, whose size is city.firms in "
+              "the scenario).", file=sys.stderr)
+        return 2
     notes = logging.StreamHandler(sys.stderr)
     notes.setFormatter(logging.Formatter("note: %(message)s"))
     NOTES.addHandler(notes)

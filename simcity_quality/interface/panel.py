@@ -31,10 +31,11 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel
 
 from ..engine.ledger import REVENUE_LINES
-from ..errors import ScenarioError, SimcityQualityError
+from ..engine.resolution import check_resolution
+from ..errors import ScenarioError, SimcityQualityError, renamed
 from ..results import Results, run
 from ..results.budget import line_totals
-from ..scenario import Scenario, load_scenario, parameter_table, simulated_firms
+from ..scenario import Scenario, load_scenario, parameter_table
 from . import report
 
 
@@ -168,11 +169,11 @@ class PolicyPanel:
     are what the panel shows, as DataFrames.
     """
 
-    def __init__(self, scenario: Scenario | str | Path, firms: int = 2000,
+    def __init__(self, scenario: Scenario | str | Path, resolution: int = 2000,
                  replications: int = 8, seed: int = 0, levers: tuple[Lever, ...] = LEVERS):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        simulated_firms(self.scenario, firms)  # before any widget is built
-        self.firms, self.replications, self.seed = firms, replications, seed
+        check_resolution(resolution, self.scenario)  # before any widget is built
+        self.resolution, self.replications, self.seed = resolution, replications, seed
         self.levers = tuple(levers)
         self.controls: dict[str, widgets.ValueWidget] = {
             lv.key: _control(lv, self.scenario) for lv in self.levers}
@@ -195,9 +196,10 @@ class PolicyPanel:
         for w in (*self.controls.values(), self.extra):
             w.observe(self._on_change, names="value")
         self.widget = widgets.VBox(
-            [widgets.HTML(f"<b>{html.escape(self.scenario.name)}</b>: {firms:,} enterprises, "
-                          f"{replications} replications, seed {seed} (the same random numbers "
-                          "on every run)"),
+            [widgets.HTML(f"<b>{html.escape(self.scenario.name)}</b>: {resolution:,} of the "
+                          f"city's {self.scenario.city.firms:,} enterprises simulated (money for "
+                          f"the whole city), {replications} replications, seed {seed} (the "
+                          "same random numbers on every run)"),
              *self.controls.values(),
              self.extra, self.status, self.chart,
              widgets.HBox([self.targets_html, self.budget_html],
@@ -224,7 +226,7 @@ class PolicyPanel:
     def _run(self, changes: dict[str, Any]) -> Results:
         sc = self.scenario.override(changes) if changes else self.scenario
         t0 = time.perf_counter()
-        res = run(sc, replications=self.replications, seed=self.seed, firms=self.firms)
+        res = run(sc, replications=self.replications, seed=self.seed, resolution=self.resolution)
         self.seconds = time.perf_counter() - t0
         self.runs += 1
         return res
@@ -372,12 +374,13 @@ def _chart_png(res: Results, reference: Results) -> bytes:
     return buf.getvalue()
 
 
-def policy_panel(scenario: Scenario | str | Path, firms: int = 2000, replications: int = 8,
+@renamed(firms="resolution")
+def policy_panel(scenario: Scenario | str | Path, resolution: int = 2000, replications: int = 8,
                  seed: int = 0, levers: tuple[Lever, ...] = LEVERS) -> PolicyPanel:
     """A :class:`PolicyPanel` for ``scenario`` (a Scenario or a TOML path), already run once.
 
-    ``firms`` and ``replications`` set the quick size (2,000 enterprises and 8 replications
+    ``resolution`` and ``replications`` set the quick size (2,000 enterprises and 8 replications
     update in about a second, docs/interactive.md); ``seed`` is shared by every re-run.
     """
-    return PolicyPanel(scenario, firms=firms, replications=replications, seed=seed,
+    return PolicyPanel(scenario, resolution=resolution, replications=replications, seed=seed,
                        levers=levers)

@@ -29,7 +29,7 @@ measurement.
 Usage::
 
     sc = load_scenario("scenarios/the_plan.toml")
-    m = ReferenceCityModel(sc, seed=1, firms=1000)
+    m = ReferenceCityModel(sc.override({"city.firms": 1000}), seed=1)
     m.run_model()
     m.datacollector.get_model_vars_dataframe()
 """
@@ -64,7 +64,7 @@ from ..engine.shared import (
     reward_amounts,
     stochastic_round,
 )
-from ..scenario import Levers, Scenario, simulated_firms
+from ..scenario import Levers, Scenario
 
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
 FOOD = SECTORS.index("food_farm_processing")
@@ -676,29 +676,26 @@ class ReferenceCityModel(mesa.Model):
     """The city, one agent per firm, from ``city.base_year`` to the end of ``horizon.end_year``.
 
     Args:
-        scenario: a validated :class:`~simcity_quality.scenario.Scenario`.
+        scenario: a validated :class:`~simcity_quality.scenario.Scenario`; every one of its
+            ``city.firms``, ``city.contractors`` and ``city.service_firms`` is an agent (the
+            reference has no resolution: use a small city to keep it quick).
         seed: an int or ``numpy.random.SeedSequence``; seeds ``self.random`` (Python) and
             ``self.rng`` (numpy), the only sources of randomness.
-        firms: number of industrial enterprises (default ``city.firms``); contractors, service
-            firms and the count levers scale by ``firms / city.firms`` (ODD §7.13).
     """
 
-    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0,
-                 firms: int | None = None):
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence | int = 0):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         words = ss.generate_state(4, np.uint32)
         super().__init__(seed=sum(int(w) << (32 * i) for i, w in enumerate(words)))
         self.scenario = sc = scenario
-        self.n_firms = simulated_firms(sc, firms)  # checked against the schema's bounds
-        self.scale = self.n_firms / sc.city.firms
+        self.n_firms = sc.city.firms
         self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
         self.n_months = 12 * len(self.years)
         self.ledger = Ledger(self.years)
         self.p = self._parameters(sc)
 
         # government and market memory (docs/ODD.md, model-level state)
-        sq_rate = min(1.0, sc.status_quo.inspection.spot_checks_per_year * self.scale
-                      / self.n_firms)
+        sq_rate = min(1.0, sc.status_quo.inspection.spot_checks_per_year / self.n_firms)
         self.anchors = [[sq_rate, sq_rate] for _ in SECTORS]  # sector x (normal, watched)
         # perceived chance an application for each tier wins (index 0: no title)
         self.win_belief = [sc.behaviour.initial_win_belief] * len(TIERS)
@@ -812,7 +809,7 @@ class ReferenceCityModel(mesa.Model):
         """Base-year contractors (``construction.create_contractors``); each chooses its effort
         once under the first year's levers."""
         c = self.scenario.construction
-        n = int(round(self.scenario.city.contractors * self.scale))
+        n = self.scenario.city.contractors
         sizes = self.random.choices(range(len(SIZES)), weights=by_size(c.size_shares), k=n)
         for size in sizes:
             Contractor(self, size, getattr(c.capability_mean, SIZES[size])
@@ -823,7 +820,7 @@ class ReferenceCityModel(mesa.Model):
     def _create_service_firms(self) -> None:
         """Base-year service firms (``services.create_service_firms``)."""
         sv, rnd = self.scenario.services, self.random
-        n = int(round(self.scenario.city.service_firms * self.scale))
+        n = self.scenario.city.service_firms
         sectors = rnd.choices(range(len(SERVICE_SECTORS)),
                               weights=[getattr(sv.sector_shares, s) for s in SERVICE_SECTORS], k=n)
         sizes = rnd.choices(range(len(SIZES)), weights=by_size(sv.size_shares), k=n)
@@ -909,7 +906,7 @@ class ReferenceCityModel(mesa.Model):
         if draws is None:
             draws = (self.random.random(), {f: self.random.gauss() for f in self.enterprises})
         u_round, z = draws
-        k = stochastic_round(lv.subsidy.key_projects_per_year * self.scale, u_round)
+        k = stochastic_round(lv.subsidy.key_projects_per_year, u_round)
         weight = lv.subsidy.priority_capability_weight
         priority = {}
         for firm in self.enterprises:
@@ -928,7 +925,7 @@ class ReferenceCityModel(mesa.Model):
         for firm in self.enterprises:
             firm.belief += boost * (1.0 - firm.belief)
         self.ledger.book(year, "city", "campaign_cost",
-                         lv.campaigns.cost_per_campaign_yuan * self.scale)
+                         lv.campaigns.cost_per_campaign_yuan)
 
     def sector_shares(self, agents, flag: str, n_sectors: int) -> list[float]:
         """Share of ``agents`` in each sector with attribute ``flag`` set (what a firm sees of
@@ -1010,8 +1007,7 @@ class ReferenceCityModel(mesa.Model):
         """§3.3, §4.4: this month's share of the yearly inspection count (fractions carried
         over); the city pays for them and collects the fines (``government.city_inspection``).
         ``keys``: {firm: selection uniform}; ``draws``: {firm: InspectionDraws}."""
-        self.inspection_carry += (lv.inspection.spot_checks_per_year * self.scale
-                                  / MONTHS_PER_YEAR)
+        self.inspection_carry += lv.inspection.spot_checks_per_year / MONTHS_PER_YEAR
         k = math.floor(self.inspection_carry)
         self.inspection_carry -= k
         inspected = self.choose_inspected(lv, k, keys)
@@ -1051,8 +1047,8 @@ class ReferenceCityModel(mesa.Model):
 
     def award_round(self, lv: Levers, year: int, draws: dict | None = None) -> None:
         """§3.1, §4.2, December: from the highest tier down the judges rank the applicants who
-        still qualify by capability, certification, size and noise; the quota (scaled,
-        stochastically rounded) wins; winners take the title and the one-time rewards of
+        still qualify by capability, certification, size and noise; the quota (stochastically
+        rounded) wins; winners take the title and the one-time rewards of
         province and city. Perceived win chances follow win ratios
         (``government.award_titles``). ``draws``: per tier, (the quota's rounding uniform,
         {firm: normal judging noise})."""
@@ -1068,7 +1064,7 @@ class ReferenceCityModel(mesa.Model):
             eligible = [f for f in applicants if f.capability >= p.min_capability[t]
                         and (f.iso9001 or not p.iso_required[t])]
             u_round, noise = draws[t]
-            k = stochastic_round(p.quota[t] * self.scale, u_round)
+            k = stochastic_round(p.quota[t], u_round)
             score = {f: (f.capability + aw.certification_bonus * f.iso9001
                          + aw.size_bonus * math.log10(max(f.output, MIN_OUTPUT_FOR_LOG))
                          + aw.judging_noise * noise[f]) for f in eligible}
@@ -1162,7 +1158,7 @@ class ReferenceCityModel(mesa.Model):
             self.demonstration_contest(lv, year)
 
     def demonstration_contest(self, lv: Levers, year: int, draws: tuple | None = None) -> None:
-        """§3.2, December: the year's demonstration titles (scaled, stochastically rounded) go
+        """§3.2, December: the year's demonstration titles (stochastically rounded) go
         to the largest adopters without one, with noise; the city pays each winner's reward
         (``services.award_demonstrations``). ``draws``: (the rounding uniform, {firm: normal
         judging noise})."""
@@ -1171,7 +1167,7 @@ class ReferenceCityModel(mesa.Model):
         if draws is None:
             draws = (self.random.random(), {f: self.random.gauss() for f in eligible})
         u_round, z = draws
-        k = stochastic_round(sl.demonstration_titles_per_year * self.scale, u_round)
+        k = stochastic_round(sl.demonstration_titles_per_year, u_round)
         noise = self.scenario.services.judging_noise
         score = {f: math.log10(max(f.revenue, MIN_OUTPUT_FOR_LOG)) + noise * z[f]
                  for f in eligible}

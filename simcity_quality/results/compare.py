@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..engine.columns import REPORTED, TARGET_KPIS
-from ..errors import SimcityQualityError
-from ..scenario import Scenario, load_scenario, simulated_firms
+from ..engine.resolution import check_resolution
+from ..errors import SimcityQualityError, renamed
+from ..scenario import Scenario, load_scenario
 from .budget import line_totals, wide
 from .files import OutputFolder
 from .replications import Results, check_replications, check_seed, run
@@ -90,8 +91,9 @@ def differences(reference: Results, other: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@renamed(firms="resolution")
 def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed: int = 0,
-            firms: int | None = None) -> Comparison:
+            resolution: int | None = None) -> Comparison:
     """Run every scenario on the same seeds; the first is the reference.
 
     Returns a :class:`Comparison` with paired differences (and 95 % intervals) of every KPI and
@@ -102,13 +104,14 @@ def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed
     loaded = [sc if isinstance(sc, Scenario) else load_scenario(sc) for sc in scenarios]
     check_replications(replications)
     check_seed(seed)
-    for sc in loaded:  # every scenario's size is checked before any runs
-        simulated_firms(sc, firms)
+    for sc in loaded:  # every scenario's resolution is checked before any runs
+        check_resolution(resolution, sc)
     names = [sc.name for sc in loaded]
     if len(set(names)) != len(names):
         raise SimcityQualityError(f"scenario names must differ to be compared, got {names}; "
                                   "set `name` in each file.")
-    results = [run(sc, replications=replications, seed=seed, firms=firms) for sc in loaded]
+    results = [run(sc, replications=replications, seed=seed, resolution=resolution)
+               for sc in loaded]
     diffs = [differences(results[0], res) for res in results[1:]]
     diff = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(
         columns=["scenario", "reference", "metric", "kind", "reference_mean", "scenario_mean",

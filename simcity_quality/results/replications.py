@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ..engine.model import QualityCityModel
-from ..errors import SimcityQualityError
-from ..scenario import Scenario, load_scenario, simulated_firms
+from ..engine.resolution import check_resolution
+from ..errors import SimcityQualityError, renamed
+from ..scenario import Scenario, load_scenario
 from ..targets import target_list
 from .budget import line_totals
 from .files import OutputFolder
@@ -65,7 +66,7 @@ class Results:
 
     scenario: Scenario
     seed: int
-    firms: int
+    resolution: int  # industrial enterprises simulated (the city is city.firms)
     timeseries: pd.DataFrame  # replication x month: KPIs, counts, cumulative spending
     final: pd.DataFrame  # replication: values at the end of the horizon
     budget: pd.DataFrame  # replication x year x payer x line, yuan
@@ -100,7 +101,7 @@ class Results:
 
     def about(self) -> dict:
         """What a results folder's manifest records of this run."""
-        return {"scenarios": [self.name], "seed": self.seed, "firms": self.firms,
+        return {"scenarios": [self.name], "seed": self.seed, "resolution": self.resolution,
                 "replications": int(self.final.shape[0])}
 
 
@@ -139,11 +140,11 @@ def attainment(final: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int,
-                    firms: int | None = None, track=(), observer=None) -> QualityCityModel:
+                    resolution: int | None = None, track=(), observer=None) -> QualityCityModel:
     """Replication ``replication`` of ``scenario`` under the experiment seed ``seed`` (the seed
     rule), run to the end of the horizon; returns the finished model."""
-    model = QualityCityModel(scenario, seed=replication_seed(seed, replication), firms=firms,
-                             track=track, observer=observer)
+    model = QualityCityModel(scenario, seed=replication_seed(seed, replication),
+                             resolution=resolution, track=track, observer=observer)
     model.run_model()
     return model
 
@@ -164,21 +165,24 @@ def replication_tables(model: QualityCityModel, replication: int) -> dict[str, p
             "budget": budget, "breakdown": breakdown}
 
 
+@renamed(firms="resolution")
 def run(scenario: Scenario | str | Path, replications: int = 10, seed: int = 0,
-        firms: int | None = None) -> Results:
+        resolution: int | None = None) -> Results:
     """Run ``replications`` of a scenario (a :class:`Scenario` or a TOML path).
 
-    ``firms`` overrides ``city.firms``. Replication ``r`` runs on :func:`replication_seed`.
+    ``resolution``: how many of the city's firms are simulated (default ``city.resolution``,
+    else all); money, counts and KPIs are for the whole city whatever it is. Replication ``r``
+    runs on :func:`replication_seed`.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications = check_replications(replications)
     seed = check_seed(seed)
-    n_firms = simulated_firms(sc, firms)
-    tables = [replication_tables(run_replication(sc, seed, r, firms), r)
+    resolution = check_resolution(resolution, sc)
+    tables = [replication_tables(run_replication(sc, seed, r, resolution), r)
               for r in range(replications)]
 
     def stacked(name):
         return pd.concat([t[name] for t in tables], ignore_index=True)
 
-    return Results(sc, seed, n_firms, stacked("timeseries"), stacked("final"), stacked("budget"),
-                   stacked("breakdown"))
+    return Results(sc, seed, resolution, stacked("timeseries"), stacked("final"),
+                   stacked("budget"), stacked("breakdown"))

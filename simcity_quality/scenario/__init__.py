@@ -5,15 +5,13 @@
 - :mod:`.loading`: :func:`load_scenario`, :func:`scenario_from_data`, overrides;
 - :mod:`.messages`: validation errors as prose naming file and key;
 - :mod:`.catalogue`: :func:`parameter_table`, ``docs/parameters.md``, the valid keys;
-- :mod:`.keys`: flattening dotted keys and suggesting the nearest one;
-- :mod:`.size`: :func:`simulated_firms`, the checked number of enterprises a run simulates.
+- :mod:`.keys`: flattening dotted keys and suggesting the nearest one.
 """
 
 from .catalogue import parameter_table, parameters_markdown, valid_keys
 from .keys import flatten
 from .loading import load_scenario, scenario_from_data
 from .schema import Levers, Scenario
-from .size import simulated_firms
 
 __all__ = ["Levers", "Scenario", "flatten", "load_scenario", "parameter_table",
-           "parameters_markdown", "scenario_from_data", "simulated_firms", "valid_keys"]
+           "parameters_markdown", "scenario_from_data", "valid_keys"]

@@ -164,6 +164,13 @@ class City(_Strict):
                    description="industrial enterprises in the city at the start",
                    reason="a county-level manufacturing city has thousands of industrial firms, "
                    "most of them small; no city census published")
+    resolution: int | None = Field(
+        None, ge=1, le=5_000_000, strict=True,
+        description="industrial enterprises simulated (at most city.firms; empty: all); small "
+        "firms without a title are thinned, each simulated one standing for several, and money, "
+        "counts and KPIs are still reported for the whole city (docs/ODD.md §7.13)",
+        json_schema_extra={"unit": "simulated enterprises", "source": "a setting of the run, "
+                           "not of the city"})
     contractors: int = P(unit="contractors", source="assumption", ge=0, le=1_000_000,
                          description="construction contractors building in the city (§2.2.2)",
                          reason="a few hundred qualified builders in a county-level city")
@@ -270,7 +277,7 @@ class Rewards(_Strict):
 class Inspection(_Strict):
     spot_checks_per_year: float = P(unit="inspections/year", source="§3.3, §4.4", ge=0,
                                     description="the city's own product inspections per year "
-                                    "(the enforcement lever; scales with firms=)")
+                                    "(the enforcement lever; for the whole city)")
     targeting: Literal["uniform", "tiered"] = P(unit="rule", strict=None,
                                                 source="§3.3 (tiered supervision)",
                                                 description="whom the city inspects")
@@ -310,7 +317,7 @@ class Subsidy(_Strict):
                                      "city pays")
     key_projects_per_year: float = P(unit="projects/year", source="§3.4", ge=0,
                                      description="technical-upgrade projects chosen as key "
-                                     "projects each year (scales with firms=)")
+                                     "projects each year (for the whole city)")
     loan_interest_rate: float = P(unit="1/year", source="assumption", ge=0, le=1,
                                   description="interest rate on upgrade loans",
                                   reason="about the bank lending rates of the period")
@@ -390,8 +397,8 @@ class ConstructionLevers(_Strict):
 class ServiceLevers(_Strict):
     demonstration_titles_per_year: float = P(
         unit="titles/year", source="§3.2 ('service standardisation demonstration unit' "
-        "contests)", ge=0, description="demonstration-unit titles awarded each year (scales "
-        "with the service-firm count)")
+        "contests)", ge=0, description="demonstration-unit titles awarded each year (for the "
+        "whole city)")
     demonstration_reward_yuan: float = P(unit="yuan per title", source="assumption", ge=0,
                                          description="one-time reward for a demonstration unit",
                                          reason="the plan names no amount; set at the city's "
@@ -440,7 +447,7 @@ class National(_Strict):
 class Awards(_Strict):
     quota: _by_tier("titles/year", "shared/data (856 China Famous Brand products in "
                              "2007 nationally)", "titles this city's firms can win a year "
-                             "(scales with firms=)", ge=0)
+                             "(for the whole city)", ge=0)
     min_capability: _by_tier("logit", "assumption", "capability needed to be "
                                       "eligible for each tier", reason="titles go to firms "
                                       "with proven quality", ge=-10, le=10)

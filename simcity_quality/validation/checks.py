@@ -79,7 +79,7 @@ class Check:
     ci_low: float
     ci_high: float
     replications: int
-    firms: int
+    resolution: int
     details: dict = field(default_factory=dict)
 
     @property
@@ -183,16 +183,17 @@ def _interval(x: np.ndarray) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-def _check_size(firms: int, replications: int) -> None:
-    if not isinstance(firms, int) or firms < 1:
-        raise SimcityQualityError(f"validation: firms must be a whole number >= 1, got {firms!r}.")
+def _check_size(resolution: int, replications: int) -> None:
+    if not isinstance(resolution, int) or resolution < 1:
+        raise SimcityQualityError(f"validation: resolution must be a whole number >= 1, got "
+                                  f"{resolution!r}.")
     if not isinstance(replications, int) or replications < 2:
         raise SimcityQualityError(
             f"validation: replications must be a whole number >= 2 (an interval needs two), "
             f"got {replications!r}.")
 
 
-def _counterfeiting(sc: Scenario, ss: np.random.SeedSequence, firms: int,
+def _counterfeiting(sc: Scenario, ss: np.random.SeedSequence, resolution: int,
                     from_year: int) -> tuple[float, float]:
     """Mean monthly counterfeiting share from ``from_year`` on: all live firms, and live firms
     the city has never inspected (by id, from the base year on).
@@ -201,7 +202,7 @@ def _counterfeiting(sc: Scenario, ss: np.random.SeedSequence, firms: int,
     belief moves towards an anchor below 1 the same month, so ``belief == 1`` after a step marks
     the firms inspected in it.
     """
-    m = QualityCityModel(sc, seed=ss, firms=firms)
+    m = QualityCityModel(sc, seed=ss, resolution=resolution)
     seen = np.zeros(0, dtype=np.int64)
     every, never = [], []
     while not m.finished:
@@ -216,7 +217,7 @@ def _counterfeiting(sc: Scenario, ss: np.random.SeedSequence, firms: int,
     return float(np.mean(every)), float(np.nanmean(never))
 
 
-def _enforcement_runs(baseline: Scenario, firms: int, replications: int, seed: int,
+def _enforcement_runs(baseline: Scenario, resolution: int, replications: int, seed: int,
                       names=("status_quo", "certainty", "severity")):
     """Counterfeiting under the status quo, 50 % more inspections and a 50 % higher fine."""
     insp = baseline.status_quo.inspection
@@ -232,46 +233,46 @@ def _enforcement_runs(baseline: Scenario, firms: int, replications: int, seed: i
     out = {k: np.zeros((replications, 2)) for k in variants}
     for r, ss in enumerate(replication_seeds(seed, replications)):
         for k, sc in variants.items():
-            out[k][r] = _counterfeiting(sc, ss, firms, start)
+            out[k][r] = _counterfeiting(sc, ss, resolution, start)
     return out
 
 
-def general_deterrence(baseline: Scenario | None = None, firms: int = 5000,
+def general_deterrence(baseline: Scenario | None = None, resolution: int = 5000,
                        replications: int = 10, seed: int = 81) -> Check:
     """Counterfeiting among never-inspected firms when city inspections rise 50 % (paired)."""
-    _check_size(firms, replications)
+    _check_size(resolution, replications)
     baseline = baseline or default_scenarios()[0]
-    runs = _enforcement_runs(baseline, firms, replications, seed, ("status_quo", "certainty"))
+    runs = _enforcement_runs(baseline, resolution, replications, seed, ("status_quo", "certainty"))
     rel = runs["certainty"][:, 1] / runs["status_quo"][:, 1] - 1.0
     m, lo, hi = _interval(rel)
     total = runs["certainty"][:, 0] / runs["status_quo"][:, 0] - 1.0
-    return Check(FINDINGS["general_deterrence"], m, lo, hi, replications, firms, {
+    return Check(FINDINGS["general_deterrence"], m, lo, hi, replications, resolution, {
         "never-inspected share, status quo": float(runs["status_quo"][:, 1].mean()),
         "never-inspected share, +50 % inspections": float(runs["certainty"][:, 1].mean()),
         "relative change among all firms": float(total.mean())})
 
 
-def certainty_over_severity(baseline: Scenario | None = None, firms: int = 5000,
+def certainty_over_severity(baseline: Scenario | None = None, resolution: int = 5000,
                             replications: int = 10, seed: int = 82) -> Check:
     """Cut in counterfeiting from +50 % inspections minus the cut from a +50 % fine (paired)."""
-    _check_size(firms, replications)
+    _check_size(resolution, replications)
     baseline = baseline or default_scenarios()[0]
-    runs = _enforcement_runs(baseline, firms, replications, seed)
+    runs = _enforcement_runs(baseline, resolution, replications, seed)
     cut_c = 1.0 - runs["certainty"][:, 0] / runs["status_quo"][:, 0]
     cut_s = 1.0 - runs["severity"][:, 0] / runs["status_quo"][:, 0]
     m, lo, hi = _interval(cut_c - cut_s)
-    return Check(FINDINGS["certainty_over_severity"], m, lo, hi, replications, firms, {
+    return Check(FINDINGS["certainty_over_severity"], m, lo, hi, replications, resolution, {
         "cut from +50 % inspections": float(cut_c.mean()),
         "cut from +50 % fine": float(cut_s.mean())})
 
 
-def _applications(sc: Scenario, ss: np.random.SeedSequence, firms: int) -> np.ndarray:
+def _applications(sc: Scenario, ss: np.random.SeedSequence, resolution: int) -> np.ndarray:
     """New title applications per year (rows) and tier 1-3 (columns), filed January-November.
 
     December filers are judged, and their flags cleared, within the same step, so they cannot
     be seen from outside the engine; they are left out in every scenario alike.
     """
-    m = QualityCityModel(sc, seed=ss, firms=firms)
+    m = QualityCityModel(sc, seed=ss, resolution=resolution)
     out = np.zeros((len(m.years), 3))
     while not m.finished:
         p = m.pop
@@ -286,7 +287,7 @@ def _applications(sc: Scenario, ss: np.random.SeedSequence, firms: int) -> np.nd
 
 
 def brand_support_applications(baseline: Scenario | None = None, plan: Scenario | None = None,
-                               firms: int = 5000, replications: int = 10,
+                               resolution: int = 5000, replications: int = 10,
                                seed: int = 83) -> Check:
     """Rise in China Famous Brand applications in the first year of the plan's title support.
 
@@ -294,7 +295,7 @@ def brand_support_applications(baseline: Scenario | None = None, plan: Scenario 
     procurement preference (values read from ``plan``); nothing else changes. The interval is a
     paired bootstrap over replications of the ratio of summed applications (seeded by ``seed``).
     """
-    _check_size(firms, replications)
+    _check_size(resolution, replications)
     if baseline is None or plan is None:
         b0, p0 = default_scenarios()
         baseline, plan = baseline or b0, plan or p0
@@ -311,16 +312,16 @@ def brand_support_applications(baseline: Scenario | None = None, plan: Scenario 
     base_n = np.zeros((replications, 3))
     supp_n = np.zeros((replications, 3))
     for r, ss in enumerate(replication_seeds(seed, replications)):
-        base_n[r] = _applications(baseline, ss, firms)[year]
-        supp_n[r] = _applications(support, ss, firms)[year]
+        base_n[r] = _applications(baseline, ss, resolution)[year]
+        supp_n[r] = _applications(support, ss, resolution)[year]
     cfb = 1  # column of tier 2, china_famous_brand
     if base_n[:, cfb].sum() == 0:
         # a relative rise from zero is undefined: say so instead of returning inf or NaN
         raise SimcityQualityError(
             f"validation: brand_support_applications saw no China Famous Brand application in "
             f"the status quo's {plan.policy.start_year} in {replications} replications of "
-            f"{firms} enterprises, so a relative rise cannot be measured; use more enterprises "
-            f"or replications (docs/validation.md uses 5,000 and 400).")
+            f"{resolution} simulated enterprises, so a relative rise cannot be measured; use "
+            f"more enterprises or replications (docs/validation.md uses 5,000 and 400).")
     value = supp_n[:, cfb].sum() / base_n[:, cfb].sum() - 1.0
     boot_rng = np.random.default_rng(seed)
     idx = boot_rng.integers(0, replications, size=(2000, replications))
@@ -328,7 +329,7 @@ def brand_support_applications(baseline: Scenario | None = None, plan: Scenario 
         boot = supp_n[idx, cfb].sum(axis=1) / base_n[idx, cfb].sum(axis=1) - 1.0
     lo, hi = np.nanpercentile(boot, [2.5, 97.5])
     return Check(FINDINGS["brand_support_applications"], float(value), float(lo), float(hi),
-                 replications, firms, {
+                 replications, resolution, {
                      "China Famous Brand applications per run, status quo":
                          float(base_n[:, cfb].mean()),
                      "China Famous Brand applications per run, with support":
@@ -357,7 +358,7 @@ def iso_fit(share: np.ndarray) -> tuple[float, float, float, float]:
     return float(r2), float(r), float(k), float(t0)
 
 
-def iso_diffusion(baseline: Scenario | None = None, firms: int = 2000, replications: int = 10,
+def iso_diffusion(baseline: Scenario | None = None, resolution: int = 2000, replications: int = 10,
                   seed: int = 84, end_year: int = ISO_END_YEAR) -> tuple[Check, Check]:
     """Shape and speed of ISO 9001 diffusion under the status quo, 2009 to ``end_year``.
 
@@ -366,12 +367,12 @@ def iso_diffusion(baseline: Scenario | None = None, firms: int = 2000, replicati
     ``iso_diffusion_speed`` (r). The linear fit's R^2 is reported alongside, since a steady
     straight-line rise would also fit a logistic well.
     """
-    _check_size(firms, replications)
+    _check_size(resolution, replications)
     baseline = baseline or default_scenarios()[0]
     sc = baseline.override({"horizon.end_year": end_year}, name=f"{baseline.name}_to_{end_year}")
     fits, linear, first, last = [], [], [], []
     for ss in replication_seeds(seed, replications):
-        m = QualityCityModel(sc, seed=ss, firms=firms)
+        m = QualityCityModel(sc, seed=ss, resolution=resolution)
         m.run_model()
         share = m.datacollector.get_model_vars_dataframe()["iso9001_share"].to_numpy()[11::12]
         fits.append(iso_fit(share))
@@ -383,34 +384,34 @@ def iso_diffusion(baseline: Scenario | None = None, firms: int = 2000, replicati
     common = {"linear R^2": float(np.mean(linear)), "share at end of base year":
               float(np.mean(first)), f"share in {end_year}": float(np.mean(last)),
               "fitted ceiling": float(np.nanmean(fits[:, 2]))}
-    shape = Check(FINDINGS["iso_logistic_shape"], *_interval(fits[:, 0]), replications, firms,
+    shape = Check(FINDINGS["iso_logistic_shape"], *_interval(fits[:, 0]), replications, resolution,
                   dict(common))
-    speed = Check(FINDINGS["iso_diffusion_speed"], *_interval(fits[:, 1]), replications, firms,
+    speed = Check(FINDINGS["iso_diffusion_speed"], *_interval(fits[:, 1]), replications, resolution,
                   {**common, "years from 10 % to 90 % of the ceiling":
                    float(np.log(81.0) / np.nanmean(fits[:, 1]))})
     return shape, speed
 
 
-def run_all(baseline: Scenario | None = None, plan: Scenario | None = None, firms: int = 5000,
-            replications: int = 10, seed: int = 8, iso_firms: int | None = None,
+def run_all(baseline: Scenario | None = None, plan: Scenario | None = None, resolution: int = 5000,
+            replications: int = 10, seed: int = 8, iso_resolution: int | None = None,
             iso_replications: int | None = None,
             award_replications: int | None = None) -> list[Check]:
     """Every check, in the order of :data:`FINDINGS`.
 
-    ``iso_firms`` and ``iso_replications`` size the long ISO runs, ``award_replications`` the
+    ``iso_resolution`` and ``iso_replications`` size the long ISO runs, ``award_replications`` the
     brand-application check, whose China Famous Brand applicants are few (a handful a year in
     the default city) and so need more replications for the same precision (defaults:
-    ``firms`` and ``replications``). Each check gets its own seed derived from ``seed``.
+    ``resolution`` and ``replications``). Each check gets its own seed derived from ``seed``.
     """
     if baseline is None or plan is None:
         b0, p0 = default_scenarios()
         baseline, plan = baseline or b0, plan or p0
     s = [int(x) for x in np.random.SeedSequence(seed).generate_state(4)]
-    shape, speed = iso_diffusion(baseline, iso_firms or firms, iso_replications or replications,
-                                 s[3])
-    return [general_deterrence(baseline, firms, replications, s[0]),
-            certainty_over_severity(baseline, firms, replications, s[1]),
-            brand_support_applications(baseline, plan, firms,
+    shape, speed = iso_diffusion(baseline, iso_resolution or resolution,
+                                 iso_replications or replications, s[3])
+    return [general_deterrence(baseline, resolution, replications, s[0]),
+            certainty_over_severity(baseline, resolution, replications, s[1]),
+            brand_support_applications(baseline, plan, resolution,
                                        award_replications or replications, s[2]),
             shape, speed]
 
@@ -422,5 +423,5 @@ def table(checks: list[Check]):
     return pd.DataFrame([{
         "finding": c.finding.key, "topic": c.finding.topic, "value": c.value,
         "low": c.ci_low, "high": c.ci_high, "band_low": c.finding.low,
-        "band_high": c.finding.high, "verdict": c.verdict, "firms": c.firms,
+        "band_high": c.finding.high, "verdict": c.verdict, "resolution": c.resolution,
         "replications": c.replications} for c in checks])

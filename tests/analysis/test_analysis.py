@@ -64,7 +64,7 @@ def test_replications_needed_is_the_smallest_n_that_narrows_the_interval():
 
 @pytest.fixture(scope="module")
 def runs(baseline, plan):
-    kw = dict(replications=4, seed=12, firms=600)
+    kw = dict(replications=4, seed=12, resolution=600)
     return sq.run(baseline, **kw), sq.run(plan, **kw)
 
 
@@ -91,7 +91,7 @@ def test_budget_difference_is_paired_and_signed(runs, plan):
     assert diff["difference"].iloc[0] == pytest.approx(expected)
     assert diff["difference"].iloc[0] > 0  # the plan costs more than the status quo
     with pytest.raises(sq.SimcityQualityError, match="same seed"):
-        an.budget_difference(reform, sq.run(plan, replications=4, seed=13, firms=600))
+        an.budget_difference(reform, sq.run(plan, replications=4, seed=13, resolution=600))
 
 
 def test_cost_per_point(runs):
@@ -137,7 +137,7 @@ SUPERVISION = "policy.construction.supervision_share"
 
 @pytest.mark.slow
 def test_minimum_level_is_bracketed_by_hand_run_levels(plan):
-    kw = dict(seed=3, firms=400)
+    kw = dict(seed=3, resolution=400)
     res = sq.minimum_level(plan, SUPERVISION, targets=["construction_acceptance_rate"],
                            probability=0.8, bounds=(0.0, 1.0), grid_points=3, replications=8,
                            max_replications=16, bisections=1, **kw)
@@ -158,7 +158,7 @@ def test_minimum_level_is_bracketed_by_hand_run_levels(plan):
 def test_minimum_level_says_when_no_level_reaches_the_target(plan):
     res = sq.minimum_level(plan, SUPERVISION, targets=["construction_excellence_rate"],
                            probability=0.9, bounds=(0.0, 1.0), grid_points=2, replications=4,
-                           max_replications=4, seed=1, firms=300)
+                           max_replications=4, seed=1, resolution=300)
     assert res.level is None and "no level" in res.reason
 
 
@@ -243,7 +243,7 @@ def test_prim_recovers_a_planted_box():
 def test_morris_on_the_model_runs_through_the_sweep(plan):
     table = sq.morris(plan, ["factory_pass_rate"], parameters=["market.counterfeit_gain",
                                                                "behaviour.imitation_weight"],
-                      trajectories=2, replications=1, firms=150, seed=1)
+                      trajectories=2, replications=1, resolution=200, seed=1)
     assert set(table["parameter"]) == {"market.counterfeit_gain", "behaviour.imitation_weight"}
     assert (table["mu_star"] >= 0).all() and table["noise_sd"].notna().all()
     # more shoddy production pays, lower pass rate: the larger effect
@@ -303,7 +303,7 @@ def test_optimise_mix_is_never_worse_than_the_scenario_as_written(plan):
 def test_optimise_mix_on_the_model_stays_within_its_run_budget(plan):
     res = sq.optimise_mix(plan, {"policy.construction.supervision_share": (0.0, 1.0)},
                           budget=1e12, objective="construction_acceptance_rate",
-                          replications=2, max_runs=20, firms=150, seed=1)
+                          replications=2, max_runs=20, resolution=200, seed=1)
     assert res.runs_used <= 20
     assert 0.0 <= res.best["policy.construction.supervision_share"] <= 1.0
     assert 0.0 <= res.objective <= 1.0 and res.low <= res.objective <= res.high
@@ -326,7 +326,7 @@ def test_plots_render(runs, tmp_path):
     figures = [
         plots.fan_chart([base, reform], "construction_acceptance_rate"),
         plots.attainment_bars(an.attainment(sq.compare([base.scenario, reform.scenario],
-                                                       replications=2, seed=1, firms=150)),
+                                                       replications=2, seed=1, resolution=200)),
                               group="scenario"),
         plots.budget_stack(an.budget_summary(reform)),
         plots.frontier_plot(mix.evaluations, mix.frontier, budget=1000.0),
@@ -346,6 +346,6 @@ def test_minimum_level_cli(capsys):
     plan_file = Path(__file__).resolve().parents[2] / "scenarios" / "the_plan.toml"
     rc = main(["minimum-level", str(plan_file), SUPERVISION, "--bounds", "0", "1",
                "--targets", "construction_excellence_rate", "--grid-points", "2", "-r", "2",
-               "--max-replications", "2", "--firms", "150"])
+               "--max-replications", "2", "--resolution", "200"])
     assert rc == 0
     assert "No level found" in capsys.readouterr().out

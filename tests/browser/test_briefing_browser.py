@@ -51,7 +51,7 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def briefing(tmp_path_factory, baseline, plan):
     """The baseline against the plan at a small size, written with glyph warnings as errors."""
-    comp = sq.compare([baseline, plan], replications=6, seed=2010, firms=1000)
+    comp = sq.compare([baseline, plan], replications=6, seed=2010, resolution=1000)
     path = tmp_path_factory.mktemp("briefing") / "briefing.html"
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=r"Glyph .* missing from font")

@@ -48,10 +48,10 @@ def baseline():
 def recovery(baseline):
     """Data simulated at TRUE (seed 99), calibrated from START on other seeds (seed 5)."""
     data = simulate_moments(baseline.override(TRUE), {k: 0.5 for k in STATS}, replications=12,
-                            seed=99, firms=FIRMS)
+                            seed=99, resolution=FIRMS)
     observed = {r.moment: {"value": float(r.simulated), "se": float(r.simulation_se)}
                 for r in data.itertuples()}
-    res = sq.calibrate(baseline, observed, RANGES, firms=FIRMS, replications=FIT_REPLICATIONS,
+    res = sq.calibrate(baseline, observed, RANGES, resolution=FIRMS, replications=FIT_REPLICATIONS,
                        seed=5, start=START, max_evaluations=12)
     return observed, res
 
@@ -93,7 +93,7 @@ def test_an_estimate_at_the_end_of_its_range_is_reported(recovery, baseline):
     pass_rates = {k: v for k, v in observed.items() if "pass_rate" in k}
     same_trend = baseline.override({"environment.discharge_trend":
                                     TRUE["environment.discharge_trend"]})
-    res = sq.calibrate(same_trend, pass_rates, {key: (1.5, 1.9)}, firms=FIRMS, replications=4,
+    res = sq.calibrate(same_trend, pass_rates, {key: (1.5, 1.9)}, resolution=FIRMS, replications=4,
                        seed=5, start={key: 1.7}, max_evaluations=8)
     assert res.estimates.set_index("parameter").loc[key, "estimate"] == pytest.approx(1.9,
                                                                                       abs=0.01)
@@ -144,9 +144,9 @@ def test_written_scenario_extends_the_original_and_validates(recovery, tmp_path)
 def test_a_parameter_the_statistics_do_not_touch_is_reported_not_identified(baseline):
     # the service sector's demonstration pull cannot move enterprise pass rates
     data = simulate_moments(baseline, {"factory_pass_rate@2010": 0.5}, replications=3, seed=1,
-                            firms=300)
+                            resolution=300)
     obs = {"factory_pass_rate@2010": {"value": float(data.simulated[0]), "se": 0.005}}
-    res = sq.calibrate(baseline, obs, {"services.demonstration_pull": (0.0, 20.0)}, firms=300,
+    res = sq.calibrate(baseline, obs, {"services.demonstration_pull": (0.0, 20.0)}, resolution=300,
                        replications=3, seed=1, max_evaluations=3)
     row = res.estimates.iloc[0]
     assert not row["identified"] and np.isnan(row["se"])
@@ -271,7 +271,7 @@ def test_observed_file_errors_name_the_file_and_key(tmp_path):
 @pytest.mark.slow
 def test_same_seed_same_fit_whatever_the_executor(baseline):
     obs = {"factory_pass_rate@2010": {"value": 0.9, "se": 0.01}}
-    kwargs = dict(firms=200, replications=2, seed=3, max_evaluations=2)
+    kwargs = dict(resolution=200, replications=2, seed=3, max_evaluations=2)
     serial = sq.calibrate(baseline, obs, {"city.capability_mean.small": (1.5, 3.5)}, **kwargs)
     pooled = sq.calibrate(baseline, obs, {"city.capability_mean.small": (1.5, 3.5)},
                           executor="processes", workers=2, **kwargs)

@@ -36,7 +36,8 @@ def test_service_standard_share_by_hand():
 def test_work_outcome_probabilities_by_hand(baseline):
     """Two contractors: one careful and watched (tiered supervision), one cutting corners."""
     c = baseline.construction
-    con = Contractors(size=np.array([0, 2], dtype=np.int8), capability=np.array([2.0, 1.0]),
+    con = Contractors(weight=np.ones(2), size=np.array([0, 2], dtype=np.int8),
+                      capability=np.array([2.0, 1.0]),
                       effort=np.array([EFFORTS.index("excellence"),
                                        EFFORTS.index("cut_corners")], dtype=np.int8),
                       watched=np.array([True, False]), clean_works=np.zeros(2, dtype=np.int16))
@@ -56,7 +57,7 @@ def test_work_outcome_probabilities_by_hand(baseline):
 
 
 def test_model_construction_kpis_match_its_counts(plan):
-    model = sq.QualityCityModel(plan, seed=2, firms=1000)
+    model = sq.QualityCityModel(plan, seed=2, resolution=1000)
     for _ in range(15):
         model.step()
     works, other, failed, excellent, hidden = model.tallies.works[3:15].sum(axis=(0, 2))
@@ -64,8 +65,11 @@ def test_model_construction_kpis_match_its_counts(plan):
     assert model.current["construction_excellence_rate"] == pytest.approx(excellent / other)
     assert model.current["construction_standard_share"] == pytest.approx(1 - hidden / works)
     sf = model.service_firms
-    assert model.current["service_standard_share"] == pytest.approx(sf.standard.mean())
-    assert model.contractors.size.shape[0] == round(plan.city.contractors * 1000 / 5000)
+    assert model.current["service_standard_share"] == pytest.approx(
+        (sf.standard * sf.weight).sum() / sf.weight.sum())  # of the city's service firms
+    con = model.contractors
+    assert (con.weight > 0).sum() == round(plan.city.contractors * 1000 / 5000)
+    assert con.weight.sum() == plan.city.contractors and sf.weight.sum() == plan.city.service_firms
 
 
 # --- responses (paired, common random numbers) ---------------------------------------------
@@ -75,7 +79,7 @@ def test_more_construction_supervision_raises_acceptance(plan):
                          "policy.construction.targeting": "uniform"}, name="low")
     high = plan.override({"policy.construction.supervision_share": 0.9,
                           "policy.construction.targeting": "uniform"}, name="high")
-    comp = sq.compare([low, high], replications=4, seed=6, firms=1500)
+    comp = sq.compare([low, high], replications=4, seed=6, resolution=1500)
     d = comp.differences.set_index("metric").loc["construction_acceptance_rate"]
     assert d["difference"] > 0 and d["ci_low"] > 0
 
@@ -83,7 +87,7 @@ def test_more_construction_supervision_raises_acceptance(plan):
 def test_demonstration_contests_raise_service_standard_adoption(plan):
     none = plan.override({"policy.services.demonstration_titles_per_year": 0}, name="none")
     many = plan.override({"policy.services.demonstration_titles_per_year": 40}, name="many")
-    comp = sq.compare([none, many], replications=4, seed=6, firms=1500)
+    comp = sq.compare([none, many], replications=4, seed=6, resolution=1500)
     d = comp.differences.set_index("metric").loc["service_standard_share"]
     assert d["difference"] > 0 and d["ci_low"] > 0
 
@@ -91,7 +95,7 @@ def test_demonstration_contests_raise_service_standard_adoption(plan):
 # --- ledger lines of the new sectors --------------------------------------------------------
 
 def test_new_ledger_lines_match_counts(plan):
-    res = sq.run(plan, replications=2, seed=3, firms=800)
+    res = sq.run(plan, replications=2, seed=3, resolution=800)
     b = res.budget
     for r, final in res.final.iterrows():
         rows = b[b["replication"] == r].set_index(["payer", "line"])["yuan"].groupby(
@@ -111,7 +115,7 @@ def test_new_ledger_lines_match_counts(plan):
 
 def test_a_scenario_against_itself_differs_by_exactly_zero(plan):
     twin = plan.override({}, name="twin")
-    comp = sq.compare([plan, twin], replications=3, seed=4, firms=400)
+    comp = sq.compare([plan, twin], replications=3, seed=4, resolution=400)
     d = comp.differences
     assert len(d) > 30
     finite = d.dropna(subset=["difference"])
@@ -123,7 +127,7 @@ def test_compare_reports_every_target_and_budget_line(baseline, plan):
     from simcity_quality.engine.ledger import LINES
     from simcity_quality.interface.report import format_comparison
 
-    comp = sq.compare([baseline, plan], replications=2, seed=1, firms=400)
+    comp = sq.compare([baseline, plan], replications=2, seed=1, resolution=400)
     text = format_comparison(comp)
     for t in sq.TARGETS["id"]:
         assert t in text
@@ -153,7 +157,7 @@ def test_compare_cli_writes_tables(tmp_path, capsys):
 
     out = tmp_path / "cmp"
     assert main(["compare", str(SCEN / "baseline.toml"), str(SCEN / "the_plan.toml"), "-r", "2",
-                 "--firms", "300", "-o", str(out)]) == 0
+                 "--resolution", "300", "-o", str(out)]) == 0
     assert "the_plan minus baseline" in capsys.readouterr().out
     for name in ("differences", "attainment"):
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
@@ -162,6 +166,6 @@ def test_compare_cli_writes_tables(tmp_path, capsys):
 
 
 def test_sizes_cover_contractors(baseline):
-    model = sq.QualityCityModel(baseline, seed=1, firms=5000)
+    model = sq.QualityCityModel(baseline, seed=1, resolution=5000)
     counts = np.bincount(model.contractors.size, minlength=len(SIZES))
     assert counts.sum() == baseline.city.contractors and (counts > 0).all()

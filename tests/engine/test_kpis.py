@@ -231,7 +231,7 @@ def test_share_counts_alive_firms():
 
 @pytest.fixture(scope="module")
 def model_13():
-    model = QualityCityModel(load_scenario(BASELINE), seed=1, firms=300)
+    model = QualityCityModel(load_scenario(BASELINE), seed=1, resolution=300)
     for _ in range(13):
         model.step()
     return model
@@ -246,7 +246,7 @@ def test_model_measurement_matches_independent_formulas(model_13):
     assert (~alive).any() and (pop.output[~alive] > 0).any()
     assert (alive & pop.counterfeit).any()
 
-    out = np.where(alive, pop.output, 0.0)
+    out = np.where(alive, pop.output * pop.weight, 0.0)  # each agent stands for weight firms
     factor = sc.behaviour.counterfeit_pass_factor
     honest = np.exp(pop.capability) / (1.0 + np.exp(pop.capability))
     pp = honest * np.where(pop.counterfeit, factor, 1.0)
@@ -255,13 +255,13 @@ def test_model_measurement_matches_independent_formulas(model_13):
     factory = (out * pp).sum() / out.sum()
 
     coef = np.array([getattr(sc.environment.cod_coefficient, s) for s in SECTOR_INDEX])
-    load = np.where(alive, pop.output * coef[pop.sector], 0.0)
+    load = np.where(alive, pop.output * pop.weight * coef[pop.sector], 0.0)
     assert sc.interpretation.pollution_compliance_weighting == "load"
     compliance = load[pop.discharge_ratio <= 1.0].sum() / load.sum()
 
     key = alive & (pop.sector <= SECTOR_INDEX["new_materials"])  # the five key industries
     level = pop.intl_std & (pp >= sc.interpretation.intl_advanced_pass_probability)
-    key_share = pop.output[key & level].sum() / pop.output[key].sum()
+    key_share = out[key & level].sum() / out[key].sum()
 
     cur = m.current
     assert cur["intl_standard_share"] == pytest.approx(intl, rel=1e-12)
@@ -286,8 +286,8 @@ def test_model_cod_reduction_against_base_year(model_13):
     sc, pop = m.scenario, m.pop
     assert sc.cod_base_year == 2009 and sc.interpretation.cod_scope == "industrial"
     coef = np.array([getattr(sc.environment.cod_coefficient, s) for s in SECTOR_INDEX])
-    this_month = np.where(pop.alive, pop.output * coef[pop.sector] * pop.discharge_ratio,
-                          0.0).sum() / 12
+    this_month = np.where(pop.alive, pop.output * pop.weight * coef[pop.sector]
+                          * pop.discharge_ratio, 0.0).sum() / 12
     assert m.tallies.cod[m.steps - 1] == pytest.approx(this_month)
     base = m.tallies.cod[0:12].sum()  # the 2009 months
     now = m.tallies.cod[m.steps - 12:m.steps].sum()

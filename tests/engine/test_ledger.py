@@ -28,7 +28,7 @@ TIER_NAMES = {t: TIERS[t] for t in (1, 2, 3)}
 
 @pytest.fixture(scope="module")
 def plan_res():
-    return sq.run(str(THE_PLAN), replications=2, seed=3, firms=800)
+    return sq.run(str(THE_PLAN), replications=2, seed=3, resolution=800)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def unstacked_res():
         "awards.quota.china_famous_brand": 10,
         "awards.quota.national_award": 5,
     })
-    return sq.run(sc, replications=1, seed=3, firms=800)
+    return sq.run(sc, replications=1, seed=3, resolution=800)
 
 
 def december(ts: pd.DataFrame) -> pd.DataFrame:
@@ -284,7 +284,7 @@ def test_run_not_stacked_city_pays_nothing_where_province_pays(unstacked_res):
 
 def test_run_stacked_city_pays_on_top_of_province(unstacked_res):
     sc = unstacked_res.scenario.override({"policy.rewards.stack_city_and_province": True})
-    stacked = sq.run(sc, replications=1, seed=3, firms=800)
+    stacked = sq.run(sc, replications=1, seed=3, resolution=800)
 
     def rewards(res, payer, year):
         b = res.budget

@@ -8,13 +8,14 @@ import pytest
 
 import simcity_quality as sq
 from simcity_quality.engine.model import STREAMS, QualityCityModel
+from simcity_quality.experiments.equivalence import small_city
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"
 
 
 def test_horizon_is_monthly_from_base_year_to_end_of_2012(baseline):
-    res = sq.run(baseline, replications=1, seed=1, firms=200)
+    res = sq.run(baseline, replications=1, seed=1, resolution=200)
     ts = res.timeseries
     assert len(ts) == 12 * (2012 - 2009 + 1)
     assert ts["date"].iloc[0] == pd.Timestamp("2009-01-31")
@@ -23,9 +24,9 @@ def test_horizon_is_monthly_from_base_year_to_end_of_2012(baseline):
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(plan):
-    a = sq.run(plan, replications=2, seed=11, firms=400)
-    b = sq.run(plan, replications=2, seed=11, firms=400)
-    c = sq.run(plan, replications=2, seed=12, firms=400)
+    a = sq.run(plan, replications=2, seed=11, resolution=400)
+    b = sq.run(plan, replications=2, seed=11, resolution=400)
+    c = sq.run(plan, replications=2, seed=12, resolution=400)
     pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
     pd.testing.assert_frame_equal(a.budget, b.budget)
     assert not a.final.equals(c.final)
@@ -37,7 +38,7 @@ def test_the_same_seed_sequence_object_twice_gives_the_same_run(plan):
     ss = np.random.SeedSequence(2026, spawn_key=(3,))
     runs = []
     for _ in range(2):  # the same object, not a copy
-        m = QualityCityModel(plan, seed=ss, firms=300)
+        m = QualityCityModel(plan, seed=ss, resolution=300)
         m.run_model()
         runs.append(m.record.get_model_vars_dataframe())
     pd.testing.assert_frame_equal(*runs, check_exact=True)
@@ -45,7 +46,7 @@ def test_the_same_seed_sequence_object_twice_gives_the_same_run(plan):
     # an object already spawned from elsewhere still gives the run its seed stands for
     used = np.random.SeedSequence(2026, spawn_key=(3,))
     used.spawn(5)
-    m = QualityCityModel(plan, seed=used, firms=300)
+    m = QualityCityModel(plan, seed=used, resolution=300)
     m.run_model()
     pd.testing.assert_frame_equal(m.record.get_model_vars_dataframe(), runs[0], check_exact=True)
 
@@ -66,8 +67,8 @@ def test_replication_seeds_are_spawned_from_the_run_seed():
 
 
 def test_a_single_replication_can_be_rerun_alone(plan):
-    res = sq.run(plan, replications=3, seed=5, firms=300)
-    model = QualityCityModel(plan, seed=sq.replication_seeds(5, 3)[2], firms=300)
+    res = sq.run(plan, replications=3, seed=5, resolution=300)
+    model = QualityCityModel(plan, seed=sq.replication_seeds(5, 3)[2], resolution=300)
     model.run_model()
     alone = model.datacollector.get_model_vars_dataframe().iloc[-1]
     assert alone["factory_pass_rate"] == res.final.iloc[2]["factory_pass_rate"]
@@ -75,8 +76,8 @@ def test_a_single_replication_can_be_rerun_alone(plan):
 
 
 def test_scenarios_share_the_initial_population_under_the_same_seed(baseline, plan):
-    a = QualityCityModel(baseline, seed=3, firms=500)
-    b = QualityCityModel(plan, seed=3, firms=500)
+    a = QualityCityModel(baseline, seed=3, resolution=500)
+    b = QualityCityModel(plan, seed=3, resolution=500)
     np.testing.assert_array_equal(a.pop.capability, b.pop.capability)
     np.testing.assert_array_equal(a.pop.counterfeit, b.pop.counterfeit)
     assert len(STREAMS) == len(set(STREAMS))
@@ -84,9 +85,9 @@ def test_scenarios_share_the_initial_population_under_the_same_seed(baseline, pl
 
 def test_a_lever_leaves_other_mechanisms_random_numbers_alone(plan):
     """Changing the number of city inspections must not shift the national spot-check draws."""
-    few = QualityCityModel(plan, seed=9, firms=500)
+    few = QualityCityModel(plan, seed=9, resolution=500)
     many = QualityCityModel(plan.override({"policy.inspection.spot_checks_per_year": 3000}),
-                            seed=9, firms=500)
+                            seed=9, resolution=500)
     for _ in range(14):
         few.step()
         many.step()
@@ -97,38 +98,45 @@ def test_a_lever_leaves_other_mechanisms_random_numbers_alone(plan):
 
 
 def test_paired_differences_have_smaller_variance_than_unpaired(baseline, plan):
-    reps, firms = 10, 800
-    base_a = sq.run(baseline, replications=reps, seed=21, firms=firms).final
-    plan_a = sq.run(plan, replications=reps, seed=21, firms=firms).final
-    base_b = sq.run(baseline, replications=reps, seed=22, firms=firms).final
+    """Common random numbers, in a city of 800 firms simulated in full (at a lower resolution
+    the scenarios split different agents off, so fewer draws stay paired)."""
+    reps = 20
+    baseline, plan = small_city(baseline, 800), small_city(plan, 800)
+    base_a = sq.run(baseline, replications=reps, seed=21).final
+    plan_a = sq.run(plan, replications=reps, seed=21).final
+    base_b = sq.run(baseline, replications=reps, seed=22).final
     for kpi in ("factory_pass_rate", "intl_standard_share", "cod_reduction"):
         paired = (plan_a[kpi] - base_a[kpi]).var()
         unpaired = (plan_a[kpi] - base_b[kpi]).var()
         assert paired < 0.5 * unpaired, kpi
 
 
-def test_firms_override_scales_count_levers(plan):
-    small = QualityCityModel(plan, seed=1, firms=500)
-    assert small.scale == pytest.approx(500 / plan.city.firms)
-    small.run_model()
+def test_count_levers_are_for_the_whole_city_at_any_resolution(plan):
+    """The city's inspections are the scenario's number whatever the resolution (each one of
+    a single firm, split off its agent where it stood for several)."""
     expected = (plan.status_quo.inspection.spot_checks_per_year * 1
-                + plan.policy.inspection.spot_checks_per_year * 3) * small.scale
-    assert small.current["city_inspections"] == pytest.approx(expected, abs=1)
+                + plan.policy.inspection.spot_checks_per_year * 3)
+    for resolution in (600, plan.city.firms):
+        model = QualityCityModel(plan, seed=1, resolution=resolution)
+        model.run_model()
+        assert model.current["city_inspections"] == pytest.approx(expected, abs=2)
+        alive = model.pop.alive
+        assert model.current["firms_alive"] == model.pop.weight[alive].sum()
 
 
 def test_enforcement_reduces_counterfeiting_in_expectation(plan):
     heavy = plan.override({"policy.inspection.spot_checks_per_year": 3000,
                            "policy.inspection.revocation_probability": 1.0})
     light = plan.override({"policy.inspection.spot_checks_per_year": 100})
-    a = sq.run(heavy, replications=3, seed=4, firms=1500).final["counterfeiters_active"]
-    b = sq.run(light, replications=3, seed=4, firms=1500).final["counterfeiters_active"]
+    a = sq.run(heavy, replications=3, seed=4, resolution=1500).final["counterfeiters_active"]
+    b = sq.run(light, replications=3, seed=4, resolution=1500).final["counterfeiters_active"]
     assert (a < b).all()
 
 
 def test_base_year_is_simulated_under_the_status_quo(baseline, plan):
     """Before policy.start_year both scenarios are the same city, month for month."""
-    a = sq.run(baseline, replications=1, seed=8, firms=600).timeseries
-    b = sq.run(plan, replications=1, seed=8, firms=600).timeseries
+    a = sq.run(baseline, replications=1, seed=8, resolution=600).timeseries
+    b = sq.run(plan, replications=1, seed=8, resolution=600).timeseries
     first_year = a["date"].dt.year == 2009
     cols = ["factory_pass_rate", "spot_check_pass_rate", "intl_standard_share",
             "spending_total"]
@@ -138,14 +146,14 @@ def test_base_year_is_simulated_under_the_status_quo(baseline, plan):
 
 def test_province_rewards_wait_for_their_start_year(plan):
     late = plan.override({"policy.rewards.province_start_year": 2013})
-    res = sq.run(late, replications=2, seed=2, firms=3000)
+    res = sq.run(late, replications=2, seed=2, resolution=3000)
     assert res.budget.query("payer == 'province'")["yuan"].sum() == 0
     city_rewards = res.budget.query("payer == 'city' and line.str.startswith('reward')")
     assert city_rewards["yuan"].sum() > 0
 
 
 def test_enterprise_can_be_followed(plan):
-    model = QualityCityModel(plan, seed=1, firms=300, track=[0, 5])
+    model = QualityCityModel(plan, seed=1, resolution=300, track=[0, 5])
     for _ in range(6):
         model.step()
     state = model.enterprise(5)
@@ -163,12 +171,12 @@ def test_enterprise_can_be_followed(plan):
 
 
 def test_memory_per_enterprise_is_small(baseline):
-    model = QualityCityModel(baseline, seed=1, firms=10_000)
+    model = QualityCityModel(baseline.override({"city.firms": 10_000}), seed=1)
     assert model.pop.nbytes() / 10_000 < 200  # bytes of state per enterprise
 
 
 def test_results_write_tables(tmp_path, plan):
-    res = sq.run(plan, replications=1, seed=1, firms=200)
+    res = sq.run(plan, replications=1, seed=1, resolution=200)
     res.write(tmp_path / "out")
     for name in ("timeseries", "final", "budget", "breakdown", "targets"):
         back = pd.read_parquet(tmp_path / "out" / f"{name}.parquet")
@@ -177,7 +185,7 @@ def test_results_write_tables(tmp_path, plan):
 
 
 def test_breakdown_covers_every_sector_and_size(plan):
-    res = sq.run(plan, replications=1, seed=1, firms=400)
+    res = sq.run(plan, replications=1, seed=1, resolution=400)
     bd = res.breakdown
     industry = bd.query("kpi == 'factory_pass_rate'")
     assert set(industry.query("group_type == 'sector'")["group"]) == set(sq.categories.SECTORS)
@@ -198,7 +206,7 @@ def test_run_rejects_bad_arguments(plan):
     with pytest.raises(sq.SimcityQualityError, match="replications"):
         sq.run(plan, replications=0)
     with pytest.raises(sq.SimcityQualityError, match="firms"):
-        sq.run(plan, replications=1, firms=-3)
+        sq.run(plan, replications=1, resolution=-3)
     with pytest.raises(sq.ScenarioError, match="not found"):
         sq.run("no/such/file.toml")
 
@@ -207,7 +215,7 @@ def test_monthly_record_gives_the_frame_mesa_datacollector_gave(plan):
     """Same columns in the same order, one row per month, counts as int64, a RangeIndex."""
     import mesa
 
-    model = QualityCityModel(plan, seed=4, firms=300)
+    model = QualityCityModel(plan, seed=4, resolution=300)
     dc = mesa.DataCollector(model_reporters={
         name: (lambda m, name=name: m.current.get(name, np.nan)) for name in model.columns()})
     while not model.finished:

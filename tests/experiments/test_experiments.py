@@ -88,7 +88,7 @@ def test_runs_are_ordered_replication_major_so_a_prefix_covers_the_design(plan):
 @pytest.mark.slow
 def test_executors_give_bit_identical_results(plan, tmp_path):
     design = small_design()
-    kw = dict(replications=2, seed=5, firms=200, progress=False)
+    kw = dict(replications=2, seed=5, resolution=200, progress=False)
     serial = sq.sweep(plan, design, store=tmp_path / "s", executor="serial", **kw)
     procs = sq.sweep(plan, design, store=tmp_path / "p", executor="processes", workers=2,
                      batch_size=1, **kw)
@@ -99,7 +99,7 @@ def test_executors_give_bit_identical_results(plan, tmp_path):
     assert len(serial.finals) == 6 and serial.missing_runs == 0
     # a sweep point is the same run as sq.run with the same seed
     direct = sq.run(plan.override(design.resolve(plan).iloc[2].to_dict()), replications=2,
-                    seed=5, firms=200)
+                    seed=5, resolution=200)
     np.testing.assert_array_equal(serial.finals.query("point == 2")["factory_pass_rate"],
                                   direct.final["factory_pass_rate"])
 
@@ -127,10 +127,10 @@ def test_sweep_through_a_dask_scheduler_and_worker_started_as_processes(plan, tm
 
         with Client(address, timeout=60) as client:
             client.wait_for_workers(1, timeout=60)
-        res = sq.sweep(plan, small_design(), replications=1, seed=2, firms=200,
+        res = sq.sweep(plan, small_design(), replications=1, seed=2, resolution=200,
                        store=tmp_path / "remote", executor="dask", scheduler=address,
                        progress=False)
-        ref = sq.sweep(plan, small_design(), replications=1, seed=2, firms=200,
+        ref = sq.sweep(plan, small_design(), replications=1, seed=2, resolution=200,
                        store=tmp_path / "serial", executor="serial", progress=False)
         pd.testing.assert_frame_equal(res.finals, ref.finals)
     finally:
@@ -148,7 +148,7 @@ def test_sweep_through_a_dask_scheduler_and_worker_started_as_processes(plan, tm
 def _cli_sweep(store, *extra):
     return [sys.executable, "-m", "simcity_quality", "sweep", str(PLAN), "--grid",
             f"{REWARD}=0,25000,50000,75000,100000,125000", "-r", "5", "--seed", "9",
-            "--firms", "1000", "--executor", "serial", "--batch-size", "1", "-q", "-o",
+            "--resolution", "1000", "--executor", "serial", "--batch-size", "1", "-q", "-o",
             str(store), *extra]
 
 
@@ -183,7 +183,7 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(plan, tmp_path):
     # 2099 is within the key's own bounds, so the design is accepted, but after the horizon:
     # a rule between keys, checked run by run
     pts = pd.DataFrame({"policy.start_year": [2010, 2099, 2011]})
-    res = sq.sweep(plan, designs.points(pts), replications=2, seed=1, firms=200,
+    res = sq.sweep(plan, designs.points(pts), replications=2, seed=1, resolution=200,
                    store=tmp_path / "f", executor="serial", progress=False)
     assert len(res.finals) == 4 and len(res.failures) == 2
     assert set(res.failures["point"]) == {1}
@@ -202,7 +202,7 @@ def test_foreign_or_damaged_stores_are_refused_untouched(plan, tmp_path):
     before = _snapshot(foreign)
     with pytest.raises(SimcityQualityError, match="not a simcity_quality result store"):
         sq.sweep(plan, small_design(), replications=1, store=foreign, progress=False,
-                 executor="serial", firms=100)
+                 executor="serial", resolution=200)
     assert _snapshot(foreign) == before
 
     broken = tmp_path / "broken"
@@ -211,7 +211,7 @@ def test_foreign_or_damaged_stores_are_refused_untouched(plan, tmp_path):
     before = _snapshot(broken)
     for call in (lambda: sq.load_results(broken),
                  lambda: sq.sweep(plan, small_design(), replications=1, store=broken,
-                                  resume=True, progress=False, executor="serial", firms=100)):
+                                  resume=True, progress=False, executor="serial", resolution=200)):
         with pytest.raises(SimcityQualityError, match="not valid JSON"):
             call()
     assert _snapshot(broken) == before
@@ -220,21 +220,21 @@ def test_foreign_or_damaged_stores_are_refused_untouched(plan, tmp_path):
 def test_resume_refuses_a_different_sweep_and_a_rerun_without_resume(plan, tmp_path):
     store = tmp_path / "s"
     sq.sweep(plan, small_design(), replications=1, seed=1, store=store, executor="serial",
-             firms=100, progress=False)
+             resolution=200, progress=False)
     before = _snapshot(store)
     with pytest.raises(SimcityQualityError, match="pass --resume"):
         sq.sweep(plan, small_design(), replications=1, seed=1, store=store, executor="serial",
-                 firms=100, progress=False)
+                 resolution=200, progress=False)
     with pytest.raises(SimcityQualityError, match="seed"):
         sq.sweep(plan, small_design(), replications=1, seed=2, store=store, resume=True,
-                 executor="serial", firms=100, progress=False)
+                 executor="serial", resolution=200, progress=False)
     assert _snapshot(store) == before
 
 
 def test_a_damaged_part_is_named_when_loading(plan, tmp_path):
     store = tmp_path / "s"
     sq.sweep(plan, small_design(), replications=1, seed=1, store=store, executor="serial",
-             firms=100, progress=False)
+             resolution=200, progress=False)
     part = sorted((store / "finals").glob("part-*.parquet"))[0]
     part.write_bytes(b"garbage")
     with pytest.raises(SimcityQualityError, match=part.name):
@@ -243,16 +243,16 @@ def test_a_damaged_part_is_named_when_loading(plan, tmp_path):
 
 def test_manifest_records_what_is_needed_to_rerun_one_run(plan, tmp_path):
     res = sq.sweep(plan, small_design(), replications=2, seed=4, store=tmp_path / "m",
-                   executor="serial", firms=150, progress=False)
+                   executor="serial", resolution=200, progress=False)
     m = res.manifest
-    for key in ("scenario_hash", "scenario", "design", "seed", "replications", "firms",
+    for key in ("scenario_hash", "scenario", "design", "seed", "replications", "resolution",
                 "versions", "started", "finished", "seed_rule"):
         assert m.get(key) is not None, key
     # re-run point 1, replication 1 alone from the manifest
     sc = sq.scenario.scenario_from_data(m["scenario"]).override(
         res.design.loc[1].to_dict())
     model = sq.QualityCityModel(sc, seed=np.random.SeedSequence(m["seed"], spawn_key=(1,)),
-                                firms=m["firms"])
+                                resolution=m["resolution"])
     model.run_model()
     stored = res.finals.query("point == 1 and replication == 1")["spot_check_pass_rate"]
     assert model.current["spot_check_pass_rate"] == stored.iloc[0]
@@ -270,7 +270,7 @@ def test_attainment_cli_reads_a_store(plan, tmp_path, capsys):
 
     store = tmp_path / "s"
     sq.sweep(plan, small_design(), replications=2, seed=1, store=store, executor="serial",
-             firms=150, progress=False)
+             resolution=200, progress=False)
     assert main(["attainment", str(store), "-o", str(tmp_path / "a.csv")]) == 0
     text = capsys.readouterr().out
     assert "factory_pass_rate" in text and "Wilson" in text
@@ -279,38 +279,39 @@ def test_attainment_cli_reads_a_store(plan, tmp_path, capsys):
     assert main(["attainment", str(tmp_path / "nowhere")]) == 2
 
 
-# --- the number of simulated enterprises, bounded at every entry point (issue 23, item 6) ---
+# --- the resolution, bounded at every entry point (issue 23, item 6) -----------------------
 
-def test_every_entry_point_bounds_the_number_of_simulated_firms(plan, tmp_path):
+def test_every_entry_point_bounds_the_resolution(plan, tmp_path):
     from simcity_quality.interface.panel import PolicyPanel
-    from simcity_quality.reference.model import ReferenceCityModel
 
     huge = 10**9
     calls = {
-        "run": lambda: sq.run(plan, replications=1, firms=huge),
-        "compare": lambda: sq.compare([plan], replications=1, firms=huge),
-        "sweep": lambda: sq.sweep(plan, small_design(), replications=1, firms=huge,
+        "run": lambda: sq.run(plan, replications=1, resolution=huge),
+        "compare": lambda: sq.compare([plan], replications=1, resolution=huge),
+        "sweep": lambda: sq.sweep(plan, small_design(), replications=1, resolution=huge,
                                   store=tmp_path / "s", executor="serial", progress=False),
-        "minimum_level": lambda: sq.minimum_level(plan, REWARD, bounds=(0, 1), firms=huge),
+        "minimum_level": lambda: sq.minimum_level(plan, REWARD, bounds=(0, 1),
+                                                  resolution=huge),
         "optimise_mix": lambda: sq.optimise_mix(plan, {REWARD: (0, 1)}, budget=1e9,
-                                                firms=huge),
+                                                resolution=huge),
         "calibrate": lambda: sq.calibrate(plan, {"spot_check_pass_rate@2011": {
-            "value": 0.9, "n": 100}}, {"city.capability_mean.small": (1.5, 3.5)}, firms=huge),
-        "firm_panel": lambda: sq.firm_panel(plan, firms=huge),
-        "panel": lambda: PolicyPanel(plan, firms=huge),
-        "model": lambda: sq.QualityCityModel(plan, firms=huge),
-        "reference": lambda: ReferenceCityModel(plan, firms=huge),
+            "value": 0.9, "n": 100}}, {"city.capability_mean.small": (1.5, 3.5)},
+            resolution=huge),
+        "firm_panel": lambda: sq.firm_panel(plan, resolution=huge),
+        "panel": lambda: PolicyPanel(plan, resolution=huge),
+        "model": lambda: sq.QualityCityModel(plan, resolution=huge),
     }
     for name, call in calls.items():
-        with pytest.raises(SimcityQualityError, match="from 1 to 5,000,000"):
+        with pytest.raises(SimcityQualityError, match="resolution"):
             call()
         assert not (tmp_path / "s").exists(), name
 
 
-def test_a_design_that_scales_the_city_too_far_is_refused_before_the_store(plan, tmp_path):
-    # 4 million simulated enterprises for a city of 1 would mean billions of contractors
-    design = designs.grid({"city.firms": [20_000, 1]})
-    with pytest.raises(SimcityQualityError, match="city.contractors"):
-        sq.sweep(plan, design, replications=1, firms=4_000_000, store=tmp_path / "s",
+def test_a_design_whose_city_is_below_the_resolution_is_refused_before_the_store(plan,
+                                                                                  tmp_path):
+    # at the point where the city has 100 firms, 500 cannot be simulated
+    design = designs.grid({"city.firms": [plan.city.firms, 100]})
+    with pytest.raises(SimcityQualityError, match="above the city's size"):
+        sq.sweep(plan, design, replications=1, resolution=500, store=tmp_path / "s",
                  executor="serial", progress=False)
     assert not (tmp_path / "s").exists()

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "scenarios" / "the_plan.toml"
 REWARD = "policy.rewards.city_provincial_award"
 GRID = f"{REWARD}=0,25000,50000,75000,100000,125000"
-SMALL = ["-r", "5", "--firms", "1000", "--executor", "serial", "--batch-size", "1"]
+SMALL = ["-r", "5", "--resolution", "1000", "--executor", "serial", "--batch-size", "1"]
 # long enough (a few seconds on two workers) to be caught part-way
-LONG = ["-r", "20", "--firms", "5000", "--batch-size", "2"]
+LONG = ["-r", "20", "--resolution", "5000", "--batch-size", "2"]
 DEADLINE = 120  # seconds any wait below may take
 
 pytestmark = pytest.mark.slow

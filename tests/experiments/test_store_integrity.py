@@ -20,7 +20,7 @@ from simcity_quality.experiments.lock import StoreLock, StoreLocked
 from simcity_quality.interface.cli import main
 
 REWARD = "policy.rewards.city_provincial_award"
-KW = dict(replications=2, seed=3, firms=100, executor="serial", batch_size=1, progress=False)
+KW = dict(replications=2, seed=3, resolution=300, executor="serial", batch_size=1, progress=False)
 
 
 def design():

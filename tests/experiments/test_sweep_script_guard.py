@@ -12,7 +12,7 @@ SCRIPT = """
 import simcity_quality as sq
 sc = sq.load_scenario({scenario!r})
 design = sq.designs.grid({{"policy.rewards.city_provincial_award": [0, 50_000]}})
-sq.sweep(sc, design, replications=1, firms=100, executor="processes", workers=1,
+sq.sweep(sc, design, replications=1, resolution=200, executor="processes", workers=1,
          store="store", progress=False)
 """
 

@@ -65,7 +65,7 @@ def _parse(text: str) -> _Page:
 
 @pytest.fixture(scope="module")
 def comparison(baseline, plan):
-    return sq.compare([baseline, plan], replications=3, seed=11, firms=300)
+    return sq.compare([baseline, plan], replications=3, seed=11, resolution=300)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,8 @@ def test_precision_states_replications_seed_and_resolution(comparison, page):
     lo, hi = wilson_interval(1.5, 3)
     assert "3 replications</strong> of each scenario, seed 11" in page
     assert f"from {100 * lo:.0f} to {100 * hi:.0f} %" in page
-    assert "simulated 300 enterprises where the scenario's city has 5,000" in page
+    assert "The runs simulated 300 of the city's 5,000 industrial enterprises" in page
+    assert "Money, counts and targets are for the whole city" in page
 
 
 def test_a_full_size_run_says_so_and_not_the_resolution_caveat(baseline):
@@ -179,12 +180,12 @@ def test_briefing_needs_a_comparison(comparison, tmp_path):
 def test_cli_compare_writes_the_briefing_after_the_tables(tmp_path, capsys):
     out, page = tmp_path / "res", tmp_path / "brief" / "plan.html"
     assert main(["compare", str(SCEN / "baseline.toml"), str(SCEN / "the_plan.toml"), "-r",
-                 "2", "--firms", "200", "-o", str(out), "--briefing", str(page)]) == 0
+                 "2", "--resolution", "200", "-o", str(out), "--briefing", str(page)]) == 0
     assert f"Briefing written to {page}" in capsys.readouterr().out
     assert (out / "differences.csv").is_file()
     text = page.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
-    assert ("simcity-quality compare " in text and "-r 2 --seed 0 --firms 200 --briefing"
+    assert ("simcity-quality compare " in text and "-r 2 --seed 0 --resolution 200 --briefing"
             in text)
     assert not list(page.parent.glob(".*.tmp"))
 
@@ -192,7 +193,7 @@ def test_cli_compare_writes_the_briefing_after_the_tables(tmp_path, capsys):
 def test_cli_refuses_a_bad_briefing_path_before_running(tmp_path, capsys):
     out = tmp_path / "res"
     code = main(["compare", str(SCEN / "baseline.toml"), str(SCEN / "the_plan.toml"), "-r", "1",
-                 "--firms", "100", "-o", str(out), "--briefing", str(tmp_path / "b.txt")])
+                 "--resolution", "200", "-o", str(out), "--briefing", str(tmp_path / "b.txt")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "ending in .html" in err
     assert not out.exists()  # nothing ran
@@ -201,7 +202,7 @@ def test_cli_refuses_a_bad_briefing_path_before_running(tmp_path, capsys):
 def test_cli_refuses_when_the_odd_is_missing_before_running(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(br, "ODD", tmp_path / "no_ODD.md")
     out = tmp_path / "res"
-    code = main(["compare", str(SCEN / "baseline.toml"), "-r", "1", "--firms", "100",
+    code = main(["compare", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "200",
                  "-o", str(out), "--briefing", str(tmp_path / "b.html")])
     assert code == 2 and "no_ODD.md" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "b.html").exists()

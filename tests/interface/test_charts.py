@@ -19,7 +19,7 @@ from simcity_quality.targets import PLAIN_NAMES, TARGET_IDS, plain_name  # noqa:
 
 @pytest.fixture(scope="module")
 def comparison(baseline, plan):
-    return sq.compare([baseline, plan], replications=2, seed=5, firms=300)
+    return sq.compare([baseline, plan], replications=2, seed=5, resolution=300)
 
 
 @pytest.fixture(scope="module")

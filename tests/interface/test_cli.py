@@ -16,7 +16,7 @@ SCEN = ROOT / "scenarios"
 def test_run_prints_targets_and_budget_and_writes_tables(tmp_path, capsys):
     out = tmp_path / "res"
     rc = main(["run", str(SCEN / "baseline.toml"), str(SCEN / "the_plan.toml"), "-r", "2",
-               "--seed", "3", "--firms", "300", "-o", str(out)])
+               "--seed", "3", "--resolution", "300", "-o", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     for needle in ("spot_check_pass_rate", "cod_reduction", "threshold", "share_met",
@@ -34,7 +34,7 @@ def test_rerun_into_the_same_folder_keeps_other_files(tmp_path):
     out.mkdir()
     keep = out / "notes.txt"
     keep.write_text("mine")
-    run = ["run", str(SCEN / "baseline.toml"), "-r", "1", "--firms", "100", "-o", str(out)]
+    run = ["run", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "300", "-o", str(out)]
     assert main(run) == 2  # a non-empty folder without a manifest needs --overwrite
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     assert main([*run, "--overwrite"]) == 0

@@ -16,7 +16,7 @@ from simcity_quality.results.files import OutputFolder, inside
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"
-SMALL = ["-r", "1", "--firms", "100"]
+SMALL = ["-r", "1", "--resolution", "300"]
 
 
 def files(folder: Path) -> set[str]:
@@ -101,7 +101,7 @@ def test_a_folder_of_another_kind_needs_overwrite_and_is_then_replaced(tmp_path,
 def test_a_sweep_store_is_never_written_into(tmp_path, plan, capsys):
     store = tmp_path / "store"
     sq.sweep(plan, designs.grid({"policy.rewards.city_provincial_award": [0]}),
-             replications=1, firms=100, store=store, executor="serial", progress=False)
+             replications=1, resolution=300, store=store, executor="serial", progress=False)
     before = snapshot(store)
     for extra in ([], ["--overwrite"]):
         assert main(["compare", str(SCEN / "baseline.toml"), *SMALL, "-o", str(store),
@@ -112,7 +112,7 @@ def test_a_sweep_store_is_never_written_into(tmp_path, plan, capsys):
 
 
 def test_results_write_follows_the_same_rules(tmp_path):
-    res = sq.run(SCEN / "baseline.toml", replications=1, firms=100)
+    res = sq.run(SCEN / "baseline.toml", replications=1, resolution=300)
     folder = tmp_path / "r"
     folder.mkdir()
     (folder / "other.txt").write_text("x")

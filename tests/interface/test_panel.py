@@ -16,7 +16,7 @@ from simcity_quality.interface.panel import (
 
 REWARD = "policy.rewards.city_provincial_award"
 INSPECTIONS = "policy.inspection.spot_checks_per_year"
-SMALL = {"firms": 300, "replications": 2, "seed": 11}  # quick: the logic, not the numbers
+SMALL = {"resolution": 300, "replications": 2, "seed": 11}  # quick: the logic, not the numbers
 
 
 @pytest.fixture
@@ -51,9 +51,9 @@ def test_controls_start_at_the_scenario_and_take_the_schema_bounds(panel, plan):
 
 
 def test_a_higher_city_reward_raises_the_citys_reward_spending(plan):
-    # titles are rationed by quota (awards.quota scales with firms=): at 2,000 enterprises each
+    # titles are rationed by quota (awards.quota scales with resolution=): at 2,000 enterprises each
     # replication's city wins provincial awards in 2010-2012, so a higher reward costs more
-    panel = policy_panel(plan, firms=2000, replications=3, seed=11)
+    panel = policy_panel(plan, resolution=2000, replications=3, seed=11)
     before = panel.budget_table()
     shown_before = _cell(panel.budget_html.value, "city", "rewards")
     panel.controls[REWARD].value = panel.controls[REWARD].max

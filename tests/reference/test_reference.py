@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from simcity_quality.engine.model import QualityCityModel
-from simcity_quality.experiments.equivalence import COMPARED, final_values
+from simcity_quality.experiments.equivalence import COMPARED, final_values, small_city
 from simcity_quality.reference import Contractor, Enterprise, ReferenceCityModel, ServiceFirm
 from simcity_quality.results.replications import replication_seeds
 from simcity_quality.results.statistics import compare_samples, holm
@@ -27,11 +27,10 @@ ENGINE_SEED, REFERENCE_SEED = 20240611, 97531
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["baseline", "plan"])
 def test_engine_and_reference_agree_in_distribution(name, baseline, plan):
-    sc = {"baseline": baseline, "plan": plan}[name]
-    engine = final_values(QualityCityModel, sc, replication_seeds(ENGINE_SEED, REPLICATIONS),
-                          FIRMS)
+    sc = small_city({"baseline": baseline, "plan": plan}[name], FIRMS)
+    engine = final_values(QualityCityModel, sc, replication_seeds(ENGINE_SEED, REPLICATIONS))
     reference = final_values(ReferenceCityModel, sc,
-                             replication_seeds(REFERENCE_SEED, REPLICATIONS), FIRMS)
+                             replication_seeds(REFERENCE_SEED, REPLICATIONS))
     rows = compare_samples(engine, reference, alpha=0.01, max_se=3.0)
     table = pd.DataFrame(rows).set_index("kpi")
     compared = table[table["ok"].notna()]
@@ -42,7 +41,8 @@ def test_engine_and_reference_agree_in_distribution(name, baseline, plan):
 
 
 def test_reference_is_a_mesa_model(plan):
-    m = ReferenceCityModel(plan, seed=3, firms=FIRMS)
+    city = small_city(plan, FIRMS)
+    m = ReferenceCityModel(city, seed=3)
     scale = FIRMS / plan.city.firms
     assert isinstance(m, mesa.Model)
     assert len(m.agents_by_type[Enterprise]) == FIRMS
@@ -52,7 +52,7 @@ def test_reference_is_a_mesa_model(plan):
     assert len(m.agents) == (FIRMS + round(plan.city.contractors * scale)
                              + round(plan.city.service_firms * scale))
     # same city size as the engine
-    e = QualityCityModel(plan, seed=3, firms=FIRMS)
+    e = QualityCityModel(city, seed=3)
     assert e.contractors.size.shape[0] == len(m.contractors)
     assert e.service_firms.size.shape[0] == len(m.service_firms)
 
@@ -70,7 +70,7 @@ def test_reference_is_a_mesa_model(plan):
 def test_reference_is_reproducible(baseline):
     runs = []
     for _ in range(2):
-        m = ReferenceCityModel(baseline, seed=np.random.SeedSequence(8), firms=100)
+        m = ReferenceCityModel(small_city(baseline, 100), seed=np.random.SeedSequence(8))
         m.run_model()
         runs.append(m.datacollector.get_model_vars_dataframe())
     pd.testing.assert_frame_equal(*runs)

@@ -23,7 +23,7 @@ from simcity_quality.results.compare import budget_totals
 
 @pytest.fixture(scope="module")
 def run(plan):
-    return sq.run(plan, replications=3, seed=11, firms=500)
+    return sq.run(plan, replications=3, seed=11, resolution=500)
 
 
 def _former_results_budget_by_payer(res):

@@ -50,6 +50,7 @@ def firms(n: int = 120, seed: int = 0):
     pop = empty_population(n)
     pop.id[:] = np.arange(n)
     pop.alive[:] = True
+    pop.weight[:] = 1.0  # each agent one firm: the reference has no weights
     pop.sector[:] = rng.integers(0, len(SECTORS), n)
     pop.size[:] = rng.integers(0, len(SIZES), n)
     pop.output[:] = np.exp(rng.normal(np.log(15.0), 1.3, n))
@@ -90,7 +91,7 @@ def contractors(n: int = 60, seed: int = 1) -> Contractors:
     """Contractors of every grade and effort, some with a record in the quality file."""
     rng = np.random.default_rng(seed)
     watched = rng.random(n) < 0.4
-    return Contractors(size=rng.integers(0, len(SIZES), n).astype(np.int8),
+    return Contractors(weight=np.ones(n), size=rng.integers(0, len(SIZES), n).astype(np.int8),
                        capability=rng.normal(1.5, 1.0, n),
                        effort=rng.integers(0, len(EFFORTS), n).astype(np.int8),
                        watched=watched,
@@ -101,7 +102,8 @@ def service_firms(n: int = 80, seed: int = 2) -> ServiceFirms:
     """Service firms of every sector and size, some applying standards, a few titled."""
     rng = np.random.default_rng(seed)
     standard = rng.random(n) < 0.4
-    return ServiceFirms(sector=rng.integers(0, len(SERVICE_SECTORS), n).astype(np.int8),
+    return ServiceFirms(weight=np.ones(n),
+                        sector=rng.integers(0, len(SERVICE_SECTORS), n).astype(np.int8),
                         size=rng.integers(0, len(SIZES), n).astype(np.int8),
                         revenue=np.exp(rng.normal(np.log(3.0), 1.0, n)),
                         standard=standard,

@@ -3,10 +3,12 @@ contest, engine (``engine.construction``, ``engine.services``) against reference
 (``Contractor``, ``ServiceFirm``, ``ReferenceCityModel.demonstration_contest``)."""
 
 import numpy as np
+from scipy.special import ndtri
 from states import YEAR, assert_same, contractors, firms, service_firms, with_nan
 
 from simcity_quality.categories import EFFORTS, FAIL, HIDDEN
 from simcity_quality.engine import construction, services
+from simcity_quality.engine.resolution import MEMBER_BITS
 from simcity_quality.experiments.equivalence import twin_reference
 from simcity_quality.reference.model import WorkDraws
 
@@ -96,12 +98,14 @@ def test_service_standard_adoption_agrees(sc):
 
 def test_demonstration_contest_agrees(sc):
     sf = service_firms()
-    twin = twin_reference(sc, firms(6), service_firms=sf, firms=sc.city.firms)
+    twin = twin_reference(sc, firms(6), service_firms=sf)
     lv = sc.levers_for(YEAR)
     rng = np.random.default_rng(17)
-    u_round, z = rng.random(), rng.standard_normal(len(sf.size))
+    u_round, u = rng.random(), rng.random(len(sf.size))
+    z = ndtri(u)  # the reference's normal judging noise is the engine's uniform's quantile
     twin.model.demo_win_belief = 0.3
-    contest = services.demonstration_contest(sf, lv, sc, 1.0, u_round, z, 0.3)
+    contest = services.demonstration_contest(
+        sf, lv, sc, u_round, lambda rows, codes: u[None, codes >> MEMBER_BITS], 0.3)
     twin.model.demonstration_contest(lv, YEAR, (u_round, {f: z[i] for i, f in
                                                           enumerate(twin.service_firms)}))
     assert_same(contest.scores, with_nan(twin.model.last_contest_scores, twin.service_firms),
@@ -116,7 +120,7 @@ def test_demonstration_contest_agrees(sc):
 def test_the_contest_is_held_in_december_only(sc):
     """The reference runs the contest inside its monthly service step (the engine's model
     does the same in ``_services``): not in January, in December."""
-    twin = twin_reference(sc, firms(6), service_firms=service_firms(), firms=sc.city.firms)
+    twin = twin_reference(sc, firms(6), service_firms=service_firms())
     lv = sc.levers_for(YEAR)
     before = twin.service_values("demonstration").sum()
     twin.model.service_standards(lv, YEAR, 1)

@@ -52,7 +52,12 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
     (or below) what each option costs them, so that a cost or a feasibility test changed by
     10 % opens or closes the option for someone."""
     pop = firms(n, seed)
-    pop.key_project[::2] = True  # many key projects, so that subsidised upgrades are common
+    pop.key_project[::3] = True  # many key projects, so that subsidised upgrades are common
+    # eligible applicants for every title, among the firms the draws push to apply
+    for slots, tier in (((10, 22), 2), ((34, 46), 1), ((58, 70), 0)):
+        pop.tier[list(slots)], pop.applying[list(slots)] = tier, 0
+        pop.iso9001[list(slots)], pop.capability[list(slots)] = True, 4.0
+        pop.cash[list(slots)] = pop.output[list(slots)]
     pop.credit[::4] = True
     p = decision_parameters(sc, sc.levers_for(YEAR))
     out = pop.output
@@ -68,7 +73,8 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
 def _decide_both(sc, pop, seed: int = 3, win_belief=None):
     """One month of decisions by every firm, in the engine and in the reference, on the same
     uniforms: review draws around the decision rate, counterfeit draws around each firm's
-    chance, misuse and substantive-ISO draws around their probabilities, and Gumbel shocks
+    chance and substantive-ISO draws around their probabilities, misuse draws alternately just
+    above and just below its probability, and Gumbel shocks
     that push half the firms to a chosen option."""
     lv = sc.levers_for(YEAR)
     p = decision_parameters(sc, lv)
@@ -79,18 +85,19 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None):
     u_review = np.where(np.arange(n) % 8 == 7, p.decision_rate * 1.05,
                         np.random.default_rng(seed).uniform(0, p.decision_rate, n))
     reviewers = np.flatnonzero(u_review < p.decision_rate)
-    u = np.vstack([edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc), seed + 1),
-                   edge_uniforms(np.full(n, p.subsidy_misuse), seed + 2),
-                   edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3)])
-    gumbel = forced_gumbel(reviewers.size, seed)
-    gumbel[:, 1::2] = np.random.default_rng(seed + 4).gumbel(size=gumbel[:, 1::2].shape)
-    dec = behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), win_belief, u_review,
-                           lambda rows, slots: u[:rows, slots], gumbel, len(SECTORS))
-    draws = {}
-    col = {int(s): j for j, s in enumerate(reviewers)}
-    for s, firm in twin.firms.items():
-        shocks = tuple(gumbel[:, col[s]]) if s in col else (0.0,) * len(OPTIONS)
-        draws[firm] = DecisionDraws(u_review[s], u[0, s], u[1, s], u[2, s], shocks)
+    gumbel = np.random.default_rng(seed + 4).gumbel(size=(len(OPTIONS), n))
+    gumbel[:, ::2] = forced_gumbel(len(range(0, n, 2)), seed)  # half pushed to each option
+    u = np.vstack([u_review,
+                   edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc), seed + 1),
+                   # every draw just above or just below the misuse chance (few are subsidised)
+                   np.where(np.arange(n) % 2 == 0, 1.05, 0.95) * p.subsidy_misuse,
+                   edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3),
+                   np.exp(-np.exp(-gumbel))])  # uniforms whose Gumbel shocks these are
+    shocks = behaviour.gumbel_from_uniform(u[len(behaviour.DRAWS):])
+    dec = behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), win_belief,
+                           lambda rows, slots: u[:rows, slots], len(SECTORS))
+    draws = {firm: DecisionDraws(u[0, s], u[1, s], u[2, s], u[3, s], tuple(shocks[:, s]))
+             for s, firm in twin.firms.items()}
     twin.model.counts = dict.fromkeys(twin.model.counts, 0)
     twin.model.firm_decisions(lv, YEAR, draws)
     return dec, twin, reviewers

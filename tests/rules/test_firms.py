@@ -71,29 +71,28 @@ def test_exits_agree(sc):
     rng = np.random.default_rng(11)
     revoked = rng.random(pop.n_slots) < 0.05
     closed = rng.random(pop.n_slots) < 0.05
-    u = np.vstack([edge_uniforms(ep.exit_hazard[pop.size], 12),
-                   edge_uniforms(np.full(pop.n_slots, ep.entry_rate), 13)])
+    u = edge_uniforms(ep.exit_hazard[pop.size], 12)
     counts = dict.fromkeys(demography.EXIT_COUNTS, 0)
     slots = np.arange(pop.n_slots)
-    free = demography.exits(pop, SimpleNamespace(revoked=revoked, closed=closed), u, ep,
-                            counts)
+    demography.exits(pop, SimpleNamespace(revoked=revoked, closed=closed), u, ep, counts)
     twin.model.counts = dict.fromkeys(twin.model.counts, 0)
     for s in slots:
         f = twin.firms[s]
         f.licence_revoked, f.closed = bool(revoked[s]), bool(closed[s])
-        f.consider_exit(u[0, s])
+        f.consider_exit(u[s])
     gone = np.array([twin.firms[s].model is None or twin.firms[s] not in twin.model.enterprises
                      for s in slots])
     assert_same(~pop.alive, gone, "who leaves")
     for name in demography.EXIT_COUNTS:
         assert counts[name] == twin.model.counts[name], name
     assert min(counts.values()) > 0  # every way out is taken by some firm
-    assert_same(free, np.flatnonzero(~pop.alive & (u[1] < sc.behaviour.entry_rate)), "free")
+    assert (pop.weight[~pop.alive] == 0).all() and (pop.weight[pop.alive] == 1).all()
 
 
 def test_entry_agrees(sc):
     pop = firms()
     pop.alive[::4] = False
+    pop.weight[::4] = 0.0
     twin = twin_reference(sc, pop)
     free = np.flatnonzero(~pop.alive)
     attrs = demography.entrant_attributes(sc, free.size, np.random.default_rng(12),
@@ -103,7 +102,7 @@ def test_entry_agrees(sc):
     twin.model.anchors = anchors.tolist()
     counts = {"permits_refused": 0, "entrants": 0}
     lv = sc.levers_for(YEAR)
-    next_id = demography.admit(pop, lv, free, attrs, 1000, anchors, counts)
+    next_id = demography.admit(pop, lv, attrs, np.ones(free.size), 1000, anchors, counts)
     twin.model.counts = dict.fromkeys(twin.model.counts, 0)
     admitted = [twin.model.admit_entrant(lv, {k: v[i].item() for k, v in attrs.items()})
                 for i in range(free.size)]

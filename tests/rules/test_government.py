@@ -5,12 +5,14 @@ quality file's tiers, beliefs and campaigns, the award round, key projects and s
 import math
 
 import numpy as np
+from scipy.special import ndtri
 from states import YEAR, assert_same, edge_uniforms, firms, with_nan
 
 from simcity_quality.categories import TIERS
 from simcity_quality.engine import government
 from simcity_quality.engine.kpis import pass_probability
 from simcity_quality.engine.ledger import Ledger
+from simcity_quality.engine.resolution import MEMBER_BITS
 from simcity_quality.experiments.equivalence import twin_reference
 from simcity_quality.reference.model import InspectionDraws
 
@@ -33,8 +35,8 @@ def test_national_spot_checks_agree(sc):
     assert_same(chance, [twin.firms[s].sampling_chance(T, mean_weight) for s in slots], "chance")
     u = np.where(slots % 3 == 0, chance * 1.05, chance * 0.5)  # most sampled, some just not
     test_u = edge_uniforms(_pass_chance(sc, pop), 5)
-    sampled, passed = government.national_spot_check(pop, T, sc, u,
-                                                     lambda rows, idx: test_u[None, idx])
+    sampled, passed, _ = government.national_spot_check(
+        pop, T, sc, u, lambda rows, codes: test_u[None, codes >> MEMBER_BITS], pop.n_slots)
     twin.model.national_spot_checks(T, {twin.firms[s]: (u[s], test_u[s]) for s in slots})
     assert twin.model.spot[T].tolist() == [sampled.sum(), passed.sum()]
     assert_same(pop.problem_until, twin.enterprise_values("problem_until", slots), "problem")
@@ -46,7 +48,7 @@ def _inspect_both(sc, pop, twin, month: int, seed: int):
     with outcome draws at the edges of each firm's chances."""
     lv = sc.levers_for(YEAR)
     insp = lv.inspection
-    per_month = insp.spot_checks_per_year * twin.model.scale / 12.0
+    per_month = insp.spot_checks_per_year / 12.0
     twin.model.inspection_carry = 0.0
     twin.model.steps = month + 1
     k = math.floor(per_month)
@@ -58,12 +60,15 @@ def _inspect_both(sc, pop, twin, month: int, seed: int):
                    edge_uniforms(np.full(pop.n_slots, insp.criminal_referral_probability),
                                  seed + 4)])
     ledger = Ledger(twin.model.years)
-    out = government.city_inspection(pop, lv, sc, k, keys, lambda rows, idx: u[:rows, idx])
+    # the engine takes the members with the largest draws, the reference the smallest keys
+    inspected, _ = government.choose_inspected(
+        pop, lv, k, lambda rows, codes: keys[None, codes >> MEMBER_BITS], pop.n_slots)
+    out = government.city_inspection(pop, lv, sc, inspected, lambda rows, idx: u[:rows, idx])
     government.book_inspections(ledger, YEAR, lv, out)
     twin.model.ledger = Ledger(twin.model.years)
     twin.model.fines_yuan = 0.0
     twin.model.city_inspections(
-        lv, YEAR, month, keys={twin.firms[s]: keys[s] for s in slots},
+        lv, YEAR, month, keys={twin.firms[s]: -keys[s] for s in slots},
         draws={twin.firms[s]: InspectionDraws(*u[:, s]) for s in slots})
     assert_same(ledger.amounts, twin.model.ledger.amounts, "inspection costs and fines")
     return out, k
@@ -75,7 +80,7 @@ INSPECTED_STATE = ("cash", "counterfeit", "discharge_ratio", "watched", "clean_c
 def _check_inspection(sc, n: int = 300):
     pop = firms(n)
     pop.counterfeit[::2] = True  # many counterfeiters to find
-    twin = twin_reference(sc, pop, firms=sc.city.firms)
+    twin = twin_reference(sc, pop)
     out, k = _inspect_both(sc, pop, twin, T, seed=6)
     slots = np.arange(pop.n_slots)
     assert 10 < out.inspected.sum() == k < n
@@ -105,7 +110,7 @@ def test_the_quality_files_tiers_move_alike_over_months(sc):
     everyone = sc.override({"policy.inspection.spot_checks_per_year": 40 * 12,
                             "policy.inspection.watched_share": 0.5})
     pop = firms(40)
-    twin = twin_reference(everyone, pop, firms=everyone.city.firms)
+    twin = twin_reference(everyone, pop)
     left = False
     for month in range(T, T + 6):
         was = pop.watched.copy()
@@ -119,7 +124,7 @@ def test_the_quality_files_tiers_move_alike_over_months(sc):
 
 def test_beliefs_and_campaigns_agree(sc):
     pop = firms()
-    twin = twin_reference(sc, pop, firms=sc.city.firms // 3)
+    twin = twin_reference(sc, pop)
     inspected = np.random.default_rng(7).random(pop.n_slots) < 0.2
     for s in np.flatnonzero(inspected):
         twin.firms[int(s)].inspected_in = T
@@ -131,7 +136,7 @@ def test_beliefs_and_campaigns_agree(sc):
     assert_same(new, np.array(twin.model.anchors), "anchors")
     assert_same(pop.belief, twin.enterprise_values("belief", slots), "beliefs")
     ledger = Ledger(twin.model.years)
-    government.campaign(pop, sc, sc.policy, YEAR, twin.model.scale, ledger)
+    government.campaign(pop, sc, sc.policy, YEAR, ledger)
     twin.model.run_campaign(sc.policy, YEAR)
     assert_same(pop.belief, twin.enterprise_values("belief", slots), "beliefs after campaign")
     assert_same(ledger.amounts, twin.model.ledger.amounts, "campaign cost")
@@ -145,12 +150,15 @@ def test_award_round_and_win_beliefs_agree(sc):
     pop.applying[:] = np.where(applying, np.minimum(pop.tier + 1, len(TIERS) - 1), 0)
     pop.iso9001[applying] = True  # most applicants eligible: the quota binds in every tier
     pop.capability[applying] += 1.0
-    twin = twin_reference(generous, pop, firms=generous.city.firms)
+    twin = twin_reference(generous, pop)
     lv = generous.levers_for(YEAR)
-    z = np.random.default_rng(9).standard_normal((3, pop.n_slots))
+    v = np.random.default_rng(9).random((3, pop.n_slots))
+    z = ndtri(v)  # the judging noise both see
     u = np.array([0.5, 0.2, 0.9])  # 3.3 a year: 3, 4 and 3 titles; 10 % more: 4, 4, 3
     ledger = Ledger(twin.model.years)
-    result = government.award_titles(pop, lv, generous, YEAR, 1.0, ledger, z, u)
+    result, _ = government.award_titles(pop, lv, generous, YEAR, ledger,
+                                        lambda rows, codes: v[:rows, codes >> MEMBER_BITS], u,
+                                        pop.n_slots)
     slots = np.arange(pop.n_slots)
     twin.model.award_round(lv, YEAR, {t: (u[t - 1], {twin.firms[s]: z[t - 1, s] for s in slots})
                                       for t in range(1, len(TIERS))})
@@ -171,11 +179,12 @@ def test_award_round_and_win_beliefs_agree(sc):
 
 def test_key_projects_and_interest_subsidies_agree(sc):
     pop = firms(200)
-    twin = twin_reference(sc, pop, firms=sc.city.firms // 2)
+    twin = twin_reference(sc, pop)
     lv = sc.levers_for(YEAR)
-    rng = np.random.default_rng(10)
-    u_round, z = 0.5, rng.standard_normal(pop.n_slots)
-    priority = government.select_key_projects(pop, lv, twin.model.scale, u_round, z)
+    v = np.random.default_rng(10).random(pop.n_slots)
+    u_round, z = 0.5, ndtri(v)
+    priority, _ = government.select_key_projects(
+        pop, lv, u_round, lambda rows, codes: v[None, codes >> MEMBER_BITS], pop.n_slots)
     slots = np.arange(pop.n_slots)
     twin.model.select_key_projects(lv, (u_round, {twin.firms[s]: z[s] for s in slots}))
     assert_same(priority, with_nan(twin.model.last_priority, [twin.firms[s] for s in slots]),
@@ -196,7 +205,7 @@ def test_the_reference_draws_its_own_noise_by_default(sc):
     pop = firms(120)
     pop.applying[:] = np.minimum(pop.tier + 1, len(TIERS) - 1)
     pop.iso9001[:] = True
-    twin = twin_reference(generous, pop, firms=generous.city.firms)
+    twin = twin_reference(generous, pop)
     lv = generous.levers_for(YEAR)
     twin.model.award_round(lv, YEAR)
     assert all(len(scores) > 0 for scores in twin.model.last_scores.values())

@@ -9,8 +9,9 @@ import pytest
 
 import simcity_quality as sq
 from simcity_quality import ScenarioError, SimcityQualityError
+from simcity_quality.engine.resolution import check_resolution
 from simcity_quality.interface.cli import main
-from simcity_quality.scenario import parameter_table, simulated_firms
+from simcity_quality.scenario import parameter_table
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -85,7 +86,7 @@ def test_a_name_that_is_not_a_plain_name_is_refused(plan, name):
 def test_plain_names_are_accepted(plan, name, tmp_path):
     sc = plan.override({}, name=name)
     assert sc.name == name
-    res = sq.run(sc, replications=1, firms=50)
+    res = sq.run(sc, replications=1, resolution=300)
     res.write(tmp_path / "out" / sc.name)  # the name is a folder name
     assert (tmp_path / "out" / name / "final.csv").is_file()
 
@@ -130,24 +131,23 @@ def test_get_on_a_table_gives_the_table(plan):
     assert set(plan.get("policy")) >= {"rewards", "inspection", "start_year"}
 
 
-# --- the city's size and the number of simulated enterprises ------------------------------
+# --- the city's size and the resolution ---------------------------------------------------
 
-@pytest.mark.parametrize("firms", [0, -5, 5_000_001, 10**9, 2.5, "1000", True])
-def test_the_number_of_simulated_firms_is_bounded_everywhere(plan, firms):
-    for call in (lambda: simulated_firms(plan, firms),
-                 lambda: sq.run(plan, replications=1, firms=firms),
-                 lambda: sq.QualityCityModel(plan, firms=firms)):
-        with pytest.raises(SimcityQualityError, match="from 1 to 5,000,000"):
+@pytest.mark.parametrize("resolution", [0, -5, 5_000_001, 10**9, 2.5, "1000", True])
+def test_the_resolution_is_bounded_everywhere(plan, resolution):
+    for call in (lambda: check_resolution(resolution, plan),
+                 lambda: sq.run(plan, replications=1, resolution=resolution),
+                 lambda: sq.QualityCityModel(plan, resolution=resolution)):
+        with pytest.raises(SimcityQualityError, match="resolution"):
             call()
 
 
-def test_the_scaled_city_is_bounded_too(plan):
-    tiny = plan.override({"city.firms": 1})  # 1 enterprise stands for the whole city...
-    assert simulated_firms(tiny, None) == 1
-    with pytest.raises(SimcityQualityError, match="city.contractors") as info:
-        simulated_firms(tiny, 4_000_000)  # ...so 4 million scale its contractors far too far
-    assert "above the bound of 1,000,000" in str(info.value)
-    assert simulated_firms(plan, 3000) == 3000 and simulated_firms(plan, None) == plan.city.firms
+def test_a_resolution_in_the_file_is_bounded_by_the_citys_size(plan):
+    above = plan.override({"city.resolution": plan.city.firms + 1})
+    with pytest.raises(SimcityQualityError, match="above the city's size"):
+        sq.run(above, replications=1)
+    with pytest.raises(ScenarioError, match="city.resolution"):
+        plan.override({"city.resolution": 10**9})  # beyond the schema's bound
 
 
 def test_the_citys_size_in_a_file_or_override_is_bounded(plan):

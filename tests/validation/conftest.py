@@ -31,4 +31,4 @@ def scenarios():
 @pytest.fixture(scope="session")
 def iso_checks(scenarios):
     """The two ISO 9001 diffusion checks, computed from one set of runs."""
-    return v.iso_diffusion(scenarios[0], firms=ISO_FIRMS, replications=ISO_REPLICATIONS)
+    return v.iso_diffusion(scenarios[0], resolution=ISO_FIRMS, replications=ISO_REPLICATIONS)

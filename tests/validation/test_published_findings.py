@@ -120,9 +120,9 @@ def test_iso_fit_recovers_a_logistic_and_rejects_other_shapes():
 
 def test_bad_sizes_are_refused_with_a_clear_message(scenarios):
     with pytest.raises(SimcityQualityError, match="replications must be a whole number >= 2"):
-        v.general_deterrence(scenarios[0], firms=100, replications=1)
+        v.general_deterrence(scenarios[0], resolution=200, replications=1)
     with pytest.raises(SimcityQualityError, match="firms must be a whole number >= 1"):
-        v.iso_diffusion(scenarios[0], firms=0, replications=3)
+        v.iso_diffusion(scenarios[0], resolution=0, replications=3)
 
 
 def test_no_applicants_is_refused_not_divided_by_zero(scenarios):
@@ -130,7 +130,7 @@ def test_no_applicants_is_refused_not_divided_by_zero(scenarios):
     error, not an infinite or NaN rise."""
     baseline = scenarios[0].override({"awards.min_capability.china_famous_brand": 10.0})
     with pytest.raises(SimcityQualityError, match="no China Famous Brand application"):
-        v.brand_support_applications(baseline, scenarios[1], firms=300, replications=2)
+        v.brand_support_applications(baseline, scenarios[1], resolution=300, replications=2)
 
 
 def test_missing_scenario_files_are_named(tmp_path):

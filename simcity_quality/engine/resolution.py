@@ -1,0 +1,221 @@
+"""Resolution: how many agents stand for the city, and one-for-one events among them.
+
+The scenario's ``city.firms``, ``city.contractors`` and ``city.service_firms`` are the city. A
+run's *resolution* sets how many industrial agents are simulated (at most ``city.firms``).
+Large firms (a few carry much of the city's output) and title holders are simulated one agent
+each at every resolution, and so, later, is every firm a count-limited event picks out. The
+rest (medium and small firms without a title) are thinned by size class: a random sample of
+each class is simulated, each agent standing for ``weight`` identical city firms of its class
+(weights are whole numbers that add up to the firms they stand for; each class's sample is as
+large as its share of the firms). Contractors and service firms are thinned the same way, by
+size class, in proportion to the resolution.
+
+Money, counts and KPIs are always for the city: every per-firm quantity is multiplied by the
+agent's weight. Count-limited events (the city's inspections, national spot checks, title
+awards, key projects, demonstration contests, exits by the background hazard) act on *members*:
+an agent of weight ``w`` takes part as ``w`` firms, each with its own random number (derived
+from the month's key, the agent's slot and the member's index), and a member that an event
+picks out is split off into an agent of its own (:func:`split`), so that one title, one
+inspection or one key project always stands for one firm. Members of a weighted agent share
+every decision (they are identical firms), which is the approximation thinning makes.
+"""
+
+from dataclasses import fields
+
+import numpy as np
+
+from ..errors import SimcityQualityError
+from ..scenario import Scenario
+
+MEMBER_BITS = 24  # a member's code: slot * 2**24 + its index in the agent (weights < 2**24)
+MAX_WEIGHT = 1 << MEMBER_BITS
+
+
+def members(weight: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The members of agents ``slots``: (owner slot per member, member code), agents of
+    weight ``w`` giving ``w`` members, in slot order."""
+    w = weight[slots].astype(np.int64)
+    owner = np.repeat(slots, w)
+    first = np.cumsum(w) - w  # index of each agent's first member
+    index = np.arange(owner.size) - np.repeat(first, w)
+    return owner, (owner.astype(np.int64) << MEMBER_BITS) + index
+
+
+def count_by_owner(owner: np.ndarray, picked: np.ndarray, n_slots: int) -> np.ndarray:
+    """Per slot, how many of its members ``picked`` (a bool per member) holds."""
+    return np.bincount(owner[picked], minlength=n_slots).astype(np.int64)
+
+
+def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.ndarray, int]:
+    """Split ``counts[s]`` members off each agent ``s`` of ``state`` (a dataclass of arrays
+    with a ``weight`` field) into agents of weight 1 with the same state; returns the slots of
+    the split-off members (in agent order) and the next unused id.
+
+    An agent whose every member is split off becomes one of them; the others take free slots
+    (those of weight 0), the arrays growing when there are too few. ``next_id``: ids for the
+    new agents if the state has an ``id`` field.
+    """
+    agents = np.flatnonzero(counts > 0)
+    if agents.size == 0:
+        return agents, next_id
+    w = state.weight[agents].astype(np.int64)
+    c = counts[agents].astype(np.int64)
+    if (c > w).any():
+        raise ValueError("cannot split more members off an agent than it has")
+    whole = c == w  # the agent becomes one of its split-off members
+    copies = np.repeat(agents, c - whole)
+    new = free_slots(state, copies.size)
+    for f in fields(state):
+        arr = getattr(state, f.name)
+        arr[new] = arr[copies]
+    state.weight[agents] -= c
+    state.weight[agents[whole]] = 1  # one of its members stays in its slot
+    state.weight[new] = 1
+    if hasattr(state, "id") and next_id is not None:
+        state.id[new] = np.arange(next_id, next_id + new.size)
+        next_id += new.size
+    # the split-off members, each agent's together
+    own = agents[whole]
+    slots = np.concatenate([own, new])
+    order = np.argsort(np.concatenate([own, copies]), kind="stable")
+    return slots[order], next_id
+
+
+def free_slots(state, k: int) -> np.ndarray:
+    """``k`` slots of weight 0, growing every array of ``state`` when there are too few."""
+    free = np.flatnonzero(state.weight == 0)
+    if free.size < k:
+        grow(state, max(k - free.size, state.weight.size // 2))
+        free = np.flatnonzero(state.weight == 0)
+    return free[:k]
+
+
+def grow(state, extra: int) -> None:
+    """Add ``extra`` empty slots (weight 0, not alive, id -1) to every array of ``state``."""
+    for f in fields(state):
+        arr = getattr(state, f.name)
+        fill = -1 if f.name in ("id", "problem_until") else 0
+        setattr(state, f.name, np.concatenate([arr, np.full(extra, fill, dtype=arr.dtype)]))
+
+
+def thinning(n_city: int, individual: np.ndarray, agents: int, rng: np.random.Generator,
+             strata: np.ndarray, what: str = "firms") -> np.ndarray:
+    """Weights for a city of ``n_city`` units drawn in full: the ``individual`` ones (a bool
+    per unit) get weight 1; the others are sampled stratum by stratum (``strata``: a label per
+    unit, the size class), ``agents`` agents in all, each stratum's sample as large as its
+    share of the units (at least one) and sharing its units in whole-number weights, so that a
+    sampled firm only ever stands for firms of its own stratum; the rest get 0 (not
+    simulated)."""
+    weight = np.zeros(n_city)
+    weight[individual] = 1.0
+    rest = np.flatnonzero(~individual)
+    m = agents - int(individual.sum())
+    if rest.size == 0 or m >= rest.size:
+        weight[rest] = 1.0
+        return weight
+    labels, sizes = np.unique(strata[rest], return_counts=True)
+    if m < labels.size:
+        raise SimcityQualityError(
+            f"resolution {agents:,} is too low: this city's {int(individual.sum()):,} {what} "
+            "that take part in count-limited mechanisms one agent each (large firms and title "
+            f"holders) and at least one agent for each of the {labels.size} size classes "
+            f"of the others need {int(individual.sum()) + labels.size:,}; the resolution can "
+            f"be at most the city's size, {n_city:,}.")
+    # each stratum's share of the sample: one agent each, the rest by largest remainder
+    quota = 1 + (m - labels.size) * sizes / sizes.sum()
+    share = np.minimum(np.floor(quota).astype(np.int64), sizes)
+    order = np.argsort(-(quota - share), kind="stable")
+    for j in order[:m - int(share.sum())]:
+        share[j] += 1
+    for label, n_s, m_s in zip(labels, sizes, share, strict=True):
+        units = rest[strata[rest] == label]
+        chosen = rng.choice(units, size=m_s, replace=False)
+        base, extra = divmod(int(n_s), int(m_s))
+        weight[chosen] = base
+        weight[chosen[:extra]] += 1
+    return weight
+
+
+def mean_weights(weight: np.ndarray, strata: np.ndarray, n_strata: int) -> np.ndarray:
+    """Per stratum (size class), the mean weight of its agents, rounded to a whole number
+    (1 where nothing is thinned): the weight an entrant of that stratum is kept at."""
+    total = np.bincount(strata, weights=weight, minlength=n_strata)
+    agents = np.bincount(strata, weights=weight > 0, minlength=n_strata)
+    return np.maximum(1, np.round(np.divide(total, agents, out=np.ones(n_strata),
+                                            where=agents > 0))).astype(np.int64)
+
+
+def proportional(n_city: int, resolution: int, n_city_firms: int) -> int:
+    """Agents for ``n_city`` contractors or service firms at ``resolution`` industrial agents
+    for ``n_city_firms`` city firms (at least one where the city has any)."""
+    if n_city == 0:
+        return 0
+    return min(n_city, max(1, round(n_city * resolution / n_city_firms)))
+
+
+def check_resolution(resolution, sc: Scenario, where: str = "resolution") -> int:
+    """The run's resolution: ``resolution`` if given (a whole number from 1 to the city's
+    firms), else ``city.resolution``, else the city's size."""
+    city = sc.city
+    value = resolution if resolution is not None else (city.resolution or city.firms)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise SimcityQualityError(
+            f"{where} must be a whole number of simulated firms >= 1, got {value!r}.")
+    if value > city.firms:
+        raise SimcityQualityError(
+            f"{where} {value:,} is above the city's size: {sc.source} has city.firms = "
+            f"{city.firms:,}; a resolution is how many of them are simulated, at most all.")
+    return int(value)
+
+
+def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
+                spread: float, uniform_at, normal: bool = True) -> np.ndarray:
+    """How many of each agent's members are among the ``k`` best of all members of ``slots``.
+
+    A member's value is ``base[slot] + spread * ndtri(v)`` (``normal``; else ``base + v``)
+    with ``v`` its own uniform: an agent of weight ``w`` has ``w`` members, whose uniforms are
+    drawn from the largest down (the largest of ``w`` uniforms is ``u ** (1 / w)``, the next
+    that times ``u' ** (1 / (w - 1))``, ...), each ``u`` being ``uniform_at(codes)`` of the
+    member's code, so only the members that come near the top are ever drawn. Raising ``k``
+    only adds members (common random numbers). Returns counts aligned with ``slots``.
+    """
+    import heapq
+
+    from scipy.special import ndtri
+
+    counts = np.zeros(slots.size, dtype=np.int64)
+    if k <= 0 or slots.size == 0:
+        return counts
+    w = weight[slots].astype(np.int64)
+    codes0 = (slots.astype(np.int64) << MEMBER_BITS)
+    v = uniform_at(codes0) ** (1.0 / w)
+    value = base[slots] + (spread * ndtri(v) if normal else v)
+    heap = [(-value[j], j, v[j]) for j in range(slots.size)]
+    heapq.heapify(heap)
+    for _ in range(min(k, int(w.sum()))):
+        _, j, vj = heapq.heappop(heap)
+        counts[j] += 1
+        left = w[j] - counts[j]
+        if left > 0:  # the agent's next member, below this one
+            u = uniform_at(np.array([codes0[j] + counts[j]]))[0]
+            vn = vj * u ** (1.0 / left)
+            score = base[slots[j]] + (spread * ndtri(vn) if normal else vn)
+            heapq.heappush(heap, (-score, j, vn))
+    return counts
+
+
+def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """How many of an agent's ``weight`` members an event with chance ``p`` each takes, from
+    one uniform ``u`` per agent (the inverse of the binomial distribution; for weight 1 it is
+    ``u < p``)."""
+    from scipy.stats import binom
+
+    w = weight.astype(np.int64)
+    out = np.zeros(w.size, dtype=np.int64)
+    one = w == 1
+    out[one] = u[one] < p[one] if np.ndim(p) else u[one] < p
+    many = ~one & (w > 0)
+    if many.any():
+        pm = p[many] if np.ndim(p) else p
+        out[many] = binom.ppf(1.0 - u[many], w[many], pm).astype(np.int64)
+    return out
