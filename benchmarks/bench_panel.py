@@ -49,14 +49,15 @@ def measure(firms: int, replications: int, repeat: int) -> dict:
     """Best-of-``repeat`` seconds of a plain run and of a panel update, and the update's parts."""
     sc = sq.load_scenario(PLAN)
     seed = 2010
-    sq.run(sc, replications=1, seed=seed, resolution=firms)  # warm-up: imports, first allocations
+    # warm-up: imports, first allocations
+    sq.run(sc, replications=1, seed=seed, resolution=firms, progress=False)
     panel = policy_panel(sc, resolution=firms, replications=replications, seed=seed)
     slider = panel.controls[KEY]
     values = [slider.max, slider.value]  # alternate, so every move is a real re-run
     runs, updates, inner = [], [], []
     for i in range(repeat):  # interleaved, so both see the same load on a shared machine
         t0 = time.perf_counter()
-        sq.run(sc, replications=replications, seed=seed, resolution=firms)
+        sq.run(sc, replications=replications, seed=seed, resolution=firms, progress=False)
         runs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         slider.value = values[i % 2]

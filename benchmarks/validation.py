@@ -4,7 +4,7 @@ Runs every check of ``simcity_quality/validation/checks.py`` (the same definitio
 tests in ``tests/validation/`` use) with more replications, prints a table and writes
 ``docs/validation.md``. Usage:
 ``python benchmarks/validation.py [--resolution 5000] [--replications 100]
-[--award-replications 400] [--iso-firms 5000] [--iso-replications 30] [--seed 2012]
+[--award-replications 400] [--iso-resolution 5000] [--iso-replications 30] [--seed 2012]
 [--out docs/validation.md]`` (about 10 minutes on two shared cores at the defaults).
 """
 
@@ -100,14 +100,14 @@ def main():
     ap.add_argument("--resolution", type=int, default=5000)
     ap.add_argument("--replications", type=int, default=100)
     ap.add_argument("--award-replications", type=int, default=400)
-    ap.add_argument("--iso-firms", type=int, default=5000)
+    ap.add_argument("--iso-resolution", type=int, default=5000)
     ap.add_argument("--iso-replications", type=int, default=30)
     ap.add_argument("--seed", type=int, default=2012)
     ap.add_argument("--out", default=str(ROOT / "docs" / "validation.md"))
     args = ap.parse_args()
     t0 = time.perf_counter()
     checks = v.run_all(resolution=args.resolution, replications=args.replications, seed=args.seed,
-                       iso_firms=args.iso_firms, iso_replications=args.iso_replications,
+                       iso_resolution=args.iso_resolution, iso_replications=args.iso_replications,
                        award_replications=args.award_replications)
     seconds = time.perf_counter() - t0
 
@@ -142,13 +142,13 @@ def main():
         "",
         f"Resolution: {args.resolution:,} of the default city's 5,000 enterprises simulated "
         f"(money and counts for the whole city), {args.replications} replications per "
-        f"scenario on common random "
-        f"numbers ({args.award_replications} for the brand-application check, whose "
-        f"applicants are few); ISO runs {args.iso_firms:,} enterprises, {args.iso_replications} "
-        f"replications, 2009-{v.ISO_END_YEAR}; seed {args.seed}. Command: `python "
+        f"scenario on common random numbers ({args.award_replications} for the "
+        f"brand-application check, whose applicants are few); ISO runs at resolution "
+        f"{args.iso_resolution:,}, {args.iso_replications} replications, "
+        f"2009-{v.ISO_END_YEAR}; seed {args.seed}. Command: `python "
         f"benchmarks/validation.py --resolution {args.resolution} --replications "
         f"{args.replications} "
-        f"--award-replications {args.award_replications} --iso-firms {args.iso_firms} "
+        f"--award-replications {args.award_replications} --iso-resolution {args.iso_resolution} "
         f"--iso-replications {args.iso_replications} --seed {args.seed}`.",
         "",
         *table,

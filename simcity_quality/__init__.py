@@ -6,7 +6,8 @@ Public API::
     sc = sq.load_scenario("scenarios/the_plan.toml")
     res = sq.run(sc, replications=20, seed=7)
     res.targets, res.budget, res.timeseries, res.final
-    sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...)
+    sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...),
+    sq.cheapest_mix(...)
     sq.calibrate(...), sq.TARGETS
     sq.briefing(comparison, "briefing.html")  # a self-contained HTML page for a policy reader
 
@@ -25,6 +26,7 @@ _PUBLIC = {
     "TARGETS": ("targets", "TARGETS"),
     "ScenarioError": ("errors", "ScenarioError"),
     "SimcityQualityError": ("errors", "SimcityQualityError"),
+    "SimcityQualityWarning": ("errors", "SimcityQualityWarning"),
     "Scenario": ("scenario", "Scenario"),
     "load_scenario": ("scenario", "load_scenario"),
     "QualityCityModel": ("engine.model", "QualityCityModel"),
@@ -40,6 +42,7 @@ _PUBLIC = {
     "load_results": ("experiments", "load_results"),
     "minimum_level": ("experiments", "minimum_level"),
     "optimise_mix": ("experiments", "optimise_mix"),
+    "cheapest_mix": ("experiments", "cheapest_mix"),
     "morris": ("experiments", "morris"),
     "sobol": ("experiments", "sobol"),
     "firm_panel": ("experiments.firms", "firm_panel"),

@@ -41,3 +41,8 @@ def renamed(**old_to_new: str):
             return fn(*args, **kwargs)
         return wrapper
     return decorate
+
+
+class SimcityQualityWarning(UserWarning):
+    """Something a user should know about a result that is not an error: a search whose
+    objective was flat over what it tried, an answer not settled within its runs."""

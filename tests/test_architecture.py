@@ -31,8 +31,6 @@ COMPLEXITY_EXCEPTIONS = {
     "simcity_quality/calibration/observed.py": {"C901"},
     "simcity_quality/engine/behaviour.py": {"PLR0915"},
     "simcity_quality/engine/kernels.py": {"C901", "PLR0915"},
-    "simcity_quality/experiments/levels.py": {"C901", "PLR0915"},
-    "simcity_quality/interface/cli.py": {"PLR0915"},
     "simcity_quality/reference/model.py": {"C901", "PLR0915"},
 }
 

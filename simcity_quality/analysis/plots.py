@@ -80,8 +80,9 @@ def budget_stack(summary: pd.DataFrame, payer: str = "city", ax=None):
 
 
 def frontier_plot(evaluations: pd.DataFrame, frontier: pd.DataFrame, budget: float | None = None,
-                  ax=None):
-    """Every mix tried (grey) and the cost-versus-objective frontier (black, with intervals)."""
+                  ax=None, cost_label: str = "expected spending"):
+    """Every mix tried (grey) and the cost-versus-objective frontier (black, with intervals);
+    ``cost_label`` names the cost (e.g. ``"city gross cost"``)."""
     fig, ax = _axes(ax, (6, 3.8))
     ax.scatter(evaluations["cost"] / 1e6, evaluations["objective"], s=10, color="0.6",
                label="mixes tried")
@@ -91,9 +92,44 @@ def frontier_plot(evaluations: pd.DataFrame, frontier: pd.DataFrame, budget: flo
                 color="black", marker="o", capsize=3, label="frontier")
     if budget is not None:
         ax.axvline(budget / 1e6, color="black", ls="--", label="budget")
-    ax.set_xlabel("expected spending, million yuan")
+    ax.set_xlabel(f"{cost_label}, million yuan")
     ax.set_ylabel("objective")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def cheapest_mix_plot(result, ax=None):
+    """A ``cheapest_mix`` search: every mix tried by cost and attainment (filled: qualifies,
+    open: short or uncertain), its one-sided bounds, the explored frontier, the required
+    probability and the answer (a star), or the best reached when nothing qualifies."""
+    fig, ax = _axes(ax, (6, 3.8))
+    t = result.evaluations
+    x = t["cost"] / 1e6
+    ax.errorbar(x, t["attainment"], yerr=[t["attainment"] - t["lower"],
+                                          t["upper"] - t["attainment"]],
+                fmt="none", ecolor="0.75", lw=0.8)
+    q = t["status"] == "qualifies"
+    ax.scatter(x[~q], t.loc[~q, "attainment"], s=18, facecolor="white", edgecolor="0.3",
+               label="short or uncertain")
+    ax.scatter(x[q], t.loc[q, "attainment"], s=18, color="0.3", label="qualifies")
+    f = result.frontier
+    ax.step(f["cost"] / 1e6, f["attainment"], where="post", color="black", lw=1,
+            label="frontier")
+    ax.axhline(result.probability, color="black", ls="--", lw=1, label="required")
+    if result.mix is not None:
+        ax.plot([result.cost.value / 1e6], [result.attainment.value], marker="*", ms=14,
+                color="black", ls="none", label="cheapest qualifying")
+    else:
+        at = np.logical_and.reduce([t[k] == v for k, v in result.best_mix.items()])
+        best = t[at].iloc[0]
+        ax.plot([best["cost"] / 1e6], [best["attainment"]], marker="X", ms=10, color="black",
+                ls="none", label="best reached (none qualifies)")
+    basis = "gross" if result.basis == "gross" else "net of fines"
+    ax.set_xlabel(f"{result.payer} cost over the horizon ({basis}), million yuan")
+    ax.set_ylabel("P(targets met), one-sided bounds")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

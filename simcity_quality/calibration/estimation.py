@@ -30,6 +30,7 @@ from scipy.optimize import least_squares
 
 from ..engine.resolution import check_resolution
 from ..errors import renamed
+from ..results.progress import progress_bar
 from ..results.replications import check_seed
 from ..scenario import Scenario, flatten, load_scenario
 from .moments import _mean_se, _Simulator
@@ -45,7 +46,7 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
               resolution: int | None = None, replications: int = 20, seed: int = 0,
               start: dict | None = None, executor: str = "serial", workers: int | None = None,
               max_evaluations: int = 40, flat_threshold: float = 1.0,
-              correlation_threshold: float = 0.9) -> CalibrationResult:
+              correlation_threshold: float = 0.9, progress=True) -> CalibrationResult:
     """Fit ``parameters`` (dotted key -> (low, high)) so simulated statistics match ``observed``.
 
     Args:
@@ -65,13 +66,26 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
             many standard errors.
         correlation_threshold: identified pairs estimated with a correlation beyond it are
             named too.
+        progress: a progress bar counting the model runs (``False``: silent); their number
+            depends on how the fit goes, so the bar counts without a total.
     """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_resolution(resolution, sc)  # before the bar and any run (raises SimcityQualityError)
+    check_seed(seed)
+    with progress_bar(progress, total=None, desc="calibrate") as bar:
+        return _calibrate(sc, observed, parameters, resolution, replications, seed, start,
+                          executor, workers, max_evaluations, flat_threshold,
+                          correlation_threshold, bar)
+
+
+def _calibrate(scenario, observed, parameters, resolution, replications, seed, start, executor,
+               workers, max_evaluations, flat_threshold, correlation_threshold,
+               bar) -> CalibrationResult:
+    """:func:`calibrate`, with the progress bar ``bar`` advanced by every batch of runs."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 2:
         raise CalibrationError(f"replications must be a whole number >= 2 (the simulation "
                                f"variance needs two), got {replications!r}.")
-    check_resolution(resolution, sc)  # bounded as everywhere (raises SimcityQualityError)
-    check_seed(seed)
     moments = parse_observed(observed, sc)
     base, ranges = check_parameters(sc, parameters)
     keys = list(ranges)
@@ -92,7 +106,7 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
     obs = np.array([m.value for m in moments])
     obs_se = np.array([m.se for m in moments])
 
-    sim = _Simulator(base, keys, moments, replications, seed, resolution, executor, workers)
+    sim = _Simulator(base, keys, moments, replications, seed, resolution, executor, workers, bar)
 
     def theta_of(x):
         return lo + np.clip(x, 0.0, 1.0) * span

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SimcityQualityError, renamed
+from ..results.progress import progress_bar
 from ..scenario import Scenario, load_scenario
 from .observed import _TITLES, CalibrationError, Moment, parse_observed
 
@@ -61,7 +62,7 @@ class _Simulator:
     """Moments per (point, replication) on common random numbers, cached by point."""
 
     def __init__(self, base: Scenario, keys: list[str], moments: list[Moment], replications: int,
-                 seed: int, resolution: int | None, executor: str, workers: int | None):
+                 seed: int, resolution: int | None, executor: str, workers: int | None, bar=None):
         from ..experiments.sweep import EXECUTORS, _workers
 
         if executor not in EXECUTORS:
@@ -71,6 +72,7 @@ class _Simulator:
         self.executor, self.n_workers = executor, _workers(executor, workers)
         self.cache: dict[tuple, np.ndarray] = {}
         self.runs = 0
+        self.bar = bar  # a progress bar advanced by each batch of runs, or None
 
     def __call__(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
         """Arrays (replications x moments), one per parameter vector."""
@@ -95,6 +97,8 @@ class _Simulator:
                 for (p, r), ts in result["timeseries"].groupby(["point", "replication"]):
                     values[p, r] = _moment_values(_december_values(ts, self.base),
                                                   self.moments)
+                if self.bar is not None:
+                    self.bar.update(len(result["finals"]))
             self.runs += len(points) * self.replications
             for k, p in todo.items():
                 self.cache[k] = values[p]
@@ -116,17 +120,19 @@ def _mean_se(values: np.ndarray, moments: list[Moment]) -> tuple[np.ndarray, np.
 
 @renamed(firms="resolution")
 def simulate_moments(scenario: Scenario | str | Path, observed: dict, replications: int = 20,
-                     seed: int = 0, resolution: int | None = None) -> pd.DataFrame:
+                     seed: int = 0, resolution: int | None = None, progress=True) -> pd.DataFrame:
     """Simulate the observed statistics under a scenario: one row per moment with the
     observed value, the simulated mean, its standard error and whether it is within the
-    moment's tolerance (to check a calibrated scenario on fresh seeds)."""
+    moment's tolerance (to check a calibrated scenario on fresh seeds). ``progress``: a
+    progress bar of the runs (``False``: silent)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 2:
         raise CalibrationError(f"replications must be a whole number >= 2, got "
                                f"{replications!r}.")
     moments = parse_observed(observed, sc)
-    sim = _Simulator(sc, [], moments, replications, seed, resolution, "serial", None)
-    mean, se = _mean_se(sim([np.array([])])[0], moments)
+    with progress_bar(progress, total=replications, desc="simulate_moments") as bar:
+        sim = _Simulator(sc, [], moments, replications, seed, resolution, "serial", None, bar)
+        mean, se = _mean_se(sim([np.array([])])[0], moments)
     table = pd.DataFrame({"moment": [m.key for m in moments],
                           "observed": [m.value for m in moments], "simulated": mean,
                           "simulation_se": se,

@@ -17,7 +17,7 @@ from .observed import CalibrationError, Moment
 # the result
 
 
-@dataclass
+@dataclass(repr=False)
 class CalibrationResult:
     """What :func:`calibrate` found. Tables are pandas DataFrames; see ``summary()``."""
 
@@ -47,6 +47,15 @@ class CalibrationResult:
         """Every moment with a tolerance is simulated within it."""
         w = self.fit["within_tolerance"].dropna()
         return bool(w.astype(bool).all())
+
+    def __repr__(self) -> str:
+        return (f"Calibration of {self.original.name!r} ({self.runs} runs"
+                f"{'' if self.converged else ', NOT converged'}):\n{self.summary()}")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(repr(self))}</pre>"
 
     def summary(self) -> str:
         """The fit, the estimates and what is not identified, as plain text."""

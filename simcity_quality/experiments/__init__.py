@@ -7,6 +7,10 @@ resumable Parquet result store; and the searches built on them.
   the result store, ``sq.load_results`` and ``simcity-quality check``;
 - :mod:`.levels`: the lowest level of one lever that meets targets (``sq.minimum_level``);
 - :mod:`.mix`: the best mix of levers under a budget (``sq.optimise_mix``);
+- :mod:`.cheapest`: the cheapest mix of levers that meets targets with a required probability
+  (``sq.cheapest_mix``);
+- :mod:`.runs`, :mod:`.options`: what the searches share: (mix, replication) runs on common
+  random numbers, remembered; the checks of targets, payer, cost basis, objective and levers;
 - :mod:`.sensitivity`: Morris screening and Sobol indices over the uncertain parameters;
 - :mod:`.firms`: one replication followed firm by firm (``firm_panel``);
 - :mod:`.equivalence`: the engine against the Mesa reference.
@@ -16,6 +20,7 @@ Running experiments (this package) is kept apart from analysing them
 """
 
 from . import designs
+from .cheapest import CheapestMix, cheapest_mix
 from .designs import Design
 from .integrity import inspect_store
 from .levels import LevelResult, minimum_level
@@ -24,6 +29,7 @@ from .reading import ExperimentResults, load_results
 from .sensitivity import morris, sobol, sobol_indices_of
 from .sweep import SweepInterrupted, sweep
 
-__all__ = ["Design", "ExperimentResults", "LevelResult", "MixResult", "SweepInterrupted",
-           "designs", "inspect_store", "load_results", "minimum_level", "morris", "optimise_mix",
+__all__ = ["CheapestMix", "Design", "ExperimentResults", "LevelResult", "MixResult",
+           "SweepInterrupted", "cheapest_mix", "designs", "inspect_store", "load_results",
+           "minimum_level", "morris", "optimise_mix",
            "pareto_frontier", "sobol", "sobol_indices_of", "sweep"]

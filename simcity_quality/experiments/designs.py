@@ -132,8 +132,39 @@ def _flat_numeric(scenario: Scenario) -> dict:
 
 def _normalise_ranges(ranges) -> dict[str, tuple[float, float] | None]:
     if isinstance(ranges, list | tuple):
-        return {k: None for k in ranges}
-    return {k: (tuple(v) if v is not None else None) for k, v in ranges.items()}
+        out = {k: None for k in ranges}
+    else:
+        out = {k: (tuple(v) if v is not None else None) for k, v in ranges.items()}
+    check_keys(out)
+    return out
+
+
+def check_keys(keys) -> None:
+    """Refuse, at once, design keys that no scenario has: the message suggests the nearest key
+    and lists the valid keys of the same section (all of them: docs/parameters.md)."""
+    from ..scenario import valid_keys
+    from ..scenario.keys import suggest
+
+    valid = valid_keys()
+    bad = [k for k in keys if k not in valid]
+    if not bad:
+        return
+    key = bad[0]
+    section = ".".join(key.split(".")[:2])
+    siblings = [k for k in valid if k.startswith(section + ".")]
+    if siblings:
+        listed = f"the keys under `{section}` are {', '.join(siblings)}"
+    else:  # list the sections one level up instead of every key
+        top = key.split(".")[0]
+        depth = 2 if any(k.startswith(top + ".") for k in valid) else 1
+        prefix = top + "." if depth == 2 else ""
+        names = sorted({".".join(k.split(".")[:depth]) for k in valid
+                        if k.startswith(prefix) and "." in k})
+        listed = (f"the sections under `{top}` are " if depth == 2 else "the sections are ") \
+            + ", ".join(names)
+    raise SimcityQualityError(
+        f"design key `{key}` is not a scenario parameter{suggest(key, valid)}; {listed} "
+        f"(every key: docs/parameters.md, `simcity-quality params`).")
 
 
 def _sample(kind: str, d: int, n: int, seed: int) -> np.ndarray:
@@ -168,6 +199,7 @@ def grid(levels: dict[str, list]) -> Design:
     """Full factorial grid: every combination of the given levels."""
     if not levels or any(len(v) == 0 for v in levels.values()):
         raise SimcityQualityError("a grid needs at least one key with at least one level")
+    check_keys(levels)
     return Design("grid", list(levels), values={k: list(v) for k, v in levels.items()})
 
 
@@ -202,4 +234,5 @@ def points(table: pd.DataFrame | str | Path) -> Design:
                 from None
     if table.empty or table.shape[1] == 0:
         raise SimcityQualityError("a points design needs at least one row and one column")
+    check_keys(list(table.columns))
     return Design("points", list(table.columns), table=table.reset_index(drop=True))

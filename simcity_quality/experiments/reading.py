@@ -104,6 +104,13 @@ class ExperimentResults:
         """Runs not committed (a partial or interrupted sweep, or skipped as damaged)."""
         return self.expected_runs - len(self.finals) - len(self.failures)
 
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"<ExperimentResults {self.path}: scenario {m.get('scenario_name')!r}, "
+                f"{m.get('points')} points x {m.get('replications')} replications, seed "
+                f"{m.get('seed')}; {len(self.finals)} runs finished, {len(self.failures)} "
+                f"failed, {self.missing_runs} missing>")
+
     def with_design(self) -> pd.DataFrame:
         """Finals joined with their design values (one row per run)."""
         return self.design.join(self.finals.set_index("point"), how="right").reset_index()

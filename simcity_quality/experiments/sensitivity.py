@@ -16,8 +16,10 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import SimcityQualityError, renamed
+from ..results.progress import progress_bar
 from ..scenario import Scenario, load_scenario
 from . import designs
+from .options import check_outputs
 from .sweep import sweep
 
 
@@ -41,13 +43,14 @@ def _ranges(sc: Scenario, parameters) -> dict[str, tuple[float, float]]:
 
 def run_points(sc: Scenario, points: pd.DataFrame, replications: int, seed: int,
                resolution: int | None, executor: str = "serial", store: str | Path | None = None,
-               **sweep_args) -> pd.DataFrame:
+               progress=False, **sweep_args) -> pd.DataFrame:
     """Per-run finals of every point x replication on CRN seeds, through the sweep executors
-    (into ``store``, or a temporary one); a failed run is an error here."""
+    (into ``store``, or a temporary one); a failed run is an error here. ``progress``: a bar
+    (or an enclosing one to advance; :mod:`~simcity_quality.results.progress`)."""
     with tempfile.TemporaryDirectory() as tmp:
         res = sweep(sc, designs.points(points.reset_index(drop=True)), replications=replications,
                     seed=seed, store=store or Path(tmp) / "store", executor=executor,
-                    resolution=resolution, timeseries=False, progress=False, **sweep_args)
+                    resolution=resolution, timeseries=False, progress=progress, **sweep_args)
     if len(res.failures):
         first = res.failures.iloc[0]
         raise SimcityQualityError(f"{len(res.failures)} runs failed, e.g. point "
@@ -57,9 +60,11 @@ def run_points(sc: Scenario, points: pd.DataFrame, replications: int, seed: int,
 
 def evaluate_points(sc: Scenario, points: pd.DataFrame, outputs: list[str], replications: int,
                     seed: int, resolution: int | None, executor: str = "serial",
-                    store: str | Path | None = None, **sweep_args) -> pd.DataFrame:
+                    store: str | Path | None = None, progress=False,
+                    **sweep_args) -> pd.DataFrame:
     """Mean of ``outputs`` over CRN replications at each point (rows in ``points`` order)."""
-    finals = run_points(sc, points, replications, seed, resolution, executor, store, **sweep_args)
+    finals = run_points(sc, points, replications, seed, resolution, executor, store, progress,
+                        **sweep_args)
     missing = [o for o in outputs if o not in finals]
     if missing:
         raise SimcityQualityError(f"unknown outputs {missing}")
@@ -118,12 +123,14 @@ def morris_indices(unit: np.ndarray, y: np.ndarray, names: list[str], n_boot: in
 @renamed(firms="resolution")
 def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajectories: int = 10,
            levels: int = 4, replications: int = 5, seed: int = 0, resolution: int | None = None,
-           executor: str = "serial", **sweep_args) -> pd.DataFrame:
+           executor: str = "serial", progress=True, **sweep_args) -> pd.DataFrame:
     """Morris screening of ``outputs`` over ``parameters`` (default: the scenario's
     ``[uncertain]`` ranges). Returns one row per output and parameter: mu*, mu, sigma, a
     95 % interval of mu*, and ``noise_sd`` (the output's spread across replications at the
-    scenario's own values), all in the output's units per full range of the parameter."""
+    scenario's own values), all in the output's units per full range of the parameter.
+    ``progress``: a progress bar of the runs (``False``: silent)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    outputs = check_outputs(outputs)  # before any run
     ranges = _ranges(sc, parameters)
     names = list(ranges)
     unit = morris_design(len(names), trajectories, levels, seed)
@@ -133,9 +140,11 @@ def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajec
     for k in names:  # whole-number parameters stay whole
         if isinstance(sc.get(k), int):
             points[k] = np.round(points[k]).astype(int)
-    means = evaluate_points(sc, points, outputs, replications, seed, resolution, executor,
-                            **sweep_args)
-    noise = _noise(sc, outputs, replications, seed, resolution)
+    total = len(points) * replications + max(replications, 2)
+    with progress_bar(progress, total=total, desc="morris") as bar:
+        means = evaluate_points(sc, points, outputs, replications, seed, resolution, executor,
+                                progress=bar, **sweep_args)
+        noise = _noise(sc, outputs, replications, seed, resolution, bar)
     frames = []
     for out in outputs:
         table = morris_indices(unit, means[out].to_numpy(), names, seed=seed)
@@ -146,11 +155,12 @@ def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajec
         ["output", "mu_star"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _noise(sc, outputs, replications, seed, resolution) -> dict[str, float]:
+def _noise(sc, outputs, replications, seed, resolution, bar=False) -> dict[str, float]:
     """Spread of each output's replication mean at the scenario's own values."""
     from ..results.replications import run
 
-    res = run(sc, replications=max(replications, 2), seed=seed + 1, resolution=resolution)
+    res = run(sc, replications=max(replications, 2), seed=seed + 1, resolution=resolution,
+              progress=bar)
     return {o: float(res.final[o].std(ddof=1) / np.sqrt(replications)) for o in outputs}
 
 
@@ -182,19 +192,23 @@ def sobol_indices_of(func, ranges: dict[str, tuple[float, float]], n: int, seed:
 @renamed(firms="resolution")
 def sobol(scenario: Scenario | str, output: str, parameters=None, n: int = 64,
           replications: int = 5, seed: int = 0, resolution: int | None = None,
-          executor: str = "serial", **sweep_args) -> pd.DataFrame:
+          executor: str = "serial", progress=True, **sweep_args) -> pd.DataFrame:
     """Sobol first- and total-order indices of one output over the uncertain parameters
-    (``n`` a power of two; the model runs ``n * (d + 2) * replications`` times)."""
+    (``n`` a power of two; the model runs ``n * (d + 2) * replications`` times).
+    ``progress``: a progress bar of the runs (``False``: silent)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    output = check_outputs([output])[0]  # before any run
     ranges = _ranges(sc, parameters)
 
-    def func(points: pd.DataFrame):
-        for k in points:
-            if isinstance(sc.get(k), int):
-                points[k] = np.round(points[k]).astype(int)
-        return evaluate_points(sc, points, [output], replications, seed, resolution, executor,
-                               **sweep_args)[output].to_numpy()
+    with progress_bar(progress, total=n * (len(ranges) + 2) * replications,
+                      desc="sobol") as bar:
+        def func(points: pd.DataFrame):
+            for k in points:
+                if isinstance(sc.get(k), int):
+                    points[k] = np.round(points[k]).astype(int)
+            return evaluate_points(sc, points, [output], replications, seed, resolution, executor,
+                                   progress=bar, **sweep_args)[output].to_numpy()
 
-    table = sobol_indices_of(func, ranges, n, seed)
+        table = sobol_indices_of(func, ranges, n, seed)
     table.insert(0, "output", output)
     return table

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..engine.resolution import check_resolution
 from ..errors import SimcityQualityError, note, renamed
+from ..results.progress import progress_bar
 from ..results.replications import check_replications, check_seed
 from ..scenario import Scenario, load_scenario
 from .designs import Design
@@ -90,7 +91,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
           seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
           workers: int | None = None, scheduler: str | None = None, security=None,
           resolution: int | None = None, resume: bool = False, batch_size: int | None = None,
-          timeseries: bool = True, progress: bool = True,
+          timeseries: bool = True, progress=True,
           command: str | None = None) -> ExperimentResults:
     """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
 
@@ -103,7 +104,8 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         resume: finish a sweep the store already holds (only missing runs are run; damaged or
             foreign parts are moved to ``quarantine/`` and their runs run again).
         batch_size: runs per task (default: enough tasks to keep every worker busy).
-        progress: show a progress bar (tqdm; terminal or notebook).
+        progress: show a progress bar (tqdm; terminal or notebook); ``False`` silences it
+            (:mod:`~simcity_quality.results.progress`).
         command: the command line that started the sweep (recorded in the manifest and used
             in messages that say how to resume it).
 
@@ -144,22 +146,20 @@ def _run(st: ResultStore, execute, table, replications, args, call, batch_size, 
     """Run what the store does not hold yet, committing each batch as it completes."""
     todo = _tasks(table, replications, st.completed())
     size = batch_size or max(1, min(16, -(-len(todo) // (4 * n_workers)) if todo else 1))
-    bar = _progress(len(todo), progress)
-    try:
-        for batch, result in execute(list(_batches(todo, size)), args, call):
-            try:
-                st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
-            except OSError as exc:
-                raise SweepInterrupted(_stopped(
-                    st, f"a batch could not be written ({exc.filename}: "
-                        f"{exc.strerror or exc})", command)) from None
-            bar.update(len(batch))
-    except _WorkerLost as exc:
-        raise SweepInterrupted(_stopped(
-            st, f"a worker process ended abruptly ({exc}; killed, or out of memory)",
-            command)) from None
-    finally:
-        bar.close()
+    with progress_bar(progress, total=len(todo), desc="sweep") as bar:
+        try:
+            for batch, result in execute(list(_batches(todo, size)), args, call):
+                try:
+                    st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
+                except OSError as exc:
+                    raise SweepInterrupted(_stopped(
+                        st, f"a batch could not be written ({exc.filename}: "
+                            f"{exc.strerror or exc})", command)) from None
+                bar.update(len(batch))
+        except _WorkerLost as exc:
+            raise SweepInterrupted(_stopped(
+                st, f"a worker process ended abruptly ({exc}; killed, or out of memory)",
+                command)) from None
 
 
 def _stopped(st: ResultStore, what: str, command: str | None) -> str:
@@ -216,12 +216,6 @@ def _workers(executor: str, workers: int | None) -> int:
     return workers or len(os.sched_getaffinity(0))
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="run", disable=not enabled, smoothing=0.1)
-
-
 def _tell(st: ResultStore) -> None:
     """Notes on what opening the store found (the command line prints them)."""
     if st.stale_lock is not None:
@@ -244,6 +238,22 @@ def run_batches(executor: str, batches: list, args: tuple, call: tuple, n_worker
         except _WorkerLost as exc:
             raise SimcityQualityError(f"a worker process ended abruptly ({exc}; killed, or out "
                                       "of memory); the runs were stopped.") from None
+
+
+def run_tasks(scenario: Scenario, tasks: list[tuple[int, int, dict]], seed: int,
+              resolution: int | None, executor: str = "serial", workers: int | None = None,
+              scheduler=None, security=None, batch_size: int | None = None,
+              timeseries: bool = False) -> Iterator[tuple[list, dict]]:
+    """Run ``(point, replication, overrides)`` tasks on an executor without a store, yielding
+    ``(batch, result)`` as batches complete (``result`` as :func:`~.worker.run_batch` gives
+    it). What the searches use to run chosen replications of chosen mixes; the seed rule is
+    the sweep's, so a task gives the same numbers here as in any sweep."""
+    _check_arguments(executor, batch_size, scheduler, security)
+    n_workers = _workers(executor, workers)
+    size = batch_size or max(1, min(16, -(-len(tasks) // (4 * n_workers)) if tasks else 1))
+    args = (scenario.file_data(), scenario.source)
+    yield from run_batches(executor, list(_batches(tasks, size)), args,
+                           (seed, resolution, timeseries), n_workers, scheduler, security)
 
 
 @contextmanager

@@ -5,6 +5,12 @@ Module-level functions only, so they pickle by reference to local processes and 
 
 Workers the sweep starts end with the sweep's main process (:func:`end_with`): a sweep killed
 with kill -9 leaves no idle worker, forkserver or resource tracker behind.
+
+A run's final row holds every KPI at the end of the horizon and its budget over the horizon in
+the one cost definition (:mod:`~simcity_quality.results.budget`): each ``payer:line``, and for
+each payer (``province``, ``city``, ``all``) the net ``payer:total``, the gross
+``payer:gross`` (spending only) and the ``payer:revenue`` (fines and penalties collected,
+negative), so a search can count cost either way.
 """
 
 import os
@@ -16,9 +22,18 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from ..results.budget import line_totals, wide
+from ..results.budget import GROSS, NET, REVENUE, line_totals, wide
 from ..results.replications import run_replication
 from ..scenario import scenario_from_data
+
+
+def _budget_columns(budget: pd.DataFrame) -> dict[str, float]:
+    """One run's budget over the horizon: every ``payer:line`` and the net totals (the columns
+    and order sweeps have always had), then the gross and revenue columns."""
+    totals = wide(line_totals(budget, bases=(NET, GROSS, REVENUE))).iloc[0]
+    added = [c for c in totals.index if c.endswith((f":{GROSS}", f":{REVENUE}"))]
+    kept = [c for c in totals.index if c not in added]
+    return totals[kept + added].to_dict()
 
 
 def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict]], seed: int,
@@ -35,7 +50,7 @@ def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict
             ts.insert(0, "step", np.arange(1, len(ts) + 1, dtype=np.int64))
             budget = model.ledger_frame().assign(replication=rep)
             row = ts.iloc[-1].drop("step").to_dict()
-            row.update(wide(line_totals(budget)).iloc[0].to_dict())
+            row.update(_budget_columns(budget))
             finals.append({"point": point, "replication": rep, **row})
             if timeseries:
                 ts.insert(0, "replication", rep)

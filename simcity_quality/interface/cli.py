@@ -40,7 +40,7 @@ def _cmd_run(args) -> int:
     with folder:
         for sc in scenarios:
             res = run(sc, replications=args.replications, seed=args.seed,
-                      resolution=args.resolution)
+                      resolution=args.resolution, progress=not args.quiet)
             print(format_text(res))
             res.write_tables(folder, res.name)  # each scenario's tables as soon as it is done
             results.append(res)
@@ -67,7 +67,7 @@ def _cmd_compare(args) -> int:
         check_briefing_path(args.briefing)
         model_limits()
     comp = compare(scenarios, replications=args.replications, seed=args.seed,
-                   resolution=args.resolution)
+                   resolution=args.resolution, progress=not args.quiet)
     print(format_comparison(comp))
     with folder:
         comp.write_tables(folder)  # the tables first: whatever happens next, they are kept
@@ -227,26 +227,69 @@ def _cmd_check(args) -> int:
     return 1 if check.problems else 0
 
 
+def _targets_arg(text: str | None):
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _search_args(args) -> dict:
+    """The keyword arguments minimum-level and cheapest-mix share."""
+    return dict(targets=_targets_arg(args.targets), probability=args.probability,
+                confidence=args.confidence, payer=args.payer, cost=args.cost,
+                replications=args.replications, max_replications=args.max_replications,
+                seed=args.seed, resolution=args.resolution, executor=args.executor,
+                workers=args.workers, progress=not args.quiet)
+
+
 def _cmd_minimum_level(args) -> int:
     from ..experiments import minimum_level
 
-    targets = args.targets.split(",") if args.targets else None
-    res = minimum_level(args.scenario, args.lever, targets=targets,
-                        probability=args.probability, bounds=tuple(args.bounds),
-                        grid_points=args.grid_points, replications=args.replications,
-                        max_replications=args.max_replications, seed=args.seed,
-                        resolution=args.resolution)
-    print(res.scan.round(4).to_string(index=False))
-    if res.non_monotonic:
-        print("attainment fell as the lever rose between: "
-              + ", ".join(f"{a:g}-{b:g}" for a, b in res.non_monotonic))
-    if res.level is None:
-        print(f"No level found: {res.reason}.")
-    else:
-        print(f"Lowest {args.lever} = {res.level:g}: targets met with probability "
-              f"{res.probability:.2f} ({res.low:.2f}-{res.high:.2f}), expected spending "
-              f"{res.expected_cost / 1e6:.2f} million yuan; {res.reason}"
-              f"{'' if res.settled else ' (NOT settled)'}.")
+    res = minimum_level(args.scenario, args.lever, bounds=tuple(args.bounds),
+                        grid_points=args.grid_points, bisections=args.bisections,
+                        **_search_args(args))
+    scan = _scan_text(res)
+    print(f"Every level tried (low, high: one-sided {args.confidence:.0%} Wilson bounds; cost "
+          f"over the horizon, {res.payer}, million yuan):")
+    print(scan)
+    print(res)
+    return 0
+
+
+def _scan_text(res) -> str:
+    """minimum_level's scan as a plain table: levels as given, shares to three decimals,
+    money in million yuan (gross and net of fines)."""
+    header = ["level", "n", "met", "probability", "low", "high", "gross", "net"]
+    rows = [[f"{r.level:,.6g}", str(int(r.n)), str(int(r.met)), f"{r.probability:.3f}",
+             f"{r.low:.3f}", f"{r.high:.3f}", f"{r.gross / 1e6:,.2f}", f"{r.net / 1e6:,.2f}"]
+            for r in res.scan.itertuples()]
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+                     for row in [header, *rows])
+
+
+def _levers_arg(specs: list[str]) -> dict[str, tuple[float, float]]:
+    levers = {}
+    for spec in specs:
+        key, sep, rng = spec.partition("=")
+        lo, colon, hi = rng.partition(":")
+        if not (sep and colon and key):
+            raise SimcityQualityError(f"--lever {spec!r}: expected KEY=LOW:HIGH, e.g. "
+                                      "policy.subsidy.interest_subsidy_rate=0:1")
+        levers[key] = (_number(lo, f"--lever {key}"), _number(hi, f"--lever {key}"))
+    return levers
+
+
+def _cmd_cheapest_mix(args) -> int:
+    from ..experiments import cheapest_mix
+
+    res = cheapest_mix(args.scenario, _levers_arg(args.lever), max_runs=args.max_runs,
+                       grid_points=args.grid_points, tolerance=args.tolerance,
+                       **_search_args(args))
+    print(res)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        res.evaluations.to_csv(out, index=False)
+        print(f"every mix tried written to {out}")
     return 0
 
 
@@ -260,7 +303,8 @@ def _cmd_calibrate(args) -> int:
             settings[key] = getattr(args, key)
     res = calibrate(spec.scenario, spec.observed, spec.parameters,
                     resolution=settings["resolution"], replications=settings["replications"],
-                    seed=settings["seed"], executor=args.executor, workers=args.workers)
+                    seed=settings["seed"],
+                    executor=args.executor, workers=args.workers, progress=not args.quiet)
     flags = [f"--{k} {getattr(args, k)}" for k in ("replications", "seed", "resolution")
              if getattr(args, k) is not None]
     res.command = " ".join(["simcity-quality calibrate", args.observed, "-o", args.out, *flags])
@@ -331,39 +375,40 @@ def _cmd_report(args) -> int:
     return 1 if bad else 0
 
 
-def _add_resolution(parser) -> None:
-    """``--resolution`` (and the old ``--firms``, refused with a message naming the new word)."""
-    parser.add_argument("--resolution", type=int, default=None,
-                        help="simulated firms (default: the scenario's city.resolution, else "
-                        "all city.firms); money and counts are for the whole city")
-    parser.add_argument("--firms", type=int, default=None, help=argparse.SUPPRESS)
+def _size_options(p, replications: int | None = 10, quiet: bool = True) -> None:
+    """``-r``, ``--seed``, ``--resolution`` (and ``-q``) as every running command takes them."""
+    p.add_argument("-r", "--replications", type=int, default=replications,
+                   **({"help": "default: the file's [settings], else 20"}
+                      if replications is None else {}))
+    p.add_argument("--seed", type=int, default=None if replications is None else 0)
+    p.add_argument("--resolution", type=int, default=None,
+                   help="simulated firms (default: the scenario's city.resolution, else all "
+                   "city.firms); money and counts are for the whole city")
+    p.add_argument("--firms", type=int, default=None, help=argparse.SUPPRESS)  # refused
+    if quiet:
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
-    p = argparse.ArgumentParser(prog="simcity-quality",
-                                description="Quality-city plan workbench (agent-based, Mesa).")
-    sub = p.add_subparsers(dest="command", required=True)
+def _add_run_and_compare(sub) -> None:
     r = sub.add_parser("run", help="run scenarios; print targets and budget; write tables")
     r.add_argument("scenario", nargs="+", help="scenario TOML file(s)")
-    r.add_argument("-r", "--replications", type=int, default=10)
-    r.add_argument("--seed", type=int, default=0)
-    _add_resolution(r)
+    _size_options(r)
     r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
     r.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
                    "that holds no results of `run` (the same kind is always replaced whole)")
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="scenarios against the first, paired by replication")
     c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
-    c.add_argument("-r", "--replications", type=int, default=10)
-    c.add_argument("--seed", type=int, default=0)
-    _add_resolution(c)
+    _size_options(c)
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
     c.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
                    "that holds no results of `compare` (the same kind is always replaced whole)")
     c.add_argument("--briefing", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML briefing for a policy reader")
     c.set_defaults(func=_cmd_compare)
+
+
+def _add_sweep(sub) -> None:
     w = sub.add_parser("sweep", help="a design x replications into a resumable result store")
     w.add_argument("scenario")
     w.add_argument("--grid", action="append", metavar="KEY=V1,V2,...")
@@ -373,11 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--points", metavar="FILE", help="CSV of points, one column per key")
     w.add_argument("--key", action="append", metavar="KEY[=LOW:HIGH]",
                    help="sampled key (default range: the scenario's [uncertain])")
-    w.add_argument("-r", "--replications", type=int, default=10)
-    w.add_argument("--seed", type=int, default=0)
-    _add_resolution(w)
-    w.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
-    w.add_argument("--workers", type=int, default=None)
+    _size_options(w)
+    _executor_options(w, default="processes")
     w.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     w.add_argument("--tls-ca", default=None)
     w.add_argument("--tls-cert", default=None)
@@ -385,7 +427,6 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--batch-size", type=int, default=None)
     w.add_argument("-o", "--out", required=True, help="result store folder")
     w.add_argument("--resume", action="store_true", help="finish the sweep in --out")
-    w.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=_cmd_sweep)
     a = sub.add_parser("attainment", help="chance of meeting each target, per design point of "
                        "a sweep's result store")
@@ -399,31 +440,70 @@ def build_parser() -> argparse.ArgumentParser:
                         "foreign parts (exit 0 intact, 1 problems found, 2 not a store)")
     ck.add_argument("store")
     ck.set_defaults(func=_cmd_check)
+
+
+def _executor_options(p, default: str = "serial") -> None:
+    p.add_argument("--executor", choices=["serial", "processes", "dask"], default=default)
+    p.add_argument("--workers", type=int, default=None)
+
+
+def _search_options(p, probability: float, grid_points: int | None,
+                    max_replications: int) -> None:
+    """What minimum-level and cheapest-mix share: targets, the rule, who pays, sizes."""
+    p.add_argument("--targets", default=None, help="comma-separated target ids or plan "
+                   "sections, e.g. factory_pass_rate or §2.2.1c (default: all the plan "
+                   "quantifies)")
+    p.add_argument("--probability", type=float, default=probability,
+                   help="required probability that the targets are met together")
+    p.add_argument("--confidence", type=float, default=0.95, help="a level or mix qualifies "
+                   "when the one-sided lower Wilson bound at this confidence reaches "
+                   "--probability")
+    p.add_argument("--payer", choices=["city", "province", "all"], default="city")
+    p.add_argument("--cost", choices=["gross", "net"], default="gross",
+                   help="gross spending, or net of the fines and penalties collected")
+    p.add_argument("--grid-points", type=int, default=grid_points,
+                   help="levels (per lever) of the first scan")
+    _size_options(p, replications=20)
+    p.add_argument("--max-replications", type=int, default=max_replications)
+    _executor_options(p)
+
+
+def _add_searches(sub) -> None:
     m = sub.add_parser("minimum-level", help="lowest value of one lever that meets targets "
-                       "with a given probability")
+                       "with a given probability, and whether it is the cheapest",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     m.add_argument("scenario")
     m.add_argument("lever", help="dotted key, e.g. policy.rewards.city_provincial_award")
     m.add_argument("--bounds", nargs=2, type=float, required=True, metavar=("LOW", "HIGH"))
-    m.add_argument("--targets", default=None, help="comma-separated target ids (default: all "
-                   "the plan quantifies)")
-    m.add_argument("--probability", type=float, default=0.9)
-    m.add_argument("--grid-points", type=int, default=7)
-    m.add_argument("-r", "--replications", type=int, default=20)
-    m.add_argument("--max-replications", type=int, default=160)
-    m.add_argument("--seed", type=int, default=0)
-    _add_resolution(m)
+    _search_options(m, probability=0.9, grid_points=7, max_replications=160)
+    m.add_argument("--bisections", type=int, default=3,
+                   help="halvings of the bracket around the answer")
     m.set_defaults(func=_cmd_minimum_level)
+    x = sub.add_parser("cheapest-mix", help="cheapest mix of levers that meets targets with a "
+                       "given probability (docs/experiments.md, Searches)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    x.add_argument("scenario")
+    x.add_argument("--lever", action="append", required=True, metavar="KEY=LOW:HIGH",
+                   help="a lever and its bounds (repeat for each lever)")
+    _search_options(x, probability=0.8, grid_points=None, max_replications=80)
+    x.add_argument("--max-runs", type=int, default=2000, help="model runs allowed in all")
+    x.add_argument("--tolerance", type=float, default=1 / 32,
+                   help="refinement stops below this share of each lever's range")
+    x.add_argument("-o", "--out", default=None, help="write every mix tried as CSV")
+    x.set_defaults(func=_cmd_cheapest_mix)
+
+
+def _add_calibrate(sub) -> None:
     cal = sub.add_parser("calibrate", help="fit parameters to observed statistics (a TOML "
                          "file, e.g. scenarios/observed/national_2009.toml); write a scenario")
     cal.add_argument("observed", help="observed-statistics TOML file")
     cal.add_argument("-o", "--out", required=True, help="calibrated scenario TOML to write")
-    cal.add_argument("-r", "--replications", type=int, default=None,
-                     help="default: the file's [settings], else 20")
-    cal.add_argument("--seed", type=int, default=None)
-    _add_resolution(cal)
-    cal.add_argument("--executor", choices=["serial", "processes", "dask"], default="serial")
-    cal.add_argument("--workers", type=int, default=None)
+    _size_options(cal, replications=None)
+    _executor_options(cal)
     cal.set_defaults(func=_cmd_calibrate)
+
+
+def _add_files_and_reports(sub) -> None:
     v = sub.add_parser("validate", help="check scenario files (exit 0, or 2 with the errors)")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=_cmd_validate)
@@ -446,6 +526,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="full-size parameters (default reports.toml in the notebooks folder)")
     rp.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
     rp.set_defaults(func=_cmd_report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    p = argparse.ArgumentParser(prog="simcity-quality",
+                                description="Quality-city plan workbench (agent-based, Mesa).")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_run_and_compare, _add_sweep, _add_searches, _add_calibrate,
+                _add_files_and_reports):
+        add(sub)
     return p
 
 

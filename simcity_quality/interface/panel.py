@@ -226,7 +226,8 @@ class PolicyPanel:
     def _run(self, changes: dict[str, Any]) -> Results:
         sc = self.scenario.override(changes) if changes else self.scenario
         t0 = time.perf_counter()
-        res = run(sc, replications=self.replications, seed=self.seed, resolution=self.resolution)
+        res = run(sc, replications=self.replications, seed=self.seed, resolution=self.resolution,
+                  progress=False)  # the panel shows its own status line
         self.seconds = time.perf_counter() - t0
         self.runs += 1
         return res

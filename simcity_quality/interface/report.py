@@ -52,7 +52,7 @@ def budget_table(res: Results) -> pd.DataFrame:
 def format_text(res: Results) -> str:
     """The plain-text report of one scenario (what the CLI prints)."""
     n_rep = res.final.shape[0]
-    head = (f"Scenario {res.name}: {res.resolution:,} enterprises, {n_rep} replications, seed "
+    head = (f"Scenario {res.name}: {res.describe_resolution()}, {n_rep} replications, seed "
             f"{res.seed}, {res.scenario.city.base_year}-{res.scenario.horizon.end_year}")
     allq = res.targets.set_index("id").loc["all_quantified", "share_met"]
     return "\n".join([
@@ -174,7 +174,7 @@ def difference_table(comp, scenario: str) -> pd.DataFrame:
 def format_comparison(comp) -> str:
     """The plain-text comparison report (what ``simcity-quality compare`` prints)."""
     ref = comp.reference
-    head = (f"Comparison against {ref.name}: {ref.resolution:,} enterprises, "
+    head = (f"Comparison against {ref.name}: {ref.describe_resolution()}, "
             f"{len(ref.final)} replications on common random numbers, seed {ref.seed}")
     parts = [head, "", "Targets at the end of the horizon (value: mean; met: share of "
              "replications meeting it):", targets_side_by_side(comp.results).to_string(), ""]

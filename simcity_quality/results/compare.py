@@ -18,6 +18,7 @@ from ..errors import SimcityQualityError, renamed
 from ..scenario import Scenario, load_scenario
 from .budget import line_totals, wide
 from .files import OutputFolder
+from .progress import progress_bar
 from .replications import Results, check_replications, check_seed, run
 from .statistics import paired_interval
 
@@ -29,7 +30,7 @@ def budget_totals(res: Results) -> pd.DataFrame:
     return wide(line_totals(res.budget))
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     """Results of several scenarios on common random numbers, the first being the reference."""
 
@@ -41,6 +42,43 @@ class Comparison:
     def reference(self) -> Results:
         """The reference scenario's results."""
         return self.results[0]
+
+    def _rows(self) -> list[tuple[str, str]]:
+        from . import display
+        from .budget import cost
+
+        rows = []
+        ref = self.reference
+        for res in self.results[1:]:
+            for payer, basis in (("city", "gross"), ("city", "net"), ("all", "gross"),
+                                 ("all", "net")):
+                diff = (cost(res.budget, payer, basis) - cost(ref.budget, payer, basis))
+                mean, low, high, _ = paired_interval(diff.to_numpy())
+                label = f"{res.name} - {ref.name}" if (payer, basis) == ("city", "gross") \
+                    else ""
+                rows.append((label, display.money(mean, payer, basis, low, high)))
+        att = self.attainment[self.attainment["id"] == "all_quantified"]
+        rows += [(f"P(all quantified met), {r['scenario']}", f"{r['share_met']:.2f}")
+                 for _, r in att.iterrows()]
+        return rows
+
+    def _title(self) -> str:
+        r = self.reference
+        return (f"Comparison of {', '.join(x.name for x in self.results)} against {r.name!r}: "
+                f"{len(r.final)} paired replications, seed {r.seed}")
+
+    def __repr__(self) -> str:
+        rows = self._rows()
+        width = max((len(k) for k, _ in rows), default=0)
+        return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
+                          "  tables: .differences .attainment; each scenario's: .results"])
+
+    def _repr_html_(self) -> str:
+        from . import display
+
+        return display.html_block(self._title(), self._rows(),
+                                  ["tables: .differences .attainment; each scenario's: "
+                                   ".results"])
 
     def write(self, out: str | Path, overwrite: bool = False) -> Path:
         """The comparison tables (``differences``, ``attainment``) and every scenario's tables
@@ -93,11 +131,12 @@ def differences(reference: Results, other: Results) -> pd.DataFrame:
 
 @renamed(firms="resolution")
 def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed: int = 0,
-            resolution: int | None = None) -> Comparison:
+            resolution: int | None = None, progress=True) -> Comparison:
     """Run every scenario on the same seeds; the first is the reference.
 
     Returns a :class:`Comparison` with paired differences (and 95 % intervals) of every KPI and
-    budget line, and each scenario's probability of meeting each target.
+    budget line, and each scenario's probability of meeting each target. ``progress``: one
+    progress bar over every scenario's replications (``False``: silent).
     """
     if len(scenarios) < 1:
         raise SimcityQualityError("compare needs at least one scenario")
@@ -110,8 +149,9 @@ def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed
     if len(set(names)) != len(names):
         raise SimcityQualityError(f"scenario names must differ to be compared, got {names}; "
                                   "set `name` in each file.")
-    results = [run(sc, replications=replications, seed=seed, resolution=resolution)
-               for sc in loaded]
+    with progress_bar(progress, total=len(loaded) * replications, desc="compare") as bar:
+        results = [run(sc, replications=replications, seed=seed, resolution=resolution,
+                       progress=bar) for sc in loaded]
     diffs = [differences(results[0], res) for res in results[1:]]
     diff = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(
         columns=["scenario", "reference", "metric", "kind", "reference_mean", "scenario_mean",

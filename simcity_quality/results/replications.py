@@ -24,6 +24,7 @@ from ..scenario import Scenario, load_scenario
 from ..targets import target_list
 from .budget import line_totals
 from .files import OutputFolder
+from .progress import progress_bar
 
 TABLES = ("timeseries", "final", "budget", "breakdown", "targets")
 
@@ -60,7 +61,7 @@ def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequen
     return [replication_seed(seed, r) for r in range(replications)]
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
     """The tables of one scenario run over replications (see README, Python API)."""
 
@@ -80,6 +81,53 @@ class Results:
     def name(self) -> str:
         """The scenario's name."""
         return self.scenario.name
+
+    def _rows(self) -> list[tuple[str, str]]:
+        from . import display
+        from .budget import cost
+        from .statistics import mean_interval, wilson_interval
+
+        rows = []
+        for _, t in self.targets.iterrows():
+            if not t["modelled"] and t["id"] != "all_quantified":
+                continue
+            met = int(round(t["share_met"] * len(self.final)))
+            lo, hi = wilson_interval(met, len(self.final))
+            label = f"P({t['id']} met)" + ("" if t["id"] == "all_quantified"
+                                           else f" {t['section']}")
+            rows.append((label, display.probability(t["share_met"], float(lo), float(hi),
+                                                    "95 %")))
+        for payer in ("city", "all"):
+            for basis in ("gross", "net"):
+                mean, low, high = mean_interval(cost(self.budget, payer, basis).to_numpy())
+                first = (payer, basis) == ("city", "gross")
+                rows.append(("cost over the horizon" if first else "",
+                             display.money(mean, payer, basis, low, high)))
+        return rows
+
+    def _title(self) -> str:
+        return (f"Results of {self.name!r}: {len(self.final)} replications, seed {self.seed}, "
+                f"{self.describe_resolution()}")
+
+    def describe_resolution(self) -> str:
+        """How many of the city's firms were simulated, in words (money and counts are always
+        for the whole city)."""
+        city = self.scenario.city.firms
+        if self.resolution >= city:
+            return f"all {city:,} firms of the city simulated"
+        return f"{self.resolution:,} of the city's {city:,} firms simulated (money for the city)"
+
+    def __repr__(self) -> str:
+        rows = self._rows()
+        width = max(len(k) for k, _ in rows)
+        return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
+                          "  tables: .targets .final .timeseries .budget .breakdown"])
+
+    def _repr_html_(self) -> str:
+        from . import display
+
+        return display.html_block(self._title(), self._rows(),
+                                  ["tables: .targets .final .timeseries .budget .breakdown"])
 
     def budget_by_payer(self) -> pd.DataFrame:
         """Total spending over the horizon by payer and line: mean across replications (yuan)."""
@@ -167,19 +215,23 @@ def replication_tables(model: QualityCityModel, replication: int) -> dict[str, p
 
 @renamed(firms="resolution")
 def run(scenario: Scenario | str | Path, replications: int = 10, seed: int = 0,
-        resolution: int | None = None) -> Results:
+        resolution: int | None = None, progress=True) -> Results:
     """Run ``replications`` of a scenario (a :class:`Scenario` or a TOML path).
 
     ``resolution``: how many of the city's firms are simulated (default ``city.resolution``,
     else all); money, counts and KPIs are for the whole city whatever it is. Replication ``r``
-    runs on :func:`replication_seed`.
+    runs on :func:`replication_seed`. ``progress``: a progress bar of the replications
+    (``False``: silent; :mod:`~simcity_quality.results.progress`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications = check_replications(replications)
     seed = check_seed(seed)
     resolution = check_resolution(resolution, sc)
-    tables = [replication_tables(run_replication(sc, seed, r, resolution), r)
-              for r in range(replications)]
+    tables = []
+    with progress_bar(progress, total=replications, desc=f"run {sc.name}") as bar:
+        for r in range(replications):
+            tables.append(replication_tables(run_replication(sc, seed, r, resolution), r))
+            bar.update(1)
 
     def stacked(name):
         return pd.concat([t[name] for t in tables], ignore_index=True)

@@ -1,5 +1,6 @@
-"""Statistics of replicated runs, in one place: paired t-intervals, Wilson intervals for
-probabilities, Holm's correction, and the two-sample comparison of engine and reference."""
+"""Statistics of replicated runs, in one place: paired t-intervals and t-intervals of a mean,
+Wilson intervals and one-sided Wilson bounds for probabilities, Holm's correction, and the
+two-sample comparison of engine and reference."""
 
 import math
 
@@ -40,6 +41,27 @@ def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.n
         low = np.where(successes == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
         high = np.where(successes == n, 1.0, np.clip(centre + half, 0.0, 1.0))
     return low, high
+
+
+def wilson_bounds(successes, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided Wilson score bounds at ``confidence``: ``(lower, upper)``.
+
+    ``lower`` is the bound the true probability exceeds with ``confidence`` (and ``upper`` the
+    one it stays below); together they form the two-sided interval at ``2 * confidence - 1``
+    (90 % for the default 95 %). The searches call a mix qualified for a required probability
+    ``q`` when ``lower >= q``, and clearly short of it when ``upper < q``.
+    """
+    if not 0.5 < confidence < 1:
+        raise ValueError(f"confidence must be between 0.5 and 1, got {confidence}")
+    return wilson_interval(successes, n, level=2 * confidence - 1)
+
+
+def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``values`` with its Student t-interval: ``(mean, low, high)``; NaNs are
+    dropped. One finite value gives an interval of NaN (no spread to estimate), identical
+    values an interval of zero width."""
+    mean, low, high, _ = paired_interval(values, level)
+    return mean, low, high
 
 
 def holm(pvalues: list[float]) -> list[float]:

@@ -392,28 +392,40 @@ def iso_diffusion(baseline: Scenario | None = None, resolution: int = 2000, repl
     return shape, speed
 
 
-def run_all(baseline: Scenario | None = None, plan: Scenario | None = None, resolution: int = 5000,
+def run_all(baseline: Scenario | None = None, plan: Scenario | None = None,
+            resolution: int = 5000,
             replications: int = 10, seed: int = 8, iso_resolution: int | None = None,
             iso_replications: int | None = None,
-            award_replications: int | None = None) -> list[Check]:
+            award_replications: int | None = None, progress=True) -> list[Check]:
     """Every check, in the order of :data:`FINDINGS`.
 
-    ``iso_resolution`` and ``iso_replications`` size the long ISO runs, ``award_replications`` the
-    brand-application check, whose China Famous Brand applicants are few (a handful a year in
-    the default city) and so need more replications for the same precision (defaults:
-    ``resolution`` and ``replications``). Each check gets its own seed derived from ``seed``.
+    ``iso_resolution`` and ``iso_replications`` size the long ISO runs,
+    ``award_replications`` the brand-application check, whose China Famous Brand applicants
+    are few (a handful a year in the default city) and so need more replications for the
+    same precision (defaults: ``resolution`` and ``replications``). Each check gets its own
+    seed derived from ``seed``. ``progress``: a progress bar of the checks (``False``: silent).
     """
+    from ..results.progress import progress_bar
+
     if baseline is None or plan is None:
         b0, p0 = default_scenarios()
         baseline, plan = baseline or b0, plan or p0
     s = [int(x) for x in np.random.SeedSequence(seed).generate_state(4)]
-    shape, speed = iso_diffusion(baseline, iso_resolution or resolution,
-                                 iso_replications or replications, s[3])
-    return [general_deterrence(baseline, resolution, replications, s[0]),
-            certainty_over_severity(baseline, resolution, replications, s[1]),
-            brand_support_applications(baseline, plan, resolution,
-                                       award_replications or replications, s[2]),
-            shape, speed]
+    steps = [
+        lambda: iso_diffusion(baseline, iso_resolution or resolution,
+                              iso_replications or replications, s[3]),
+        lambda: (general_deterrence(baseline, resolution, replications, s[0]),),
+        lambda: (certainty_over_severity(baseline, resolution, replications, s[1]),),
+        lambda: (brand_support_applications(baseline, plan, resolution,
+                                            award_replications or replications, s[2]),),
+    ]
+    done = []
+    with progress_bar(progress, total=len(steps), desc="validation", unit="check") as bar:
+        for step in steps:
+            done.append(step())
+            bar.update(1)
+    (shape, speed), *others = done
+    return [*(c for (c,) in others), shape, speed]
 
 
 def table(checks: list[Check]):

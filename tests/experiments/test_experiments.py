@@ -69,11 +69,28 @@ def test_points_from_csv_and_design_errors(plan, tmp_path):
     d = designs.points(csv).resolve(plan)
     assert list(d["policy.inspection.targeting"]) == ["uniform", "tiered"]
     with pytest.raises(SimcityQualityError, match="not a numeric parameter"):
-        designs.lhs({"policy.rewards.no_such": (0, 1)}, n=4).resolve(plan)
+        designs.lhs({"policy.inspection.targeting": (0, 1)}, n=4).resolve(plan)  # a word
     with pytest.raises(SimcityQualityError, match="no range given"):
         designs.lhs({REWARD: None}, n=4).resolve(plan)
     with pytest.raises(SimcityQualityError, match="not found"):
         designs.points(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("make", [
+    lambda key: designs.lhs({key: (0, 1)}, n=4),
+    lambda key: designs.sobol([key], n=4),
+    lambda key: designs.halton({key: None}, n=4),
+    lambda key: designs.grid({key: [0, 1]}),
+    lambda key: designs.points(pd.DataFrame({key: [0, 1]})),
+])
+def test_a_misspelled_design_key_is_refused_at_once_with_the_valid_keys(make):
+    with pytest.raises(SimcityQualityError) as err:
+        make("policy.rewards.city_provincal_award")  # before any scenario or sweep
+    msg = str(err.value)
+    assert "did you mean `policy.rewards.city_provincial_award`" in msg
+    assert "the keys under `policy.rewards` are" in msg and "province_national_award" in msg
+    with pytest.raises(SimcityQualityError, match="the sections are .*behaviour"):
+        make("behavior.imitation_weight")
 
 
 def test_runs_are_ordered_replication_major_so_a_prefix_covers_the_design(plan):
@@ -294,6 +311,7 @@ def test_every_entry_point_bounds_the_resolution(plan, tmp_path):
                                                   resolution=huge),
         "optimise_mix": lambda: sq.optimise_mix(plan, {REWARD: (0, 1)}, budget=1e9,
                                                 resolution=huge),
+        "cheapest_mix": lambda: sq.cheapest_mix(plan, {REWARD: (0, 1)}, resolution=huge),
         "calibrate": lambda: sq.calibrate(plan, {"spot_check_pass_rate@2011": {
             "value": 0.9, "n": 100}}, {"city.capability_mean.small": (1.5, 3.5)},
             resolution=huge),

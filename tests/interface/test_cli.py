@@ -29,17 +29,24 @@ def test_run_prints_targets_and_budget_and_writes_tables(tmp_path, capsys):
     assert pd.read_parquet(out / "baseline" / "budget.parquet")["replication"].nunique() == 2
 
 
-def test_rerun_into_the_same_folder_keeps_other_files(tmp_path):
+def test_rerun_into_the_same_folder_keeps_other_files(tmp_path, capsys):
     out = tmp_path / "res"
     out.mkdir()
     keep = out / "notes.txt"
     keep.write_text("mine")
-    run = ["run", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "300", "-o", str(out)]
+    run = ["run", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "200", "-o", str(out)]
     assert main(run) == 2  # a non-empty folder without a manifest needs --overwrite
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     assert main([*run, "--overwrite"]) == 0
     assert main(run) == 0  # now a results folder of `run`: replaced, no --overwrite needed
     assert keep.read_text() == "mine"
+    # the report names the resolution and says whose money it shows
+    assert "200 of the city's 5,000 firms simulated (money for the city)" in capsys.readouterr().out
+
+
+def test_the_old_firms_option_is_refused_naming_the_new_word(capsys):
+    assert main(["run", str(SCEN / "baseline.toml"), "--firms", "500"]) == 2
+    assert "--firms is now --resolution" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -60,3 +67,33 @@ def test_validate_ok_and_targets_listing(capsys):
     assert main(["targets"]) == 0
     text = capsys.readouterr().out
     assert "§2.2.4b" in text and "cod_reduction" in text
+
+
+def test_cheapest_mix_prints_the_answer_and_writes_every_mix(tmp_path, capsys):
+    out = tmp_path / "mixes.csv"
+    rc = main(["cheapest-mix", str(SCEN / "the_plan.toml"),
+               "--lever", "policy.construction.supervision_share=0:1",
+               "--targets", "§2.2.2b", "--probability", "0.5", "-r", "2",
+               "--max-replications", "2", "--grid-points", "2", "--tolerance", "0.6",
+               "--resolution", "200", "--seed", "4", "-o", str(out)])
+    assert rc == 0
+    text, err = capsys.readouterr()
+    assert "Cheapest mix: P(all of construction_acceptance_rate met) >= 0.50" in text
+    assert "least city gross cost" in text and "runs" in text
+    assert "cheapest_mix" in err  # the progress bar, on standard error
+    mixes = pd.read_csv(out)
+    assert {"policy.construction.supervision_share", "attainment", "lower", "upper", "gross",
+            "net", "status"} <= set(mixes.columns)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--lever", "policy.construction.supervision_share"], "expected KEY=LOW:HIGH"),
+    (["--lever", "policy.construction.supervision_shar=0:1"], "did you mean"),
+    (["--lever", "policy.construction.supervision_share=0:1", "--targets", "nope"],
+     "factory_pass_rate (§2.2.1c)"),
+])
+def test_cheapest_mix_refuses_bad_input_with_exit_2(args, needle, capsys):
+    rc = main(["cheapest-mix", str(SCEN / "the_plan.toml"), *args, "--resolution", "200", "-q"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err

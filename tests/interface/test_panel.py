@@ -51,7 +51,7 @@ def test_controls_start_at_the_scenario_and_take_the_schema_bounds(panel, plan):
 
 
 def test_a_higher_city_reward_raises_the_citys_reward_spending(plan):
-    # titles are rationed by quota (awards.quota scales with resolution=): at 2,000 enterprises each
+    # titles are rationed by the city's quota (awards.quota, at any resolution): each
     # replication's city wins provincial awards in 2010-2012, so a higher reward costs more
     panel = policy_panel(plan, resolution=2000, replications=3, seed=11)
     before = panel.budget_table()

@@ -105,7 +105,20 @@ def test_sweep_finals_are_unchanged(plan, run):
         for col, value in old.items():
             assert finals.loc[r, col] == pytest.approx(value, rel=1e-12, abs=1e-6), col
         new_cols = [c for c in finals.columns if ":" in c]
-        assert new_cols == list(old)
+        # the columns sweeps always had, in their order, then gross and revenue per payer
+        assert new_cols[:len(old)] == list(old)
+        added = [f"{p}:{basis}" for basis in ("gross", "revenue")
+                 for p in ("city", "province", "all")]
+        assert sorted(new_cols[len(old):]) == sorted(added)
+        for p in ("city", "province", "all"):
+            mine = run.budget[run.budget["replication"] == r]
+            if p != "all":
+                mine = mine[mine["payer"] == p]
+            revenue = mine.loc[mine["line"].isin(REVENUE_LINES), "yuan"].sum()
+            assert finals.loc[r, f"{p}:revenue"] == pytest.approx(revenue, abs=1e-6)
+            assert revenue < 0 if p != "province" else revenue <= 0
+            assert finals.loc[r, f"{p}:gross"] == pytest.approx(
+                finals.loc[r, f"{p}:total"] - revenue, rel=1e-12, abs=1e-6)
 
 
 def test_yearly_totals_are_unchanged(run):
