@@ -78,3 +78,16 @@ def test_nbval_fails_when_a_model_default_moves_a_reported_number(tmp_path):
     code_index = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
     assert code_index.index(targets_cell) in failed, proc.stdout[-3000:]
     assert "factory_pass_rate" in proc.stdout
+
+
+def test_the_tests_docs_experiments_names_exist():
+    """docs/experiments.md states the store's guarantees with the tests that check each: every
+    test it names must exist (renaming one must update the doc)."""
+    doc = (ROOT / "docs" / "experiments.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![/\w])(test_\w+)\b(?!\.py)", doc)) - {
+        "test_store_faults", "test_store_integrity", "test_experiments", "test_cli_failures",
+        "test_output_folders"}
+    defined = {m for path in (ROOT / "tests").rglob("test_*.py")
+               for m in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)}
+    assert len(named) >= 15
+    assert named <= defined, sorted(named - defined)

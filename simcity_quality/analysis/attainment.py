@@ -10,7 +10,7 @@ from ..targets import Target, target_list
 
 def _finals_and_targets(results, targets) -> tuple[pd.DataFrame, list[Target], list[str]]:
     """Normalise the accepted inputs to (finals table, targets, grouping columns)."""
-    from ..experiments.store import ExperimentResults
+    from ..experiments.reading import ExperimentResults
     from ..results import Comparison, Results
 
     if isinstance(results, Results):

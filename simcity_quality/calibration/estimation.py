@@ -28,8 +28,10 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import least_squares
 
+from ..engine.resolution import check_resolution
 from ..errors import renamed
 from ..results.progress import progress_bar
+from ..results.replications import check_seed
 from ..scenario import Scenario, flatten, load_scenario
 from .moments import _mean_se, _Simulator
 from .observed import CalibrationError, check_parameters, parse_observed
@@ -67,8 +69,11 @@ def calibrate(scenario: Scenario | str | Path, observed: dict, parameters: dict,
         progress: a progress bar counting the model runs (``False``: silent); their number
             depends on how the fit goes, so the bar counts without a total.
     """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_resolution(resolution, sc)  # before the bar and any run (raises SimcityQualityError)
+    check_seed(seed)
     with progress_bar(progress, total=None, desc="calibrate") as bar:
-        return _calibrate(scenario, observed, parameters, resolution, replications, seed, start,
+        return _calibrate(sc, observed, parameters, resolution, replications, seed, start,
                           executor, workers, max_evaluations, flat_threshold,
                           correlation_threshold, bar)
 
@@ -81,8 +86,6 @@ def _calibrate(scenario, observed, parameters, resolution, replications, seed, s
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 2:
         raise CalibrationError(f"replications must be a whole number >= 2 (the simulation "
                                f"variance needs two), got {replications!r}.")
-    if resolution is not None and (not isinstance(resolution, int) or resolution < 1):
-        raise CalibrationError(f"resolution must be a whole number >= 1, got {resolution!r}.")
     moments = parse_observed(observed, sc)
     base, ranges = check_parameters(sc, parameters)
     keys = list(ranges)

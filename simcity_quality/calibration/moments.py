@@ -76,7 +76,7 @@ class _Simulator:
 
     def __call__(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
         """Arrays (replications x moments), one per parameter vector."""
-        from ..experiments.sweep import _execute
+        from ..experiments.sweep import run_batches
 
         todo = {}
         for theta in thetas:
@@ -89,8 +89,8 @@ class _Simulator:
                         for r in range(self.replications)] for p in range(len(points))]
             values = np.full((len(points), self.replications, len(self.moments)), np.nan)
             args = (self.base.file_data(), self.base.source)
-            for _, result in _execute(self.executor, batches, args, self.seed,
-                                      self.resolution, True, self.n_workers, None, None):
+            for _, result in run_batches(self.executor, batches, args,
+                                         (self.seed, self.resolution, True), self.n_workers):
                 if len(result["failures"]):
                     raise SimcityQualityError("calibration: a run failed: "
                                               + result["failures"]["error"].iloc[0])

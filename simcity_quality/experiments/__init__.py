@@ -2,8 +2,9 @@
 replications on common random numbers, serial / local-process / Dask execution and a
 resumable Parquet result store; and the searches built on them.
 
-- :mod:`.designs`, :mod:`.sweep`, :mod:`.worker`, :mod:`.store`: ``sq.sweep`` and
-  ``sq.load_results``;
+- :mod:`.designs`, :mod:`.sweep`, :mod:`.worker`: ``sq.sweep``;
+- :mod:`.store` (the format), :mod:`.writing`, :mod:`.lock`, :mod:`.integrity`, :mod:`.reading`:
+  the result store, ``sq.load_results`` and ``simcity-quality check``;
 - :mod:`.levels`: the lowest level of one lever that meets targets (``sq.minimum_level``);
 - :mod:`.mix`: the best mix of levers under a budget (``sq.optimise_mix``);
 - :mod:`.cheapest`: the cheapest mix of levers that meets targets with a required probability
@@ -21,12 +22,14 @@ Running experiments (this package) is kept apart from analysing them
 from . import designs
 from .cheapest import CheapestMix, cheapest_mix
 from .designs import Design
+from .integrity import inspect_store
 from .levels import LevelResult, minimum_level
 from .mix import MixResult, optimise_mix, pareto_frontier
+from .reading import ExperimentResults, load_results
 from .sensitivity import morris, sobol, sobol_indices_of
-from .store import ExperimentResults, load_results
-from .sweep import sweep
+from .sweep import SweepInterrupted, sweep
 
 __all__ = ["CheapestMix", "Design", "ExperimentResults", "LevelResult", "MixResult",
-           "cheapest_mix", "designs", "load_results", "minimum_level", "morris", "optimise_mix",
+           "SweepInterrupted", "cheapest_mix", "designs", "inspect_store", "load_results",
+           "minimum_level", "morris", "optimise_mix",
            "pareto_frontier", "sobol", "sobol_indices_of", "sweep"]

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..engine.resolution import check_resolution
 from ..errors import SimcityQualityError, renamed
 from ..results import display
 from ..results.progress import progress_bar
@@ -160,6 +161,7 @@ def cheapest_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
         evaluator: a stand-in for the model (:mod:`~simcity_quality.experiments.runs`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_resolution(resolution, sc)  # before anything runs
     bounds = check_levers(sc, levers)
     probability = check_probability("probability", probability)
     confidence = check_probability("confidence", confidence, above=0.5)

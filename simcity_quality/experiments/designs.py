@@ -52,10 +52,14 @@ class Design:
             df = self.table.copy()
         else:
             bounds = [self._range(k, scenario) for k in self.keys]
+            for key, rng in zip(self.keys, bounds, strict=True):  # the range, not a sample
+                _check_values(self.kind, key, pd.Series(rng, dtype=float))
             unit = _sample(self.kind, len(self.keys), self.n, self.seed)
             lo = np.array([b[0] for b in bounds])
             hi = np.array([b[1] for b in bounds])
             df = pd.DataFrame(lo + unit * (hi - lo), columns=self.keys)
+        for key in df.columns:
+            _check_values(self.kind, key, df[key])
         flat = _flat_numeric(scenario)
         for key in df.columns:
             if isinstance(flat.get(key), int) and not isinstance(flat.get(key), bool):
@@ -72,6 +76,9 @@ class Design:
                     f"({scenario.source}) declares none under [uncertain]; pass (low, high).")
             rng = scenario.uncertain[key]
         lo, hi = float(rng[0]), float(rng[1])
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise SimcityQualityError(f"design key `{key}`: range ({lo}, {hi}) must be finite "
+                                      "numbers.")
         if not lo <= hi:
             raise SimcityQualityError(f"design key `{key}`: range ({lo}, {hi}) has low above "
                                       "high.")
@@ -82,6 +89,38 @@ class Design:
         return {"kind": self.kind, "keys": self.keys, "n": self.n, "seed": self.seed,
                 "ranges": {k: list(v) if v else None for k, v in self.ranges.items()},
                 "values": self.values}
+
+
+def _check_values(kind: str, key: str, values: pd.Series) -> None:
+    """Refuse a design whose values of ``key`` are not finite or lie outside the parameter's
+    bounds in the schema, before anything runs (a range beyond them would make every run
+    fail). Rules that tie several keys together are checked run by run."""
+    from ..scenario.catalogue import field_meta
+
+    if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
+        return  # text (a choice key) or flags: each run's validation says what is wrong
+    x = values.to_numpy(dtype=float)
+    bad = ~np.isfinite(x)
+    bounds = (field_meta(key) or {}).get("bounds", {})
+    for name, test in (("ge", np.less), ("gt", np.less_equal), ("le", np.greater),
+                       ("lt", np.greater_equal)):
+        if name in bounds:
+            bad |= test(x, bounds[name])
+    if not bad.any():
+        return
+    allowed = ", ".join([f"{k} {_num(v)}" for k, v in bounds.items()] + ["finite"])
+    first = _num(x[bad][0])
+    where = {"grid": f"the level {first}", "points": f"the value {first} of point "
+             f"{values.index[bad][0]}"}.get(kind, f"the range ({_num(x[0])}, {_num(x[-1])})")
+    raise SimcityQualityError(
+        f"design key `{key}`: {where} goes beyond the parameter's bounds ({allowed}); nothing "
+        "was run. See docs/parameters.md for each parameter's bounds.")
+
+
+def _num(v: float) -> str:
+    """A bound or value as a reader wants it: ``5,000,000``, ``0.25``, ``1e+12``, ``inf``."""
+    v = float(v)
+    return f"{v:,.0f}" if v.is_integer() and abs(v) < 1e9 else f"{v:g}"
 
 
 def _flat_numeric(scenario: Scenario) -> dict:
@@ -129,8 +168,11 @@ def check_keys(keys) -> None:
 
 
 def _sample(kind: str, d: int, n: int, seed: int) -> np.ndarray:
-    if n < 1:
+    from ..results.replications import check_seed
+
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise SimcityQualityError(f"a {kind} design needs n >= 1 points, got {n}.")
+    seed = check_seed(seed, f"the {kind} design's seed")
     if kind == "lhs":
         return qmc.LatinHypercube(d=d, seed=np.random.default_rng(seed)).random(n)
     if kind == "sobol":

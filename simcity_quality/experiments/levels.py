@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..engine.resolution import check_resolution
 from ..errors import SimcityQualityError, renamed
 from ..results import display
 from ..results.progress import progress_bar
+from ..results.replications import check_seed
 from ..scenario import Scenario, load_scenario
 from .options import check_cost, check_probability, select_targets
 from .runs import MixRuns, summarise
@@ -155,6 +157,8 @@ def minimum_level(scenario: Scenario | str, lever: str, targets=None, probabilit
     attainment fell as the lever rose.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_resolution(resolution, sc)  # before anything runs
+    check_seed(seed)
     lo, hi = _bounds(sc, lever, bounds)
     probability = check_probability("probability", probability)
     confidence = check_probability("confidence", confidence, above=0.5)

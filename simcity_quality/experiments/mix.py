@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.optimize import differential_evolution
 from scipy.stats import qmc
 
+from ..engine.resolution import check_resolution
 from ..errors import SimcityQualityError, SimcityQualityWarning, renamed
 from ..results import display
 from ..results.progress import progress_bar
@@ -155,6 +156,7 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
         sweep_args: ``workers``, ``scheduler``, ``security``, ``batch_size`` for the executor.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_resolution(resolution, sc)  # before anything runs
     bounds_by_key = check_levers(sc, levers)
     payer, cost = check_cost(payer, cost)
     chosen = check_objective(sc, objective)

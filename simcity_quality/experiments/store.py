@@ -1,21 +1,34 @@
-"""The result store: a folder that a sweep fills as work completes, and that survives crashes.
+"""The result store's format: a folder that a sweep fills as work completes, that survives
+crashes and that checks itself.
 
 ::
 
     STORE/manifest.json        what was asked (scenario and its hash, design, seed, replications,
-                               resolution), package and dependency versions, start and end times
+                               resolution), the sweep's id, the design file's rows and checksum,
+                               package versions, start and end times; once the sweep has
+                               finished, every part with its rows and checksum
+    STORE/lock                 held by the sweep writing the store (:mod:`.lock`)
     STORE/design.parquet       the design points (index ``point``)
     STORE/finals/part-*.parquet      one row per finished run: KPIs and budget totals
     STORE/timeseries/part-*.parquet  one row per run and month
     STORE/failures/part-*.parquet    runs that raised, with their error
-    STORE/done/part-*.json     commit markers: a batch counts only once its marker exists
+    STORE/done/part-*.json     commit markers: a batch counts only once its marker exists; the
+                               marker lists the batch's runs and its parts with their rows,
+                               size and SHA-256
+    STORE/quarantine/TIME/...  what ``--resume`` moved aside: damaged, foreign or uncommitted
+                               parts (never deleted)
 
 Every file is written to a temporary name and renamed, and a batch's marker is written last,
-so a sweep killed at any moment (kill -9 included) leaves only complete, committed batches;
-``--resume`` runs what no marker covers. Reading sorts by (point, replication), so a resumed
-sweep reads exactly like an uninterrupted one.
+so a sweep killed at any moment (kill -9 included) leaves only complete, committed batches.
+The manifest is the first file of a new store, and is flushed to disk, so a store killed while
+being created is completed by ``--resume``. Writing is in :mod:`.writing`, checking in
+:mod:`.integrity`, reading in :mod:`.reading`; docs/experiments.md states the guarantees and
+the tests that check them.
 """
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 import platform
@@ -26,15 +39,24 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SimcityQualityError
+from ..results.files import STORE_FORMAT
 
-FORMAT = "simcity_quality.result_store"
-VERSION = 1
+FORMAT = STORE_FORMAT
+VERSION = 2  # 2: the sweep id, checksums and rows of every part; 1: no checksums
+READABLE = (1, 2)
 TABLES = ("finals", "timeseries", "failures")
-_COMPARED = ("scenario_hash", "design_hash", "seed", "replications", "resolution",
-             "timeseries")
+MARKERS = "done"
+QUARANTINE = "quarantine"
+MANIFEST = "manifest.json"
+DESIGN = "design.parquet"
+# what a manifest must hold for the store to be read, by format version
+REQUIRED = {1: ("points", "replications"),
+            2: ("points", "replications", "seed", "sweep_id", "design_hash", "scenario_hash",
+                "design_file")}
 
 
-def _now() -> str:
+def now() -> str:
+    """The time, UTC, to the second (for manifests)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -50,190 +72,88 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def sha256(data: bytes) -> str:
+    """The SHA-256 of ``data``, in hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """``df`` as a Parquet file in memory (so it is hashed exactly as written)."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def part_info(relative: str, data: bytes, rows: int) -> dict:
+    """What a marker and the manifest record of one part."""
+    return {"file": relative, "rows": int(rows), "bytes": len(data), "sha256": sha256(data)}
+
+
+def atomic_write(path: Path, data: bytes, flush: bool = False) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder, then
+    renamed over ``path``. With ``flush`` the file and its folder are flushed to disk first, so
+    the file survives a power cut too (the manifest); parts and markers are not flushed one by
+    one: a kill does not need it, and after a power cut their checksums find whatever the disk
+    lost, which ``--resume`` runs again."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if flush:
+                fh.flush()
+                os.fsync(fh.fileno())
+        tmp.replace(path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    if flush:
+        fsync_folder(path.parent)
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path)
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (renames, new files) to disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-class ResultStore:
-    """A sweep's folder. Use :meth:`open` to create or resume one, :func:`load_results` to read."""
-
-    def __init__(self, path: Path, manifest: dict):
-        self.path = path
-        self.manifest = manifest
-
-    # -- opening ------------------------------------------------------------------------
-    @classmethod
-    def open(cls, path: str | Path, manifest: dict, design: pd.DataFrame,
-             resume: bool) -> "ResultStore":
-        """Create a new store, or resume a matching one; refuse anything else untouched."""
-        path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise SimcityQualityError(f"{path}: the result store path exists and is not a "
-                                      "folder; nothing was written.")
-        existing = read_manifest(path) if (path / "manifest.json").exists() else None
-        if existing is None and path.exists() and any(path.iterdir()):
-            raise SimcityQualityError(
-                f"{path}: this folder is not empty and has no manifest.json, so it is not a "
-                "simcity_quality result store; refusing to write into it (nothing was "
-                "changed). Choose an empty or new folder.")
-        if existing is not None:
-            if not resume:
-                raise SimcityQualityError(
-                    f"{path}: already holds a sweep (started {existing.get('started')}); pass "
-                    "--resume (resume=True) to finish it, or choose another folder. Nothing "
-                    "was changed.")
-            diff = [k for k in _COMPARED if existing.get(k) != manifest.get(k)]
-            if diff:
-                detail = "; ".join(f"{k}: store has {existing.get(k)!r}, this sweep "
-                                   f"{manifest.get(k)!r}" for k in diff)
-                raise SimcityQualityError(
-                    f"{path}: cannot resume, the stored sweep differs from this one ({detail}). "
-                    "Nothing was changed; use another folder for a different sweep.")
-            store = cls(path, existing)
-            store.manifest["resumed"] = [*existing.get("resumed", []), _now()]
-            store.manifest["finished"] = None
-            store._write_manifest()
-            return store
-        for sub in ("", *TABLES, "done"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        store = cls(path, {**manifest, "started": _now(), "finished": None})
-        _atomic_parquet(design.reset_index(), path / "design.parquet")
-        store._write_manifest()
-        return store
-
-    def _write_manifest(self) -> None:
-        data = json.dumps(self.manifest, indent=2, sort_keys=True, default=str).encode()
-        _atomic_write_bytes(self.path / "manifest.json", data)
-
-    # -- writing ------------------------------------------------------------------------
-    def completed(self) -> set[tuple[int, int]]:
-        """(point, replication) of every committed run, finished or failed."""
-        done = set()
-        for marker in sorted((self.path / "done").glob("part-*.json")):
-            try:
-                runs = json.loads(marker.read_text())["runs"]
-            except (json.JSONDecodeError, KeyError, OSError) as exc:
-                raise SimcityQualityError(f"{marker}: unreadable commit marker ({exc}); the "
-                                          "store is damaged.") from None
-            done.update((int(p), int(r)) for p, r in runs)
-        return done
-
-    def write_batch(self, name: str, runs: list[tuple[int, int]], tables: dict) -> None:
-        """Write one batch's tables, then its commit marker (last, so it commits the batch)."""
-        for table in TABLES:
-            df = tables.get(table)
-            if df is not None and len(df):
-                _atomic_parquet(df, self.path / table / f"part-{name}.parquet")
-        marker = json.dumps({"runs": [list(r) for r in runs]}).encode()
-        _atomic_write_bytes(self.path / "done" / f"part-{name}.json", marker)
-
-    def finish(self, stats: dict) -> None:
-        """Record the end time and counts."""
-        self.manifest.update(stats)
-        self.manifest["finished"] = _now()
-        self._write_manifest()
+def write_json(path: Path, data: dict, flush: bool = False) -> None:
+    """A JSON file written atomically (:func:`atomic_write`)."""
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str).encode(), flush)
 
 
 def read_manifest(path: str | Path) -> dict:
-    """A store's manifest, checked to be one of ours."""
+    """A store's manifest, checked to be one of ours and to hold what reading needs."""
     path = Path(path)
-    file = path / "manifest.json"
+    file = path / MANIFEST
     if not path.is_dir():
         raise SimcityQualityError(f"{path}: no such result store folder.")
     if not file.is_file():
         raise SimcityQualityError(f"{path}: not a simcity_quality result store (no "
-                                  "manifest.json).")
+                                  f"{MANIFEST}).")
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SimcityQualityError(f"{file}: the manifest is not valid JSON ({exc}); the store "
                                   "is damaged or foreign. Nothing was changed.") from None
+    except OSError as exc:
+        raise SimcityQualityError(f"{file}: cannot be read ({exc.strerror or exc}).") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise SimcityQualityError(f"{file}: not a simcity_quality result store manifest "
                                   f"(expected format {FORMAT!r}). Nothing was changed.")
-    if manifest.get("version") != VERSION:
-        raise SimcityQualityError(f"{file}: store format version {manifest.get('version')!r}; "
-                                  f"this version of simcity_quality reads version {VERSION}.")
+    version = manifest.get("version")
+    if version not in READABLE:
+        readable = ", ".join(map(str, READABLE))
+        raise SimcityQualityError(f"{file}: store format version {version!r}; this version of "
+                                  f"simcity_quality reads versions {readable}.")
+    missing = [k for k in REQUIRED[version] if k not in manifest]
+    bad = [k for k in ("points", "replications") if k in manifest and not (
+        isinstance(manifest[k], int) and not isinstance(manifest[k], bool) and manifest[k] >= 1)]
+    if missing or bad:
+        what = "; ".join([*(f"`{k}` is missing" for k in missing),
+                          *(f"`{k}` is {manifest[k]!r}, not a whole number >= 1" for k in bad)])
+        raise SimcityQualityError(f"{file}: the manifest is damaged ({what}); the store cannot "
+                                  "be read. Nothing was changed.")
     return manifest
-
-
-class ExperimentResults:
-    """A sweep read back as plain DataFrames keyed by (point, replication).
-
-    ``design``, ``finals`` (one row per finished run) and ``failures`` are read at once; the
-    much larger ``timeseries`` (one row per run and month) is read when first used.
-    """
-
-    def __init__(self, path: Path, manifest: dict):
-        self.path = Path(path)
-        self.manifest = manifest
-        self.design = _read(self.path / "design.parquet").set_index("point")
-        self._committed = {m.stem for m in (self.path / "done").glob("part-*.json")}
-        self.finals = self._table("finals")
-        self.failures = self._table("failures")
-        self._timeseries = None
-
-    @property
-    def timeseries(self) -> pd.DataFrame:
-        """One row per run and month (read from the store on first use)."""
-        if self._timeseries is None:
-            self._timeseries = self._table("timeseries")
-        return self._timeseries
-
-    def _table(self, table: str) -> pd.DataFrame:
-        parts = [f for f in sorted((self.path / table).glob("part-*.parquet"))
-                 if f.stem in self._committed]
-        frames = [_read(f) for f in parts]
-        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["point", "replication"])
-        keys = ["point", "replication"] + (["step"] if "step" in df else [])
-        return df.sort_values(keys, kind="stable").reset_index(drop=True)
-
-    @property
-    def expected_runs(self) -> int:
-        """Runs the sweep asked for (points x replications)."""
-        return int(self.manifest["points"]) * int(self.manifest["replications"])
-
-    @property
-    def missing_runs(self) -> int:
-        """Runs not yet committed (a partial or interrupted sweep)."""
-        return self.expected_runs - len(self.finals) - len(self.failures)
-
-    def __repr__(self) -> str:
-        m = self.manifest
-        return (f"<ExperimentResults {self.path}: scenario {m.get('scenario_name')!r}, "
-                f"{m.get('points')} points x {m.get('replications')} replications, seed "
-                f"{m.get('seed')}; {len(self.finals)} runs finished, {len(self.failures)} "
-                f"failed, {self.missing_runs} missing>")
-
-    def with_design(self) -> pd.DataFrame:
-        """Finals joined with their design values (one row per run)."""
-        return self.design.join(self.finals.set_index("point"), how="right").reset_index()
-
-
-def load_results(path: str | Path) -> ExperimentResults:
-    """Read a result store: manifest, design, finals and failures (time series on first use)."""
-    path = Path(path)
-    return ExperimentResults(path, read_manifest(path))
-
-
-def _read(file: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(file)
-    except FileNotFoundError:
-        raise SimcityQualityError(f"{file}: missing from the result store; the store is "
-                                  "damaged.") from None
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise SimcityQualityError(f"{file}: cannot be read as Parquet ({exc}); the store is "
-                                  "damaged.") from None

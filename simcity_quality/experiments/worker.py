@@ -3,6 +3,9 @@
 Module-level functions only, so they pickle by reference to local processes and Dask workers
 (every worker needs the package installed). A run that raises is returned as a failure record.
 
+Workers the sweep starts end with the sweep's main process (:func:`end_with`): a sweep killed
+with kill -9 leaves no idle worker, forkserver or resource tracker behind.
+
 A run's final row holds every KPI at the end of the horizon and its budget over the horizon in
 the one cost definition (:mod:`~simcity_quality.results.budget`): each ``payer:line``, and for
 each payer (``province``, ``city``, ``all``) the net ``payer:total``, the gross
@@ -10,6 +13,10 @@ each payer (``province``, ``city``, ``all``) the net ``payer:total``, the gross
 negative), so a search can count cost either way.
 """
 
+import os
+import select
+import threading
+import time
 import traceback
 
 import numpy as np
@@ -58,3 +65,38 @@ def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict
         "timeseries": pd.concat(series, ignore_index=True) if series else pd.DataFrame(),
         "failures": pd.DataFrame(failures),
     }
+
+
+def end_with(pid: int) -> None:
+    """End this process as soon as process ``pid`` (the sweep's main process) ends, however it
+    ends: a worker initializer. A thread waits on a pidfd, which becomes readable when that
+    process exits (Linux 5.3 on), or else checks every half second; then ``os._exit``, since
+    nothing a worker holds needs saving (its results only count once the main process has
+    committed them)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # already gone
+        os._exit(1)
+    except (OSError, AttributeError):  # no pidfd here: poll instead
+        fd = None
+
+    def watch():
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-sweep", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+

@@ -1,10 +1,24 @@
-"""The command line, a thin layer over the public API: ``simcity-quality --help``."""
+"""The command line, a thin layer over the public API: ``simcity-quality --help``.
+
+Every failure is one paragraph on stderr and exit 2, never a traceback: user errors
+(:class:`SimcityQualityError`), files that cannot be read or written, a sweep that stopped
+part-way (with the command that resumes it). An interruption (Ctrl-C) exits 130 saying what was
+kept; a closed pipe (``| head``) ends quietly. Notes (:func:`~simcity_quality.errors.note`)
+print as ``note:`` lines.
+"""
 
 import argparse
+import logging
+import math
+import os
+import shlex
 import sys
 from pathlib import Path
 
-from ..errors import SimcityQualityError
+from ..errors import NOTES, SimcityQualityError
+
+# a default output folder named after many scenarios is shortened past this many characters
+_DEFAULT_NAME_LENGTH = 120
 
 
 def _cmd_run(args) -> int:
@@ -20,16 +34,19 @@ def _cmd_run(args) -> int:
     if len(set(names)) != len(names):
         raise SimcityQualityError(f"scenario names must differ to be written side by side, "
                                   f"got {names}; set `name` in each file.")
-    out = _out_folder(args.out, names)
+    _check_sizes(scenarios, args)
+    folder = _output_folder(args, names, "run")  # checked before anything runs
     results = []
-    for sc in scenarios:
-        res = run(sc, replications=args.replications, seed=args.seed, resolution=args.resolution,
-                  progress=not args.quiet)
-        print(format_text(res))
-        res.write(out / res.name)
-        results.append(res)
-    report = write_report(results, out)
-    print(f"Tables, chart and report written to {out}/ ({report.name}, kpis_vs_targets.png)")
+    with folder:
+        for sc in scenarios:
+            res = run(sc, replications=args.replications, seed=args.seed,
+                      resolution=args.resolution, progress=not args.quiet)
+            print(format_text(res))
+            res.write_tables(folder, res.name)  # each scenario's tables as soon as it is done
+            results.append(res)
+        report = write_report(results, folder)
+    print(f"Tables, chart and report written to {folder.path}/ ({report.name}, "
+          "kpis_vs_targets.png)")
     return 0
 
 
@@ -42,7 +59,8 @@ def _cmd_compare(args) -> int:
     from .report import format_comparison, write_report
 
     scenarios = [load_scenario(p) for p in args.scenario]  # validate all before running any
-    out = _out_folder(args.out, [sc.name for sc in scenarios])
+    _check_sizes(scenarios, args)
+    folder = _output_folder(args, [sc.name for sc in scenarios], "compare")
     if args.briefing:  # refuse a bad path or a missing model description before running
         from .briefing import check_briefing_path, model_limits
 
@@ -51,28 +69,61 @@ def _cmd_compare(args) -> int:
     comp = compare(scenarios, replications=args.replications, seed=args.seed,
                    resolution=args.resolution, progress=not args.quiet)
     print(format_comparison(comp))
-    comp.write(out)  # the tables first: whatever happens next, the results are kept
-    report = write_report(comp.results, out, comparison=comp)
-    print(f"Tables, chart and report written to {out}/ ({report.name}, differences.csv, "
-          "kpis_vs_targets.png)")
+    with folder:
+        comp.write_tables(folder)  # the tables first: whatever happens next, they are kept
+        report = write_report(comp.results, folder, comparison=comp)
+        if args.briefing:
+            page = _write_briefing(comp, Path(args.briefing), folder)
+    print(f"Tables, chart and report written to {folder.path}/ ({report.name}, "
+          "differences.csv, kpis_vs_targets.png)")
     if args.briefing:
-        from .briefing import briefing
-
-        print(f"Briefing written to {briefing(comp, args.briefing)}")
+        print(f"Briefing written to {page}")
     return 0
 
 
-def _out_folder(out: str | None, names: list[str]) -> Path:
-    path = Path(out) if out else Path("results") / "_".join(names)
-    if path.exists() and not path.is_dir():
-        raise SimcityQualityError(f"{path}: the output path exists and is not a folder.")
-    return path
+def _write_briefing(comp, path: Path, folder) -> Path:
+    """The briefing page; inside the results folder it is one of the folder's files (listed in
+    its manifest, so a later comparison without a briefing removes it), elsewhere a file of
+    its own."""
+    from .briefing import briefing
+
+    base = folder.path.resolve()
+    if path.resolve().is_relative_to(base):
+        return folder.file(path.resolve().relative_to(base), lambda tmp: briefing(comp, tmp))
+    return briefing(comp, path)
+
+
+def _check_sizes(scenarios, args) -> None:
+    """Seed and number of simulated enterprises, checked before any run or any file."""
+    from ..engine.resolution import check_resolution
+    from ..results.replications import check_replications, check_seed
+
+    check_replications(args.replications)
+    check_seed(args.seed, "--seed")
+    for sc in scenarios:
+        check_resolution(args.resolution, sc, "--resolution")
+
+
+def _output_folder(args, names: list[str], kind: str):
+    """The results folder of ``run`` or ``compare``: ``-o``, or ``results/NAME_NAME``
+    (scenario names are plain names, so the default stays inside ``results/``)."""
+    from ..results.files import OutputFolder
+
+    default = "_".join(names)
+    if len(default) > _DEFAULT_NAME_LENGTH:
+        default = f"{names[0]}_and_{len(names) - 1}_more"
+    path = Path(args.out) if args.out else Path("results") / default
+    return OutputFolder(path, kind, overwrite=args.overwrite,
+                        about={"scenarios": names, "replications": args.replications,
+                               "seed": args.seed, "resolution": args.resolution,
+                               "command": args.command_line})
 
 
 def _design_from_args(args, sc):
     from ..experiments import designs
 
-    chosen = [x for x in ("grid", "lhs", "sobol", "halton", "points") if getattr(args, x)]
+    chosen = [x for x in ("grid", "lhs", "sobol", "halton", "points")
+              if getattr(args, x) is not None]
     if len(chosen) != 1:
         raise SimcityQualityError("give exactly one design: --grid KEY=V1,V2 (repeatable), "
                                   "--lhs N, --sobol N, --halton N or --points FILE.")
@@ -110,14 +161,18 @@ def _number(text: str, what: str) -> float:
         value = float(text)
     except ValueError:
         raise SimcityQualityError(f"{what}: {text!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise SimcityQualityError(f"{what}: {text!r} is not a finite number.")
     return int(value) if value.is_integer() and "." not in text else value
 
 
 def _cmd_sweep(args) -> int:
     from ..experiments import sweep
+    from ..results.replications import check_seed
     from ..scenario import load_scenario
 
     sc = load_scenario(args.scenario)
+    check_seed(args.seed, "--seed")
     design = _design_from_args(args, sc)
     security = None
     if args.tls_ca or args.tls_cert or args.tls_key:
@@ -130,9 +185,16 @@ def _cmd_sweep(args) -> int:
     res = sweep(sc, design, replications=args.replications, seed=args.seed, store=args.out,
                 executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                 security=security, resolution=args.resolution, resume=args.resume,
-                batch_size=args.batch_size, progress=not args.quiet)
+                batch_size=args.batch_size, progress=not args.quiet,
+                command=args.command_line)
     print(f"{len(res.finals)} runs finished, {len(res.failures)} failed, {res.missing_runs} "
           f"missing, in {res.path}/ (load with sq.load_results)")
+    if len(res.failures) and not len(res.finals):  # nothing to analyse: a failure, not a sweep
+        first = res.failures.iloc[0]
+        raise SimcityQualityError(
+            f"every run of the sweep failed ({len(res.failures)} runs, recorded in "
+            f"{res.path}/failures/), for example point {first['point']} replication "
+            f"{first['replication']}: {first['error']}")
     for _, row in res.failures.head(5).iterrows():
         print(f"  failed: point {row['point']} replication {row['replication']}: "
               f"{row['error']}", file=sys.stderr)
@@ -143,16 +205,26 @@ def _cmd_attainment(args) -> int:
     from ..analysis import attainment
     from ..experiments import load_results
 
-    res = load_results(args.store)
+    res = load_results(args.store, skip_damaged=args.skip_damaged)
     table = attainment(res, level=args.level)
     cols = ["point", "target", "threshold", "mean", "n", "met", "probability", "low", "high"]
     print(f"Attainment in {res.path}/ ({len(res.finals)} runs; {res.missing_runs} missing): "
           f"probability of meeting each target, {args.level:.0%} Wilson interval")
     print(table[cols].round(3).to_string(index=False))
     if args.out:
-        table.to_csv(args.out, index=False)
+        from ..results.files import atomic
+
+        atomic(table.to_csv, Path(args.out), index=False)
         print(f"written to {args.out}")
     return 0
+
+
+def _cmd_check(args) -> int:
+    from ..experiments import inspect_store
+
+    check = inspect_store(args.store)
+    print(check.summary())
+    return 1 if check.problems else 0
 
 
 def _targets_arg(text: str | None):
@@ -322,11 +394,15 @@ def _add_run_and_compare(sub) -> None:
     r.add_argument("scenario", nargs="+", help="scenario TOML file(s)")
     _size_options(r)
     r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
+    r.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
+                   "that holds no results of `run` (the same kind is always replaced whole)")
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="scenarios against the first, paired by replication")
     c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
     _size_options(c)
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
+    c.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
+                   "that holds no results of `compare` (the same kind is always replaced whole)")
     c.add_argument("--briefing", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML briefing for a policy reader")
     c.set_defaults(func=_cmd_compare)
@@ -357,7 +433,13 @@ def _add_sweep(sub) -> None:
     a.add_argument("store")
     a.add_argument("--level", type=float, default=0.95)
     a.add_argument("-o", "--out", default=None, help="also write the table as CSV")
+    a.add_argument("--skip-damaged", action="store_true",
+                   help="read the intact batches of a damaged store (named in a note)")
     a.set_defaults(func=_cmd_attainment)
+    ck = sub.add_parser("check", help="a result store's state: committed, missing, damaged or "
+                        "foreign parts (exit 0 intact, 1 problems found, 2 not a store)")
+    ck.add_argument("store")
+    ck.set_defaults(func=_cmd_check)
 
 
 def _executor_options(p, default: str = "serial") -> None:
@@ -458,24 +540,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; user errors print one clear paragraph and exit 2, without a traceback."""
+    """Entry point; every failure prints one clear paragraph and exits 2, without a traceback
+    (130 when interrupted; a closed output pipe ends quietly)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if getattr(args, "replications", 1) is not None and getattr(args, "replications", 1) < 1:
-        print("error: --replications must be at least 1", file=sys.stderr)
-        return 2
+    args.command_line = shlex.join(["simcity-quality", *argv])
     if getattr(args, "firms", None) is not None:
         print("error: --firms is now --resolution: how many of the city's firms are simulated "
               "(money and counts are always for the whole city, whose size is city.firms in "
               "the scenario).", file=sys.stderr)
         return 2
-    if getattr(args, "resolution", None) is not None and args.resolution < 1:
-        print("error: --resolution must be at least 1", file=sys.stderr)
-        return 2
+    notes = logging.StreamHandler(sys.stderr)
+    notes.setFormatter(logging.Formatter("note: %(message)s"))
+    NOTES.addHandler(notes)
+    NOTES.propagate = False
     try:
         return args.func(args)
     except SimcityQualityError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`simcity-quality params | head`): stop writing, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as other command-line tools end
+    except KeyboardInterrupt:
+        print(f"interrupted.{_kept(args)}", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a file this command could not read or write
+        where = exc.filename or "a file"
+        print(f"error: {where}: {exc.strerror or exc}; the command stopped (what it had "
+              "written before is complete and kept). Check the path and its permissions, "
+              "or free some space, and run it again.", file=sys.stderr)
+        return 2
+    finally:
+        NOTES.removeHandler(notes)
+        NOTES.propagate = True
+
+
+def _kept(args) -> str:
+    """What an interrupted sweep kept, and how to finish it."""
+    if args.command != "sweep" or not (Path(args.out) / "manifest.json").is_file():
+        return ""
+    from ..experiments import inspect_store
+
+    try:
+        check = inspect_store(args.out)
+    except SimcityQualityError:
+        return ""
+    again = args.command_line if args.resume else f"{args.command_line} --resume"
+    return (f" {check.committed_runs} of {check.expected_runs} runs are committed in "
+            f"{args.out}; `{again}` runs the rest.")
 
 
 if __name__ == "__main__":

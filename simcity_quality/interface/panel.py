@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel
 
 from ..engine.ledger import REVENUE_LINES
+from ..engine.resolution import check_resolution
 from ..errors import ScenarioError, SimcityQualityError, renamed
 from ..results import Results, run
 from ..results.budget import line_totals
@@ -171,6 +172,7 @@ class PolicyPanel:
     def __init__(self, scenario: Scenario | str | Path, resolution: int = 2000,
                  replications: int = 8, seed: int = 0, levers: tuple[Lever, ...] = LEVERS):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        check_resolution(resolution, self.scenario)  # before any widget is built
         self.resolution, self.replications, self.seed = resolution, replications, seed
         self.levers = tuple(levers)
         self.controls: dict[str, widgets.ValueWidget] = {

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import Results
+from ..results.files import OutputFolder
 
 
 def target_table(res: Results) -> pd.DataFrame:
@@ -186,12 +187,17 @@ def format_comparison(comp) -> str:
     return "\n".join(parts)
 
 
-def write_report(results: list[Results], out: str | Path, comparison=None) -> Path:
-    """The chart and ``report.md`` of finished runs (the tables are written by
-    ``Results.write`` and ``Comparison.write``)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    png = plot_kpis_vs_targets(results, out / "kpis_vs_targets.png")
+def write_report(results: list[Results], out: str | Path | OutputFolder,
+                 comparison=None) -> Path:
+    """The chart and ``report.md`` of finished runs, into ``out``: a results folder being
+    written (:class:`~simcity_quality.results.files.OutputFolder`, as the command line does,
+    with the tables written by ``Results.write_tables`` and ``Comparison.write_tables``), or a
+    folder path (a results folder of kind ``report``)."""
+    if not isinstance(out, OutputFolder):
+        with OutputFolder(out, "report") as folder:
+            return write_report(results, folder, comparison)
+    png = out.file("kpis_vs_targets.png",
+                   lambda tmp: _save_figure(figure_kpis_vs_targets(results), tmp))
     text = ["# simcity_quality report", ""]
     if comparison is not None:
         text += ["```", format_comparison(comparison), "```", ""]
@@ -199,7 +205,9 @@ def write_report(results: list[Results], out: str | Path, comparison=None) -> Pa
         for res in results:
             text += ["```", format_text(res), "```", ""]
     text += [f"![KPIs against targets]({png.name})", ""]
-    tmp = out / "report.md.tmp"
-    tmp.write_text("\n".join(text), encoding="utf-8")
-    tmp.replace(out / "report.md")
-    return out / "report.md"
+    return out.file("report.md", lambda tmp: tmp.write_text("\n".join(text), encoding="utf-8"))
+
+
+def _save_figure(fig, path: Path) -> None:
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ..engine.columns import REPORTED, TARGET_KPIS
+from ..engine.resolution import check_resolution
 from ..errors import SimcityQualityError, renamed
 from ..scenario import Scenario, load_scenario
 from .budget import line_totals, wide
-from .files import write_table
+from .files import OutputFolder
 from .progress import progress_bar
-from .replications import Results, run
+from .replications import Results, check_replications, check_seed, run
 from .statistics import paired_interval
 
 
@@ -79,16 +80,25 @@ class Comparison:
                                   ["tables: .differences .attainment; each scenario's: "
                                    ".results"])
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, overwrite: bool = False) -> Path:
         """The comparison tables (``differences``, ``attainment``) and every scenario's tables
-        (one folder each), as Parquet and CSV; the report and chart are the interface's
-        (:func:`~simcity_quality.interface.report.write_report`)."""
-        out = Path(out)
+        (one subfolder each, named after the scenario), as Parquet and CSV, into the results
+        folder ``out`` (see :class:`~.files.OutputFolder`); the report and chart are the
+        interface's (:func:`~simcity_quality.interface.report.write_report`)."""
+        with OutputFolder(out, "comparison", overwrite, about=self.about()) as folder:
+            self.write_tables(folder)
+        return Path(out)
+
+    def write_tables(self, folder: OutputFolder) -> None:
+        """Every table into a results folder being written (scenarios in subfolders)."""
         for name in ("differences", "attainment"):
-            write_table(getattr(self, name), out, name)
+            folder.table(getattr(self, name), name)
         for res in self.results:
-            res.write(out / res.name)
-        return out
+            res.write_tables(folder, res.name)
+
+    def about(self) -> dict:
+        """What a results folder's manifest records of this comparison."""
+        return {**self.reference.about(), "scenarios": [r.name for r in self.results]}
 
 
 def _metrics(res: Results) -> pd.DataFrame:
@@ -131,6 +141,10 @@ def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed
     if len(scenarios) < 1:
         raise SimcityQualityError("compare needs at least one scenario")
     loaded = [sc if isinstance(sc, Scenario) else load_scenario(sc) for sc in scenarios]
+    check_replications(replications)
+    check_seed(seed)
+    for sc in loaded:  # every scenario's resolution is checked before any runs
+        check_resolution(resolution, sc)
     names = [sc.name for sc in loaded]
     if len(set(names)) != len(names):
         raise SimcityQualityError(f"scenario names must differ to be compared, got {names}; "

@@ -23,8 +23,31 @@ from ..errors import SimcityQualityError, renamed
 from ..scenario import Scenario, load_scenario
 from ..targets import target_list
 from .budget import line_totals
-from .files import write_table
+from .files import OutputFolder
 from .progress import progress_bar
+
+TABLES = ("timeseries", "final", "budget", "breakdown", "targets")
+
+
+def check_seed(seed, what: str = "seed") -> int:
+    """``seed`` as an int, refused unless it is a whole number >= 0 (what numpy's
+    ``SeedSequence`` takes); ``what`` names it in the message."""
+    if isinstance(seed, np.integer):
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SimcityQualityError(f"{what} must be a whole number >= 0 (numpy's SeedSequence "
+                                  f"takes no negative seeds), got {seed!r}.")
+    return seed
+
+
+def check_replications(replications) -> int:
+    """``replications`` as an int, refused unless it is a whole number >= 1."""
+    if isinstance(replications, np.integer):
+        replications = int(replications)
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise SimcityQualityError(f"replications must be a whole number >= 1, got "
+                                  f"{replications!r}.")
+    return replications
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
@@ -111,12 +134,23 @@ class Results:
         per_rep = line_totals(self.budget, bases=())
         return per_rep.groupby(["payer", "line"])["yuan"].mean().unstack("payer").fillna(0.0)
 
-    def write(self, out: str | Path) -> Path:
-        """Write every table as Parquet and CSV into ``out`` (created if needed)."""
-        out = Path(out)
-        for name in ("timeseries", "final", "budget", "breakdown", "targets"):
-            write_table(getattr(self, name), out, name)
-        return out
+    def write(self, out: str | Path, overwrite: bool = False) -> Path:
+        """Write every table as Parquet and CSV into the results folder ``out`` (created if
+        needed; :class:`~.files.OutputFolder` says when an existing folder is replaced and when
+        ``overwrite`` is needed)."""
+        with OutputFolder(out, "results", overwrite, about=self.about()) as folder:
+            self.write_tables(folder)
+        return Path(out)
+
+    def write_tables(self, folder: OutputFolder, sub: str = "") -> None:
+        """Every table, as Parquet and CSV, into ``sub`` of a results folder being written."""
+        for name in TABLES:
+            folder.table(getattr(self, name), name, sub)
+
+    def about(self) -> dict:
+        """What a results folder's manifest records of this run."""
+        return {"scenarios": [self.name], "seed": self.seed, "resolution": self.resolution,
+                "replications": int(self.final.shape[0])}
 
 
 def attainment(final: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -190,9 +224,8 @@ def run(scenario: Scenario | str | Path, replications: int = 10, seed: int = 0,
     (``False``: silent; :mod:`~simcity_quality.results.progress`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if not isinstance(replications, int) or replications < 1:
-        raise SimcityQualityError(f"replications must be a whole number >= 1, got "
-                                  f"{replications!r}.")
+    replications = check_replications(replications)
+    seed = check_seed(seed)
     resolution = check_resolution(resolution, sc)
     tables = []
     with progress_bar(progress, total=replications, desc=f"run {sc.name}") as bar:

@@ -7,6 +7,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from ..errors import SimcityQualityError
+
 
 def paired_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
     """Mean of paired differences with its t-interval: (mean, low, high, n). NaNs are dropped."""
@@ -23,7 +25,11 @@ def paired_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float
 
 
 def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (works at 0 and n successes)."""
+    """Wilson score interval for a binomial proportion (works at 0 and n successes); ``level``
+    is the confidence level, a share strictly between 0 and 1 (0.95, not 95)."""
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise SimcityQualityError(f"level must be a confidence level strictly between 0 and 1 "
+                                  f"(0.95 for 95 %), got {level!r}.")
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
     z = stats.norm.ppf(0.5 + level / 2)

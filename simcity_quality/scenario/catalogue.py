@@ -1,6 +1,9 @@
-"""The parameter catalogue: every scenario key with its unit, bounds, source and description,
-read from the schema (``simcity-quality params``; ``docs/parameters.md`` is generated from it)."""
+"""The parameter catalogue: every scenario key with its type, unit, bounds, source and
+description, read from the schema (``simcity-quality params``; ``docs/parameters.md`` is
+generated from it)."""
 
+import types
+import typing
 from functools import cache
 
 from pydantic import BaseModel
@@ -8,8 +11,21 @@ from pydantic import BaseModel
 from .schema import Scenario
 
 
+def _type_name(annotation) -> str:
+    """``float``, ``int``, ``bool``, ``choice`` (a Literal), ``list`` or the type's name."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return "choice"
+    if typing.get_origin(annotation) is list:
+        return "list"
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _type_name(kinds[0]) if len(kinds) == 1 else "union"
+    return getattr(annotation, "__name__", str(annotation))
+
+
 def parameter_table() -> list[dict]:
-    """One row per scenario parameter: key, unit, source, reason, description, bounds."""
+    """One row per scenario parameter: key, type (of each member, for grouped keys), unit,
+    source, reason, description, bounds."""
     rows: list[dict] = []
 
     def walk(model: type[BaseModel], prefix: str):
@@ -25,14 +41,16 @@ def parameter_table() -> list[dict]:
             if not extra:
                 continue
             metas = list(field.metadata)
+            kind = _type_name(ann)
             if "group" in extra:  # bounds sit on each member of the group
-                metas = list(next(iter(ann.model_fields.values())).metadata)
+                member = next(iter(ann.model_fields.values()))
+                metas, kind = list(member.metadata), _type_name(member.annotation)
             bounds = {}
             for meta in metas:
                 for attr in ("ge", "gt", "le", "lt"):
                     if getattr(meta, attr, None) is not None:
                         bounds[attr] = getattr(meta, attr)
-            rows.append({"key": key, "unit": extra.get("unit", ""),
+            rows.append({"key": key, "type": kind, "unit": extra.get("unit", ""),
                          "source": extra.get("source", ""), "reason": extra.get("reason", ""),
                          "description": field.description or "", "bounds": bounds,
                          "members": extra.get("group", [])})

@@ -16,17 +16,17 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-
 def suggest(name: str, candidates) -> str:
     """`` (did you mean `x`?)`` for the candidate nearest ``name``, or ``""``."""
     candidates = list(candidates)
     prefixes = {c.rsplit(".", i)[0] for c in candidates for i in range(1, c.count(".") + 1)}
     depth = name.count(".")
-    same_depth = [c for c in set(candidates) | prefixes if c.count(".") == depth]
+    # never the name itself: a table name given where a parameter is expected is not a typo
+    same_depth = [c for c in set(candidates) | prefixes if c.count(".") == depth and c != name]
     close = difflib.get_close_matches(name, same_depth, n=1, cutoff=0.6)
     if not close:
         leaf = name.rsplit(".", 1)[-1]
-        by_leaf = [c for c in candidates if c.rsplit(".", 1)[-1] == leaf]
+        by_leaf = [c for c in candidates if c.rsplit(".", 1)[-1] == leaf and c != name]
         close = by_leaf[:1] or difflib.get_close_matches(
             leaf, [c.rsplit(".", 1)[-1] for c in candidates], n=1, cutoff=0.6)
         if close and "." not in close[0]:

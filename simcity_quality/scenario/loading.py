@@ -102,19 +102,41 @@ def deep_merge(base: dict, top: dict) -> dict:
 
 def set_dotted(raw: dict, dotted: str, value: Any, source: str) -> None:
     """Set a dotted key in a raw scenario dict, creating tables as needed (refuses keys the
-    schema does not know)."""
+    schema does not know). A dict given for a table sets the keys under it, so
+    ``{"policy": {"rewards": {"city_provincial_award": 1}}}`` and
+    ``{"policy.rewards.city_provincial_award": 1}`` are the same override."""
     if hasattr(value, "item") and callable(value.item):  # numpy scalars from sweeps
         value = value.item()
     parts = dotted.split(".")
-    if parts[0] in ("targets", "uncertain") and len(parts) > 1:
-        raw.setdefault(parts[0], {})[".".join(parts[1:])] = value
-        return
-    if dotted not in valid_keys() or dotted in ("targets", "uncertain", "extends"):
+    if parts[0] in ("targets", "uncertain"):
+        if len(parts) > 1:
+            raw.setdefault(parts[0], {})[".".join(parts[1:])] = value
+            return
+        if isinstance(value, dict):
+            raw.setdefault(parts[0], {}).update(value)
+            return
+    valid = valid_keys()
+    if dotted not in valid or dotted in ("targets", "uncertain", "extends"):
+        if is_table(dotted):
+            if isinstance(value, dict):
+                for key, sub in value.items():
+                    set_dotted(raw, f"{dotted}.{key}", sub, source)
+                return
+            example = next(k for k in valid if k.startswith(dotted + "."))
+            raise ScenarioError(f"{source}: override key `{dotted}` is a table of parameters, "
+                                f"not one parameter; give a key under it (such as `{example}`) "
+                                "or a dict of them.")
         raise ScenarioError(f"{source}: override key `{dotted}`: no such parameter"
-                            f"{suggest(dotted, valid_keys())}.")
+                            f"{suggest(dotted, valid)}.")
     node = raw
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ScenarioError(f"{source}: override key `{dotted}`: `{part}` is not a table.")
     node[parts[-1]] = value
+
+
+def is_table(dotted: str) -> bool:
+    """Whether ``dotted`` names a table of parameters (``policy``, ``policy.rewards``), not a
+    parameter."""
+    return dotted not in valid_keys() and any(k.startswith(dotted + ".") for k in valid_keys())

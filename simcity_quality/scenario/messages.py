@@ -43,6 +43,8 @@ def explain(exc: ValidationError, source: str, origins: dict[str, str]) -> str:
                     msg = f"expected a non-negative amount ({describe(loc)})"
                 if ("share" in loc_unit or loc_unit == "probability") and kind.startswith("less"):
                     msg += "; probabilities and shares are between 0 and 1, not percentages"
+            elif kind == "finite_number":
+                msg = f"expected a finite number, not inf or nan ({describe(loc)})"
             else:
                 msg = f"{msg} ({describe(loc)})"
             parts.append(f"{where}: key `{loc}`: {msg}; got {got!r}")

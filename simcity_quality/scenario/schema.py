@@ -16,6 +16,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -48,7 +49,15 @@ def P(*, unit: str, source: str, description: str, reason: str | None = None,
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: every float anywhere in a scenario (parameters, grouped values,
+    # targets, uncertain ranges) must be a finite number; pydantic refuses inf and nan itself
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
+
+
+# a scenario's name is a label that also names its folder (results/NAME, -o OUT/NAME): no path
+# separators or control characters, no leading dot or dash, no space at either end
+SCENARIO_NAME = re.compile(r"(?![.\-\s])[^/\\\x00-\x1f\x7f]{1,100}(?<!\s)")
 
 
 class SectorShares(_Strict):
@@ -776,6 +785,17 @@ class Scenario(_Strict):
     targets: dict[str, float] = Field(default_factory=dict)
     uncertain: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        if not SCENARIO_NAME.fullmatch(name):
+            raise ValueError(
+                f"name: {name!r} cannot be used; a scenario's name is also the name of its "
+                "output folder, so it must be a plain name: no `/` or `\\` or control "
+                "characters, not starting with `.` or `-` nor starting or ending with a space, "
+                "1 to 100 characters (such as `the_plan`)")
+        return name
+
     # where the scenario came from, for error messages and manifests (not part of the content)
     _source: str = "<scenario>"
     _raw: dict = {}  # the merged file content before [status_quo] fills [policy]
@@ -851,12 +871,19 @@ class Scenario(_Strict):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def get(self, dotted: str) -> Any:
-        """The value at a dotted key, for example ``"policy.rewards.city_provincial_award"``."""
-        flat = flatten(self.to_dict())
-        if dotted not in flat:
-            raise ScenarioError(f"{self.source}: no parameter `{dotted}`"
-                                f"{suggest(dotted, list(flat))}.")
-        return flat[dotted]
+        """The value at a dotted key, for example ``"policy.rewards.city_provincial_award"``;
+        a table's key (``"policy.rewards"``) gives the table as a dict."""
+        data = self.to_dict()
+        flat = flatten(data)
+        if dotted in flat:
+            return flat[dotted]
+        node: Any = data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ScenarioError(f"{self.source}: no parameter `{dotted}`"
+                                    f"{suggest(dotted, list(flat))}.")
+            node = node[part]
+        return node
 
     def override(self, changes: dict[str, Any], name: str | None = None) -> "Scenario":
         """A new, validated scenario with dotted keys changed; this one is left as it is."""

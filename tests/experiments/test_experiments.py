@@ -197,12 +197,14 @@ def test_kill_9_then_resume_gives_the_same_data_as_an_uninterrupted_sweep(tmp_pa
 
 
 def test_a_failing_run_is_recorded_and_the_rest_complete(plan, tmp_path):
-    pts = pd.DataFrame({"policy.subsidy.interest_subsidy_rate": [0.2, 1.5, 0.8]})  # 1.5: invalid
+    # 2099 is within the key's own bounds, so the design is accepted, but after the horizon:
+    # a rule between keys, checked run by run
+    pts = pd.DataFrame({"policy.start_year": [2010, 2099, 2011]})
     res = sq.sweep(plan, designs.points(pts), replications=2, seed=1, resolution=200,
                    store=tmp_path / "f", executor="serial", progress=False)
     assert len(res.finals) == 4 and len(res.failures) == 2
     assert set(res.failures["point"]) == {1}
-    assert "interest_subsidy_rate" in res.failures["error"].iloc[0]
+    assert "policy.start_year" in res.failures["error"].iloc[0]
     assert res.manifest["runs_failed"] == 2 and res.missing_runs == 0
 
 
@@ -292,3 +294,42 @@ def test_attainment_cli_reads_a_store(plan, tmp_path, capsys):
     table = pd.read_csv(tmp_path / "a.csv")
     assert set(table["point"]) == {0, 1, 2} and (table["n"] == 2).all()
     assert main(["attainment", str(tmp_path / "nowhere")]) == 2
+
+
+# --- the resolution, bounded at every entry point (issue 23, item 6) -----------------------
+
+def test_every_entry_point_bounds_the_resolution(plan, tmp_path):
+    from simcity_quality.interface.panel import PolicyPanel
+
+    huge = 10**9
+    calls = {
+        "run": lambda: sq.run(plan, replications=1, resolution=huge),
+        "compare": lambda: sq.compare([plan], replications=1, resolution=huge),
+        "sweep": lambda: sq.sweep(plan, small_design(), replications=1, resolution=huge,
+                                  store=tmp_path / "s", executor="serial", progress=False),
+        "minimum_level": lambda: sq.minimum_level(plan, REWARD, bounds=(0, 1),
+                                                  resolution=huge),
+        "optimise_mix": lambda: sq.optimise_mix(plan, {REWARD: (0, 1)}, budget=1e9,
+                                                resolution=huge),
+        "cheapest_mix": lambda: sq.cheapest_mix(plan, {REWARD: (0, 1)}, resolution=huge),
+        "calibrate": lambda: sq.calibrate(plan, {"spot_check_pass_rate@2011": {
+            "value": 0.9, "n": 100}}, {"city.capability_mean.small": (1.5, 3.5)},
+            resolution=huge),
+        "firm_panel": lambda: sq.firm_panel(plan, resolution=huge),
+        "panel": lambda: PolicyPanel(plan, resolution=huge),
+        "model": lambda: sq.QualityCityModel(plan, resolution=huge),
+    }
+    for name, call in calls.items():
+        with pytest.raises(SimcityQualityError, match="resolution"):
+            call()
+        assert not (tmp_path / "s").exists(), name
+
+
+def test_a_design_whose_city_is_below_the_resolution_is_refused_before_the_store(plan,
+                                                                                  tmp_path):
+    # at the point where the city has 100 firms, 500 cannot be simulated
+    design = designs.grid({"city.firms": [plan.city.firms, 100]})
+    with pytest.raises(SimcityQualityError, match="above the city's size"):
+        sq.sweep(plan, design, replications=1, resolution=500, store=tmp_path / "s",
+                 executor="serial", progress=False)
+    assert not (tmp_path / "s").exists()

@@ -34,8 +34,11 @@ def test_rerun_into_the_same_folder_keeps_other_files(tmp_path, capsys):
     out.mkdir()
     keep = out / "notes.txt"
     keep.write_text("mine")
-    assert main(["run", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "200",
-                 "-o", str(out)]) == 0
+    run = ["run", str(SCEN / "baseline.toml"), "-r", "1", "--resolution", "200", "-o", str(out)]
+    assert main(run) == 2  # a non-empty folder without a manifest needs --overwrite
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert main([*run, "--overwrite"]) == 0
+    assert main(run) == 0  # now a results folder of `run`: replaced, no --overwrite needed
     assert keep.read_text() == "mine"
     # the report names the resolution and says whose money it shows
     assert "200 of the city's 5,000 firms simulated (money for the city)" in capsys.readouterr().out
