@@ -20,12 +20,17 @@ import pandas as pd
 
 from ..errors import SimcityQualityError, renamed
 from ..results.progress import progress_bar
+from ..results.uncertainty import check_uncertainty
 from ..scenario import Scenario, load_scenario
 from .designs import Design
 from .store import FORMAT, VERSION, ExperimentResults, ResultStore, load_results, versions
 from .worker import run_batch
 
 EXECUTORS = ("serial", "processes", "dask")
+PARAMETER_RULE = ("with uncertainty 'parameters', parameter KEY in replication r takes its "
+                  "prior's quantile at u = (SeedSequence(seed, spawn_key=(r, 2**32 - 1, "
+                  "zlib.crc32(KEY))).generate_state(1, uint64)[0] >> 11) / 2**53, the same at "
+                  "every design point; keys the design sets are not drawn")
 
 
 def _hash(obj) -> str:
@@ -69,7 +74,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
           seed: int = 0, store: str | Path = "results/sweep", executor: str = "processes",
           workers: int | None = None, scheduler: str | None = None, security=None,
           resolution: int | None = None, resume: bool = False, batch_size: int | None = None,
-          timeseries: bool = True, progress=True) -> ExperimentResults:
+          timeseries: bool = True, progress=True, uncertainty: str = "noise") -> ExperimentResults:
     """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
 
     Args:
@@ -82,10 +87,15 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         batch_size: runs per task (default: enough tasks to keep every worker busy).
         progress: show a progress bar (tqdm; terminal or notebook); ``False`` silences it
             (:mod:`~simcity_quality.results.progress`).
+        uncertainty: ``"noise"`` (the [uncertain] parameters at the scenario's values, or at
+            the design's where it sets them) or ``"parameters"``: each run also draws the
+            [uncertain] parameters the design does not set, by the parameter rule
+            (:mod:`~simcity_quality.results.uncertainty`), the same draws at every point.
 
     Returns the store read back (:class:`ExperimentResults`).
     """
     _refuse_while_a_worker_starts()
+    uncertainty = check_uncertainty(uncertainty)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if executor not in EXECUTORS:
         raise SimcityQualityError(f"executor must be one of {EXECUTORS}, got {executor!r}.")
@@ -102,7 +112,10 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         "timeseries": timeseries, "versions": versions(),
         "seed_rule": "replication r uses numpy SeedSequence(seed, spawn_key=(r,)), the r-th "
                      "child of SeedSequence(seed), at every design point",
+        "uncertainty": uncertainty,
     }
+    if uncertainty == "parameters":
+        manifest["parameter_rule"] = PARAMETER_RULE
     st = ResultStore.open(store, manifest, table, resume)
     todo = _tasks(table, replications, st.completed())
     n_workers = _workers(executor, workers)
@@ -111,7 +124,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
     args = (sc.file_data(), sc.source)
     with progress_bar(progress, total=len(todo), desc="sweep") as bar:
         for batch, result in _execute(executor, batches, args, seed, resolution, timeseries,
-                                      n_workers, scheduler, security):
+                                      n_workers, scheduler, security, uncertainty):
             st.write_batch(_batch_name(batch), [(p, r) for p, r, _ in batch], result)
             bar.update(len(batch))
     res = load_results(st.path)  # finals and failures only: the time series stay on disk
@@ -124,7 +137,8 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
 def run_tasks(scenario: Scenario, tasks: list[tuple[int, int, dict]], seed: int,
               resolution: int | None, executor: str = "serial", workers: int | None = None,
               scheduler=None, security=None, batch_size: int | None = None,
-              timeseries: bool = False) -> Iterator[tuple[list, dict]]:
+              timeseries: bool = False,
+              uncertainty: str = "noise") -> Iterator[tuple[list, dict]]:
     """Run ``(point, replication, overrides)`` tasks on an executor without a store, yielding
     ``(batch, result)`` as batches complete (``result`` as :func:`~.worker.run_batch` gives
     it). What the searches use to run chosen replications of chosen mixes; the seed rule is
@@ -136,7 +150,7 @@ def run_tasks(scenario: Scenario, tasks: list[tuple[int, int, dict]], seed: int,
     batches = list(_batches(tasks, size))
     args = (scenario.file_data(), scenario.source)
     yield from _execute(executor, batches, args, seed, resolution, timeseries, n_workers, scheduler,
-                        security)
+                        security, check_uncertainty(uncertainty))
 
 
 def _workers(executor: str, workers: int | None) -> int:
@@ -147,9 +161,10 @@ def _workers(executor: str, workers: int | None) -> int:
     return workers or len(os.sched_getaffinity(0))
 
 
-def _execute(executor, batches, args, seed, resolution, timeseries, n_workers, scheduler, security):
+def _execute(executor, batches, args, seed, resolution, timeseries, n_workers, scheduler, security,
+             uncertainty="noise"):
     """Yield (batch, result) as batches complete."""
-    call = (seed, resolution, timeseries)
+    call = (seed, resolution, timeseries, uncertainty)
     if executor == "serial":
         for batch in batches:
             yield batch, run_batch(*args, _plain(batch), *call)

@@ -24,7 +24,7 @@ def _cmd_run(args) -> int:
     results = []
     for sc in scenarios:
         res = run(sc, replications=args.replications, seed=args.seed, resolution=args.resolution,
-                  progress=not args.quiet)
+                  progress=not args.quiet, uncertainty=args.uncertainty)
         print(format_text(res))
         res.write(out / res.name)
         results.append(res)
@@ -49,7 +49,8 @@ def _cmd_compare(args) -> int:
         check_briefing_path(args.briefing)
         model_limits()
     comp = compare(scenarios, replications=args.replications, seed=args.seed,
-                   resolution=args.resolution, progress=not args.quiet)
+                   resolution=args.resolution, progress=not args.quiet,
+                   uncertainty=args.uncertainty)
     print(format_comparison(comp))
     comp.write(out)  # the tables first: whatever happens next, the results are kept
     report = write_report(comp.results, out, comparison=comp)
@@ -130,7 +131,8 @@ def _cmd_sweep(args) -> int:
     res = sweep(sc, design, replications=args.replications, seed=args.seed, store=args.out,
                 executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                 security=security, resolution=args.resolution, resume=args.resume,
-                batch_size=args.batch_size, progress=not args.quiet)
+                batch_size=args.batch_size, progress=not args.quiet,
+                uncertainty=args.uncertainty)
     print(f"{len(res.finals)} runs finished, {len(res.failures)} failed, {res.missing_runs} "
           f"missing, in {res.path}/ (load with sq.load_results)")
     for _, row in res.failures.head(5).iterrows():
@@ -147,7 +149,8 @@ def _cmd_attainment(args) -> int:
     table = attainment(res, level=args.level)
     cols = ["point", "target", "threshold", "mean", "n", "met", "probability", "low", "high"]
     print(f"Attainment in {res.path}/ ({len(res.finals)} runs; {res.missing_runs} missing): "
-          f"probability of meeting each target, {args.level:.0%} Wilson interval")
+          f"probability of meeting each target, {args.level:.0%} Wilson interval; "
+          f"{res.describe_uncertainty()}")
     print(table[cols].round(3).to_string(index=False))
     if args.out:
         table.to_csv(args.out, index=False)
@@ -168,12 +171,19 @@ def _search_args(args) -> dict:
                 workers=args.workers, progress=not args.quiet)
 
 
+def _uncertainty_option(p) -> None:
+    p.add_argument("--uncertainty", choices=["noise", "parameters"], default="noise",
+                   help="what a probability covers: 'noise' (the [uncertain] parameters at "
+                   "the scenario's values) or 'parameters' (each replication also draws them "
+                   "from their priors; docs/uncertainty.md)")
+
+
 def _cmd_minimum_level(args) -> int:
     from ..experiments import minimum_level
 
     res = minimum_level(args.scenario, args.lever, bounds=tuple(args.bounds),
                         grid_points=args.grid_points, bisections=args.bisections,
-                        **_search_args(args))
+                        uncertainty=args.uncertainty, **_search_args(args))
     scan = _scan_text(res)
     print(f"Every level tried (low, high: one-sided {args.confidence:.0%} Wilson bounds; cost "
           f"over the horizon, {res.payer}, million yuan):")
@@ -211,7 +221,7 @@ def _cmd_cheapest_mix(args) -> int:
 
     res = cheapest_mix(args.scenario, _levers_arg(args.lever), max_runs=args.max_runs,
                        grid_points=args.grid_points, tolerance=args.tolerance,
-                       **_search_args(args))
+                       uncertainty=args.uncertainty, **_search_args(args))
     print(res)
     if args.out:
         out = Path(args.out)
@@ -219,6 +229,49 @@ def _cmd_cheapest_mix(args) -> int:
         res.evaluations.to_csv(out, index=False)
         print(f"every mix tried written to {out}")
     return 0
+
+
+def _cmd_decision_relevance(args) -> int:
+    from ..experiments.relevance import decision_relevance
+
+    res = decision_relevance(args.scenario, _levers_arg(args.lever), parameters=args.parameter,
+                             parts=args.parts, max_runs=args.max_runs,
+                             grid_points=args.grid_points, tolerance=args.tolerance,
+                             **_search_args(args))
+    print(res)
+    print()
+    print(_relevance_text(res))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("table", "parts", "regret"):
+            getattr(res, name).to_csv(out / f"{name}.csv", index=False)
+        print(f"the relevance table, the parts and the regret table written to {out}/ "
+              "(table.csv, parts.csv, regret.csv)")
+    return 0
+
+
+def _relevance_text(res) -> str:
+    """Each parameter's parts as a plain table: range, prior weight, the part's cheapest mix,
+    its cost (M yuan) and the saving against the mix meeting the probability in every part."""
+    levers = list(res.levers)
+    header = ["parameter", "part", "range", "weight", *[k.split(".")[-1] for k in levers],
+              "cost", "saving"]
+    rows = []
+    for r in res.parts.itertuples(index=False):
+        d = r._asdict()
+        has = isinstance(d.get("mix"), str)
+        rows.append([d["parameter"], str(d["part"]), f"{d['low']:.4g}-{d['high']:.4g}",
+                     f"{d['weight']:.2f}",
+                     *[f"{d[k]:,.6g}" if has else "none" for k in levers],
+                     f"{d['cost'] / 1e6:,.2f}" if has else "-",
+                     f"{d['saving'] / 1e6:,.2f}" if has and d.get("saving") == d.get("saving")
+                     and d.get("saving") is not None else "-"])
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+    return (f"Cheapest mix in each part ({res.payer} {res.basis} cost, M yuan; saving: against "
+            "the mix meeting the probability in every part):\n"
+            + "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+                        for row in [header, *rows]))
 
 
 def _cmd_calibrate(args) -> int:
@@ -322,6 +375,7 @@ def _add_run_and_compare(sub) -> None:
     r.add_argument("scenario", nargs="+", help="scenario TOML file(s)")
     _size_options(r)
     r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
+    _uncertainty_option(r)
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="scenarios against the first, paired by replication")
     c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
@@ -329,6 +383,7 @@ def _add_run_and_compare(sub) -> None:
     c.add_argument("-o", "--out", default=None, help="output folder (default results/A_B)")
     c.add_argument("--briefing", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML briefing for a policy reader")
+    _uncertainty_option(c)
     c.set_defaults(func=_cmd_compare)
 
 
@@ -351,6 +406,7 @@ def _add_sweep(sub) -> None:
     w.add_argument("--batch-size", type=int, default=None)
     w.add_argument("-o", "--out", required=True, help="result store folder")
     w.add_argument("--resume", action="store_true", help="finish the sweep in --out")
+    _uncertainty_option(w)
     w.set_defaults(func=_cmd_sweep)
     a = sub.add_parser("attainment", help="chance of meeting each target, per design point of "
                        "a sweep's result store")
@@ -386,6 +442,17 @@ def _search_options(p, probability: float, grid_points: int | None,
     _executor_options(p)
 
 
+def _mix_search_options(x) -> None:
+    """What cheapest-mix and decision-relevance share besides the search options."""
+    x.add_argument("--lever", action="append", required=True, metavar="KEY=LOW:HIGH",
+                   help="a lever and its bounds (repeat for each lever)")
+    _search_options(x, probability=0.8, grid_points=None, max_replications=80)
+    x.add_argument("--max-runs", type=int, default=2000, help="model runs allowed in all "
+                   "(decision-relevance: per search)")
+    x.add_argument("--tolerance", type=float, default=1 / 32,
+                   help="refinement stops below this share of each lever's range")
+
+
 def _add_searches(sub) -> None:
     m = sub.add_parser("minimum-level", help="lowest value of one lever that meets targets "
                        "with a given probability, and whether it is the cheapest",
@@ -396,19 +463,27 @@ def _add_searches(sub) -> None:
     _search_options(m, probability=0.9, grid_points=7, max_replications=160)
     m.add_argument("--bisections", type=int, default=3,
                    help="halvings of the bracket around the answer")
+    _uncertainty_option(m)
     m.set_defaults(func=_cmd_minimum_level)
     x = sub.add_parser("cheapest-mix", help="cheapest mix of levers that meets targets with a "
                        "given probability (docs/experiments.md, Searches)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     x.add_argument("scenario")
-    x.add_argument("--lever", action="append", required=True, metavar="KEY=LOW:HIGH",
-                   help="a lever and its bounds (repeat for each lever)")
-    _search_options(x, probability=0.8, grid_points=None, max_replications=80)
-    x.add_argument("--max-runs", type=int, default=2000, help="model runs allowed in all")
-    x.add_argument("--tolerance", type=float, default=1 / 32,
-                   help="refinement stops below this share of each lever's range")
+    _mix_search_options(x)
     x.add_argument("-o", "--out", default=None, help="write every mix tried as CSV")
+    _uncertainty_option(x)
     x.set_defaults(func=_cmd_cheapest_mix)
+    d = sub.add_parser("decision-relevance", help="which uncertain parameter would change the "
+                       "cheapest mix, and what knowing it is worth (docs/uncertainty.md)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d.add_argument("scenario")
+    _mix_search_options(d)
+    d.add_argument("--parameter", action="append", default=None, metavar="KEY",
+                   help="an [uncertain] parameter to examine (repeatable; default: all)")
+    d.add_argument("--parts", type=int, default=3, help="parts of each range (3: thirds)")
+    d.add_argument("-o", "--out", default=None,
+                   help="folder for table.csv, parts.csv and regret.csv")
+    d.set_defaults(func=_cmd_decision_relevance)
 
 
 def _add_calibrate(sub) -> None:
