@@ -21,7 +21,8 @@ every other):
    ``uncertainty="parameters"``);
 2. for each parameter and part, the cheapest mix meeting the probability within the part (the
    same search on the part's replications);
-3. the *decision table*: every mix those searches recommended (and the scenario's own) on the
+3. the *decision table*: every mix those searches recommended (with the scenario's own, and
+   the best reached where a search found none) on the
    first ``max_replications`` replications of every part of every parameter, judged by the
    searches' one-sided Wilson rule. From it, for each parameter: the part's cheapest mix
    ``m_k`` (the cheapest qualifying in part ``k``), the mix ``m*`` meeting the probability in
@@ -38,11 +39,17 @@ every other):
    When no mix tried meets the probability in every part the value has no money figure: the
    budget holder needs to know the part to know whether (or how) the targets can be met.
 
-A parameter is **worth measuring first** when knowing it would save money measurably (the
-interval of EVK excludes zero), or when no mix meets the probability in every part of its
-range; the others may move the outcome but not what to fund. EVK is the most it is worth to
-learn which part holds, computed on the mixes the searches found, with the searches' noise
-(choosing the cheapest of several noisy estimates flatters the part's answer a little).
+A parameter is **worth measuring first** when knowing which part holds would measurably
+change what to fund: one part's cheapest mix clearly falls short in another part (its
+one-sided upper bound below the probability; this covers a part where no mix within the
+bounds qualifies), or two parts' cheapest mixes cross (each meets the probability in the
+other's part and costs more there, both paired 95 % intervals excluding zero). Differences
+between the parts' answers within the noise of finding them do not count, however they move
+EVK: a parameter may move the outcome (the cost, a KPI) a great deal and still not change what
+to fund. EVK is what learning the part is worth, computed on the mixes the searches found and
+with their noise (choosing the cheapest of several noisy answers flatters each part a little,
+so a parameter that changes nothing still shows a small value); knowing the value exactly,
+rather than its part, could be worth more.
 
 **regret_table** is the decision table of mixes you choose: for each mix, parameter and part,
 the cost and the attainment with its bounds, and the regret, the extra cost over the cheapest
@@ -174,7 +181,10 @@ def _relevance_of(key: str, table: pd.DataFrame, frames: dict, levers: dict,
         best_of[k] = best
         row = mine[(mine["part"] == k)].iloc[0]
         out = {"parameter": key, "part": k, "low": row["low"], "high": row["high"],
-               "weight": row["weight"], "n": int(row["n"]), "mix": best}
+               "weight": row["weight"], "n": int(row["n"]), "mix": best,
+               **dict.fromkeys(levers, np.nan), "cost": np.nan, "attainment": np.nan,
+               "attainment_low": np.nan, "attainment_high": np.nan, "saving": np.nan,
+               "saving_se": np.nan}
         if best is not None:
             b = mine[(mine["part"] == k) & (mine["mix"] == best)].iloc[0]
             out.update({lever: b[lever] for lever in levers})
@@ -192,9 +202,9 @@ def _relevance_of(key: str, table: pd.DataFrame, frames: dict, levers: dict,
     row = {"parameter": key, "parts": n_parts, "robust_mix": robust,
            "robust_cost": float(expected[robust]) if robust is not None else np.nan,
            "decision_changes": _changes_measurably(key, best_of, status, frames, options)}
-    feasible = parts.dropna(subset=["cost"]) if "cost" in parts else parts.iloc[0:0]
+    feasible = parts.dropna(subset=["cost"])
     for lever, (lo, hi) in levers.items():
-        values = feasible[lever] if lever in feasible else pd.Series(dtype=float)
+        values = feasible[lever]
         spread = float(values.max() - values.min()) if len(values) > 1 else 0.0
         row[f"change:{lever}"] = spread
         row[f"change_share:{lever}"] = spread / (hi - lo)
@@ -208,25 +218,24 @@ def _relevance_of(key: str, table: pd.DataFrame, frames: dict, levers: dict,
         row.update(value=value, value_low=value - 1.96 * se, value_high=value + 1.96 * se)
     else:
         row.update(value=np.nan, value_low=np.nan, value_high=np.nan)
-    row["measure_first"] = bool(robust is None or row["decision_changes"])
+    row["measure_first"] = bool(row["decision_changes"])
     return row, parts
 
 
 def _changes_measurably(key: str, best_of: dict, status: pd.DataFrame, frames: dict,
                         options: SearchOptions) -> bool:
-    """Whether knowing the part would measurably change what to fund: a part has no
-    qualifying mix, or one part's cheapest mix clearly falls short in another part (its
-    one-sided upper bound below the probability), or two parts' cheapest mixes cross (each
-    qualifies in the other's part and costs more there, both paired 95 % intervals of the
-    difference excluding zero). Differences in the parts' answers that the noise of finding
-    them could make do not count."""
+    """Whether knowing the part would measurably change what to fund: one part's cheapest mix
+    clearly falls short in another part (its one-sided upper bound below the probability;
+    where the other part has no qualifying mix, the targets cannot be met there on what
+    suffices elsewhere), or two parts' cheapest mixes cross (each qualifies in the other's
+    part and costs more there, both paired 95 % intervals of the difference excluding zero).
+    Differences in the parts' answers that the noise of finding them could make do not
+    count, nor does a part whose mixes are all too close to the probability to tell."""
     from ..results.statistics import paired_interval
 
-    if any(b is None for b in best_of.values()):
-        return True
-    parts = sorted(best_of)
-    for k in parts:
-        for other in parts:
+    parts = [k for k in sorted(best_of) if best_of[k] is not None]
+    for k in parts:  # a part's answer that would clearly fail in another part
+        for other in best_of:
             if other != k and status.loc[best_of[k], other] == "short":
                 return True
 
@@ -301,6 +310,8 @@ class DecisionRelevance:
     def _value_text(self, row) -> str:
         if not np.isfinite(row["value"]):
             missing = int(row["parts_without_mix"])
+            if missing == row["parts"]:
+                return "none: no mix meets it in any part"
             return ("no mix meets it in every part" + (f" ({missing} part(s) with none at all)"
                                                       if missing else ""))
         return display.money(row["value"], self.payer, self.basis, row["value_low"],
@@ -568,9 +579,11 @@ def decision_relevance(scenario: Scenario | str, levers: dict[str, tuple[float, 
         rows.append(row)
         parts_rows.append(part_table)
     relevance = pd.DataFrame(rows)
-    order = relevance.assign(_none=relevance["robust_mix"].isna(),
-                             _v=relevance["value"].fillna(np.inf))
-    relevance = relevance.loc[order.sort_values(["_none", "_v"], ascending=False,
+    # worth measuring first, then by the value of knowing (a part without any qualifying mix
+    # first among those: there knowing decides whether the targets can be met at all)
+    unknown = np.where(relevance["measure_first"], np.inf, -np.inf)
+    order = relevance.assign(_v=relevance["value"].where(relevance["value"].notna(), unknown))
+    relevance = relevance.loc[order.sort_values(["measure_first", "_v"], ascending=False,
                                                 kind="stable").index].reset_index(drop=True)
     asked = len(whole.used) + sum(len(v.used) for v in views.values())
     return DecisionRelevance(
@@ -583,7 +596,8 @@ def decision_relevance(scenario: Scenario | str, levers: dict[str, tuple[float, 
 def _candidates(sc: Scenario, bounds: dict, ensemble: CheapestMix, searches: dict,
                 include_scenario: bool) -> dict[str, dict]:
     """The mixes of the decision table, named: the ensemble's answer, each part's answer (one
-    name per distinct mix) and the scenario's own mix."""
+    name per distinct mix), the scenario's own mix, and the best reached by the searches that
+    found no qualifying mix."""
     out: dict[str, dict] = {}
     seen: dict[tuple, str] = {}
 
@@ -601,6 +615,11 @@ def _candidates(sc: Scenario, bounds: dict, ensemble: CheapestMix, searches: dic
         add(f"{key} part {k}", res.mix)
     if include_scenario:
         add("scenario", _scenario_mix(sc, bounds))
+    # where a search found no qualifying mix, the highest attainment it reached
+    add("best reached (ensemble)", ensemble.best_mix)
+    for (key, k), res in searches.items():
+        if res.mix is None:
+            add(f"{key} part {k} (best reached)", res.best_mix)
     return out
 
 
