@@ -202,14 +202,14 @@ def _relevance_of(key: str, table: pd.DataFrame, frames: dict, levers: dict,
     row = {"parameter": key, "parts": n_parts, "robust_mix": robust,
            "robust_cost": float(expected[robust]) if robust is not None else np.nan,
            "decision_changes": _changes_measurably(key, best_of, status, frames, options)}
-    feasible = parts.dropna(subset=["cost"])
+    feasible = parts.dropna(subset=["cost"])  # the parts with a qualifying mix
     for lever, (lo, hi) in levers.items():
         values = feasible[lever]
-        spread = float(values.max() - values.min()) if len(values) > 1 else 0.0
+        spread = float(values.max() - values.min()) if len(values) > 1 else np.nan
         row[f"change:{lever}"] = spread
         row[f"change_share:{lever}"] = spread / (hi - lo)
     row["cost_change"] = (float(feasible["cost"].max() - feasible["cost"].min())
-                          if len(feasible) > 1 else 0.0)
+                          if len(feasible) > 1 else np.nan)
     row["parts_without_mix"] = int(sum(b is None for b in best_of.values()))
     if robust is not None and row["parts_without_mix"] == 0:
         w = parts["weight"].to_numpy()
@@ -267,7 +267,8 @@ class DecisionRelevance:
     meets the probability in every part), the mix meeting it in every part (``robust_mix``,
     a name of ``mixes``) and its expected cost, how far each lever's recommended value moves
     across the parts (``change:LEVER``, and as a share of the lever's range), how far the
-    part's cheapest cost moves (``cost_change``), and ``measure_first``. ``parts``: each
+    part's cheapest cost moves (``cost_change``; both NaN when fewer than two parts have a
+    qualifying mix), and ``measure_first``. ``parts``: each
     parameter's parts with their weight, replications, cheapest mix and the saving of
     choosing it over the robust one. ``regret``: the decision table (every mix in every part).
     ``mixes``: the mixes of the table by name. ``ensemble``: the robust cheapest mix over the
@@ -307,6 +308,12 @@ class DecisionRelevance:
                 f"meeting P(all of {', '.join(self.targets)} met) >= {self.probability:.2f} "
                 f"(least {self.payer} {self.basis} cost), and what knowing it is worth")
 
+    def describe_value(self, parameter: str) -> str:
+        """The value of knowing ``parameter`` in words: money with its interval, or why there is
+        no money figure."""
+        row = self.table.set_index("parameter").loc[parameter]
+        return self._value_text(row)
+
     def _value_text(self, row) -> str:
         if not np.isfinite(row["value"]):
             missing = int(row["parts_without_mix"])
@@ -326,11 +333,14 @@ class DecisionRelevance:
             robust = "no mix within the bounds qualifies over the ensemble"
         rows = [("robust mix (ensemble)", robust)]
         for _, r in self.table.iterrows():
-            moves = ", ".join(f"{k.split('.')[-1]} {r[f'change_share:{k}']:.0%}"
-                              for k in self.levers)
-            rows.append((r["parameter"], f"value of knowing {self._value_text(r)}; lever "
-                         f"change across parts {moves} of range; cheapest cost moves "
-                         f"{display.million(r['cost_change'])} M yuan"))
+            if np.isfinite(r["cost_change"]):
+                moves = ", ".join(f"{k.split('.')[-1]} {r[f'change_share:{k}']:.0%}"
+                                  for k in self.levers)
+                change = (f"lever change across parts {moves} of range; cheapest cost moves "
+                          f"{display.million(r['cost_change'])} M yuan")
+            else:
+                change = "fewer than two parts have a qualifying mix to compare"
+            rows.append((r["parameter"], f"value of knowing {self._value_text(r)}; {change}"))
         first = self.measure_first()
         rows.append(("measure these first", ", ".join(first) if first else
                      "none: no parameter would change the decision measurably"))

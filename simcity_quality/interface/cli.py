@@ -258,15 +258,14 @@ def _relevance_text(res) -> str:
     header = ["parameter", "part", "range", "weight", *[k.split(".")[-1] for k in levers],
               "cost", "saving"]
     rows = []
-    for r in res.parts.itertuples(index=False):
-        d = r._asdict()
-        has = isinstance(d.get("mix"), str)
+    for _, d in res.parts.iterrows():
+        has = isinstance(d["mix"], str)
+        saving = d["saving"]
         rows.append([d["parameter"], str(d["part"]), f"{d['low']:.4g}-{d['high']:.4g}",
                      f"{d['weight']:.2f}",
                      *[f"{d[k]:,.6g}" if has else "none" for k in levers],
                      f"{d['cost'] / 1e6:,.2f}" if has else "-",
-                     f"{d['saving'] / 1e6:,.2f}" if has and d.get("saving") == d.get("saving")
-                     and d.get("saving") is not None else "-"])
+                     f"{saving / 1e6:,.2f}" if has and saving == saving else "-"])
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
     return (f"Cheapest mix in each part ({res.payer} {res.basis} cost, M yuan; saving: against "
             "the mix meeting the probability in every part):\n"
