@@ -77,7 +77,7 @@ MIN_PART_WEIGHT = 0.02  # a part with less prior probability cannot be condition
 def check_parameters(sc: Scenario, parameters, levers, parts: int) -> dict[str, list[tuple]]:
     """``{parameter: [(low, high, weight), ...]}``: the parts of each parameter's range, with
     their prior probabilities, checked before anything runs."""
-    if sc.source and not sc.uncertain:
+    if not sc.uncertain:
         raise SimcityQualityError(f"{sc.source}: the scenario declares no [uncertain] "
                                   "parameters, so there is nothing whose relevance to measure.")
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 2:
