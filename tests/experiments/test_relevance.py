@@ -103,6 +103,20 @@ def test_the_robust_mix_meets_the_probability_over_what_is_not_known(plan):
     q = next(m for m in range(81) if wilson_bounds(m, 80, 0.95)[0] >= 0.8) / 80
     assert abs(a - q) < 0.1  # the analytic answer, P(met) = a, within sampling error
     assert robust.cost.value > noise.cost.value  # what the noise-only answer leaves out
+    # in thirds of t1's range: P(met | a, third k) = clip(3 a - (k - 1), 0, 1), so the
+    # noise-only reward (a = 0.4) fails the upper two thirds, and even the robust one (a near
+    # 0.9) does not reach the probability in the top third
+    regret = sq.regret_table(plan, {"robust": robust, "noise only": noise}, "factory_pass_rate",
+                             probability=0.8, parameters=[T1], replications=30, evaluator=ev,
+                             progress=False)
+    status = regret.table.set_index(["mix", "part"])["status"]
+    assert [status[("noise only", k)] for k in (1, 2, 3)] == ["qualifies", "short", "short"]
+    assert [status[("robust", k)] for k in (1, 2)] == ["qualifies", "qualifies"]
+    top = regret.table.set_index(["mix", "part"]).loc[("robust", 3)]
+    assert top["status"] != "qualifies" and top["attainment"] < 0.8
+    low, high = wilson_interval(top["met"], 30, 0.999)
+    assert low <= 3 * a - 2 <= high  # the analytic share in the top third
+    assert regret.mixes["robust"] == robust.mix
 
 
 # --- decision relevance ---------------------------------------------------------------------
