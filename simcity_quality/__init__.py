@@ -7,7 +7,8 @@ Public API::
     res = sq.run(sc, replications=20, seed=7)
     res.targets, res.budget, res.timeseries, res.final
     sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...),
-    sq.cheapest_mix(...)
+    sq.cheapest_mix(...), sq.decision_relevance(...), sq.regret_table(...)
+    sq.run(sc, uncertainty="parameters")  # probabilities over the [uncertain] priors too
     sq.calibrate(...), sq.TARGETS
     sq.briefing(comparison, "briefing.html")  # a self-contained HTML page for a policy reader
 
@@ -43,6 +44,9 @@ _PUBLIC = {
     "minimum_level": ("experiments", "minimum_level"),
     "optimise_mix": ("experiments", "optimise_mix"),
     "cheapest_mix": ("experiments", "cheapest_mix"),
+    "decision_relevance": ("experiments", "decision_relevance"),
+    "regret_table": ("experiments", "regret_table"),
+    "parameter_draws": ("results.uncertainty", "parameter_draws"),
     "morris": ("experiments", "morris"),
     "sobol": ("experiments", "sobol"),
     "firm_panel": ("experiments.firms", "firm_panel"),

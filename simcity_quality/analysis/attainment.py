@@ -28,15 +28,36 @@ def _finals_and_targets(results, targets) -> tuple[pd.DataFrame, list[Target], l
                               f"DataFrame of finals, got {type(results).__name__}")
 
 
+def uncertainty_of(results, stated: str | None = None) -> str:
+    """Which kind of probability ``results`` hold: ``"noise"`` or ``"parameters"``, read from
+    the result (``sq.run``, ``sq.compare``, a sweep's store); for a plain DataFrame of finals
+    the caller's ``stated`` kind, else ``"unstated"``."""
+    from ..results.uncertainty import check_uncertainty
+
+    kind = getattr(results, "uncertainty", None)
+    if kind is None:
+        return check_uncertainty(stated) if stated is not None else "unstated"
+    if stated is not None and stated != kind:
+        raise SimcityQualityError(f"these results hold probabilities with uncertainty="
+                                  f"{kind!r}; uncertainty={stated!r} cannot relabel them.")
+    return kind
+
+
 def attainment(results, targets: list[Target] | None = None, by: list[str] | None = None,
-               level: float = 0.95) -> pd.DataFrame:
+               level: float = 0.95, uncertainty: str | None = None) -> pd.DataFrame:
     """Probability that each target is met at the end of the horizon, with a Wilson interval.
 
     ``results``: ``sq.run`` Results, a Comparison (grouped by scenario), stored sweep results
     (grouped by design point), or a DataFrame of finals (one row per replication; ``by`` names
     its grouping columns). Only modelled targets are scored; the row ``all_quantified`` is the
     probability that every target the plan quantifies is met in the same replication.
+
+    The column ``uncertainty`` states what each probability covers, read from the results:
+    ``"noise"`` (the model's noise, the [uncertain] parameters at the scenario's values) or
+    ``"parameters"`` (noise and the parameters drawn from their priors); for a DataFrame of
+    finals, the ``uncertainty`` given, else ``"unstated"``.
     """
+    kind = uncertainty_of(results, uncertainty)
     finals, tlist, default_by = _finals_and_targets(results, targets)
     by = list(by) if by is not None else default_by
     tlist = [t for t in tlist if t.modelled]
@@ -62,6 +83,7 @@ def attainment(results, targets: list[Target] | None = None, by: list[str] | Non
                                       "quantified_in_plan", "mean", "n", "met"])
     out["probability"] = out["met"] / out["n"]
     out["low"], out["high"] = wilson_interval(out["met"], out["n"], level)
+    out["uncertainty"] = kind
     return out
 
 

@@ -215,18 +215,19 @@ def check_parameters(scenario: Scenario, parameters: dict,
             raise CalibrationError(f"{where_key}: the range [{lo}, {hi}] must have low below "
                                    "high.")
         ranges[key] = (lo, hi)
-    widen = {f"uncertain.{k}": [min(lo, flat[k], scenario.uncertain[k][0]),
-                                max(hi, flat[k], scenario.uncertain[k][1])]
-             for k, (lo, hi) in ranges.items() if k in scenario.uncertain}
-    base = scenario.override(widen) if widen else scenario
     for key, (lo, hi) in ranges.items():
         for end, v in (("low", lo), ("high", hi)):
-            try:
-                base.override({key: v})
+            try:  # the value alone (an [uncertain] range of the key moved onto it)
+                scenario.override({key: v, **({f"uncertain.{key}": [v, v]}
+                                              if key in scenario.uncertain else {})})
             except ScenarioError as exc:
                 raise CalibrationError(f"{where}: key `{key}`: the {end} end of the range "
                                        f"[{lo}, {hi}] is not a value the parameter allows "
                                        f"({exc})") from None
+    widen = {f"uncertain.{k}": [min(lo, flat[k], scenario.uncertain[k][0]),
+                                max(hi, flat[k], scenario.uncertain[k][1])]
+             for k, (lo, hi) in ranges.items() if k in scenario.uncertain}
+    base = scenario.override(widen) if widen else scenario
     return base.with_provenance(scenario.source), ranges  # the file the result extends
 
 

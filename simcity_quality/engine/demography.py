@@ -53,6 +53,18 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: 
 EXIT_COUNTS = ("licences_revoked", "closures_over_limit", "bankruptcies", "exits")
 
 
+def per_slot(flags: np.ndarray, n_slots: int) -> np.ndarray:
+    """A month's per-slot flags for ``n_slots`` slots: slots made since (beyond the flags'
+    length) are ``False``."""
+    if flags.size == n_slots:
+        return flags
+    if flags.size > n_slots:
+        raise ValueError(f"{flags.size} flags for {n_slots} slots: slots are never removed")
+    out = np.zeros(n_slots, dtype=bool)
+    out[:flags.size] = flags
+    return out
+
+
 def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) -> None:
     """Firms leave (:func:`leave`); ``out``: the month's
     :class:`~.government.InspectionOutcome`; ``u``: a uniform per slot for the hazard (an
@@ -61,7 +73,10 @@ def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) 
     tally = np.zeros(len(EXIT_COUNTS))
     hazard = np.where(pop.alive, p.exit_hazard[pop.size], 0.0)
     hazard_exits = binomial_members(u, pop.weight, hazard).astype(np.float64)
-    leave(pop.arrays(), out.revoked, out.closed, hazard_exits, p, tally)
+    # slots made after the inspections (December's award winners split off weighted agents)
+    # were not inspected: neither revoked nor closed (the kernel reads one flag per slot)
+    leave(pop.arrays(), per_slot(out.revoked, pop.n_slots), per_slot(out.closed, pop.n_slots),
+          hazard_exits, p, tally)
     for name, c in zip(EXIT_COUNTS, tally, strict=True):
         counts[name] += int(round(c))
 

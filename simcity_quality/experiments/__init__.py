@@ -9,8 +9,12 @@ resumable Parquet result store; and the searches built on them.
 - :mod:`.mix`: the best mix of levers under a budget (``sq.optimise_mix``);
 - :mod:`.cheapest`: the cheapest mix of levers that meets targets with a required probability
   (``sq.cheapest_mix``);
+- :mod:`.relevance`: which uncertain parameter would change the decision, and what knowing
+  it is worth (``sq.decision_relevance``); the regret table of candidate mixes in each part of
+  each uncertain range (``sq.regret_table``);
 - :mod:`.runs`, :mod:`.options`: what the searches share: (mix, replication) runs on common
-  random numbers, remembered; the checks of targets, payer, cost basis, objective and levers;
+  random numbers, remembered (and views onto the replications of one part of a parameter's
+  range); the checks of targets, payer, cost basis, objective and levers;
 - :mod:`.sensitivity`: Morris screening and Sobol indices over the uncertain parameters;
 - :mod:`.firms`: one replication followed firm by firm (``firm_panel``);
 - :mod:`.equivalence`: the engine against the Mesa reference.
@@ -26,10 +30,12 @@ from .integrity import inspect_store
 from .levels import LevelResult, minimum_level
 from .mix import MixResult, optimise_mix, pareto_frontier
 from .reading import ExperimentResults, load_results
+from .relevance import DecisionRelevance, RegretTable, decision_relevance, regret_table
 from .sensitivity import morris, sobol, sobol_indices_of
 from .sweep import SweepInterrupted, sweep
 
-__all__ = ["CheapestMix", "Design", "ExperimentResults", "LevelResult", "MixResult",
-           "SweepInterrupted", "cheapest_mix", "designs", "inspect_store", "load_results",
-           "minimum_level", "morris", "optimise_mix",
-           "pareto_frontier", "sobol", "sobol_indices_of", "sweep"]
+__all__ = ["CheapestMix", "DecisionRelevance", "Design", "ExperimentResults", "LevelResult",
+           "MixResult", "RegretTable", "SweepInterrupted", "cheapest_mix", "decision_relevance",
+           "designs", "inspect_store", "load_results", "minimum_level", "morris",
+           "optimise_mix", "pareto_frontier", "regret_table", "sobol", "sobol_indices_of",
+           "sweep"]

@@ -90,6 +90,10 @@ class CheapestMix:
     confidence: float = 0.95
     targets: list[str] = field(default_factory=list)
     runs_used: int = 0
+    uncertainty: str = "noise"  # what the probabilities cover (results.uncertainty)
+    drawn: int = 0  # [uncertain] parameters drawn in each replication
+    condition: str = ""  # the part of a parameter's range searched within, if any
+    runs_reused: int = 0  # runs this search used that another search had made
 
     @property
     def qualified(self) -> bool:
@@ -97,13 +101,21 @@ class CheapestMix:
         return self.mix is not None
 
     def _title(self) -> str:
-        return (f"Cheapest mix: P(all of {', '.join(self.targets)} met) >= "
+        given = f" given {self.condition}" if self.condition else ""
+        return (f"Cheapest mix: P(all of {', '.join(self.targets)} met{given}) >= "
                 f"{self.probability:.2f} (one-sided {display.percent(self.confidence)} Wilson "
                 f"bound), least {self.payer} {self.basis} cost")
 
+    def describe_uncertainty(self) -> str:
+        """What the probabilities cover, in words."""
+        from ..results.uncertainty import describe_uncertainty
+
+        return describe_uncertainty(self.uncertainty, self.drawn)
+
     def _rows(self) -> list[tuple[str, str]]:
         level = display.percent(2 * self.confidence - 1)
-        runs = ("runs", f"{len(self.evaluations)} mixes tried, {self.runs_used} runs; "
+        reused = f" (and {self.runs_reused} made by other searches)" if self.runs_reused else ""
+        runs = ("runs", f"{len(self.evaluations)} mixes tried, {self.runs_used} runs{reused}; "
                         f"frontier of {len(self.frontier)}")
         if self.mix is None:
             b = self.best_attainment
@@ -122,10 +134,12 @@ class CheapestMix:
     def __repr__(self) -> str:
         width = max(len(k) for k, _ in self._rows())
         lines = [self._title()] + [f"  {k:<{width}}  {v}" for k, v in self._rows()]
-        return "\n".join(lines + [f"  - {n}" for n in self.notes])
+        return "\n".join(lines + [f"  - {n}" for n in [*self.notes,
+                                                        self.describe_uncertainty()]])
 
     def _repr_html_(self) -> str:
-        return display.html_block(self._title(), self._rows(), self.notes)
+        return display.html_block(self._title(), self._rows(),
+                                  [*self.notes, self.describe_uncertainty()])
 
 
 @renamed(firms="resolution")
@@ -135,7 +149,8 @@ def cheapest_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
                  max_runs: int = 2000, seed: int = 0, resolution: int | None = None,
                  grid_points: int | None = None, tolerance: float = 1 / 32,
                  include_scenario: bool = True, executor: str = "serial",
-                 workers: int | None = None, progress=True, evaluator=None) -> CheapestMix:
+                 workers: int | None = None, progress=True, evaluator=None,
+                 uncertainty: str = "noise") -> CheapestMix:
     """The least expected cost of a mix of ``levers`` (dotted key -> (low, high)) at which every
     target in ``targets`` is met in the same replication with probability at least
     ``probability`` (module docstring: the rule, the search, the answer).
@@ -159,9 +174,42 @@ def cheapest_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
         executor, workers: how runs are spread (``"serial"``, ``"processes"``, ``"dask"``).
         progress: a progress bar of the runs (``False``: silent).
         evaluator: a stand-in for the model (:mod:`~simcity_quality.experiments.runs`).
+        uncertainty: ``"noise"`` (the [uncertain] parameters at the scenario's values), or
+            ``"parameters"``: every replication also draws them from their priors (the same
+            draws for every mix), so a mix qualifies when it meets the probability over what
+            is not known: the robust cheapest mix (docs/uncertainty.md).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     check_resolution(resolution, sc)  # before anything runs
+    options = check_search(sc, levers, targets, probability, confidence, payer, cost,
+                           replications, max_replications, tolerance, uncertainty)
+    with progress_bar(progress, total=max_runs, desc="cheapest_mix") as bar:
+        runs = MixRuns(sc, list(options.bounds), options.targets, options.payer, seed,
+                       resolution, bar, executor, workers, evaluator,
+                       uncertainty=options.uncertainty)
+        return search_within(runs, options, replications, max_replications, max_runs,
+                             grid_points, tolerance, include_scenario)
+
+
+@dataclass
+class SearchOptions:
+    """A cheapest-mix search's checked choices (:func:`check_search`)."""
+
+    bounds: dict[str, tuple[float, float]]
+    targets: list
+    probability: float
+    confidence: float
+    payer: str
+    basis: str
+    uncertainty: str
+
+
+def check_search(sc: Scenario, levers, targets, probability, confidence, payer, cost,
+                 replications, max_replications, tolerance, uncertainty) -> SearchOptions:
+    """Every choice of a cheapest-mix search checked before anything runs."""
+    from ..results.uncertainty import check_uncertainty
+
+    uncertainty = check_uncertainty(uncertainty)
     bounds = check_levers(sc, levers)
     probability = check_probability("probability", probability)
     confidence = check_probability("confidence", confidence, above=0.5)
@@ -173,13 +221,27 @@ def cheapest_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
     if not 0 < tolerance < 1:
         raise SimcityQualityError(f"tolerance is a share of each lever's range, between 0 "
                                   f"and 1; got {tolerance}.")
-    with progress_bar(progress, total=max_runs, desc="cheapest_mix") as bar:
-        runs = MixRuns(sc, list(bounds), chosen, payer, seed, resolution, bar, executor, workers,
-                       evaluator)
-        search = _Search(sc, runs, bounds, probability, confidence, cost, replications,
-                         max_replications, max_runs)
-        search.run(_grid_points(len(bounds), grid_points), tolerance, include_scenario)
-    return search.result(payer, [t.id for t in chosen])
+    return SearchOptions(bounds, chosen, probability, confidence, payer, cost, uncertainty)
+
+
+def search_within(runs, options: SearchOptions, replications: int, max_replications: int,
+                  max_runs: int, grid_points: int | None, tolerance: float,
+                  include_scenario: bool, condition: str = "") -> CheapestMix:
+    """One cheapest-mix search on ``runs`` (a :class:`~.runs.MixRuns`, or a
+    :class:`~.runs.PartRuns` view for a search within a part of a parameter's range, whose
+    ``condition`` the answer names); ``max_runs`` counts the runs this search makes."""
+    from ..results.uncertainty import drawn_keys
+
+    search = _Search(runs.sc, runs, options.bounds, options.probability, options.confidence,
+                     options.basis, replications, max_replications, max_runs)
+    search.run(_grid_points(len(options.bounds), grid_points), tolerance, include_scenario)
+    res = search.result(options.payer, [t.id for t in options.targets])
+    res.uncertainty = options.uncertainty
+    res.drawn = (len(drawn_keys(runs.sc, options.bounds))
+                 if options.uncertainty == "parameters" else 0)
+    res.condition = condition
+    res.runs_reused = len(runs.used) - res.runs_used
+    return res
 
 
 def _grid_points(d: int, grid_points: int | None) -> int:

@@ -75,6 +75,14 @@ class LevelResult:
     cheapest_level: float | None = None
     targets: list[str] = field(default_factory=list)
     runs: int = 0
+    uncertainty: str = "noise"  # what the probabilities cover (results.uncertainty)
+    drawn: int = 0  # [uncertain] parameters drawn in each replication
+
+    def describe_uncertainty(self) -> str:
+        """What the probabilities cover, in words."""
+        from ..results.uncertainty import describe_uncertainty
+
+        return describe_uncertainty(self.uncertainty, self.drawn)
 
     def _lines(self) -> list[str]:
         rule = (f"P(all of {', '.join(self.targets)} met) >= {self.required:.2f}, one-sided "
@@ -94,6 +102,7 @@ class LevelResult:
             out.append("  attainment fell as the lever rose between "
                        + ", ".join(f"{a:g}-{b:g}" for a, b in self.non_monotonic))
         out.append(f"  {len(self.scan)} levels tried, {self.runs} runs")
+        out.append(f"  - {self.describe_uncertainty()}")
         return out
 
     def _attainment(self) -> str:
@@ -134,7 +143,8 @@ def minimum_level(scenario: Scenario | str, lever: str, targets=None, probabilit
                   replications: int = 20, max_replications: int = 160, seed: int = 0,
                   resolution: int | None = None, bisections: int = 3, confidence: float = 0.95,
                   payer: str = "city", cost: str = "gross", executor: str = "serial",
-                  workers: int | None = None, progress=True, evaluator=None) -> LevelResult:
+                  workers: int | None = None, progress=True, evaluator=None,
+                  uncertainty: str = "noise") -> LevelResult:
     """Lowest value of ``lever`` in ``bounds`` at which every target in ``targets`` is met (in
     the same replication) with probability at least ``probability``.
 
@@ -151,11 +161,17 @@ def minimum_level(scenario: Scenario | str, lever: str, targets=None, probabilit
         progress: a progress bar of the runs (``False``: silent).
         evaluator: a stand-in for the model (:mod:`~simcity_quality.experiments.runs`), the
             lever being the one column of its mixes.
+        uncertainty: ``"noise"``, or ``"parameters"``: every replication also draws the
+            [uncertain] parameters (the lever apart) from their priors, the same draws at
+            every level, so a level qualifies over what is not known too.
 
     Returns a :class:`LevelResult`: the level, its attainment with bounds, its cost, whether
     it is the cheapest qualifying level tried, the scan of every level and the stretches where
     attainment fell as the lever rose.
     """
+    from ..results.uncertainty import check_uncertainty, drawn_keys
+
+    uncertainty = check_uncertainty(uncertainty)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     check_resolution(resolution, sc)  # before anything runs
     check_seed(seed)
@@ -171,10 +187,13 @@ def minimum_level(scenario: Scenario | str, lever: str, targets=None, probabilit
     cap = (grid_points + bisections) * max_replications
     with progress_bar(progress, total=cap, desc=f"minimum_level {lever}") as bar:
         runs = MixRuns(sc, [lever], chosen, payer, seed, resolution, bar, executor, workers,
-                       evaluator)
+                       evaluator, uncertainty=uncertainty)
         search = _Search(runs, lever, probability, confidence, cost, max_replications)
         found = search.run(np.linspace(lo, hi, grid_points), replications, bisections)
-    return _result(search, found, [t.id for t in chosen], payer, cost)
+    res = _result(search, found, [t.id for t in chosen], payer, cost)
+    res.uncertainty = uncertainty
+    res.drawn = len(drawn_keys(sc, [lever])) if uncertainty == "parameters" else 0
+    return res
 
 
 def _bounds(sc: Scenario, lever: str, bounds) -> tuple[float, float]:

@@ -68,6 +68,14 @@ class MixResult:
     gross: float = np.nan
     net: float = np.nan
     notes: list[str] = field(default_factory=list)
+    uncertainty: str = "noise"  # what the probabilities cover (results.uncertainty)
+    drawn: int = 0  # [uncertain] parameters drawn in each replication
+
+    def describe_uncertainty(self) -> str:
+        """What the objective's probabilities cover, in words."""
+        from ..results.uncertainty import describe_uncertainty
+
+        return describe_uncertainty(self.uncertainty, self.drawn)
 
     def _rows(self) -> list[tuple[str, str]]:
         rows = [(k, display.lever_value(k, v)) for k, v in self.best.items()]
@@ -90,10 +98,11 @@ class MixResult:
         rows = self._rows()
         width = max(len(k) for k, _ in rows)
         return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
-                          *[f"  - {n}" for n in self.notes]])
+                          *[f"  - {n}" for n in [*self.notes, self.describe_uncertainty()]]])
 
     def _repr_html_(self) -> str:
-        return display.html_block(self._title(), self._rows(), self.notes)
+        return display.html_block(self._title(), self._rows(),
+                                  [*self.notes, self.describe_uncertainty()])
 
 
 def pareto_frontier(table: pd.DataFrame, cost: str = "cost",
@@ -136,7 +145,7 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
                  max_runs: int = 2000, seed: int = 0, resolution: int | None = None,
                  payer: str = "city", cost: str = "gross", executor: str = "serial",
                  penalty: float = 2.0, evaluator=None, include_scenario: bool = True,
-                 progress=True, **sweep_args) -> MixResult:
+                 progress=True, uncertainty: str = "noise", **sweep_args) -> MixResult:
     """Best mix of ``levers`` (dotted key -> (low, high)) whose expected cost to ``payer`` on
     ``cost`` basis stays within ``budget`` yuan over the horizon, within ``max_runs`` model
     runs (module docstring: objectives, cost, ties and flatness).
@@ -153,8 +162,20 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
             generation, so on the same random numbers the answer is never worse than the
             scenario as written when that mix is within the budget.
         progress: a progress bar of the runs (``False``: silent).
+        uncertainty: ``"noise"``, or ``"parameters"``: every replication also draws the
+            [uncertain] parameters (the levers apart) from their priors, the same draws for
+            every mix. A stand-in ``evaluator`` takes mixes only and cannot draw them, so it
+            is refused with ``"parameters"``.
         sweep_args: ``workers``, ``scheduler``, ``security``, ``batch_size`` for the executor.
     """
+    from ..results.uncertainty import check_uncertainty, drawn_keys
+
+    uncertainty = check_uncertainty(uncertainty)
+    if evaluator is not None and uncertainty == "parameters":
+        raise SimcityQualityError(
+            "optimise_mix: a stand-in evaluator maps mixes to an objective and cannot draw "
+            "the [uncertain] parameters, so uncertainty='parameters' needs the model (no "
+            "evaluator); cheapest_mix and minimum_level pass the draws to theirs.")
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     check_resolution(resolution, sc)  # before anything runs
     bounds_by_key = check_levers(sc, levers)
@@ -168,7 +189,8 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
         if evaluator is None:
             workers = sweep_args.pop("workers", None)
             runs = MixRuns(sc, names, chosen or [], payer, seed, resolution, bar, executor, workers,
-                           value=None if chosen is not None else objective, **sweep_args)
+                           value=None if chosen is not None else objective,
+                           uncertainty=uncertainty, **sweep_args)
             evaluate = _model_evaluator(chosen, replications, runs)
         else:
             evaluate = evaluator
@@ -176,9 +198,12 @@ def optimise_mix(scenario: Scenario | str, levers: dict[str, tuple[float, float]
                                        generation, allowed // generation - 1, seed,
                                        include_scenario, bar if evaluator is not None else None)
     table = pd.concat(seen, ignore_index=True)
-    return _answer(table, names, budget, objective, payer, cost,
-                   runs_used=len(table) * (replications if evaluator is None else 1),
-                   digits=".2f" if chosen is not None else ".3g")
+    res = _answer(table, names, budget, objective, payer, cost,
+                  runs_used=len(table) * (replications if evaluator is None else 1),
+                  digits=".2f" if chosen is not None else ".3g")
+    res.uncertainty = uncertainty
+    res.drawn = len(drawn_keys(sc, names)) if uncertainty == "parameters" else 0
+    return res
 
 
 def _generation(allowed: int, d: int, max_runs: int, replications: int) -> int:

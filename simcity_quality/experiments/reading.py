@@ -104,16 +104,57 @@ class ExperimentResults:
         """Runs not committed (a partial or interrupted sweep, or skipped as damaged)."""
         return self.expected_runs - len(self.finals) - len(self.failures)
 
+    @property
+    def uncertainty(self) -> str:
+        """What the sweep's probabilities cover: ``"noise"`` or ``"parameters"`` (stores
+        written before the choice existed hold ``"noise"``)."""
+        return self.manifest.get("uncertainty", "noise")
+
+    def scenario(self):
+        """The swept scenario, rebuilt from the manifest."""
+        from ..scenario import scenario_from_data
+
+        return scenario_from_data(self.manifest["scenario"], self.manifest["scenario_source"])
+
+    def describe_uncertainty(self) -> str:
+        """What the probabilities cover, in words."""
+        from ..results.uncertainty import describe_uncertainty
+
+        drawn = None
+        if self.uncertainty == "parameters":
+            drawn = len([k for k in self.scenario().uncertain if k not in self.design.columns])
+        return describe_uncertainty(self.uncertainty, drawn)
+
+    def draws(self) -> pd.DataFrame:
+        """Each run's drawn parameter values (one row per (point, replication) of ``finals``;
+        no columns for a noise-only sweep): the parameter rule of
+        :mod:`~simcity_quality.results.uncertainty`, recomputed from the manifest."""
+        from ..results.uncertainty import parameter_draws
+
+        runs = self.finals[["point", "replication"]]
+        if self.uncertainty != "parameters" or runs.empty:
+            return runs.copy()
+        table = parameter_draws(self.scenario(), int(self.manifest["seed"]),
+                                sorted(set(runs["replication"].astype(int))),
+                                exclude=self.design.columns)
+        return runs.join(table, on="replication")
+
     def __repr__(self) -> str:
         m = self.manifest
         return (f"<ExperimentResults {self.path}: scenario {m.get('scenario_name')!r}, "
                 f"{m.get('points')} points x {m.get('replications')} replications, seed "
-                f"{m.get('seed')}; {len(self.finals)} runs finished, {len(self.failures)} "
-                f"failed, {self.missing_runs} missing>")
+                f"{m.get('seed')}, uncertainty {self.uncertainty!r}; {len(self.finals)} runs "
+                f"finished, {len(self.failures)} failed, {self.missing_runs} missing>")
 
     def with_design(self) -> pd.DataFrame:
-        """Finals joined with their design values (one row per run)."""
-        return self.design.join(self.finals.set_index("point"), how="right").reset_index()
+        """Finals joined with their design values (one row per run), and, for a sweep with
+        ``uncertainty="parameters"``, the values each run drew for the other [uncertain]
+        parameters: every run's inputs beside its outcomes."""
+        out = self.design.join(self.finals.set_index("point"), how="right").reset_index()
+        if self.uncertainty == "parameters" and len(out):
+            drawn = self.draws().drop(columns=["point", "replication"])
+            out = pd.concat([out, drawn.reset_index(drop=True)], axis=1)
+        return out
 
 
 def load_results(path: str | Path, skip_damaged: bool = False) -> ExperimentResults:

@@ -12,7 +12,17 @@ A search can be given a stand-in ``evaluator`` instead of the model (tests, othe
 function of ``(mixes, replications)``, ``mixes`` a DataFrame with one column per lever and
 ``replications`` a list of replication numbers, returning one row per mix and replication with
 columns ``point`` (the row of ``mixes``), ``replication``, ``met``, ``gross``, ``net`` (and
-``value`` when the search needs it).
+``value`` when the search needs it). With ``uncertainty="parameters"`` it is called as
+``(mixes, replications, draws)``, ``draws`` a DataFrame indexed by replication with each
+replication's values of the drawn [uncertain] parameters (the parameter rule of
+:mod:`~simcity_quality.results.uncertainty`, the levers left out), which the stand-in's
+outcome should depend on as the model's would.
+
+With ``uncertainty="parameters"`` replication ``r`` of every mix also draws the [uncertain]
+parameters (not the levers) by the parameter rule, so the draws are shared across mixes as
+the seeds are. A :class:`PartRuns` view presents the replications whose draw of one parameter
+falls in one part of its range as replications ``0, 1, 2, ...`` of their own, on the same
+remembered runs: a search within a part reuses every run another search made.
 """
 
 from typing import NamedTuple
@@ -21,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SimcityQualityError
+from ..results.uncertainty import check_uncertainty
 from ..scenario import Scenario
 from ..targets import Target
 from .options import cost_columns, typed
@@ -52,41 +63,65 @@ class MixRuns:
     def __init__(self, scenario: Scenario, levers: list[str], targets: list[Target],
                  payer: str, seed: int, resolution: int | None, bar, executor: str = "serial",
                  workers: int | None = None, evaluator=None, value: str | None = None,
-                 **run_args):
+                 uncertainty: str = "noise", **run_args):
         self.sc, self.levers, self.targets = scenario, list(levers), list(targets)
         self.columns = cost_columns(payer)
         self.seed, self.resolution, self.bar = seed, resolution, bar
         self.executor, self.workers, self.evaluator = executor, workers, evaluator
         self.value, self.run_args = value, run_args
+        self.uncertainty = check_uncertainty(uncertainty)
         self.cache: dict[tuple, dict[int, tuple]] = {}  # mix -> replication -> outcome
         self.runs = 0
+        self.used: set[tuple] = set()  # (mix, replication) pairs asked for through this object
+        self._draws = pd.DataFrame()  # replication x drawn parameter, as far as computed
 
     def key(self, mix) -> tuple:
         """A mix as a hashable tuple of its values, typed as the scenario holds them."""
         return tuple(typed(self.sc, k, float(mix[k])) for k in self.levers)
 
     def done(self, mix) -> int:
-        """Replications already run of ``mix``."""
-        return len(self.cache.get(self.key(mix), {}))
+        """Replications ``0, 1, ...`` already run of ``mix`` (the unbroken run from 0)."""
+        have = self.cache.get(self.key(mix), {})
+        n = 0
+        while n in have:
+            n += 1
+        return n
 
-    def outcomes(self, mixes: list, replications: int) -> list[pd.DataFrame]:
-        """Replications ``0 .. replications - 1`` of every mix (rows: ``replication``, ``met``,
-        ``gross``, ``net`` and ``value`` if asked), running only those not run before."""
+    def outcomes(self, mixes: list, replications) -> list[pd.DataFrame]:
+        """Replications ``0 .. replications - 1`` (or the replication numbers listed) of every
+        mix (rows: ``replication``, ``met``, ``gross``, ``net`` and ``value`` if asked),
+        running only those not run before."""
+        ids = list(range(replications)) if isinstance(replications, int) else list(replications)
         keys = [self.key(m) for m in mixes]
         todo: dict[tuple, list[int]] = {}
         for k in keys:
             have = self.cache.setdefault(k, {})
-            missing = [r for r in range(replications) if r not in have]
+            missing = [r for r in ids if r not in have]
             if missing and k not in todo:
                 todo[k] = missing
+            self.used.update((k, r) for r in ids)
         if todo:
             self._run(todo)
-        return [self._frame(k, replications) for k in keys]
+        return [self._frame(k, ids) for k in keys]
 
-    def _frame(self, key: tuple, replications: int) -> pd.DataFrame:
+    def draws(self, replications) -> pd.DataFrame:
+        """The drawn parameter values of ``replications`` (a list), levers left out (empty
+        columns for ``uncertainty="noise"``)."""
+        from ..results.uncertainty import parameter_draws
+
+        reps = [int(r) for r in replications]
+        if self.uncertainty != "parameters":
+            return pd.DataFrame(index=pd.Index(reps, name="replication"))
+        new = [r for r in reps if r not in self._draws.index]
+        if new:
+            fresh = parameter_draws(self.sc, self.seed, new, exclude=self.levers)
+            self._draws = fresh if self._draws.empty else pd.concat([self._draws, fresh])
+        return self._draws.loc[reps]
+
+    def _frame(self, key: tuple, ids: list[int]) -> pd.DataFrame:
         have = self.cache[key]
         names = [*OUTCOMES, *(["value"] if self.value else [])]
-        rows = [(r, *have[r]) for r in range(replications)]
+        rows = [(r, *have[r]) for r in ids]
         return pd.DataFrame(rows, columns=["replication", *names])
 
     def _run(self, todo: dict[tuple, list[int]]) -> None:
@@ -103,7 +138,10 @@ class MixRuns:
             by_reps.setdefault(tuple(todo[k]), []).append(k)
         for reps, group in by_reps.items():
             points = pd.DataFrame(group, columns=self.levers)
-            got = self.evaluator(points, list(reps))
+            if self.uncertainty == "parameters":
+                got = self.evaluator(points, list(reps), self.draws(reps))
+            else:
+                got = self.evaluator(points, list(reps))
             self._check_stand_in(got, len(group) * len(reps))
             for row in got.itertuples(index=False):
                 self._store(group[int(row.point)], int(row.replication), row._asdict())
@@ -125,7 +163,8 @@ class MixRuns:
                  for r in sorted({r for k in mixes for r in todo[k]})
                  for p, k in enumerate(mixes) if r in todo[k]]  # replication-major, as sweeps
         for batch, result in run_tasks(self.sc, tasks, self.seed, self.resolution, self.executor,
-                                       self.workers, **self.run_args):
+                                       self.workers, uncertainty=self.uncertainty,
+                                       **self.run_args):
             if len(result["failures"]):
                 first = result["failures"].iloc[0]
                 mix = dict(zip(self.levers, mixes[int(first["point"])], strict=True))
@@ -152,6 +191,85 @@ class MixRuns:
         if self.value:
             values.append(float(outcome["value"]))
         self.cache.setdefault(key, {})[replication] = tuple(values)
+
+
+class PartRuns:
+    """The replications whose draw of one [uncertain] parameter falls in one part of its range,
+    as replications ``0, 1, 2, ...`` of their own, on the runs of ``base`` (a
+    :class:`MixRuns` with ``uncertainty="parameters"``): local replication ``i`` is the
+    ``i``-th replication number (in order) whose value of ``key`` lies in ``[low, high)``
+    (``[low, high]`` for the last part). It offers what a search uses of :class:`MixRuns`
+    (``key``, ``done``, ``outcomes``, ``runs``); ``runs`` counts the runs made through this
+    view, so runs another search made first are free here.
+
+    Since the draws of the parameters are independent, these replications draw the other
+    parameters from their priors and ``key`` from its prior within the part: a probability
+    over them is the probability given that the parameter lies in the part. Without ``key``
+    the view is every replication, with its own account of runs.
+    """
+
+    SCAN = 256  # replication numbers examined at a time
+    LIMIT = 1_000_000  # replication numbers examined at most
+
+    def __init__(self, base: MixRuns, key: str | None = None, low: float = -np.inf,
+                 high: float = np.inf, last: bool = True):
+        self.base, self.key_name, self.low, self.high, self.last = base, key, low, high, last
+        self.levers, self.sc = base.levers, base.sc
+        self.ids: list[int] = []
+        self.scanned = 0
+        self.runs = 0
+        self.used: set[tuple] = set()
+
+    def label(self) -> str:
+        """``"market.counterfeit_gain in [0.01, 0.0267)"`` (``""``: every replication)."""
+        if self.key_name is None:
+            return ""
+        close = "]" if self.last else ")"
+        return f"{self.key_name} in [{self.low:.4g}, {self.high:.4g}{close}"
+
+    def replications(self, n: int) -> list[int]:
+        """The first ``n`` replication numbers of the part."""
+        from ..results.uncertainty import parameter_draws
+
+        if self.key_name is None:  # the whole ensemble: a view that keeps its own account
+            return list(range(n))
+        while len(self.ids) < n:
+            if self.scanned >= self.LIMIT:
+                raise SimcityQualityError(
+                    f"{self.label()}: fewer than {n} of the first {self.LIMIT:,} replications "
+                    "draw a value in this part of the range; its prior puts too little "
+                    "probability there to condition on (use fewer parts).")
+            chunk = list(range(self.scanned, self.scanned + self.SCAN))
+            values = parameter_draws(self.sc, self.base.seed, chunk)[self.key_name]
+            inside = (values >= self.low) & ((values <= self.high) if self.last
+                                             else (values < self.high))
+            self.ids.extend(int(r) for r in values.index[inside.to_numpy()])
+            self.scanned += self.SCAN
+        return self.ids[:n]
+
+    def key(self, mix) -> tuple:
+        """A mix as the base's hashable key."""
+        return self.base.key(mix)
+
+    def done(self, mix) -> int:
+        """Local replications ``0, 1, ...`` of ``mix`` already run (on any search's account)."""
+        have = self.base.cache.get(self.base.key(mix), {})
+        n = 0
+        while True:
+            ids = self.replications(n + 1)
+            if ids[n] not in have:
+                return n
+            n += 1
+
+    def outcomes(self, mixes: list, replications: int) -> list[pd.DataFrame]:
+        """Local replications ``0 .. replications - 1`` of every mix (their ``replication``
+        column holds the replication numbers), running only what no search ran before."""
+        ids = self.replications(replications)
+        before = self.base.runs
+        frames = self.base.outcomes(mixes, ids)
+        self.runs += self.base.runs - before
+        self.used.update((self.base.key(m), r) for m in mixes for r in ids)
+        return frames
 
 
 def summarise(frame: pd.DataFrame, basis: str, confidence: float) -> dict:

@@ -30,6 +30,7 @@ from ..engine.resolution import check_resolution
 from ..errors import SimcityQualityError, note, renamed
 from ..results.progress import progress_bar
 from ..results.replications import check_replications, check_seed
+from ..results.uncertainty import check_uncertainty
 from ..scenario import Scenario, load_scenario
 from .designs import Design
 from .reading import ExperimentResults, load_results
@@ -40,6 +41,10 @@ from .writing import ResultStore
 EXECUTORS = ("serial", "processes", "dask")
 # design keys that bound the resolution of a point
 _CITY_SIZE = ("city.firms", "city.resolution")
+PARAMETER_RULE = ("with uncertainty 'parameters', parameter KEY in replication r takes its "
+                  "prior's quantile at u = (SeedSequence(seed, spawn_key=(r, 2**32 - 1, "
+                  "zlib.crc32(KEY))).generate_state(1, uint64)[0] >> 11) / 2**53, the same at "
+                  "every design point; keys the design sets are not drawn")
 
 
 class SweepInterrupted(SimcityQualityError):
@@ -92,7 +97,7 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
           workers: int | None = None, scheduler: str | None = None, security=None,
           resolution: int | None = None, resume: bool = False, batch_size: int | None = None,
           timeseries: bool = True, progress=True,
-          command: str | None = None) -> ExperimentResults:
+          command: str | None = None, uncertainty: str = "noise") -> ExperimentResults:
     """Run ``design`` x ``replications`` of ``scenario`` into the result store ``store``.
 
     Args:
@@ -108,10 +113,15 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
             (:mod:`~simcity_quality.results.progress`).
         command: the command line that started the sweep (recorded in the manifest and used
             in messages that say how to resume it).
+        uncertainty: ``"noise"`` (the [uncertain] parameters at the scenario's values, or at
+            the design's where it sets them) or ``"parameters"``: each run also draws the
+            [uncertain] parameters the design does not set, by the parameter rule
+            (:mod:`~simcity_quality.results.uncertainty`), the same draws at every point.
 
     Returns the store read back (:class:`ExperimentResults`).
     """
     _refuse_while_a_worker_starts()
+    uncertainty = check_uncertainty(uncertainty)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications, seed = check_replications(replications), check_seed(seed)
     _check_arguments(executor, batch_size, scheduler, security)
@@ -127,13 +137,17 @@ def sweep(scenario: Scenario | str | Path, design: Design, replications: int = 1
         "timeseries": timeseries, "versions": versions(), "command": command,
         "seed_rule": "replication r uses numpy SeedSequence(seed, spawn_key=(r,)), the r-th "
                      "child of SeedSequence(seed), at every design point",
+        "uncertainty": uncertainty,
     }
+    if uncertainty == "parameters":
+        manifest["parameter_rule"] = PARAMETER_RULE
     n_workers = _workers(executor, workers)
     with _executor(executor, n_workers, scheduler, security) as execute:  # connect first
         with ResultStore.open(store, manifest, table, resume, command or "") as st:
             _tell(st)
             _run(st, execute, table, replications, (sc.file_data(), sc.source),
-                 (seed, resolution, timeseries), batch_size, n_workers, progress, command)
+                 (seed, resolution, timeseries, uncertainty), batch_size, n_workers, progress,
+                 command)
             res = load_results(st.path)  # finals and failures: the time series stay on disk
             st.finish({"runs_finished": len(res.finals), "runs_failed": len(res.failures),
                        "runs_missing": res.missing_runs})
@@ -243,7 +257,8 @@ def run_batches(executor: str, batches: list, args: tuple, call: tuple, n_worker
 def run_tasks(scenario: Scenario, tasks: list[tuple[int, int, dict]], seed: int,
               resolution: int | None, executor: str = "serial", workers: int | None = None,
               scheduler=None, security=None, batch_size: int | None = None,
-              timeseries: bool = False) -> Iterator[tuple[list, dict]]:
+              timeseries: bool = False,
+              uncertainty: str = "noise") -> Iterator[tuple[list, dict]]:
     """Run ``(point, replication, overrides)`` tasks on an executor without a store, yielding
     ``(batch, result)`` as batches complete (``result`` as :func:`~.worker.run_batch` gives
     it). What the searches use to run chosen replications of chosen mixes; the seed rule is
@@ -253,7 +268,8 @@ def run_tasks(scenario: Scenario, tasks: list[tuple[int, int, dict]], seed: int,
     size = batch_size or max(1, min(16, -(-len(tasks) // (4 * n_workers)) if tasks else 1))
     args = (scenario.file_data(), scenario.source)
     yield from run_batches(executor, list(_batches(tasks, size)), args,
-                           (seed, resolution, timeseries), n_workers, scheduler, security)
+                           (seed, resolution, timeseries, check_uncertainty(uncertainty)),
+                           n_workers, scheduler, security)
 
 
 @contextmanager

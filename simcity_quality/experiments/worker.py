@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..results.budget import GROSS, NET, REVENUE, line_totals, wide
 from ..results.replications import run_replication
+from ..results.uncertainty import draw_of, parameter_draws
 from ..scenario import scenario_from_data
 
 
@@ -37,12 +38,19 @@ def _budget_columns(budget: pd.DataFrame) -> dict[str, float]:
 
 
 def run_batch(scenario_data: dict, source: str, tasks: list[tuple[int, int, dict]], seed: int,
-              resolution: int | None, timeseries: bool) -> dict:
-    """Run tasks ``(point, replication, overrides)``; return finals, time series and failures."""
+              resolution: int | None, timeseries: bool, uncertainty: str = "noise") -> dict:
+    """Run tasks ``(point, replication, overrides)``; return finals, time series and failures.
+
+    With ``uncertainty="parameters"`` each run also takes its replication's draw of the
+    [uncertain] parameters the overrides do not set (the parameter rule,
+    :mod:`~simcity_quality.results.uncertainty`)."""
     base = scenario_from_data(scenario_data, source)
     finals, series, failures = [], [], []
     for point, rep, overrides in tasks:
         try:
+            if uncertainty == "parameters":
+                drawn = parameter_draws(base, seed, [rep], exclude=overrides)
+                overrides = {**draw_of(drawn, rep), **overrides}
             sc = base.override(overrides) if overrides else base
             # the seed rule: replication `rep` is the same run at every design point (CRN)
             model = run_replication(sc, seed, rep, resolution)

@@ -37,7 +37,8 @@ from .store import (
 
 # what must match for --resume to continue a stored sweep
 COMPARED = ("scenario_hash", "design_hash", "seed", "replications", "resolution",
-            "timeseries")
+            "timeseries", "uncertainty")
+DEFAULTS = {"uncertainty": "noise"}  # what a store written before the key was there holds
 # what a store being created may already hold (a kill during creation, before the manifest)
 _LAYOUT = (*TABLES, MARKERS, QUARANTINE)
 
@@ -185,9 +186,10 @@ def _check_resumable(path: Path, existing: dict, manifest: dict, resume: bool) -
             f"{existing['version']}, without checksums); load_results still reads it, but "
             "it cannot be resumed. Run the sweep again into a new folder. Nothing was "
             "changed.")
-    diff = [k for k in COMPARED if existing.get(k) != manifest.get(k)]
+    diff = [k for k in COMPARED
+            if existing.get(k, DEFAULTS.get(k)) != manifest.get(k, DEFAULTS.get(k))]
     if diff:
-        detail = "; ".join(f"{k}: store has {existing.get(k)!r}, this sweep "
+        detail = "; ".join(f"{k}: store has {existing.get(k, DEFAULTS.get(k))!r}, this sweep "
                            f"{manifest.get(k)!r}" for k in diff)
         raise SimcityQualityError(
             f"{path}: cannot resume, the stored sweep differs from this one ({detail}). "

@@ -294,7 +294,26 @@ def _summary(comparison: Comparison, att: pd.DataFrame) -> str:
     return ("<section id='summary'><h2>In short</h2><ul>" + "".join(items) + "</ul>"
             "<p>Chances are shares of replications, with 95 % Wilson intervals; changes and "
             "costs are paired differences with 95 % t-intervals (see "
-            "<a href='#precision'>How precise</a>).</p></section>")
+            "<a href='#precision'>How precise</a>).</p>"
+            + _uncertainty_note(comparison) + "</section>")
+
+
+def _uncertainty_note(comparison: Comparison) -> str:
+    """Which kind of probability the chances are (noise only, or noise and the uncertain
+    parameters), in one tagged paragraph, with what the other kind would add."""
+    kind = comparison.uncertainty
+    text = comparison.describe_uncertainty()
+    text = _e(text[0].upper() + text[1:])
+    if kind == "noise":
+        text += (". A chance of 90 % here does not mean 90 % whatever firms turn out to be "
+                 "like: to cover that, compare with <code>--uncertainty parameters</code> "
+                 "(docs/uncertainty.md)")
+    else:
+        text += (". The chances therefore cover what is not known about firms' behaviour "
+                 "within the declared priors, not only the model's random noise "
+                 "(docs/uncertainty.md)")
+    return (f'<p class="uncertainty" data-field="uncertainty" data-kind="{_e(kind)}">'
+            f"<strong>What the chances cover.</strong> {text}.</p>")
 
 
 def _shown_path(source: str) -> str:
@@ -391,7 +410,8 @@ def _attainment(comparison: Comparison, att: pd.DataFrame) -> str:
     return ("<section id='attainment'><h2>Will the targets be met?</h2>"
             "<p>The value is the KPI at the end of the horizon, mean over replications, with "
             "the 95 % interval of that mean. The chance is the share of replications in "
-            "which the target is met, with its 95 % Wilson interval.</p>"
+            "which the target is met, with its 95 % Wilson interval: "
+            + _e(comparison.describe_uncertainty()) + ".</p>"
             + _table(header, rows) + _edge_note(att)
             + _figure(attainment_chart(att), "Chance of meeting each target, per scenario",
                       "The chance of meeting each target by the end of the horizon: dots are "

@@ -40,7 +40,8 @@ def _cmd_run(args) -> int:
     with folder:
         for sc in scenarios:
             res = run(sc, replications=args.replications, seed=args.seed,
-                      resolution=args.resolution, progress=not args.quiet)
+                      resolution=args.resolution, progress=not args.quiet,
+                      uncertainty=args.uncertainty)
             print(format_text(res))
             res.write_tables(folder, res.name)  # each scenario's tables as soon as it is done
             results.append(res)
@@ -67,7 +68,8 @@ def _cmd_compare(args) -> int:
         check_briefing_path(args.briefing)
         model_limits()
     comp = compare(scenarios, replications=args.replications, seed=args.seed,
-                   resolution=args.resolution, progress=not args.quiet)
+                   resolution=args.resolution, progress=not args.quiet,
+                   uncertainty=args.uncertainty)
     print(format_comparison(comp))
     with folder:
         comp.write_tables(folder)  # the tables first: whatever happens next, they are kept
@@ -186,7 +188,7 @@ def _cmd_sweep(args) -> int:
                 executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                 security=security, resolution=args.resolution, resume=args.resume,
                 batch_size=args.batch_size, progress=not args.quiet,
-                command=args.command_line)
+                command=args.command_line, uncertainty=args.uncertainty)
     print(f"{len(res.finals)} runs finished, {len(res.failures)} failed, {res.missing_runs} "
           f"missing, in {res.path}/ (load with sq.load_results)")
     if len(res.failures) and not len(res.finals):  # nothing to analyse: a failure, not a sweep
@@ -209,7 +211,8 @@ def _cmd_attainment(args) -> int:
     table = attainment(res, level=args.level)
     cols = ["point", "target", "threshold", "mean", "n", "met", "probability", "low", "high"]
     print(f"Attainment in {res.path}/ ({len(res.finals)} runs; {res.missing_runs} missing): "
-          f"probability of meeting each target, {args.level:.0%} Wilson interval")
+          f"probability of meeting each target, {args.level:.0%} Wilson interval; "
+          f"{res.describe_uncertainty()}")
     print(table[cols].round(3).to_string(index=False))
     if args.out:
         from ..results.files import atomic
@@ -240,12 +243,19 @@ def _search_args(args) -> dict:
                 workers=args.workers, progress=not args.quiet)
 
 
+def _uncertainty_option(p) -> None:
+    p.add_argument("--uncertainty", choices=["noise", "parameters"], default="noise",
+                   help="what a probability covers: 'noise' (the [uncertain] parameters at "
+                   "the scenario's values) or 'parameters' (each replication also draws them "
+                   "from their priors; docs/uncertainty.md)")
+
+
 def _cmd_minimum_level(args) -> int:
     from ..experiments import minimum_level
 
     res = minimum_level(args.scenario, args.lever, bounds=tuple(args.bounds),
                         grid_points=args.grid_points, bisections=args.bisections,
-                        **_search_args(args))
+                        uncertainty=args.uncertainty, **_search_args(args))
     scan = _scan_text(res)
     print(f"Every level tried (low, high: one-sided {args.confidence:.0%} Wilson bounds; cost "
           f"over the horizon, {res.payer}, million yuan):")
@@ -283,7 +293,7 @@ def _cmd_cheapest_mix(args) -> int:
 
     res = cheapest_mix(args.scenario, _levers_arg(args.lever), max_runs=args.max_runs,
                        grid_points=args.grid_points, tolerance=args.tolerance,
-                       **_search_args(args))
+                       uncertainty=args.uncertainty, **_search_args(args))
     print(res)
     if args.out:
         out = Path(args.out)
@@ -291,6 +301,48 @@ def _cmd_cheapest_mix(args) -> int:
         res.evaluations.to_csv(out, index=False)
         print(f"every mix tried written to {out}")
     return 0
+
+
+def _cmd_decision_relevance(args) -> int:
+    from ..experiments.relevance import decision_relevance
+
+    res = decision_relevance(args.scenario, _levers_arg(args.lever), parameters=args.parameter,
+                             parts=args.parts, max_runs=args.max_runs,
+                             grid_points=args.grid_points, tolerance=args.tolerance,
+                             **_search_args(args))
+    print(res)
+    print()
+    print(_relevance_text(res))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("table", "parts", "regret"):
+            getattr(res, name).to_csv(out / f"{name}.csv", index=False)
+        print(f"the relevance table, the parts and the regret table written to {out}/ "
+              "(table.csv, parts.csv, regret.csv)")
+    return 0
+
+
+def _relevance_text(res) -> str:
+    """Each parameter's parts as a plain table: range, prior weight, the part's cheapest mix,
+    its cost (M yuan) and the saving against the mix meeting the probability in every part."""
+    levers = list(res.levers)
+    header = ["parameter", "part", "range", "weight", *[k.split(".")[-1] for k in levers],
+              "cost", "saving"]
+    rows = []
+    for _, d in res.parts.iterrows():
+        has = isinstance(d["mix"], str)
+        saving = d["saving"]
+        rows.append([d["parameter"], str(d["part"]), f"{d['low']:.4g}-{d['high']:.4g}",
+                     f"{d['weight']:.2f}",
+                     *[f"{d[k]:,.6g}" if has else "none" for k in levers],
+                     f"{d['cost'] / 1e6:,.2f}" if has else "-",
+                     f"{saving / 1e6:,.2f}" if has and saving == saving else "-"])
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+    return (f"Cheapest mix in each part ({res.payer} {res.basis} cost, M yuan; saving: against "
+            "the mix meeting the probability in every part):\n"
+            + "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+                        for row in [header, *rows]))
 
 
 def _cmd_calibrate(args) -> int:
@@ -396,6 +448,7 @@ def _add_run_and_compare(sub) -> None:
     r.add_argument("-o", "--out", default=None, help="output folder (default results/NAME)")
     r.add_argument("--overwrite", action="store_true", help="write into a non-empty folder "
                    "that holds no results of `run` (the same kind is always replaced whole)")
+    _uncertainty_option(r)
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="scenarios against the first, paired by replication")
     c.add_argument("scenario", nargs="+", help="scenario TOML files; the first is the reference")
@@ -405,6 +458,7 @@ def _add_run_and_compare(sub) -> None:
                    "that holds no results of `compare` (the same kind is always replaced whole)")
     c.add_argument("--briefing", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML briefing for a policy reader")
+    _uncertainty_option(c)
     c.set_defaults(func=_cmd_compare)
 
 
@@ -427,6 +481,7 @@ def _add_sweep(sub) -> None:
     w.add_argument("--batch-size", type=int, default=None)
     w.add_argument("-o", "--out", required=True, help="result store folder")
     w.add_argument("--resume", action="store_true", help="finish the sweep in --out")
+    _uncertainty_option(w)
     w.set_defaults(func=_cmd_sweep)
     a = sub.add_parser("attainment", help="chance of meeting each target, per design point of "
                        "a sweep's result store")
@@ -468,6 +523,17 @@ def _search_options(p, probability: float, grid_points: int | None,
     _executor_options(p)
 
 
+def _mix_search_options(x) -> None:
+    """What cheapest-mix and decision-relevance share besides the search options."""
+    x.add_argument("--lever", action="append", required=True, metavar="KEY=LOW:HIGH",
+                   help="a lever and its bounds (repeat for each lever)")
+    _search_options(x, probability=0.8, grid_points=None, max_replications=80)
+    x.add_argument("--max-runs", type=int, default=2000, help="model runs allowed in all "
+                   "(decision-relevance: per search)")
+    x.add_argument("--tolerance", type=float, default=1 / 32,
+                   help="refinement stops below this share of each lever's range")
+
+
 def _add_searches(sub) -> None:
     m = sub.add_parser("minimum-level", help="lowest value of one lever that meets targets "
                        "with a given probability, and whether it is the cheapest",
@@ -478,19 +544,27 @@ def _add_searches(sub) -> None:
     _search_options(m, probability=0.9, grid_points=7, max_replications=160)
     m.add_argument("--bisections", type=int, default=3,
                    help="halvings of the bracket around the answer")
+    _uncertainty_option(m)
     m.set_defaults(func=_cmd_minimum_level)
     x = sub.add_parser("cheapest-mix", help="cheapest mix of levers that meets targets with a "
                        "given probability (docs/experiments.md, Searches)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     x.add_argument("scenario")
-    x.add_argument("--lever", action="append", required=True, metavar="KEY=LOW:HIGH",
-                   help="a lever and its bounds (repeat for each lever)")
-    _search_options(x, probability=0.8, grid_points=None, max_replications=80)
-    x.add_argument("--max-runs", type=int, default=2000, help="model runs allowed in all")
-    x.add_argument("--tolerance", type=float, default=1 / 32,
-                   help="refinement stops below this share of each lever's range")
+    _mix_search_options(x)
     x.add_argument("-o", "--out", default=None, help="write every mix tried as CSV")
+    _uncertainty_option(x)
     x.set_defaults(func=_cmd_cheapest_mix)
+    d = sub.add_parser("decision-relevance", help="which uncertain parameter would change the "
+                       "cheapest mix, and what knowing it is worth (docs/uncertainty.md)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d.add_argument("scenario")
+    _mix_search_options(d)
+    d.add_argument("--parameter", action="append", default=None, metavar="KEY",
+                   help="an [uncertain] parameter to examine (repeatable; default: all)")
+    d.add_argument("--parts", type=int, default=3, help="parts of each range (3: thirds)")
+    d.add_argument("-o", "--out", default=None,
+                   help="folder for table.csv, parts.csv and regret.csv")
+    d.set_defaults(func=_cmd_decision_relevance)
 
 
 def _add_calibrate(sub) -> None:

@@ -282,8 +282,11 @@ class PolicyPanel:
         return budget_by_payer(self.results)
 
     def _render(self) -> None:
-        self.targets_html.value = _table_html(self.target_table(), "sq-kpi-table", "target",
-                                             _KPI_FORMATS)
+        self.targets_html.value = (
+            _table_html(self.target_table(), "sq-kpi-table", "target", _KPI_FORMATS)
+            + '<div class="sq-uncertainty" style="font-size:85%">share_met: share of '
+            f"replications meeting the target; {html.escape(self.results.describe_uncertainty())}"
+            "</div>")
         self.budget_html.value = ("<div><b>Budget 2009-2012, million yuan</b> (mean; revenue "
                                   "negative)</div>" + _table_html(self.budget_table(),
                                                                  "sq-budget-table", "payer"))

@@ -59,7 +59,8 @@ def format_text(res: Results) -> str:
         head, "",
         "Targets at the end of the horizon (value: mean over replications):",
         target_table(res).to_string(index=False), "",
-        f"Share of replications meeting every target the plan quantifies: {allq:.2f}", "",
+        f"Share of replications meeting every target the plan quantifies: {allq:.2f}",
+        f"Shares met are {res.describe_uncertainty()}.", "",
         "Budget over the horizon, million yuan (spending +, revenue -):",
         budget_table(res).to_string(), "",
     ])
@@ -177,7 +178,8 @@ def format_comparison(comp) -> str:
     head = (f"Comparison against {ref.name}: {ref.describe_resolution()}, "
             f"{len(ref.final)} replications on common random numbers, seed {ref.seed}")
     parts = [head, "", "Targets at the end of the horizon (value: mean; met: share of "
-             "replications meeting it):", targets_side_by_side(comp.results).to_string(), ""]
+             "replications meeting it):", targets_side_by_side(comp.results).to_string(),
+             f"Shares met are {comp.describe_uncertainty()}.", ""]
     for res in comp.results[1:]:
         parts += [f"{res.name} minus {ref.name}, paired by replication, 95 % intervals:",
                   difference_table(comp, res.name).to_string(), ""]

@@ -7,6 +7,8 @@ statistics used on them.
 - :mod:`.budget`: :func:`~.budget.line_totals`, :func:`~.budget.cost` and the ``payer:line``
   columns;
 - :mod:`.statistics`: paired t-intervals, Wilson intervals, Holm, engine-reference tests;
+- :mod:`.uncertainty`: the two kinds of probability (``uncertainty="noise"`` or
+  ``"parameters"``) and the rule that draws a replication's [uncertain] parameters;
 - :mod:`.files`: atomic Parquet and CSV tables.
 """
 

@@ -43,6 +43,16 @@ class Comparison:
         """The reference scenario's results."""
         return self.results[0]
 
+    @property
+    def uncertainty(self) -> str:
+        """What the probabilities cover: ``"noise"`` or ``"parameters"``
+        (:mod:`~simcity_quality.results.uncertainty`); the same for every scenario."""
+        return self.reference.uncertainty
+
+    def describe_uncertainty(self) -> str:
+        """What the probabilities cover, in words (the reference's statement)."""
+        return self.reference.describe_uncertainty()
+
     def _rows(self) -> list[tuple[str, str]]:
         from . import display
         from .budget import cost
@@ -71,13 +81,15 @@ class Comparison:
         rows = self._rows()
         width = max((len(k) for k, _ in rows), default=0)
         return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
+                          f"  - {self.describe_uncertainty()}",
                           "  tables: .differences .attainment; each scenario's: .results"])
 
     def _repr_html_(self) -> str:
         from . import display
 
         return display.html_block(self._title(), self._rows(),
-                                  ["tables: .differences .attainment; each scenario's: "
+                                  [self.describe_uncertainty(),
+                                   "tables: .differences .attainment; each scenario's: "
                                    ".results"])
 
     def write(self, out: str | Path, overwrite: bool = False) -> Path:
@@ -131,13 +143,19 @@ def differences(reference: Results, other: Results) -> pd.DataFrame:
 
 @renamed(firms="resolution")
 def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed: int = 0,
-            resolution: int | None = None, progress=True) -> Comparison:
+            resolution: int | None = None, progress=True,
+            uncertainty: str = "noise") -> Comparison:
     """Run every scenario on the same seeds; the first is the reference.
 
     Returns a :class:`Comparison` with paired differences (and 95 % intervals) of every KPI and
     budget line, and each scenario's probability of meeting each target. ``progress``: one
-    progress bar over every scenario's replications (``False``: silent).
+    progress bar over every scenario's replications (``False``: silent). ``uncertainty``:
+    ``"noise"``, or ``"parameters"`` to draw the [uncertain] parameters in each replication
+    (the same draws in every scenario, by the parameter rule, so the differences stay paired).
     """
+    from .uncertainty import check_uncertainty
+
+    uncertainty = check_uncertainty(uncertainty)
     if len(scenarios) < 1:
         raise SimcityQualityError("compare needs at least one scenario")
     loaded = [sc if isinstance(sc, Scenario) else load_scenario(sc) for sc in scenarios]
@@ -151,12 +169,12 @@ def compare(scenarios: list[Scenario | str | Path], replications: int = 10, seed
                                   "set `name` in each file.")
     with progress_bar(progress, total=len(loaded) * replications, desc="compare") as bar:
         results = [run(sc, replications=replications, seed=seed, resolution=resolution,
-                       progress=bar) for sc in loaded]
+                       progress=bar, uncertainty=uncertainty) for sc in loaded]
     diffs = [differences(results[0], res) for res in results[1:]]
     diff = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(
         columns=["scenario", "reference", "metric", "kind", "reference_mean", "scenario_mean",
                  "difference", "ci_low", "ci_high", "n"])
     att = pd.concat([res.targets.assign(scenario=res.name)[
         ["scenario", "id", "section", "threshold", "quantified_in_plan", "mean", "share_met"]]
-        for res in results], ignore_index=True)
+        for res in results], ignore_index=True).assign(uncertainty=uncertainty)
     return Comparison(results, diff, att)

@@ -72,6 +72,8 @@ class Results:
     final: pd.DataFrame  # replication: values at the end of the horizon
     budget: pd.DataFrame  # replication x year x payer x line, yuan
     breakdown: pd.DataFrame  # replication x group_type x group x kpi: end-of-horizon values
+    uncertainty: str = "noise"  # what the probabilities cover (results.uncertainty)
+    draws: pd.DataFrame = field(default_factory=pd.DataFrame)  # replication x drawn parameter
     targets: pd.DataFrame = field(init=False)
 
     def __post_init__(self):
@@ -109,6 +111,13 @@ class Results:
         return (f"Results of {self.name!r}: {len(self.final)} replications, seed {self.seed}, "
                 f"{self.describe_resolution()}")
 
+    def describe_uncertainty(self) -> str:
+        """What the probabilities cover, in words: the model's noise only, or the noise and
+        the [uncertain] parameters drawn from their priors."""
+        from .uncertainty import describe_uncertainty
+
+        return describe_uncertainty(self.uncertainty, len(self.draws.columns))
+
     def describe_resolution(self) -> str:
         """How many of the city's firms were simulated, in words (money and counts are always
         for the whole city)."""
@@ -121,13 +130,17 @@ class Results:
         rows = self._rows()
         width = max(len(k) for k, _ in rows)
         return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
-                          "  tables: .targets .final .timeseries .budget .breakdown"])
+                          f"  - {self.describe_uncertainty()}", f"  {self._tables()}"])
+
+    def _tables(self) -> str:
+        return ("tables: .targets .final .timeseries .budget .breakdown"
+                + (" .draws" if self.uncertainty == "parameters" else ""))
 
     def _repr_html_(self) -> str:
         from . import display
 
         return display.html_block(self._title(), self._rows(),
-                                  ["tables: .targets .final .timeseries .budget .breakdown"])
+                                  [self.describe_uncertainty(), self._tables()])
 
     def budget_by_payer(self) -> pd.DataFrame:
         """Total spending over the horizon by payer and line: mean across replications (yuan)."""
@@ -143,14 +156,17 @@ class Results:
         return Path(out)
 
     def write_tables(self, folder: OutputFolder, sub: str = "") -> None:
-        """Every table, as Parquet and CSV, into ``sub`` of a results folder being written."""
+        """Every table, as Parquet and CSV, into ``sub`` of a results folder being written
+        (with ``uncertainty="parameters"`` also each replication's parameter draws)."""
         for name in TABLES:
             folder.table(getattr(self, name), name, sub)
+        if self.uncertainty == "parameters":
+            folder.table(self.draws.reset_index(), "draws", sub)
 
     def about(self) -> dict:
         """What a results folder's manifest records of this run."""
         return {"scenarios": [self.name], "seed": self.seed, "resolution": self.resolution,
-                "replications": int(self.final.shape[0])}
+                "replications": int(self.final.shape[0]), "uncertainty": self.uncertainty}
 
 
 def attainment(final: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -215,26 +231,36 @@ def replication_tables(model: QualityCityModel, replication: int) -> dict[str, p
 
 @renamed(firms="resolution")
 def run(scenario: Scenario | str | Path, replications: int = 10, seed: int = 0,
-        resolution: int | None = None, progress=True) -> Results:
+        resolution: int | None = None, progress=True, uncertainty: str = "noise") -> Results:
     """Run ``replications`` of a scenario (a :class:`Scenario` or a TOML path).
 
     ``resolution``: how many of the city's firms are simulated (default ``city.resolution``,
     else all); money, counts and KPIs are for the whole city whatever it is. Replication ``r``
     runs on :func:`replication_seed`. ``progress``: a progress bar of the replications
     (``False``: silent; :mod:`~simcity_quality.results.progress`).
+    ``uncertainty``: ``"noise"`` (the [uncertain] parameters at the scenario's values) or
+    ``"parameters"`` (each replication draws them from their priors by the parameter rule of
+    :mod:`~simcity_quality.results.uncertainty`; the draws are in ``.draws``).
     """
+    from .uncertainty import check_uncertainty, draw_of, parameter_draws, with_draw
+
+    uncertainty = check_uncertainty(uncertainty)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     replications = check_replications(replications)
     seed = check_seed(seed)
     resolution = check_resolution(resolution, sc)
+    draws = (parameter_draws(sc, seed, replications) if uncertainty == "parameters"
+             else pd.DataFrame(index=pd.RangeIndex(replications, name="replication")))
     tables = []
     with progress_bar(progress, total=replications, desc=f"run {sc.name}") as bar:
         for r in range(replications):
-            tables.append(replication_tables(run_replication(sc, seed, r, resolution), r))
+            drawn = with_draw(sc, draw_of(draws, r))
+            tables.append(replication_tables(run_replication(drawn, seed, r, resolution), r))
             bar.update(1)
 
     def stacked(name):
         return pd.concat([t[name] for t in tables], ignore_index=True)
 
     return Results(sc, seed, resolution, stacked("timeseries"), stacked("final"),
-                   stacked("budget"), stacked("breakdown"))
+                   stacked("budget"), stacked("breakdown"), uncertainty=uncertainty,
+                   draws=draws)

@@ -65,7 +65,12 @@ def _load_raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]
     merged = deep_merge(base, data)  # this file over its parents
     # this file's keys go last, so the nearer a file is to the one loaded, the later it stands
     own = flatten(data)
-    origins = {k: v for k, v in origins.items() if k not in own}
+    # a key this file sets replaces the parent's, and so does a table under it (an
+    # [uncertain] entry given as a table where the parent gave a range, or the reverse)
+    prefixes = {k.rsplit(".", i)[0] for k in own for i in range(1, k.count(".") + 1)}
+    origins = {k: v for k, v in origins.items()
+               if k not in own and k not in prefixes
+               and not any(k.startswith(o + ".") for o in own if o.startswith("uncertain."))}
     origins.update(dict.fromkeys(own, str(path)))
     return merged, origins
 

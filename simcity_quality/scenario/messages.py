@@ -22,7 +22,7 @@ def explain(exc: ValidationError, source: str, origins: dict[str, str]) -> str:
         if kind == "value_error":  # our own cross-field checks name their key first
             msg = err["msg"].removeprefix("Value error, ")
             key = msg.split(":", 1)[0].split(" ", 1)[0]
-            if key not in origins and key not in valid:
+            if key not in origins and key not in valid and not _origin_prefix(key, origins):
                 key, msg = loc, f"key `{loc}`: {msg}"
             where = origins.get(key) or _origin_prefix(key, origins) or source
             parts.append(f"{where}: {msg}")

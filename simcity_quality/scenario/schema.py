@@ -31,6 +31,7 @@ from pydantic import (
 from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from ..errors import ScenarioError
 from .keys import flatten, suggest
+from .priors import UncertainRange
 
 
 def P(*, unit: str, source: str, description: str, reason: str | None = None,
@@ -765,6 +766,25 @@ class Interpretation(_Strict):
         "international standards counts as at international advanced level")
 
 
+def _check_within_bounds(key: str, lo: float, hi: float) -> None:
+    """Refuse an ``[uncertain]`` range that reaches values the parameter cannot take (its
+    schema bounds): a draw there would not be a valid scenario."""
+    from .catalogue import field_meta  # the catalogue reads this module
+
+    meta = field_meta(key) or {}
+    bounds = meta.get("bounds", {})
+    tests = {"ge": lambda b: lo >= b, "gt": lambda b: lo > b, "le": lambda b: hi <= b,
+             "lt": lambda b: hi < b}
+    words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    broken = [f"{words[k]} {b}" for k, b in bounds.items() if not tests[k](b)]
+    if broken:
+        allowed = ", ".join(f"{words[k]} {b}" for k, b in bounds.items())
+        raise ValueError(f"uncertain.{key}: range [{lo:g}, {hi:g}] reaches values the "
+                         f"parameter cannot take (it must be {allowed}; {meta.get('unit', '')})"
+                         "; expected a range within those bounds, since every value in it "
+                         "can be drawn")
+
+
 class Scenario(_Strict):
     """A validated scenario. Build with :func:`load_scenario`; change with :meth:`override`."""
 
@@ -783,7 +803,8 @@ class Scenario(_Strict):
     services: Services
     interpretation: Interpretation
     targets: dict[str, float] = Field(default_factory=dict)
-    uncertain: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # each entry a range, uniform over it, or a table with a prior and its source (.priors)
+    uncertain: dict[str, UncertainRange] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -834,12 +855,19 @@ class Scenario(_Strict):
                 raise ValueError(f"uncertain.{key}: only numeric parameters can be uncertain")
             if not lo <= hi:
                 raise ValueError(f"uncertain.{key}: range [{lo}, {hi}] has low above high")
+            _check_within_bounds(key, lo, hi)
             if not lo <= value <= hi:
                 raise ValueError(f"uncertain.{key}: value {value} lies outside its declared "
                                  f"range [{lo}, {hi}]")
         return self
 
     # -- convenience -------------------------------------------------------------------
+    @property
+    def priors(self) -> dict[str, UncertainRange]:
+        """The ``[uncertain]`` parameters with their priors (uniform over the range unless the
+        file names one): the same entries as :attr:`uncertain`, which they are."""
+        return dict(self.uncertain)
+
     @property
     def source(self) -> str:
         """The file this scenario was loaded from (or a description of how it was built)."""

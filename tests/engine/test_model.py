@@ -245,3 +245,27 @@ def test_derived_uniforms_depend_only_on_key_row_and_slot():
     assert derived_rows(1, 3, some).shape == (3, 3)
     keys = {month_key(np.random.default_rng(s)) for s in range(50)}
     assert len(keys) == 50
+
+
+def test_the_exit_step_reads_one_flag_per_slot_after_a_december_split(plan, monkeypatch):
+    """Judging noise high enough that members of weighted agents win titles: the award round
+    splits them off after the month's inspections, so the population has more slots than the
+    inspection's flags. The exit kernel must still get one flag per slot (it once read past
+    the flags, and the run then differed from process to process)."""
+    from simcity_quality.engine import demography
+
+    seen = []
+    kernel = demography.leave
+
+    def checked(f, revoked, closed, hazard_exits, p, counts):
+        seen.append((f.alive.shape[0], revoked.shape[0], closed.shape[0]))
+        return kernel(f, revoked, closed, hazard_exits, p, counts)
+
+    monkeypatch.setattr(demography, "leave", checked)
+    model = QualityCityModel(plan.override({"awards.judging_noise": 1.0}),
+                             seed=sq.replication_seed(2010, 17), resolution=200)
+    before = model.pop.n_slots
+    for _ in range(12):
+        model.step()
+    assert model.pop.n_slots > before  # December's round split winners off
+    assert all(slots == r == c for slots, r, c in seen), seen[-1]

@@ -206,3 +206,17 @@ def test_cli_refuses_when_the_odd_is_missing_before_running(tmp_path, capsys, mo
                  "-o", str(out), "--briefing", str(tmp_path / "b.html")])
     assert code == 2 and "no_ODD.md" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "b.html").exists()
+
+
+def test_the_briefing_says_what_the_chances_cover(page, baseline, plan, tmp_path):
+    assert 'data-kind="noise"' in page
+    assert "What the chances cover." in page and "random noise only" in page
+    assert "--uncertainty parameters" in page  # what would cover the rest
+    comp = sq.compare([baseline, plan], replications=2, seed=11, resolution=200,
+                      uncertainty="parameters", progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        other = sq.briefing(comp, tmp_path / "b.html").read_text(encoding="utf-8")
+    assert 'data-kind="parameters"' in other and 'data-kind="noise"' not in other
+    assert "drawing them from their priors" in other
+    assert "cover what is not known about firms" in other

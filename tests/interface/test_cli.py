@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from simcity_quality.interface.cli import main
+from simcity_quality.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEN = ROOT / "scenarios"
@@ -97,3 +98,53 @@ def test_cheapest_mix_refuses_bad_input_with_exit_2(args, needle, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_decision_relevance_prints_the_table_and_writes_its_csvs(tmp_path, capsys):
+    out = tmp_path / "relevance"
+    rc = main(["decision-relevance", str(SCEN / "the_plan.toml"),
+               "--lever", "policy.construction.supervision_share=0:1", "--targets", "§2.2.2b",
+               "--probability", "0.5", "--parameter", "construction.correction_share",
+               "-r", "2", "--max-replications", "2", "--grid-points", "2", "--tolerance", "0.6",
+               "--resolution", "200", "--seed", "4", "-q", "-o", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "Decision relevance" in text and "measure these first" in text
+    assert "Cheapest mix in each part" in text and "construction.correction_share" in text
+    assert "uncertainty='parameters'" in text
+    parts = pd.read_csv(out / "parts.csv")
+    assert list(parts["part"]) == [1, 2, 3] and parts["n"].eq(2).all()
+    assert {"value", "measure_first", "robust_mix"} <= set(pd.read_csv(out / "table.csv"))
+    assert {"mix", "regret", "status"} <= set(pd.read_csv(out / "regret.csv"))
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["decision-relevance", "--parameter", "market.counterfeit"], "did you mean "
+     "'market.counterfeit_gain'"),
+    (["decision-relevance", "--parts", "1"], "parts must be a whole number of at least 2"),
+    (["cheapest-mix", "--uncertainty", "priors"], "invalid choice: 'priors'"),
+])
+def test_uncertainty_options_refuse_bad_input_before_running(args, needle, capsys):
+    command, *rest = args
+    with pytest.raises(SystemExit) if "invalid choice" in needle else _no_raise():
+        rc = main([command, str(SCEN / "the_plan.toml"), "--lever",
+                   "policy.inspection.spot_checks_per_year=0:3000", *rest, "-q"])
+        assert rc == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def _no_raise():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+def test_run_states_which_probability_it_prints(tmp_path, capsys):
+    assert main(["run", str(SCEN / "the_plan.toml"), "-r", "1", "--resolution", "200",
+                 "--uncertainty", "parameters", "-q", "-o", str(tmp_path / "r")]) == 0
+    text = capsys.readouterr().out
+    drawn = len(load_scenario(SCEN / "the_plan.toml").uncertain)
+    said = f"Shares met are probabilities over the model's noise and the {drawn} [uncertain]"
+    assert said in text
+    assert (tmp_path / "r" / "the_plan" / "draws.csv").is_file()

@@ -46,6 +46,7 @@ def test_controls_start_at_the_scenario_and_take_the_schema_bounds(panel, plan):
                if k != "policy.inspection.targeting")  # re-run on release, not while dragging
     assert panel.runs == 1 and panel.results is panel.reference
     assert 'class="sq-kpi-table"' in panel.targets_html.value
+    assert "over the model&#x27;s random noise only" in panel.targets_html.value  # the kind
     assert 'class="sq-budget-table"' in panel.budget_html.value
     assert bytes(panel.chart.value).startswith(b"\x89PNG")
 

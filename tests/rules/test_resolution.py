@@ -189,6 +189,26 @@ def test_a_weighted_agent_exits_member_by_member(sc):
     assert not pop.alive[3]
 
 
+def test_slots_split_off_after_the_inspections_are_neither_revoked_nor_closed(sc):
+    """December's award round splits winners off weighted agents after the month's
+    inspections, so the population has more slots than the inspection's flags: the new
+    slots were not inspected (they once made the exit kernel read past the flags, giving
+    runs that differed from process to process)."""
+    pop = weighted([10.0, 1.0, 1.0, 1.0])
+    pop.cash[:] = pop.output  # nobody bankrupt
+    ep = exit_parameters(sc)
+    out = SimpleNamespace(revoked=np.array([False, True]), closed=np.array([False, False]))
+    u = np.full(4, 1.0 - 1e-12)  # the hazard takes nobody
+    counts = dict.fromkeys(demography.EXIT_COUNTS, 0)
+    demography.exits(pop, out, u, ep, counts)
+    assert pop.alive.tolist() == [True, False, True, True]
+    assert counts["licences_revoked"] == 1 and counts["exits"] == 1
+    flags = demography.per_slot(np.array([True, False]), 5)
+    assert flags.tolist() == [True, False, False, False, False]
+    with pytest.raises(ValueError, match="never removed"):
+        demography.per_slot(np.zeros(6, bool), 5)
+
+
 def test_entrants_at_a_resolution(sc):
     """An entrant is kept one in its size class's weight, each then standing for that many;
     the counts (entrants, permits refused) are of firms."""

@@ -434,6 +434,75 @@ def test_uncertain_merges_with_parent(tmp_path, baseline):
     assert set(baseline.uncertain) < set(sc.uncertain)
 
 
+def test_uncertain_table_with_a_prior_and_its_source_loads(tmp_path):
+    path = write(tmp_path, '[uncertain]\n"market.counterfeit_gain" = { range = [0.01, 0.06], '
+                 'prior = "truncated_normal", mean = 0.03, sd = 0.01, source = "a survey" }\n')
+    prior = load_scenario(path).uncertain["market.counterfeit_gain"]
+    assert prior == (0.01, 0.06) and prior.prior == "truncated_normal"
+    assert prior.params == {"mean": 0.03, "sd": 0.01} and prior.source == "a survey"
+    assert load_scenario(path).priors["market.counterfeit_gain"] == prior
+
+
+@pytest.mark.parametrize(("entry", "expect"), [
+    ('{ range = [0.01, 0.06], prior = "gaussian", source = "s" }',
+     "prior 'gaussian' is not a distribution this model draws from; expected one of uniform, "
+     "triangular, truncated_normal, beta, log_uniform"),
+    ('{ range = [0.01, 0.06], prior = "triangular", source = "s" }',
+     "a triangular prior takes `mode` besides `range` and `source`; missing ['mode']"),
+    ('{ range = [0.01, 0.06], prior = "triangular", mode = 0.03, sd = 1.0, source = "s" }',
+     "unexpected ['sd']"),
+    ('{ range = [0.01, 0.06], prior = "triangular", mode = 0.09, source = "s" }',
+     "mode 0.09 lies outside its range [0.01, 0.06]"),
+    ('{ range = [0.01, 0.06], prior = "truncated_normal", mean = 0.03, sd = 0.0, source = "s" }',
+     "sd must be above 0"),
+    ('{ range = [0.01, 0.06], prior = "truncated_normal", mean = 9.0, sd = 0.01, source = "s" }',
+     "puts no probability on its range"),
+    ('{ range = [0.01, 0.06], prior = "beta", alpha = -1.0, beta = 2.0, source = "s" }',
+     "shapes must be above 0"),
+    ('{ range = [0.01, 0.06], prior = "triangular", mode = 0.03 }',
+     "a prior needs its `source`"),
+    ('{ range = [0.01, 0.06], prior = "triangular", mode = "high", source = "s" }',
+     "`mode` must be a finite number, got 'high'"),
+    ('{ prior = "uniform", source = "s" }', "a prior table needs `range = [low, high]`"),
+    ('"wide"', "expected a range [low, high] or a table"),
+    ('[0.01]', "expected a range [low, high] or a table"),
+])
+def test_a_prior_that_is_not_a_distribution_is_refused_naming_file_and_key(tmp_path, entry,
+                                                                           expect):
+    path = write(tmp_path, f'[uncertain]\n"market.counterfeit_gain" = {entry}\n')
+    msg = error_of(path)
+    assert str(path) in msg and "uncertain.market.counterfeit_gain" in msg
+    assert expect in msg
+    assert msg.count("uncertain.market.counterfeit_gain") == 1  # one paragraph, named once
+
+
+def test_a_log_uniform_prior_needs_a_positive_range(tmp_path):
+    path = write(tmp_path, '[uncertain]\n"environment.discharge_trend" = { range = [-0.2, '
+                 '-0.04], prior = "log_uniform", source = "s" }\n')
+    assert "needs a positive range" in error_of(path)
+
+
+@pytest.mark.parametrize(("entry", "expect"), [
+    ('"behaviour.subsidy_misuse" = [0.2, 1.4]', "it must be >= 0, <= 1; probability"),
+    ('"behaviour.logit_scale" = [0.0, 0.03]', "it must be > 0, <= 1"),
+    ('"behaviour.subsidy_misuse" = { range = [-0.1, 0.6], prior = "triangular", mode = 0.4, '
+     'source = "s" }', "[-0.1, 0.6] reaches values the parameter cannot take"),
+])
+def test_an_uncertain_range_beyond_the_schema_bounds_is_refused(tmp_path, entry, expect):
+    path = write(tmp_path, f"[uncertain]\n{entry}\n")
+    msg = error_of(path)
+    assert str(path) in msg and "every value in it can be drawn" in msg
+    assert expect in msg
+
+
+def test_the_shipped_priors_name_their_sources(baseline):
+    named = {k: v for k, v in baseline.uncertain.items() if v.prior != "uniform"}
+    assert named, "baseline.toml declares priors"
+    for key, prior in named.items():
+        assert prior.source.strip(), key
+        assert prior[0] <= prior.params.get("mode", prior[0]) <= prior[1]
+
+
 # ---------------------------------------------------------------------------------------
 # parameter metadata
 
