@@ -7,7 +7,7 @@ Public API::
     res = sq.run(sc, replications=20, seed=7)
     res.targets, res.budget, res.timeseries, res.final
     sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...),
-    sq.cheapest_mix(...)
+    sq.cheapest_mix(...), sq.lever_audit(...)  # each of sq.PLAN_LEVERS off / plan / high
     sq.calibrate(...), sq.TARGETS
     sq.briefing(comparison, "briefing.html")  # a self-contained HTML page for a policy reader
 
@@ -43,6 +43,8 @@ _PUBLIC = {
     "minimum_level": ("experiments", "minimum_level"),
     "optimise_mix": ("experiments", "optimise_mix"),
     "cheapest_mix": ("experiments", "cheapest_mix"),
+    "lever_audit": ("experiments", "lever_audit"),
+    "PLAN_LEVERS": ("scenario.plan_levers", "PLAN_LEVERS"),
     "morris": ("experiments", "morris"),
     "sobol": ("experiments", "sobol"),
     "firm_panel": ("experiments.firms", "firm_panel"),

@@ -8,6 +8,8 @@ resumable Parquet result store; and the searches built on them.
 - :mod:`.mix`: the best mix of levers under a budget (``sq.optimise_mix``);
 - :mod:`.cheapest`: the cheapest mix of levers that meets targets with a required probability
   (``sq.cheapest_mix``);
+- :mod:`.audit`: the lever audit, each of the plan's levers off, at the plan and high
+  (``sq.lever_audit``; the table as Markdown in :mod:`.audit_markdown`);
 - :mod:`.runs`, :mod:`.options`: what the searches share: (mix, replication) runs on common
   random numbers, remembered; the checks of targets, payer, cost basis, objective and levers;
 - :mod:`.sensitivity`: Morris screening and Sobol indices over the uncertain parameters;
@@ -19,6 +21,7 @@ Running experiments (this package) is kept apart from analysing them
 """
 
 from . import designs
+from .audit import LeverAudit, lever_audit
 from .cheapest import CheapestMix, cheapest_mix
 from .designs import Design
 from .levels import LevelResult, minimum_level
@@ -27,6 +30,7 @@ from .sensitivity import morris, sobol, sobol_indices_of
 from .store import ExperimentResults, load_results
 from .sweep import sweep
 
-__all__ = ["CheapestMix", "Design", "ExperimentResults", "LevelResult", "MixResult",
-           "cheapest_mix", "designs", "load_results", "minimum_level", "morris", "optimise_mix",
-           "pareto_frontier", "sobol", "sobol_indices_of", "sweep"]
+__all__ = ["CheapestMix", "Design", "ExperimentResults", "LevelResult", "LeverAudit",
+           "MixResult", "cheapest_mix", "designs", "lever_audit", "load_results",
+           "minimum_level", "morris", "optimise_mix", "pareto_frontier", "sobol",
+           "sobol_indices_of", "sweep"]
