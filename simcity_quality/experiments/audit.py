@@ -24,6 +24,12 @@ Reported, against the lever off, for the plan's setting and the high one:
   points, NaN ("no effect") where that change's interval covers zero
   (:func:`~simcity_quality.results.paired.cost_per_point`);
 - ``differences``: every KPI, reported count and budget line, for tracing a mechanism.
+
+Common random numbers tell very small changes from zero. A change whose interval excludes zero
+but which is smaller than :data:`NEGLIGIBLE_POINTS` (a tenth of a percentage point, invisible
+against any threshold of §2.2) is kept in every table, with its cost per point, but the printed
+summaries call it negligible rather than say the lever moves the target (``material``: the
+interval excludes zero and the change is at least that large).
 """
 
 import math
@@ -42,6 +48,7 @@ from ..scenario import Scenario, load_scenario
 from ..scenario.plan_levers import HIGH_MULTIPLE, PLAN_LEVERS, PlanLever, plan_lever
 
 SETTINGS_RUN = ("plan", "high")  # compared against off
+NEGLIGIBLE_POINTS = 0.1  # a change told from zero but under this (points) is negligible
 MONEY_COLUMNS = (("city", "gross"), ("city", "net"), ("all", "gross"), ("all", "net"))
 OUTPUTS = (".csv", ".parquet")
 
@@ -79,16 +86,28 @@ class LeverAudit:
             return f"all {city:,} firms of the city simulated"
         return f"{self.resolution:,} of the city's {city:,} firms simulated (money for the city)"
 
-    def moved(self) -> dict[str, list[str]]:
-        """Per lever id, the targets whose change (at the plan's setting or the high one) has
-        a 95 % interval excluding zero; an empty list: the lever moves no target."""
-        hit = self.effects[self.effects["effect"]]
+    def _targets_where(self, mask) -> dict[str, list[str]]:
+        hit = self.effects[mask]
         return {lv.id: list(dict.fromkeys(hit.loc[hit["lever"] == lv.id, "target"]))
                 for lv in self.levers}
 
+    def moved(self) -> dict[str, list[str]]:
+        """Per lever id, the targets it moves (at the plan's setting or the high one): the
+        change's 95 % interval excludes zero and the change is at least
+        :data:`NEGLIGIBLE_POINTS`; an empty list: the lever moves no target that much."""
+        return self._targets_where(self.effects["material"])
+
+    def negligible(self) -> dict[str, list[str]]:
+        """Per lever id, the targets whose change is told from zero but smaller than
+        :data:`NEGLIGIBLE_POINTS` at every setting where it is told."""
+        moved = self.moved()
+        told = self._targets_where(self.effects["effect"])
+        return {k: [t for t in v if t not in moved[k]] for k, v in told.items()}
+
     def no_effect(self) -> list[str]:
-        """The levers that move no target at either setting."""
-        return [k for k, v in self.moved().items() if not v]
+        """The levers that change no target at either setting (every interval covers
+        zero)."""
+        return [k for k, v in self._targets_where(self.effects["effect"]).items() if not v]
 
     def table(self) -> pd.DataFrame:
         """Everything in one long table (what ``-o`` writes): one row per lever, setting and
@@ -99,8 +118,9 @@ class LeverAudit:
             index=["lever", "setting", "target"], columns="col", values="yuan_per_point",
             dropna=False, sort=False).reset_index()
         per_point.columns.name = None
-        e = self.effects.rename(columns={"target": "metric", "change_points": "difference",
-                                         "target_section": "metric_section"})
+        e = self.effects.drop(columns="material").rename(
+            columns={"target": "metric", "change_points": "difference",
+                     "target_section": "metric_section"})
         e = e.assign(kind="target", unit="percentage points").merge(
             per_point.rename(columns={"target": "metric"}), on=["lever", "setting", "metric"],
             how="left")
@@ -132,8 +152,9 @@ class LeverAudit:
     def _legend(self) -> str:
         return (f"each lever off, at the plan and high (x{self.multiple:g} or its extreme), the "
                 "other levers at the plan; change against off in percentage points of each "
-                "target's KPI (* its 95 % interval excludes zero; 0 no change in any "
-                "replication) and of the cost over the horizon, million yuan")
+                "target's KPI (* its 95 % interval excludes zero; ~ it does, but the change "
+                f"is under {NEGLIGIBLE_POINTS:g} points; 0 no change in any replication) and "
+                "of the cost over the horizon, million yuan")
 
     def matrix(self) -> tuple[list[str], list[list[str]]]:
         """The printed table: a header and one row per lever and setting."""
@@ -158,17 +179,23 @@ class LeverAudit:
 
     def _notes(self) -> list[str]:
         notes = []
-        moved = self.moved()
-        quiet = [k for k, v in moved.items() if not v]
+        moved, small = self.moved(), self.negligible()
+        quiet = self.no_effect()
         if quiet:
-            notes.append("move no target (every interval covers zero, at the plan and high): "
-                         + ", ".join(quiet))
+            notes.append("change no target (every interval covers zero, at the plan and "
+                         "high): " + ", ".join(quiet))
+        tiny = [f"{k} ({', '.join(small[k])})" for k in small if small[k] and not moved[k]]
+        if tiny:
+            notes.append(f"change targets only by less than {NEGLIGIBLE_POINTS:g} points "
+                         "(told from zero on common random numbers, too little to matter): "
+                         + "; ".join(tiny))
         for k in self.high_is_plan:
             notes.append(f"{k}: the plan already has it at its extreme, so high is the plan")
         for lv in self.levers:
             if moved[lv.id]:
+                cpp = self.cost_per_point
                 notes.append(f"{lv.id} moves {', '.join(moved[lv.id])}" + _per_point_text(
-                    self.cost_per_point[self.cost_per_point["lever"] == lv.id]))
+                    cpp[(cpp["lever"] == lv.id) & cpp["material"]]))
         notes += [f"{lv.id}: {lv.title}; {lv.rules(self.multiple)}" for lv in self.levers]
         notes.append("tables: .effects .costs .cost_per_point .settings .differences "
                      ".table(); every run: .results")
@@ -210,19 +237,25 @@ def _exactly_zero(row) -> bool:
     return row["change_points"] == 0 and row["ci_low"] == 0 and row["ci_high"] == 0
 
 
+def change_text(x: float) -> str:
+    """A change in points: two decimals, three below a hundredth (``+0.004``)."""
+    return f"{x:+.3f}" if 0 < abs(x) < 0.01 else f"{x:+.2f}"
+
+
 def _points(row) -> str:
     if _exactly_zero(row):
         return "0"
     if not math.isfinite(row["change_points"]):
         return "n/a"
-    return f"{row['change_points']:+.2f}" + ("*" if row["effect"] else "")
+    mark = "*" if row["material"] else ("~" if row["effect"] else "")
+    return change_text(row["change_points"]) + mark
 
 
 def _per_point_text(cpp: pd.DataFrame) -> str:
     """``" (plan: §2.2.1c 1.23 M yuan a point, city gross; 0.45 all net)"``."""
     parts = []
     for setting in SETTINGS_RUN:
-        s = cpp[(cpp["setting"] == setting) & cpp["effect"]]
+        s = cpp[cpp["setting"] == setting]
         items = []
         for section in dict.fromkeys(s["target_section"]):
             t = s[s["target_section"] == section].set_index(["payer", "basis"])
@@ -361,7 +394,11 @@ def lever_audit(scenario: Scenario | str | Path, replications: int = 20, seed: i
     front = ["lever", "section", "setting"]
     effects_t, costs_t = (_front(pd.concat(x, ignore_index=True), front)
                           for x in (effects, costs))
+    effects_t["material"] = effects_t["effect"] & (effects_t["change_points"].abs()
+                                                   >= NEGLIGIBLE_POINTS)
     per_point = cost_per_point(effects_t, costs_t, by=("lever", "setting"))
+    per_point = per_point.merge(effects_t[["lever", "setting", "target", "material"]],
+                                on=["lever", "setting", "target"], how="left")
     per_point.insert(1, "section", per_point["lever"].map({lv.id: lv.section for lv in chosen}))
     return LeverAudit(sc, seed, replications, resolution, multiple, chosen,
                       _settings_table(chosen, settings, high_is_plan), effects_t, costs_t,

@@ -6,7 +6,7 @@ import math
 
 from ..results import display
 from ..results.paired import PAYERS
-from .audit import SETTINGS_RUN
+from .audit import NEGLIGIBLE_POINTS, SETTINGS_RUN, change_text
 
 BASES = ("gross", "net")
 
@@ -22,14 +22,18 @@ def _value(v) -> str:
     return str(v)
 
 
-def _interval(mean: float, low: float, high: float, scale: float = 1.0, bold=False) -> str:
+def _interval(mean: float, low: float, high: float, scale: float = 1.0, mark="") -> str:
     if not math.isfinite(mean):
         return "n/a"
-    text = f"{mean / scale:+.2f}"
-    if bold:
+    text = change_text(mean / scale) if scale == 1.0 else f"{mean / scale:+.2f}"
+    if mark == "bold":
         text = f"**{text}**"
+    elif mark:
+        text += mark
     if math.isfinite(low) and math.isfinite(high):
-        text += f" ({low / scale:.2f} to {high / scale:.2f})"
+        lo, hi = low / scale, high / scale
+        digits = 3 if 0 < max(abs(lo), abs(hi)) < 0.01 else 2
+        text += f" ({lo:.{digits}f} to {hi:.{digits}f})"
     return text
 
 
@@ -71,8 +75,9 @@ def effects_table(audit) -> list[str]:
             if r["change_points"] == 0 and r["ci_low"] == 0 and r["ci_high"] == 0:
                 cells.append("0")
             else:
+                mark = "bold" if r["material"] else ("†" if r["effect"] else "")
                 cells.append(_interval(r["change_points"], r["ci_low"], r["ci_high"],
-                                       bold=bool(r["effect"])))
+                                       mark=mark))
         rows.append([lv.id, setting, *cells])
     return _table(["lever", "setting", *sections], rows)
 
@@ -91,11 +96,12 @@ def costs_table(audit) -> list[str]:
 
 
 def per_point_table(audit) -> list[str]:
-    """Million yuan per percentage point, for the changes whose interval excludes zero."""
+    """Million yuan per percentage point, for the changes a lever makes (told from zero and
+    at least :data:`~.audit.NEGLIGIBLE_POINTS`)."""
     cpp = audit.cost_per_point
     rows = []
     for lv, setting in _rows_of(audit):
-        s = cpp[(cpp["lever"] == lv.id) & (cpp["setting"] == setting) & cpp["effect"]]
+        s = cpp[(cpp["lever"] == lv.id) & (cpp["setting"] == setting) & cpp["material"]]
         e = audit.effects[(audit.effects["lever"] == lv.id)
                           & (audit.effects["setting"] == setting)].set_index("target")
         for target in dict.fromkeys(s["target"]):
@@ -106,28 +112,35 @@ def per_point_table(audit) -> list[str]:
                          *[display.million(t.loc[(p, b), "yuan_per_point"])
                            for p in ("city", "all") for b in BASES]])
     if not rows:
-        return ["No lever changes a target by an amount its interval tells from zero."]
+        return ["No lever moves a target by an amount its interval tells from zero."]
     return _table(["lever", "setting", "target", "change (points)", "city gross",
                    "city net", "all gross", "all net"], rows)
 
 
 def markdown(audit) -> str:
     """The whole audit as Markdown sections (headings at level 3)."""
-    moved = audit.moved()
-    quiet = [k for k, v in moved.items() if not v]
+    moved, small, quiet = audit.moved(), audit.negligible(), audit.no_effect()
+    tiny = [f"{k} ({', '.join(small[k])})" for k in small if small[k] and not moved[k]]
     lines = [f"{audit._title()}; high is the plan's values x{audit.multiple:g}, capped at the "
              "schema's bounds, or a natural extreme.", "",
              "### Settings", "", *settings_table(audit), "",
              "### Change of every target against the lever off (percentage points, 95 % "
              "interval)", "",
-             "Bold: the interval excludes zero; 0: no change in any replication.", "",
+             "Bold: the interval excludes zero (the lever moves the target); †: it excludes "
+             f"zero but the change is under {NEGLIGIBLE_POINTS:g} points (negligible); 0: no "
+             "change in any replication.", "",
              *effects_table(audit), "",
              "### Change of cost against the lever off (million yuan over the horizon, "
              "95 % interval)", "", *costs_table(audit), "",
-             "### Cost per percentage point (million yuan a point; changes told from zero "
-             "only)", "", *per_point_table(audit), ""]
-    lines.append("Levers that move no target at either setting: "
-                 + (", ".join(quiet) if quiet else "none") + ".")
+             "### Cost per percentage point (million yuan a point)", "",
+             "The mean cost change over the mean change of the target, for the changes a lever "
+             "makes (bold above); `cost_per_point` holds every one.", "",
+             *per_point_table(audit), ""]
+    lines.append("Levers that change no target at either setting (every interval covers "
+                 "zero): " + (", ".join(quiet) if quiet else "none") + ".")
+    if tiny:
+        lines.append(f"Levers that change targets only by less than {NEGLIGIBLE_POINTS:g} "
+                     "points: " + "; ".join(tiny) + ".")
     for k in audit.high_is_plan:
         lines.append(f"{k}: the plan already has it at its extreme, so high is the plan.")
     return "\n".join(lines) + "\n"

@@ -93,9 +93,17 @@ def test_cost_per_point_is_the_cost_change_over_the_points_where_the_change_is_t
     np.testing.assert_allclose(told["yuan_per_point"],
                                told["cost_difference"] / told["change_points"])
     assert merged.loc[~merged["effect"], "yuan_per_point"].isna().all()
-    # effect: the change's 95 % interval excludes zero
+    # effect: the change's 95 % interval excludes zero; material: and it is at least a tenth
+    # of a point (what the printed summaries call moving a target)
     e = audit.effects
     np.testing.assert_array_equal(e["effect"], (e["ci_low"] > 0) | (e["ci_high"] < 0))
+    np.testing.assert_array_equal(e["material"], e["effect"] & (e["change_points"].abs()
+                                                                >= 0.1))
+    moved, small = audit.moved(), audit.negligible()
+    for lever, g in e.groupby("lever"):
+        assert set(moved[lever]) == set(g.loc[g["material"], "target"])
+        assert set(small[lever]) == set(g.loc[g["effect"], "target"]) - set(moved[lever])
+    assert set(audit.no_effect()) == {k for k, g in e.groupby("lever") if not g["effect"].any()}
 
 
 def test_cost_per_point_by_hand():
