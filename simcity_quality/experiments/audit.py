@@ -237,9 +237,11 @@ def _exactly_zero(row) -> bool:
     return row["change_points"] == 0 and row["ci_low"] == 0 and row["ci_high"] == 0
 
 
-def change_text(x: float) -> str:
-    """A change in points: two decimals, three below a hundredth (``+0.004``)."""
-    return f"{x:+.3f}" if 0 < abs(x) < 0.01 else f"{x:+.2f}"
+def change_text(x: float, sign: bool = True) -> str:
+    """A change in points: two decimals, or two significant digits below a hundredth
+    (``+0.0043``, ``-0.00021``), so a small change never reads as zero."""
+    plus = "+" if sign else ""
+    return f"{x:{plus}.2g}" if 0 < abs(x) < 0.01 else f"{x:{plus}.2f}"
 
 
 def _points(row) -> str:

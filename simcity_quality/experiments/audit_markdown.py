@@ -32,8 +32,10 @@ def _interval(mean: float, low: float, high: float, scale: float = 1.0, mark="")
         text += mark
     if math.isfinite(low) and math.isfinite(high):
         lo, hi = low / scale, high / scale
-        digits = 3 if 0 < max(abs(lo), abs(hi)) < 0.01 else 2
-        text += f" ({lo:.{digits}f} to {hi:.{digits}f})"
+        if scale == 1.0:
+            text += f" ({change_text(lo, sign=False)} to {change_text(hi, sign=False)})"
+        else:
+            text += f" ({lo:.2f} to {hi:.2f})"
     return text
 
 
@@ -109,12 +111,13 @@ def per_point_table(audit) -> list[str]:
             r = e.loc[target]
             rows.append([lv.id, setting, f"{target} ({r['target_section']})",
                          _interval(r["change_points"], r["ci_low"], r["ci_high"]),
+                         f"{r['off_share_met']:.2f} to {r['share_met']:.2f}",
                          *[display.million(t.loc[(p, b), "yuan_per_point"])
                            for p in ("city", "all") for b in BASES]])
     if not rows:
         return ["No lever moves a target by an amount its interval tells from zero."]
-    return _table(["lever", "setting", "target", "change (points)", "city gross",
-                   "city net", "all gross", "all net"], rows)
+    return _table(["lever", "setting", "target", "change (points)", "met, off to setting",
+                   "city gross", "city net", "all gross", "all net"], rows)
 
 
 def markdown(audit) -> str:
@@ -134,7 +137,10 @@ def markdown(audit) -> str:
              "95 % interval)", "", *costs_table(audit), "",
              "### Cost per percentage point (million yuan a point)", "",
              "The mean cost change over the mean change of the target, for the changes a lever "
-             "makes (bold above); `cost_per_point` holds every one.", "",
+             "makes (bold above; `cost_per_point` holds every one); negative where the lever "
+             "saves money while raising the target, or costs money while lowering it. \"Met\": "
+             "the share of replications meeting the target with the lever off and at the "
+             "setting.", "",
              *per_point_table(audit), ""]
     lines.append("Levers that change no target at either setting (every interval covers "
                  "zero): " + (", ".join(quiet) if quiet else "none") + ".")
