@@ -56,10 +56,13 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         [E + "behaviour:_loan_share", E + "behaviour:_key_project_subsidy",
          E + "behaviour:investment_utilities", E + "behaviour:_borrow_and_pay",
          E + "behaviour:_carry_out", E + "behaviour:decide", E + "behaviour:sector_pull",
-         E + "behaviour:choose", E + "behaviour:fee_waiver_yuan"],
-        [R + ":Enterprise.decide", R + ":Enterprise.borrow_and_pay",
+         E + "behaviour:choose", E + "behaviour:fee_waiver_yuan", E + "behaviour:affordable",
+         E + "behaviour:by_value"],
+        [R + ":Enterprise.decide", R + ":Enterprise.carry_out", R + ":Enterprise.borrow_and_pay",
          R + ":ReferenceCityModel.firm_decisions", R + ":ReferenceCityModel.sector_shares"],
-        ["test_decisions:test_investment_utilities_choices_and_effects_agree"]),
+        ["test_decisions:test_investment_utilities_choices_and_effects_agree",
+         "test_decisions:test_investments_do_not_crowd_each_other_out_except_through_cash",
+         "test_decisions:test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it"]),
     "national spot checks": (
         [E + "government:national_sampling_weight", E + "government:national_sampling_chance",
          E + "government:national_spot_check"],
@@ -118,6 +121,14 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["test_construction_services:test_service_standard_adoption_agrees",
          "test_construction_services:test_demonstration_contest_agrees",
          "test_construction_services:test_the_contest_is_held_in_december_only"]),
+    "quality file": (
+        [E + "quality_file:new_month", E + "quality_file:record", E + "quality_file:within",
+         E + "quality_file:events"],
+        [R + ":Enterprise.age_file", R + ":Enterprise.record"],
+        ["test_government:test_the_quality_file_ages_alike_and_keeps_64_months",
+         "test_government:test_national_spot_checks_agree",
+         "test_government:test_city_inspections_and_their_outcome_agree",
+         "test_government:test_award_round_and_win_beliefs_agree"]),
     # the engine's alone: the reference simulates every firm one agent each
     "resolution: weighted agents and their members": (
         [E + "resolution:members", E + "resolution:count_by_owner", E + "resolution:split",

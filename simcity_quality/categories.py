@@ -27,6 +27,7 @@ EFFORTS = ("cut_corners", "standard", "excellence")  # a contractor's quality ef
 
 # what a reviewing enterprise can do with its investment decision (docs/ODD.md §7.2)
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
+INVESTMENTS = OPTIONS[1:]  # each decided on its own at a review (docs/ODD.md §7.2)
 
 # the outcome of one construction work (§2.2.2): failed one-time acceptance, a hidden defect,
 # rated excellent, or a plain pass

@@ -30,7 +30,13 @@ def test_the_recorded_events_add_up_to_the_models_counts(plan):
     panel = panels.firm_panel(small_city(plan, 500), seed=5)
     m, counts = panel.months, panel.model.counts
     assert int(m["inspected"].sum()) == counts["city_inspections"] > 0
-    assert int((m["decision"] == "apply_title").sum()) == counts["brand_applications"] > 0
+    made = m["decision"].astype(str).str.split("+")
+    for option, count in (("apply_title", "brand_applications"), ("upgrade", "quality_upgrades"),
+                          ("certify", "certifications"), ("abate", "abatements"),
+                          ("intl_standard", "intl_standard_adoptions")):
+        assert int(made.apply(lambda d, o=option: o in d).sum()) == counts[count] > 0, option
+    assert (m.loc[~m["reviewed"], "decision"] == "").all()
+    assert (m.loc[m["reviewed"], "decision"] != "").all()
     assert int(m["revoked"].sum()) == counts["licences_revoked"]
     assert int(m["title_won"].sum()) == sum(counts[f"titles_won_{t}"] for t in
                                              ("provincial_award", "china_famous_brand",
@@ -168,7 +174,7 @@ def test_firm_story_ties_each_event_to_the_firm_state():
                                     "2009-07"]
     assert list(story["months"]) == [1, 1, 2, 1, 1]
     text = list(story["what happened"])
-    assert "12% chance" in text[0] and "3.4%" in text[0] and "chose upgrade" in text[0]
+    assert "12% chance" in text[0] and "3.4%" in text[0] and "invested in: upgrade" in text[0]
     assert text[1] == "inspected on the normal tier: failed, no CCC certificate, paid 30,000 yuan"
     assert text[2].startswith("inspected on the watched tier")
     assert story["cash_m_yuan"].iloc[2] == pytest.approx(0.9)  # the state at the run's end

@@ -75,7 +75,7 @@ def pick_firms(panel: FirmPanel, from_year: int | None = None) -> pd.DataFrame:
     cf_months = g["counterfeit"].sum()
     best(cf_months[caught[caught].index], "caught",
          "caught counterfeiting; the most months counterfeiting")
-    upgraded = m["decision"] == "upgrade"
+    upgraded = m["decision"].astype(str).str.contains(r"(?:^|\+)upgrade(?:\+|$)")
     # upgrades chosen before (or in) the month of the firm's first title won
     won_step = m[m["title_won"]].groupby("id")["step"].min()
     before = m[upgraded & m["id"].isin(won_step.index)]
@@ -105,7 +105,7 @@ def firm_story(panel: FirmPanel, firm_id: int, counterfeit_pass_factor: float) -
         if r.reviewed:
             parts.append(f"reviewed: believed a {r.belief_at_decision:.0%} chance of a city "
                          f"inspection within a year, so the counterfeit rule gave "
-                         f"{r.p_counterfeit:.1%}; chose {r.decision}")
+                         f"{r.p_counterfeit:.1%}; invested in: {r.decision}")
         if r.inspected:
             tier = "watched" if r.watched_when_inspected else "normal"
             if r.caught_counterfeiting:

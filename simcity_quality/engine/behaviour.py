@@ -5,9 +5,12 @@ Each month a random share of firms reviews (``behaviour.decision_rate``). A revi
 1. decides whether to produce shoddy or counterfeit goods (§4.4): the gain against the
    expected penalty under its *subjective* inspection probability, minus its moral cost (a
    binary logit; Becker 1968, beliefs keep the chance of being caught apart from the fine);
-2. picks one investment, or none, by a multinomial logit over net payoffs: quality upgrade
-   (§3.4), international standards (§2.2.1b), certification (ISO 9001 or a missing CCC, §3.3),
-   COD abatement (§2.2.4), or an application for the next title (§3.1, §4.2).
+2. decides on each investment separately, by a binary logit of its net payoff against not
+   making it: quality upgrade (§3.4), international standards (§2.2.1b), certification (ISO
+   9001 or a missing CCC, §3.3), COD abatement (§2.2.4), an application for the next title
+   (§3.1, §4.2). The chosen ones are carried out the most valuable first while the firm can
+   pay its own share of each from its cash (the rest borrowed where it has credit), so one
+   investment takes another's place only through the firm's cash, never by construction.
 
 Payoffs are in million yuan and divided by ``logit_scale * output``: a payoff worth
 ``logit_scale`` of a year's output is one logit unit, so rewards matter more to small firms.
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import OPTIONS, TIERS
+from ..categories import INVESTMENTS, OPTIONS, TIERS
 from ..scenario import Levers, Scenario
 from .jit import jit
 from .parameters import DecisionParameters, TitleTable, decision_parameters
@@ -34,16 +37,33 @@ TOP_TIER = len(TIERS) - 1
 MIN_OUTPUT = 1e-9  # million yuan: keeps payoffs per unit of output finite for an empty firm
 
 
+# the firms (agents' weights) making each investment in a month, as ``decide`` counts them
+COUNTS = ("certifications", *(f"applications_{t}" for t in TIERS[1:]), "quality_upgrades",
+          "intl_standard_adoptions", "abatements")
+
+
+def invested_options(mask) -> list[str]:
+    """The investments (names of ``OPTIONS``) in a bit mask of :attr:`Decisions.invested`."""
+    return [o for k, o in enumerate(INVESTMENTS) if int(mask) >= 0 and int(mask) >> k & 1]
+
+
 @dataclass
 class Decisions:
-    """What reviewing firms chose this month."""
+    """What reviewing firms decided this month."""
 
-    choice: np.ndarray  # int8 option index per slot, -1 where the firm did not review
+    invested: np.ndarray  # int8 per slot: bit k-1 set if investment OPTIONS[k] was made (0:
+    # none), -1 where the firm did not review
     fee_waiver_yuan: float  # fees the city waived on certifications and applications (§4.2)
     subsidised: np.ndarray  # bool per slot: took a key-project loan with interest subsidy
     reviewers: np.ndarray  # slots that reviewed, in slot order
-    utilities: np.ndarray  # (reviewers, options): each option's utility before the noise
-    applications: float  # firms applying for a title (agents' weights)
+    utilities: np.ndarray  # (reviewers, options): each investment's net payoff in logit units
+    # (column 0, not investing, is 0; -inf: not open to the firm)
+    counts: dict  # firms (agents' weights) making each investment (``COUNTS``)
+
+    @property
+    def applications(self) -> float:
+        """Firms applying for a title this month."""
+        return sum(v for k, v in self.counts.items() if k.startswith("applications_"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,7 +143,8 @@ def _key_project_subsidy(f: FirmArrays, i: int, p: DecisionParameters, cost_up: 
 def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: TitleTable,
                          imitation_intl: float, imitation_iso: float, win_belief: np.ndarray,
                          cod_coefficients: np.ndarray, util: np.ndarray) -> None:
-    """Each option's utility for reviewing firm ``i`` into ``util`` (``-inf``: not open to it).
+    """Each investment's net payoff for reviewing firm ``i`` in logit units into ``util``
+    (``-inf``: not open to it; column 0, not investing, is 0).
 
     Costs are paid from cash now except the share a firm with credit borrows; an option whose
     own share the firm cannot pay is closed. ``imitation_*``: the pull of the firm's sector.
@@ -233,11 +254,14 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
             f.debt_monthly[i] -= yearly_yuan / MONTHS_PER_YEAR / YUAN_PER_MILLION
             f.key_project[i] = False  # one subsidised project per selection
         f.capability[i] += gain
+        # the quality premium the upgrade was chosen for is earned: the margin rises by it
+        f.margin[i] += p.quality_premium * gain
     elif choice == INTL:
         _borrow_and_pay(f, i, p, p.intl_cost * out)
         f.intl_std[i] = True
     elif choice == CERTIFY:
         f.cash[i] -= p.certification_cost_million
+        f.file_certified[i] |= np.uint64(1)  # the quality file (engine/quality_file.py)
         if f.ccc_required[i] and not f.ccc[i]:
             f.ccc[i] = True
         else:
@@ -255,35 +279,79 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
 
 
 @jit
+def affordable(f: FirmArrays, i: int, option: int, p: DecisionParameters,
+               titles: TitleTable) -> bool:
+    """Whether firm ``i`` can pay its own share of ``option`` from its cash now."""
+    out = max(f.output[i], MIN_OUTPUT)
+    own = 1.0 - _loan_share(f, i, p)
+    if option == UPGRADE:
+        return f.cash[i] >= own * p.upgrade_cost * out
+    if option == INTL:
+        return f.cash[i] >= own * p.intl_cost * out
+    if option == CERTIFY:
+        return f.cash[i] >= p.certification_cost_million
+    if option == ABATE:
+        return f.cash[i] >= own * p.abatement_cost * out
+    return f.cash[i] >= titles.application_cost_million[f.tier[i] + 1]
+
+
+@jit
+def by_value(util: np.ndarray, order: np.ndarray) -> None:
+    """The investments (1 ..) into ``order``, the highest net payoff first (ties in
+    ``OPTIONS`` order)."""
+    n = 0
+    for o in range(1, util.shape[0]):
+        k = n
+        while k > 0 and util[order[k - 1]] < util[o]:  # stable: equal ones keep their order
+            order[k] = order[k - 1]
+            k -= 1
+        order[k] = o
+        n += 1
+
+
+@jit
 def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: TitleTable,
            imitation_intl: np.ndarray, imitation_iso: np.ndarray, win_belief: np.ndarray,
-           cod_coefficients: np.ndarray, u: np.ndarray, gumbel: np.ndarray,
-           choice: np.ndarray, subsidised: np.ndarray, counts: np.ndarray,
+           cod_coefficients: np.ndarray, u: np.ndarray, adopt: np.ndarray,
+           invested: np.ndarray, subsidised: np.ndarray, counts: np.ndarray,
            utilities: np.ndarray) -> None:
     """One month of decisions of the ``reviewers`` (slots), firm by firm.
 
     ``u``: (3, reviewers) uniforms for the counterfeit draw, subsidy misuse and whether ISO
-    9001 is substantive; ``gumbel``: (options, reviewers) taste shocks; ``imitation_*``: the
-    pull of each reviewer's sector. Writes ``choice`` and ``subsidised`` per slot, the
-    utilities per reviewer, and counts the firms (agents' weights) certifying (``counts[0]``)
-    and applying per tier (``counts[tier]``).
+    9001 is substantive; ``adopt``: (investments, reviewers) uniforms, investment ``k`` being
+    chosen when its uniform is below the logistic of its net payoff; ``imitation_*``: the
+    pull of each reviewer's sector. The chosen investments are carried out the most valuable
+    first while the firm can pay its own share. Writes ``invested`` (bit mask) and
+    ``subsidised`` per slot, the net payoffs per reviewer, and counts the firms (agents'
+    weights) in the order of :data:`COUNTS`.
     """
+    order = np.empty(utilities.shape[1] - 1, dtype=np.int64)
     for j in range(reviewers.shape[0]):
         i = reviewers[j]
         f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
         util = utilities[j]
         investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
                              cod_coefficients, util)
-        best = 0
-        for o in range(1, util.shape[0]):  # the first maximum of utility plus noise
-            if util[o] + gumbel[o, j] > util[best] + gumbel[best, j]:
-                best = o
-        choice[i] = best
-        if best == CERTIFY:
-            counts[0] += f.weight[i]
-        elif best == APPLY:
-            counts[f.tier[i] + 1] += f.weight[i]
-        subsidised[i] = _carry_out(f, i, best, p, titles, u[1, j], u[2, j])
+        by_value(util, order)
+        mask = 0
+        for o in order:
+            if (util[o] == -np.inf or adopt[o - 1, j] >= _logistic(util[o])
+                    or not affordable(f, i, o, p, titles)):
+                continue
+            mask |= 1 << (o - 1)
+            if o == CERTIFY:
+                counts[0] += f.weight[i]
+            elif o == APPLY:
+                counts[f.tier[i] + 1] += f.weight[i]
+            elif o == UPGRADE:
+                counts[TOP_TIER + 1] += f.weight[i]
+            elif o == INTL:
+                counts[TOP_TIER + 2] += f.weight[i]
+            else:
+                counts[TOP_TIER + 3] += f.weight[i]
+            if _carry_out(f, i, o, p, titles, u[1, j], u[2, j]):
+                subsidised[i] = True
+        invested[i] = mask
 
 
 def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
@@ -298,19 +366,14 @@ def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
     return share[pop.sector[slots]]
 
 
-# the rows of a month's decision draws: then one Gumbel shock per option (DRAWS + OPTIONS)
+# the rows of a month's decision draws: then one uniform per investment (DRAWS + INVESTMENTS)
 DRAWS = ("review", "counterfeit", "misuse", "substantive")
-
-
-def gumbel_from_uniform(u: np.ndarray) -> np.ndarray:
-    """Standard Gumbel shocks from uniforms (the inverse of the Gumbel distribution)."""
-    return -np.log(-np.log(u))
 
 
 def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
            titles: TitleTable, win_belief: np.ndarray, uniforms, n_sectors: int) -> Decisions:
     """One month of decisions. ``uniforms(rows, slots)``: each slot's draws (rows as
-    ``DRAWS``, then one uniform per option turned into its Gumbel shock; the model's are
+    ``DRAWS``, then one uniform per investment, in ``OPTIONS[1:]`` order; the model's are
     :func:`~simcity_quality.engine.rng.derived_rows` of the month's key); ``win_belief``: the
     perceived chance of winning per tier (index 0 unused). An agent of weight ``w`` decides for
     its ``w`` identical firms at once.
@@ -321,20 +384,20 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     """
     alive = np.flatnonzero(pop.alive)
     reviewers = alive[uniforms(1, alive)[0] < p.decision_rate]
-    draws = uniforms(len(DRAWS) + len(OPTIONS), reviewers)
+    draws = uniforms(len(DRAWS) + len(INVESTMENTS), reviewers)
     w = p.imitation_weight
     pull_intl = w * sector_pull(pop.intl_std, pop, n_sectors, reviewers)
     pull_iso = w * sector_pull(pop.iso9001, pop, n_sectors, reviewers)
-    choice = np.full(pop.n_slots, -1, dtype=np.int8)
+    invested = np.full(pop.n_slots, -1, dtype=np.int8)
+    invested[reviewers] = 0
     subsidised = np.zeros(pop.n_slots, dtype=bool)
-    counts = np.zeros(len(TIERS))  # firms certifying, firms applying per tier
+    counts = np.zeros(len(COUNTS))
     utilities = np.empty((reviewers.size, len(OPTIONS)))
     decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
            sector_cod_coefficients(sc), np.ascontiguousarray(draws[1:len(DRAWS)]),
-           np.ascontiguousarray(gumbel_from_uniform(draws[len(DRAWS):])), choice, subsidised,
-           counts, utilities)
-    return Decisions(choice, fee_waiver_yuan(sc, lv, counts), subsidised, reviewers, utilities,
-                     float(counts[1:].sum()))
+           np.ascontiguousarray(draws[len(DRAWS):]), invested, subsidised, counts, utilities)
+    return Decisions(invested, fee_waiver_yuan(sc, lv, counts), subsidised, reviewers,
+                     utilities, dict(zip(COUNTS, counts.tolist(), strict=True)))
 
 
 def fee_waiver_yuan(sc: Scenario, lv: Levers, counts: np.ndarray) -> float:

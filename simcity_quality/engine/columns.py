@@ -14,6 +14,7 @@ REPORTED = (
     "key_projects_subsidised", "cod_tonnes", "watched_firms",
     "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
     "demonstration_units", "brand_service_projects", "service_adoptions",
+    "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
 )
 # counts that accumulate from the base year (the rest of REPORTED are levels measured now)
 CUMULATIVE = (
@@ -21,4 +22,6 @@ CUMULATIVE = (
     "licences_revoked", "criminal_referrals", "permits_refused", "closures_over_limit",
     "bankruptcies", "exits", "entrants", "key_projects_subsidised", "works_completed",
     "works_supervised", "service_adoptions",
+    # firms making each investment (§7.2), so that the rates are outputs to report
+    "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
 )

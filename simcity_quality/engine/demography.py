@@ -5,6 +5,7 @@ taken by entrants, which under §3.3 permits are refused when over the discharge
 import numpy as np
 
 from ..scenario import Levers, Scenario
+from . import quality_file
 from .jit import jit
 from .parameters import ExitParameters
 from .population import FirmArrays, Population, draw_firms
@@ -110,6 +111,8 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
     pop.alive[slots] = True
     pop.problem_until[slots] = -1
     pop.clean_count[slots] = 0
+    for name in quality_file.FIELDS:  # an entrant's file starts empty
+        getattr(pop, name)[slots] = 0
     pop.belief[slots] = anchors[pop.sector[slots], 0]
     counts["entrants"] += int(weight[ok].sum())
     return next_id + int(slots.size)

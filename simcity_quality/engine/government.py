@@ -15,6 +15,7 @@ import numpy as np
 
 from ..categories import SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
+from . import quality_file
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population
@@ -73,8 +74,11 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     ok = uniforms(1, code)[0] < pass_probability(
         pop.capability[owner], pop.counterfeit[owner], sc.behaviour.counterfeit_pass_factor)
     passed = count_by_owner(owner, ok, n)
+    single = np.flatnonzero((sampled > 0) & (pop.weight == 1))  # firms simulated one each
     failed, next_id = split(pop, sampled - passed, next_id)
     pop.problem_until[failed] = month + sc.national.problem_memory_months
+    quality_file.record(pop, "national_checked", np.concatenate([single, failed]))
+    quality_file.record(pop, "national_failed", failed)
     return sampled, passed, next_id
 
 
@@ -180,6 +184,10 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     pop.clean_count[idx] = clean_count
 
     pop.belief[idx] = 1.0  # an inspection makes inspection salient (lapse of time)
+    quality_file.record(pop, "inspected", idx)
+    quality_file.record(pop, "inspection_failed", idx[failed])
+    quality_file.record(pop, "counterfeit_found", idx[found_cf])
+    quality_file.record(pop, "sanctioned", idx[(fine > 0) | revoked | referred])
 
     def full(mask):
         out = np.zeros(pop.n_slots, dtype=bool)
@@ -265,6 +273,7 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
         counts[slots] = top_members(slots, pop.weight, k, base, aw.judging_noise, member_u)
         winners, next_id = split(pop, counts, next_id)
         pop.tier[winners] = t
+        quality_file.record(pop, "title_won", winners)
         province, city = reward_amounts(lv, year, t)
         line = REWARD_LINE_BY_TIER[t]
         if winners.size:

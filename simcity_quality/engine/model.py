@@ -21,7 +21,7 @@ from ..categories import EFFORTS, SECTORS, SIZES, TIERS
 from ..errors import renamed
 from ..scenario import Scenario
 from ..targets import target_list
-from . import kpis
+from . import kpis, quality_file
 from .behaviour import choose, counterfeit_probability
 from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .construction import choose_effort, complete_works, create_contractors, draw_works
@@ -43,7 +43,13 @@ from .ledger import Ledger
 from .measurement import Tallies
 from .observer import Observer
 from .parameters import ParameterCache
-from .population import Population, create_population, firm_tables, sector_cod_coefficients
+from .population import (
+    Population,
+    create_population,
+    firm_tables,
+    individually_simulated,
+    sector_cod_coefficients,
+)
 from .record import MonthlyRecord
 from .resolution import check_resolution, mean_weights, proportional
 from .rng import derived_rows, month_key
@@ -116,9 +122,11 @@ class QualityCityModel(mesa.Model):
         thin = self.streams["resolution"]
         self.pop: Population = create_population(sc, self.resolution, self.streams["population"],
                                                  thin, initial_belief=sq_rate)
-        # the weight an entrant of each size class is kept at (1 when nothing is thinned)
-        self._entrant_weight = mean_weights(self.pop.weight, self.pop.size, len(SIZES))
-        self._entrant_weight[SIZES.index("large")] = 1  # large firms are never thinned
+        # the weight an entrant of each size class is kept at: the mean weight of the class's
+        # thinned agents (1 when nothing is thinned; large firms never are)
+        thinned = ~individually_simulated({"size": self.pop.size, "tier": self.pop.tier})
+        self._entrant_weight = mean_weights(np.where(thinned, self.pop.weight, 0.0),
+                                            self.pop.size, len(SIZES))
         # counterfeiting at the start: the status-quo decision rule, drawn once
         p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
         self.pop.counterfeit[:] = self.streams["population"].random(self.pop.n_slots) < p_cf
@@ -192,6 +200,7 @@ class QualityCityModel(mesa.Model):
         month = t % 12 + 1
         sc, pop, rs = self.scenario, self.pop, self.streams
         lv = self.levers = sc.levers_for(year)  # in force this month (observers read it)
+        quality_file.new_month(pop)  # the files' bit 0 is now this month
 
         # January: this year's key technical-upgrade projects (§3.4)
         # (streams used once a year draw only then: still the same numbers whatever the levers)
@@ -211,6 +220,9 @@ class QualityCityModel(mesa.Model):
         self.observer.after_decisions(self, dec)
         self.ledger.book(year, "city", "fee_waiver", dec.fee_waiver_yuan)
         self.counts["brand_applications"] += int(round(dec.applications))
+        for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
+                     "abatements"):
+            self.counts[name] += int(round(dec.counts[name]))
         self.counts["key_projects_subsidised"] += int(np.count_nonzero(dec.subsidised))
 
         # production and finances

@@ -18,8 +18,9 @@ class Observer:
         """The month's decisions are about to be taken (state as the firms see it)."""
 
     def after_decisions(self, model, decisions) -> None:
-        """The decisions were taken: ``decisions`` is a :class:`~.behaviour.Decisions` (option
-        chosen per slot, ``-1`` where the firm did not review)."""
+        """The decisions were taken: ``decisions`` is a :class:`~.behaviour.Decisions` (the
+        investments made per slot as a bit mask, ``-1`` where the firm did not review, and the
+        firms making each investment)."""
 
     def before_inspections(self, model) -> None:
         """The city's inspections of the month are about to be made."""

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZE_INDEX, SIZES, TIERS
 from ..scenario import Scenario
+from . import quality_file
 from .kpis import pass_probability
 from .resolution import thinning
 
@@ -55,6 +56,16 @@ class Population:
     subsidy_months_left: np.ndarray  # int16
     debt_monthly: np.ndarray  # float64, million yuan repaid each month
     debt_months_left: np.ndarray  # int16
+    # the quality file (engine/quality_file.py): uint64 each, bit k set if the event happened
+    # k months ago
+    file_national_checked: np.ndarray
+    file_national_failed: np.ndarray
+    file_inspected: np.ndarray
+    file_inspection_failed: np.ndarray
+    file_counterfeit_found: np.ndarray
+    file_sanctioned: np.ndarray
+    file_title_won: np.ndarray
+    file_certified: np.ndarray
 
     @property
     def n_slots(self) -> int:
@@ -201,6 +212,7 @@ def create_population(sc: Scenario, resolution: int, rng: np.random.Generator,
         subsidy_months_left=np.zeros(n, dtype=np.int16),
         debt_monthly=np.zeros(n),
         debt_months_left=np.zeros(n, dtype=np.int16),
+        **{name: np.zeros(n, dtype=np.uint64) for name in quality_file.FIELDS},
         **attrs,
     )
     return pop
@@ -214,7 +226,8 @@ def empty_population(n: int) -> Population:
               "ccc_required": bool, "ccc": bool, "tier": np.int8, "applying": np.int8,
               "counterfeit": bool, "watched": bool,
               "clean_count": np.int8, "problem_until": np.int32, "key_project": bool,
-              "subsidy_months_left": np.int16, "debt_months_left": np.int16}
+              "subsidy_months_left": np.int16, "debt_months_left": np.int16,
+              **dict.fromkeys(quality_file.FIELDS, np.uint64)}
     arrays = {name: np.zeros(n, dtype=dtypes.get(name, np.float64)) for name in kinds}
     arrays["id"][:] = -1
     arrays["problem_until"][:] = -1

@@ -121,12 +121,16 @@ def thinning(n_city: int, individual: np.ndarray, agents: int, rng: np.random.Ge
             f"holders) and at least one agent for each of the {labels.size} size classes "
             f"of the others need {int(individual.sum()) + labels.size:,}; the resolution can "
             f"be at most the city's size, {n_city:,}.")
-    # each stratum's share of the sample: one agent each, the rest by largest remainder
-    quota = 1 + (m - labels.size) * sizes / sizes.sum()
+    # each stratum's share of the sample: the whole part of its share of m - L agents (L
+    # strata), then one more each in order of the largest remainder, and round again while
+    # agents are left (never more agents than a stratum has firms); so every stratum has one
+    quota = (m - labels.size) * sizes / sizes.sum()
     share = np.minimum(np.floor(quota).astype(np.int64), sizes)
     order = np.argsort(-(quota - share), kind="stable")
-    for j in order[:m - int(share.sum())]:
-        share[j] += 1
+    while share.sum() < m:
+        for j in order:
+            if share.sum() < m and share[j] < sizes[j]:
+                share[j] += 1
     for label, n_s, m_s in zip(labels, sizes, share, strict=True):
         units = rest[strata[rest] == label]
         chosen = rng.choice(units, size=m_s, replace=False)

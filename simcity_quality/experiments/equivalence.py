@@ -16,6 +16,7 @@ import numpy as np
 from ..engine.columns import TARGET_KPIS
 from ..engine.construction import Contractors
 from ..engine.population import Population
+from ..engine.quality_file import FIELDS as FILE_FIELDS
 from ..engine.services import ServiceFirms
 from ..reference.model import Contractor, Enterprise, ReferenceCityModel, ServiceFirm
 from ..scenario import Scenario
@@ -73,7 +74,7 @@ ENTERPRISE_STATE = ("sector", "size", "output", "margin", "cash", "credit", "cap
                     "intl_std", "iso9001", "ccc_required", "ccc", "tier", "applying",
                     "discharge_ratio", "counterfeit", "moral_cost", "watched", "clean_count",
                     "belief", "problem_until", "key_project", "subsidy_monthly",
-                    "subsidy_months_left", "debt_monthly", "debt_months_left")
+                    "subsidy_months_left", "debt_monthly", "debt_months_left", *FILE_FIELDS)
 CONTRACTOR_STATE = ("size", "capability", "effort", "watched", "clean_works")
 SERVICE_STATE = ("sector", "size", "revenue", "standard", "demonstration")
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..categories import OPTIONS, SECTORS, SIZES, TIERS
-from ..engine.behaviour import counterfeit_probability, perceived_penalty
+from ..categories import SECTORS, SIZES, TIERS
+from ..engine.behaviour import counterfeit_probability, invested_options, perceived_penalty
 from ..engine.model import QualityCityModel
 from ..engine.observer import Observer
+from ..engine.quality_file import EVENTS, FIELDS
 from ..errors import SimcityQualityError, renamed
 from ..results.replications import replication_seed
 from ..scenario import Scenario, load_scenario
@@ -39,15 +40,19 @@ class FirmPanel:
     month: ``step`` (1 = first month), ``date``, ``id``; the state at the end of the month
     (``STATE``; missing if the firm left during the month); what happened during the month:
 
-    - ``reviewed``, ``decision`` (an option of ``behaviour.OPTIONS``, or ``""`` when the firm
-      did not review), ``belief_at_decision``, ``p_counterfeit`` (the chance the counterfeit
+    - ``reviewed``, ``decision`` (the investments made, names of ``categories.OPTIONS``
+      joined by ``"+"`` in that order; ``"nothing"`` when the firm reviewed and made none, ``""``
+      when it did not review), ``belief_at_decision``, ``p_counterfeit`` (the chance the counterfeit
       rule gave it, §7.2) and ``perceived_penalty`` (million yuan a year) when it reviewed;
     - ``inspected``, ``watched_when_inspected``, ``tier_when_inspected``,
       ``counterfeit_when_inspected``, ``no_ccc_when_inspected`` (a CCC required and missing: a
       sure failure), ``failed``, ``caught_counterfeiting``, ``revoked``,
       ``closed`` and ``paid_at_inspection_yuan`` (fines, criminal costs and ordered abatement,
       §7.5);
-    - ``title_won`` (a title tier gained in the December round, §7.7) and ``exited``.
+    - ``title_won`` (a title tier gained in the December round, §7.7) and ``exited``;
+    - ``file_<event>`` for each event of the firm's quality file (``engine.quality_file.EVENTS``):
+      whether it was entered in the file this month (national checks and their failures, city
+      inspections, failures, counterfeits found, sanctions, titles won, certificates).
     """
 
     months: pd.DataFrame
@@ -59,6 +64,18 @@ class FirmPanel:
         if rows.empty:
             raise KeyError(f"no enterprise with id {firm_id} in this run")
         return rows.reset_index(drop=True)
+
+    def quality_file(self, firm_id: int) -> pd.DataFrame:
+        """The firm's quality file as dated events (one row per month and event, oldest first),
+        as the engine kept it month by month."""
+        f = self.firm(firm_id)
+        cols = [f"file_{e}" for e in EVENTS]
+        long = f.melt(id_vars=["step", "date"], value_vars=cols, var_name="event")
+        long = long[long["value"].astype(bool)].drop(columns="value")
+        long["event"] = long["event"].str.removeprefix("file_")
+        order = {e: i for i, e in enumerate(EVENTS)}
+        return (long.assign(_o=long["event"].map(order)).sort_values(["step", "_o"])
+                .drop(columns="_o").reset_index(drop=True))
 
     def summary(self) -> pd.DataFrame:
         """One row per firm: its sector, size, output (million yuan a year) and moral cost in
@@ -113,8 +130,8 @@ class _PanelObserver(Observer):
 
     def after_decisions(self, model, decisions):
         self.calls["decisions"] += 1
-        reviewed = decisions.choice >= 0
-        self.decision = decisions.choice.copy()
+        reviewed = decisions.invested >= 0
+        self.decision = decisions.invested.copy()
         self.belief_at_decision = np.where(reviewed, self._belief, np.nan)
         self.p_counterfeit = np.where(reviewed, self._p_cf, np.nan)
         self.penalty = np.where(reviewed, self._penalty, np.nan)
@@ -198,6 +215,8 @@ def firm_panel(scenario: Scenario | str, seed: int = 0, replication: int = 0,
         cols["paid_at_inspection_yuan"] = obs.paid[slots]
         cols["exited"] = ~same[slots]
         cols["title_won"] = same[slots] & (pop.tier[slots] > tier_start[slots])
+        for name in FIELDS:  # entered in the file this month
+            cols[name] = same[slots] & (getattr(pop, name)[slots] & np.uint64(1) != 0)
         frames.append(pd.DataFrame(cols))
     if obs.calls["decisions"] != model.n_months or obs.calls["inspections"] != model.n_months:
         raise SimcityQualityError(
@@ -206,8 +225,9 @@ def firm_panel(scenario: Scenario | str, seed: int = 0, replication: int = 0,
             "once a month; simcity_quality/experiments/firms.py must follow it.")
     months = pd.concat(frames, ignore_index=True)
     # readable codes; the state of a firm that left during the month is missing
-    months["decision"] = pd.Categorical.from_codes(months["decision"].to_numpy() + 1,
-                                                   ["", *OPTIONS])
+    masks, codes = np.unique(months["decision"].to_numpy(), return_inverse=True)
+    labels = ["" if m < 0 else "+".join(invested_options(m)) or "nothing" for m in masks]
+    months["decision"] = pd.Categorical.from_codes(codes, labels)
     left = months["exited"].to_numpy()
     for name, labels in (("sector", SECTORS), ("size", SIZES)):
         months[name] = np.asarray(labels)[months[name].to_numpy()]

@@ -57,6 +57,7 @@ from ..categories import (
 from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
+from ..engine.quality_file import FIELDS as FILE_FIELDS
 from ..engine.shared import (
     MONTHS_PER_YEAR,
     YUAN_PER_MILLION,
@@ -67,6 +68,7 @@ from ..engine.shared import (
 from ..scenario import Levers, Scenario
 
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
+FILE_WORD = 2**64 - 1  # a quality-file word keeps 64 months
 FOOD = SECTORS.index("food_farm_processing")
 CUT_CORNERS = EFFORTS.index("cut_corners")
 
@@ -113,7 +115,21 @@ class DecisionDraws(NamedTuple):
     counterfeit: float  # counterfeits if below the logit probability
     misuse: float  # a subsidised project is misused if below subsidy_misuse
     substantive: float  # an ISO 9001 certificate is substantive if below iso_substantive_share
-    gumbel: tuple  # one taste shock per option, in OPTIONS order
+    adopt: tuple  # one uniform per investment (OPTIONS[1:] order): made if below its chance
+
+
+class Review(NamedTuple):
+    """What one review found, for carrying out its chosen investments (``Enterprise.decide``):
+    each investment's full cost (million yuan), the share borrowed, the key-project subsidy,
+    whether a CCC is missing, the fee-waiver share and the next title."""
+
+    cost: dict
+    loan_share: float
+    subsidised: bool
+    subsidy: float
+    needs_ccc: bool
+    waiver: float
+    nxt: int
 
 
 class WorkDraws(NamedTuple):
@@ -146,7 +162,9 @@ class Enterprise(mesa.Agent):
     ``ccc``, ``tier`` (award title 0..3), ``applying``, ``discharge_ratio``, ``counterfeit``,
     ``moral_cost``, ``watched`` and ``clean_count`` (the quality file), ``belief`` (subjective
     chance of a city inspection within a year), ``problem_until``, ``key_project``,
-    ``subsidy_monthly`` (yuan), ``subsidy_months_left``, ``debt_monthly``, ``debt_months_left``.
+    ``subsidy_monthly`` (yuan), ``subsidy_months_left``, ``debt_monthly``, ``debt_months_left``,
+    and the quality file ``file_<event>`` (an int whose bit k is set if the event happened k
+    months ago; ``engine/quality_file.py``).
     """
 
     def __init__(self, model: "ReferenceCityModel", attrs: dict, belief: float):
@@ -163,6 +181,8 @@ class Enterprise(mesa.Agent):
         self.subsidy_months_left = 0
         self.debt_monthly = 0.0
         self.debt_months_left = 0
+        for name in FILE_FIELDS:
+            setattr(self, name, 0)
         # this month's inspection outcome, read by the belief update and the exit step
         self.inspected_in = -1
         self.licence_revoked = False
@@ -208,12 +228,14 @@ class Enterprise(mesa.Agent):
         numbers (default: from the model's generator).
 
         With chance ``decision_rate`` the firm reviews: it re-decides whether to counterfeit
-        (§4.4), then picks one option by a multinomial logit over net payoffs over
-        ``horizon_years``, in units of ``logit_scale`` of its output: nothing; a quality upgrade
-        (§3.4, with the interest subsidy if it is a key project); international standards
-        (§2.2.1b, imitating its sector); certification, a missing CCC or else ISO 9001 (§3.3);
-        COD abatement (§2.2.4, fees, and fines and closure if over the limit); or an application
-        for the next award title (§3.1 brand pipeline, §4.2 rewards, §3.1 procurement).
+        (§4.4), then decides on each investment by a binary logit of its net payoff over
+        ``horizon_years``, in units of ``logit_scale`` of its output: a quality upgrade (§3.4,
+        with the interest subsidy if it is a key project; its quality premium then raises the
+        margin); international standards (§2.2.1b, imitating its sector); certification, a
+        missing CCC or else ISO 9001 (§3.3); COD abatement (§2.2.4, fees, and fines and closure
+        if over the limit); an application for the next award title (§3.1 brand pipeline, §4.2
+        rewards, §3.1 procurement). The chosen ones are carried out the most valuable first
+        while the firm can pay its own share of each (``behaviour.decide``).
         """
         model, p = self.model, self.model.p
         rnd = self.random
@@ -222,7 +244,7 @@ class Enterprise(mesa.Agent):
             return
         if draws is None:
             draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
-                                  tuple(gumbel(rnd) for _ in OPTIONS))
+                                  tuple(rnd.random() for _ in OPTIONS[1:]))
         self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv)
 
         out = max(self.output, MIN_OUTPUT)
@@ -301,19 +323,35 @@ class Enterprise(mesa.Agent):
                     <= self.capability + p.upgrade_gain):
                 utility["upgrade"] += max(0.0, value - cost_apply) / unit
 
-        # logit choice: utility plus a Gumbel taste shock, the best option wins (the first of
-        # equal ones, in OPTIONS order)
-        choice, best = "nothing", -math.inf
-        for option, u in utility.items():
-            noisy = u + draws.gumbel[OPTIONS.index(option)]
-            if noisy > best:
-                choice, best = option, noisy
-        self.last_utilities, self.last_choice = utility, choice  # for tests and followers
+        # a binary logit for each investment; the chosen ones, the most valuable first (equal
+        # ones in OPTIONS order), while the firm can pay its own share of each
+        self.last_utilities = utility  # for tests and followers
+        chosen = [o for o in OPTIONS[1:] if o in utility
+                  and draws.adopt[OPTIONS.index(o) - 1] < logistic(utility[o])]
+        chosen.sort(key=lambda o: -utility[o])
+        review = Review(
+            cost={"upgrade": cost_up, "intl_standard": cost_intl, "certify": cost_cert,
+                  "abate": cost_ab, "apply_title": cost_apply},
+            loan_share=loan_share, subsidised=subsidised, subsidy=subsidy, needs_ccc=needs_ccc,
+            waiver=waiver, nxt=nxt)
+        borrowed = ("upgrade", "intl_standard", "abate")  # the others are paid from cash
+        self.last_invested = []
+        for option in chosen:
+            if self.cash < review.cost[option] * (own if option in borrowed else 1.0):
+                continue
+            self.last_invested.append(option)
+            self.carry_out(option, review, draws, lv)
 
-        if choice == "upgrade":
+    def carry_out(self, option: str, review: "Review", draws: DecisionDraws,
+                  lv: Levers) -> None:
+        """The effects and payments of one chosen investment (``behaviour._carry_out``)."""
+        model, p = self.model, self.model.p
+        loan_share, cost_up = review.loan_share, review.cost["upgrade"]
+        subsidy = review.subsidy
+        if option == "upgrade":
             self.borrow_and_pay(cost_up, loan_share, lv)
             gain = p.upgrade_gain
-            if subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
+            if review.subsidised:  # §3.4: additionality uncertain, the subsidy may be misused
                 gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality
                                                   * (subsidy / cost_up if cost_up > 0 else 0.0)))
                 if draws.misuse < p.subsidy_misuse:
@@ -325,25 +363,31 @@ class Enterprise(mesa.Agent):
                 self.key_project = False  # one subsidised project per selection
                 model.counts["key_projects_subsidised"] += 1
             self.capability += gain
-        elif choice == "intl_standard":
-            self.borrow_and_pay(cost_intl, loan_share, lv)
+            self.margin += p.quality_premium * gain  # the premium it was chosen for, earned
+            model.counts["quality_upgrades"] += 1
+        elif option == "intl_standard":
+            self.borrow_and_pay(review.cost["intl_standard"], loan_share, lv)
             self.intl_std = True
-        elif choice == "certify":
-            self.cash -= cost_cert
-            if needs_ccc:
+            model.counts["intl_standard_adoptions"] += 1
+        elif option == "certify":
+            self.cash -= review.cost["certify"]
+            self.record("certified")
+            if review.needs_ccc:
                 self.ccc = True
             else:
                 self.iso9001 = True
                 if draws.substantive < p.iso_substantive_share:  # otherwise symbolic
                     self.capability += p.iso_gain
-            model.fee_waived += p.iso_cost_yuan * p.fee_share * waiver
-        elif choice == "abate":
-            self.borrow_and_pay(cost_ab, loan_share, lv)
+            model.fee_waived += p.iso_cost_yuan * p.fee_share * review.waiver
+            model.counts["certifications"] += 1
+        elif option == "abate":
+            self.borrow_and_pay(review.cost["abate"], loan_share, lv)
             self.discharge_ratio *= 1.0 - p.abatement_fraction
-        elif choice == "apply_title":
-            self.applying = nxt
-            self.cash -= cost_apply
-            model.fee_waived += p.application_cost_yuan[nxt] * p.fee_share * waiver
+            model.counts["abatements"] += 1
+        elif option == "apply_title":
+            self.applying = review.nxt
+            self.cash -= review.cost["apply_title"]
+            model.fee_waived += p.application_cost_yuan[review.nxt] * p.fee_share * review.waiver
             model.counts["brand_applications"] += 1
 
     def borrow_and_pay(self, cost: float, loan_share: float, lv: Levers) -> None:
@@ -403,6 +447,16 @@ class Enterprise(mesa.Agent):
         return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
                    * self.sampling_weight(t) / mean_weight)
 
+    # -- the quality file (engine/quality_file.py) ------------------------------------------
+    def age_file(self) -> None:
+        """A month passes: every event in the file is a month older (the oldest falls off)."""
+        for name in FILE_FIELDS:
+            setattr(self, name, (getattr(self, name) << 1) & FILE_WORD)
+
+    def record(self, event: str) -> None:
+        """Mark ``event`` this month in the firm's file."""
+        setattr(self, f"file_{event}", getattr(self, f"file_{event}") | 1)
+
     def face_national_check(self, t: int, mean_weight: float,
                             draws: tuple[float, float] | None = None) -> None:
         """Maybe sampled by the national spot check; a failure puts the firm on the problem
@@ -415,8 +469,10 @@ class Enterprise(mesa.Agent):
         u_pass = draws[1] if draws is not None else rnd.random()
         passed = u_pass < self.pass_probability()
         model.record_spot_check(passed)
+        self.record("national_checked")
         if not passed:
             self.problem_until = t + nat.problem_memory_months
+            self.record("national_failed")
 
     # -- §3.3, §4.4 city inspection ---------------------------------------------------------
     def undergo_inspection(self, lv: Levers, t: int,
@@ -448,12 +504,21 @@ class Enterprise(mesa.Agent):
         self.cash -= fine / YUAN_PER_MILLION
         model.fines_yuan += fine
 
+        sanctioned = fine > 0
         if found_cf:
             self.licence_revoked = draws.revocation < insp.revocation_probability
+            sanctioned |= self.licence_revoked
             if draws.referral < insp.criminal_referral_probability:
                 self.cash -= p.criminal_cost_yuan / YUAN_PER_MILLION
                 model.counts["criminal_referrals"] += 1
+                sanctioned = True
             self.counterfeit = False
+            self.record("counterfeit_found")
+        self.record("inspected")
+        if failed:
+            self.record("inspection_failed")
+        if sanctioned:
+            self.record("sanctioned")
 
         if lv.permits.refuse_over_limit and over_limit:  # §3.3: no production over the limit
             cost = p.abatement_cost * self.output
@@ -880,6 +945,8 @@ class ReferenceCityModel(mesa.Model):
         t = self.steps - 1
         year, month = self.years[0] + t // 12, t % 12 + 1
         lv = self.scenario.levers_for(year)
+        for firm in self.enterprises:
+            firm.age_file()
         if month == 1:
             self.select_key_projects(lv)
         if month in lv.campaigns.months:
@@ -1074,6 +1141,7 @@ class ReferenceCityModel(mesa.Model):
             for f in winners:
                 f.tier = t
                 f.cash += (province + city) / YUAN_PER_MILLION
+                f.record("title_won")
             if winners:
                 self.ledger.book(year, "province", REWARD_LINE_BY_TIER[t],
                                  province * len(winners))

@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
 
+from ..categories import TIERS
 from ..engine.model import QualityCityModel
+from ..engine.observer import Observer
 from ..errors import SimcityQualityError
 from ..results.replications import replication_seeds
 from ..scenario import Scenario, load_scenario
@@ -210,10 +212,13 @@ def _counterfeiting(sc: Scenario, ss: np.random.SeedSequence, resolution: int,
         p = m.pop
         seen = np.union1d(seen, p.id[p.alive & (p.belief == 1.0)])
         if m.years[0] + (m.steps - 1) // 12 >= from_year:
-            alive = p.alive
-            untouched = alive & ~np.isin(p.id, seen)
-            every.append(p.counterfeit[alive].mean())
-            never.append(p.counterfeit[untouched].mean() if untouched.any() else np.nan)
+            # shares of the city's firms: an agent counts for its weight; an inspected member
+            # of a weighted agent was split off with an id of its own (docs/ODD.md §7.13)
+            firms = np.where(p.alive, p.weight, 0.0)
+            untouched = np.where(np.isin(p.id, seen), 0.0, firms)
+            every.append(np.average(p.counterfeit, weights=firms))
+            never.append(np.average(p.counterfeit, weights=untouched) if untouched.any()
+                         else np.nan)
     return float(np.mean(every)), float(np.nanmean(never))
 
 
@@ -272,17 +277,16 @@ def _applications(sc: Scenario, ss: np.random.SeedSequence, resolution: int) -> 
     December filers are judged, and their flags cleared, within the same step, so they cannot
     be seen from outside the engine; they are left out in every scenario alike.
     """
-    m = QualityCityModel(sc, seed=ss, resolution=resolution)
-    out = np.zeros((len(m.years), 3))
-    while not m.finished:
-        p = m.pop
-        ids, applying = p.id.copy(), p.applying.copy()
-        m.step()
-        t = m.steps - 1
-        if t % 12 != 11:
-            for tier in (1, 2, 3):
-                new = (p.applying == tier) & ~((applying == tier) & (ids == p.id))
-                out[t // 12, tier - 1] += np.count_nonzero(new)
+    out = np.zeros((sc.horizon.end_year - sc.city.base_year + 1, 3))
+
+    class Applications(Observer):
+        def after_decisions(self, model, decisions):
+            t = model.steps - 1  # the month being stepped (Mesa counted it already)
+            if t % 12 != 11:
+                for tier in (1, 2, 3):  # firms (agents' weights) applying, as decided
+                    out[t // 12, tier - 1] += decisions.counts[f"applications_{TIERS[tier]}"]
+
+    QualityCityModel(sc, seed=ss, resolution=resolution, observer=Applications()).run_model()
     return out
 
 

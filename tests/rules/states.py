@@ -14,6 +14,7 @@ import numpy as np
 from simcity_quality.categories import EFFORTS, OPTIONS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from simcity_quality.engine.construction import Contractors
 from simcity_quality.engine.population import empty_population
+from simcity_quality.engine.quality_file import FIELDS as FILE_FIELDS
 from simcity_quality.engine.services import ServiceFirms
 from simcity_quality.scenario import load_scenario
 
@@ -78,6 +79,9 @@ def firms(n: int = 120, seed: int = 0):
     owing = rng.random(n) < 0.4
     pop.debt_monthly[:] = np.where(owing, pop.output * rng.uniform(0.001, 0.01, n), 0.0)
     pop.debt_months_left[:] = np.where(owing, rng.integers(1, 4, n), 0)
+    for name in FILE_FIELDS:  # a history in every firm's quality file, this month still empty
+        bits = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64) << np.uint64(1)
+        getattr(pop, name)[:] = np.where(rng.random(n) < 0.5, bits, 0)
     if n >= 6:  # edge cases: capability just below a title's threshold, within one upgrade
         pop.capability[:6] = [2.3, 2.4, 2.85, 2.9, 3.3, 3.4]
         pop.tier[:6] = [0, 0, 1, 1, 2, 2]

@@ -1,10 +1,11 @@
 """§7.2 decisions, engine (``engine.behaviour``) against reference (``Enterprise.decide``):
 the counterfeit choice and the investment choice, on the same state and random numbers."""
 
+import copy
 import math
 
 import numpy as np
-from states import YEAR, assert_same, edge_uniforms, firms, forced_gumbel
+from states import YEAR, assert_same, edge_uniforms, firms
 
 from simcity_quality.categories import OPTIONS, SECTORS, TIERS
 from simcity_quality.engine import behaviour
@@ -12,9 +13,9 @@ from simcity_quality.engine.parameters import decision_parameters, title_table
 from simcity_quality.experiments.equivalence import twin_reference
 from simcity_quality.reference.model import DecisionDraws
 
-STATE = ("cash", "capability", "intl_std", "iso9001", "ccc", "discharge_ratio", "applying",
-         "counterfeit", "key_project", "debt_monthly", "debt_months_left", "subsidy_monthly",
-         "subsidy_months_left")
+STATE = ("cash", "margin", "capability", "intl_std", "iso9001", "ccc", "discharge_ratio",
+         "applying", "counterfeit", "key_project", "debt_monthly", "debt_months_left",
+         "subsidy_monthly", "subsidy_months_left", "file_certified")
 
 
 def test_counterfeit_probability_and_penalty_agree(sc):
@@ -70,33 +71,51 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
     return pop
 
 
+def _adoption_uniforms(sc, pop, p, u_front, seed: int) -> np.ndarray:
+    """Uniforms (investments, slots) for the binary choices, on both sides of each
+    investment's chance: by firm and option, just below the chance (made), just above it (not
+    made; a payoff changed by 10 % flips some), or near zero (made wherever open, so that every
+    investment and the order under the firm's cash are exercised)."""
+    probe = copy.deepcopy(pop)  # the payoffs come before any investment is made
+    n = pop.n_slots
+    nothing = np.vstack([u_front, np.ones((len(OPTIONS) - 1, n))])  # no investment made
+    dec = behaviour.choose(probe, sc, sc.levers_for(YEAR), p,
+                           title_table(sc, sc.levers_for(YEAR), YEAR), WIN_BELIEF,
+                           lambda rows, slots: nothing[:rows, slots], len(SECTORS))
+    chance = np.full((len(OPTIONS) - 1, n), 0.5)
+    chance[:, dec.reviewers] = (1.0 / (1.0 + np.exp(-dec.utilities[:, 1:]))).T
+    which = (np.arange(n)[None, :] + np.arange(len(OPTIONS) - 1)[:, None] + seed) % 3
+    below, above = chance * 0.95, np.minimum(chance * 1.05, 1 - 1e-9)
+    return np.where(which == 0, below, np.where(which == 1, above, 1e-6))
+
+
+WIN_BELIEF = np.array([0.0, 0.4, 0.2, 0.1])
+
+
 def _decide_both(sc, pop, seed: int = 3, win_belief=None):
     """One month of decisions by every firm, in the engine and in the reference, on the same
     uniforms: review draws around the decision rate, counterfeit draws around each firm's
-    chance and substantive-ISO draws around their probabilities, misuse draws alternately just
-    above and just below its probability, and Gumbel shocks
-    that push half the firms to a chosen option."""
+    chance and substantive-ISO draws around their probability, misuse draws alternately just
+    above and just below its probability, and adoption draws around each investment's chance
+    (``_adoption_uniforms``)."""
     lv = sc.levers_for(YEAR)
     p = decision_parameters(sc, lv)
-    win_belief = np.array([0.0, 0.4, 0.2, 0.1]) if win_belief is None else win_belief
+    win_belief = WIN_BELIEF if win_belief is None else win_belief
     twin = twin_reference(sc, pop)  # the state before anything is decided
     twin.model.win_belief = list(win_belief)
     n = pop.n_slots
     u_review = np.where(np.arange(n) % 8 == 7, p.decision_rate * 1.05,
                         np.random.default_rng(seed).uniform(0, p.decision_rate, n))
     reviewers = np.flatnonzero(u_review < p.decision_rate)
-    gumbel = np.random.default_rng(seed + 4).gumbel(size=(len(OPTIONS), n))
-    gumbel[:, ::2] = forced_gumbel(len(range(0, n, 2)), seed)  # half pushed to each option
-    u = np.vstack([u_review,
-                   edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc), seed + 1),
-                   # every draw just above or just below the misuse chance (few are subsidised)
-                   np.where(np.arange(n) % 2 == 0, 1.05, 0.95) * p.subsidy_misuse,
-                   edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3),
-                   np.exp(-np.exp(-gumbel))])  # uniforms whose Gumbel shocks these are
-    shocks = behaviour.gumbel_from_uniform(u[len(behaviour.DRAWS):])
+    front = np.vstack([u_review,
+                       edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc), seed + 1),
+                       # every draw just above or just below the misuse chance (few subsidised)
+                       np.where(np.arange(n) % 2 == 0, 1.05, 0.95) * p.subsidy_misuse,
+                       edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3)])
+    u = np.vstack([front, _adoption_uniforms(sc, pop, p, front, seed)])
     dec = behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), win_belief,
                            lambda rows, slots: u[:rows, slots], len(SECTORS))
-    draws = {firm: DecisionDraws(u[0, s], u[1, s], u[2, s], u[3, s], tuple(shocks[:, s]))
+    draws = {firm: DecisionDraws(u[0, s], u[1, s], u[2, s], u[3, s], tuple(u[4:, s]))
              for s, firm in twin.firms.items()}
     twin.model.counts = dict.fromkeys(twin.model.counts, 0)
     twin.model.firm_decisions(lv, YEAR, draws)
@@ -109,20 +128,26 @@ def test_investment_utilities_choices_and_effects_agree(sc):
     ref_util = np.array([[twin.firms[int(s)].last_utilities.get(o, -np.inf) for o in OPTIONS]
                          for s in reviewers])
     assert_same(dec.utilities, ref_util, "utilities")
-    ref_choice = [OPTIONS.index(twin.firms[int(s)].last_choice) for s in reviewers]
-    assert_same(dec.choice[reviewers], ref_choice, "choices")
+    ref_mask = [sum(1 << (OPTIONS.index(o) - 1) for o in twin.firms[int(s)].last_invested)
+                for s in reviewers]
+    assert_same(dec.invested[reviewers], ref_mask, "investments made")
     everyone = np.arange(pop.n_slots)
     for name in STATE:
         assert_same(getattr(pop, name), twin.enterprise_values(name, everyone), name)
     assert abs(dec.fee_waiver_yuan - twin.model.fee_waived) <= 1e-6
     counts = twin.model.counts
-    assert int(np.count_nonzero(dec.choice == OPTIONS.index("apply_title"))) == counts[
-        "brand_applications"]
-    assert int(np.count_nonzero(dec.subsidised)) == counts["key_projects_subsidised"]
-    # the state exercises every option, both sides of the subsidy, every tier's application
-    assert set(np.unique(dec.choice[reviewers])) == set(range(len(OPTIONS)))
-    assert dec.subsidised.sum() > 3 and reviewers.size < pop.n_slots
-    assert set(pop.applying[dec.choice == OPTIONS.index("apply_title")]) == {1, 2, 3}
+    for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
+                 "abatements"):
+        assert dec.counts[name] == counts[name] > 0, name
+    assert dec.applications == counts["brand_applications"] > 0
+    assert int(np.count_nonzero(dec.subsidised)) == counts["key_projects_subsidised"] > 3
+    # every investment made by some firm, some firms making several, some none; every tier's
+    # application; a firm that could not pay for all it chose (its cash ran out on the way)
+    made = dec.invested[reviewers]
+    assert all((made >> k & 1).any() for k in range(len(OPTIONS) - 1))
+    assert (made == 0).any() and (np.bitwise_count(made.astype(np.uint8)) >= 2).any()
+    assert set(pop.applying[(dec.invested >= 0) & (dec.invested >> 4 & 1 == 1)]) == {1, 2, 3}
+    assert reviewers.size < pop.n_slots
 
 
 def test_a_higher_payoff_raises_its_option_alone(sc):
@@ -157,3 +182,85 @@ def test_win_beliefs_value_applications_in_both(sc):
     nxt = np.minimum(tier + 1, len(TIERS) - 1)
     expected = -cost[nxt][open_] / (sc.behaviour.logit_scale * out[open_])
     assert np.allclose(util[open_], expected, rtol=1e-12)
+
+
+def _one_firm_decides(sc, pop, adopt: float = 1e-9):
+    """Firm 0 reviews, with the upgrade's and international standards' uniforms at ``adopt``
+    (near 0: chosen where open) and the other investments' at 1 (never chosen), no
+    counterfeiting; returns its decisions."""
+    lv = sc.levers_for(YEAR)
+    p = decision_parameters(sc, lv)
+    chosen = np.ones((len(OPTIONS) - 1, 1))
+    chosen[[OPTIONS.index("upgrade") - 1, OPTIONS.index("intl_standard") - 1]] = adopt
+    u = np.vstack([[0.0], [1.0], [1.0], [1.0], chosen])
+    return behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), np.zeros(len(TIERS)),
+                            lambda rows, slots: u[:rows, slots], len(SECTORS))
+
+
+def _investor(sc):
+    """A firm with no credit that can take an upgrade and international standards."""
+    pop = firms(1)
+    pop.credit[0], pop.key_project[0], pop.intl_std[0] = False, False, False
+    pop.iso9001[0], pop.ccc_required[0], pop.tier[0] = True, False, len(TIERS) - 1
+    pop.capability[0], pop.output[0], pop.margin[0] = 3.0, 10.0, 0.05
+    pop.discharge_ratio[0] = 0.5
+    return pop
+
+
+def test_investments_do_not_crowd_each_other_out_except_through_cash(sc):
+    """With cash for both, a firm that chooses an upgrade and international standards makes
+    both; with cash for one, it makes the one of higher net payoff; an upgrade raises the margin
+    by the quality premium it was chosen for (the premium is earned, §7.3)."""
+    p = decision_parameters(sc, sc.levers_for(YEAR))
+    upgrade, intl = OPTIONS.index("upgrade"), OPTIONS.index("intl_standard")
+    rich = _investor(sc)
+    rich.cash[0] = 10.0
+    dec = _one_firm_decides(sc, rich)
+    assert behaviour.invested_options(dec.invested[0]) == ["upgrade", "intl_standard"]
+    assert abs(rich.margin[0] - (0.05 + p.quality_premium * p.upgrade_gain)) < 1e-12
+    assert abs(rich.capability[0] - (3.0 + p.upgrade_gain)) < 1e-12 and rich.intl_std[0]
+    assert abs(rich.cash[0] - (10.0 - (p.upgrade_cost + p.intl_cost) * 10.0)) < 1e-12
+    # cash for the dearer of the two only: the more valuable goes first and the other waits
+    tight = _investor(sc)
+    tight.cash[0] = max(p.upgrade_cost, p.intl_cost) * 10.0 * 1.01
+    dec = _one_firm_decides(sc, tight)
+    first = upgrade if dec.utilities[0, upgrade] >= dec.utilities[0, intl] else intl
+    assert behaviour.invested_options(dec.invested[0]) == [OPTIONS[first]]
+    # a uniform above an investment's chance leaves it unmade, whatever the others do
+    none = _investor(sc)
+    none.cash[0] = 10.0
+    assert _one_firm_decides(sc, none, adopt=1.0).invested[0] == 0
+    assert none.margin[0] == 0.05 and none.cash[0] == 10.0
+
+
+def test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it(sc):
+    """A firm over its discharge limit that fears a fine abates first (the highest payoff);
+    international standards, a certificate or an application comes second and is made when the
+    cash left covers it (by 5 %), not when it falls 5 % short."""
+    p = decision_parameters(sc, sc.levers_for(YEAR))
+    titles = title_table(sc, sc.levers_for(YEAR), YEAR)
+    abate = OPTIONS.index("abate")
+    for second in ("intl_standard", "certify", "apply_title"):
+        made = []
+        for margin in (1.05, 0.95):
+            pop = firms(1)
+            pop.credit[0], pop.key_project[0], pop.intl_std[0] = False, False, True
+            pop.iso9001[0], pop.ccc_required[0], pop.tier[0] = True, False, len(TIERS) - 1
+            pop.capability[0], pop.output[0], pop.belief[0] = 4.0, 10.0, 1.0
+            pop.discharge_ratio[0], pop.applying[0] = 3.0, 0
+            if second == "intl_standard":
+                pop.intl_std[0], cost = False, p.intl_cost * 10.0
+            elif second == "certify":
+                pop.iso9001[0], cost = False, p.certification_cost_million
+            else:
+                pop.tier[0], cost = 0, titles.application_cost_million[1]
+            pop.cash[0] = p.abatement_cost * 10.0 + margin * cost
+            chosen = np.ones((len(OPTIONS) - 1, 1))
+            chosen[[abate - 1, OPTIONS.index(second) - 1]] = 1e-12
+            u = np.vstack([[0.0], [1.0], [1.0], [1.0], chosen])
+            lv = sc.levers_for(YEAR)
+            dec = behaviour.choose(pop, sc, lv, p, titles, np.full(len(TIERS), 0.5),
+                                   lambda rows, slots, u=u: u[:rows, slots], len(SECTORS))
+            assert dec.utilities[0, abate] > dec.utilities[0, OPTIONS.index(second)], second
+            made.append(behaviour.invested_options(dec.invested[0]))
+        assert [sorted(m) for m in made] == [sorted(["abate", second]), ["abate"]], second

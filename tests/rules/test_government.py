@@ -9,7 +9,7 @@ from scipy.special import ndtri
 from states import YEAR, assert_same, edge_uniforms, firms, with_nan
 
 from simcity_quality.categories import TIERS
-from simcity_quality.engine import government
+from simcity_quality.engine import government, quality_file
 from simcity_quality.engine.kpis import pass_probability
 from simcity_quality.engine.ledger import Ledger
 from simcity_quality.engine.resolution import MEMBER_BITS
@@ -40,6 +40,9 @@ def test_national_spot_checks_agree(sc):
     twin.model.national_spot_checks(T, {twin.firms[s]: (u[s], test_u[s]) for s in slots})
     assert twin.model.spot[T].tolist() == [sampled.sum(), passed.sum()]
     assert_same(pop.problem_until, twin.enterprise_values("problem_until", slots), "problem")
+    for name in ("file_national_checked", "file_national_failed"):  # the quality file
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert (pop.file_national_failed & np.uint64(1)).any()
     assert 0 < passed.sum() < sampled.sum() < pop.n_slots
 
 
@@ -74,7 +77,9 @@ def _inspect_both(sc, pop, twin, month: int, seed: int):
     return out, k
 
 
-INSPECTED_STATE = ("cash", "counterfeit", "discharge_ratio", "watched", "clean_count", "belief")
+INSPECTED_STATE = ("cash", "counterfeit", "discharge_ratio", "watched", "clean_count", "belief",
+                   "file_inspected", "file_inspection_failed", "file_counterfeit_found",
+                   "file_sanctioned")
 
 
 def _check_inspection(sc, n: int = 300):
@@ -167,7 +172,7 @@ def test_award_round_and_win_beliefs_agree(sc):
         assert_same(result.scores[t], ref, f"scores for {TIERS[t]}")
         assert result.won[t] == min(3 + (u[t - 1] < 0.3), np.isfinite(result.scores[t]).sum())
     assert all(result.won[t] < np.isfinite(result.scores[t]).sum() for t in result.won)
-    for name in ("tier", "cash", "applying"):
+    for name in ("tier", "cash", "applying", "file_title_won"):
         assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
     assert_same(ledger.amounts, twin.model.ledger.amounts, "rewards booked")
     win = np.full(len(TIERS), generous.behaviour.initial_win_belief)
@@ -211,3 +216,29 @@ def test_the_reference_draws_its_own_noise_by_default(sc):
     assert all(len(scores) > 0 for scores in twin.model.last_scores.values())
     twin.model.select_key_projects(lv)
     assert len(twin.model.last_priority) > 0
+
+
+def test_the_quality_file_ages_alike_and_keeps_64_months(sc):
+    """A month passes: every firm's file moves up a month in both implementations, the oldest
+    month falls off, and the dated events read back."""
+    pop = firms()
+    pop.file_national_failed[0] = np.uint64(1) | np.uint64(1 << 63)  # this month and 63 ago
+    twin = twin_reference(sc, pop)
+    quality_file.new_month(pop)
+    for f in twin.firms.values():
+        f.age_file()
+    slots = np.arange(pop.n_slots)
+    for name in quality_file.FIELDS:
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert pop.file_national_failed[0] == 2  # last month's failure kept, the oldest gone
+    assert (39, "national_failed") in quality_file.events(pop, 0, 40)
+    assert quality_file.within(pop.file_national_failed[:1], 2)[0]
+    assert not quality_file.within(pop.file_national_failed[:1], 1)[0]
+    old = np.array([1 << 63, 1 << 35, 1 << 36], dtype=np.uint64)  # 63, 35 and 36 months ago
+    assert quality_file.within(old, 64).tolist() == [True, True, True]
+    assert quality_file.within(old, 36).tolist() == [False, True, False]
+    assert quality_file.within(old, 63).tolist() == [False, True, True]
+    # events from before the run's first month are not dated into the past
+    pop.file_certified[1] = np.uint64(1 << 50) | np.uint64(1 << 3)
+    assert [e for e in quality_file.events(pop, 1, 10) if e[1] == "certified"] == [
+        (7, "certified")]

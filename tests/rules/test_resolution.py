@@ -88,6 +88,16 @@ def test_thinning_keeps_the_individual_firms_and_each_size_class_total():
     uneven = resolution.thinning(1000, np.zeros(1000, bool), 12, rng, np.r_[np.ones(380, int),
                                                                           np.full(620, 2)])
     assert [(uneven[:380] > 0).sum(), (uneven[380:] > 0).sum()] == [5, 7]
+    # near the full size a small class is not given more agents than it has firms
+    near = resolution.thinning(1000, np.zeros(1000, bool), 990, rng,
+                               np.r_[np.zeros(3, int), np.ones(997, int)])
+    assert (near > 0).sum() == 990 and near.sum() == 1000 and (near[:3] == 1).all()
+    # two classes of one firm each take one agent and the large class the rest
+    tiny = resolution.thinning(12, np.zeros(12, bool), 11, rng, np.r_[0, 1, np.full(10, 2)])
+    assert tiny[:2].tolist() == [1, 1] and (tiny[2:] > 0).sum() == 9 and tiny.sum() == 12
+    # one agent for each class first, however small its share
+    two = resolution.thinning(1001, np.zeros(1001, bool), 2, rng, np.r_[0, np.ones(1000, int)])
+    assert two[0] == 1 and (two[1:] > 0).sum() == 1 and two.sum() == 1001
     one_each = resolution.thinning(1000, individual, 42, rng, strata)
     assert sorted(one_each[40:][one_each[40:] > 0]) == [160, 800]
     means = resolution.mean_weights(w, strata, 4)

@@ -19,7 +19,7 @@ ISO_REPLICATIONS = 8
 @pytest.fixture(scope="session")
 def size():
     """Keyword arguments sizing the enforcement and award checks."""
-    return {"firms": FIRMS, "replications": REPLICATIONS}
+    return {"resolution": FIRMS, "replications": REPLICATIONS}
 
 
 @pytest.fixture(scope="session")

@@ -121,7 +121,7 @@ def test_iso_fit_recovers_a_logistic_and_rejects_other_shapes():
 def test_bad_sizes_are_refused_with_a_clear_message(scenarios):
     with pytest.raises(SimcityQualityError, match="replications must be a whole number >= 2"):
         v.general_deterrence(scenarios[0], resolution=200, replications=1)
-    with pytest.raises(SimcityQualityError, match="firms must be a whole number >= 1"):
+    with pytest.raises(SimcityQualityError, match="resolution must be a whole number >= 1"):
         v.iso_diffusion(scenarios[0], resolution=0, replications=3)
 
 
