@@ -8,6 +8,7 @@ Public API::
     res.targets, res.budget, res.timeseries, res.final
     sq.compare([...]), sq.sweep(...), sq.minimum_level(...), sq.optimise_mix(...),
     sq.cheapest_mix(...), sq.decision_relevance(...), sq.regret_table(...)
+    sq.lever_audit(...)  # each of sq.PLAN_LEVERS off / plan / high
     sq.run(sc, uncertainty="parameters")  # probabilities over the [uncertain] priors too
     sq.calibrate(...), sq.TARGETS
     sq.briefing(comparison, "briefing.html")  # a self-contained HTML page for a policy reader
@@ -47,6 +48,8 @@ _PUBLIC = {
     "decision_relevance": ("experiments", "decision_relevance"),
     "regret_table": ("experiments", "regret_table"),
     "parameter_draws": ("results.uncertainty", "parameter_draws"),
+    "lever_audit": ("experiments", "lever_audit"),
+    "PLAN_LEVERS": ("scenario.plan_levers", "PLAN_LEVERS"),
     "morris": ("experiments", "morris"),
     "sobol": ("experiments", "sobol"),
     "firm_panel": ("experiments.firms", "firm_panel"),

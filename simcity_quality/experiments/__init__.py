@@ -9,6 +9,8 @@ resumable Parquet result store; and the searches built on them.
 - :mod:`.mix`: the best mix of levers under a budget (``sq.optimise_mix``);
 - :mod:`.cheapest`: the cheapest mix of levers that meets targets with a required probability
   (``sq.cheapest_mix``);
+- :mod:`.audit`: the lever audit, each of the plan's levers off, at the plan and high
+  (``sq.lever_audit``; the table as Markdown in :mod:`.audit_markdown`);
 - :mod:`.relevance`: which uncertain parameter would change the decision, and what knowing
   it is worth (``sq.decision_relevance``); the regret table of candidate mixes in each part of
   each uncertain range (``sq.regret_table``);
@@ -24,6 +26,7 @@ Running experiments (this package) is kept apart from analysing them
 """
 
 from . import designs
+from .audit import LeverAudit, lever_audit
 from .cheapest import CheapestMix, cheapest_mix
 from .designs import Design
 from .integrity import inspect_store
@@ -35,7 +38,7 @@ from .sensitivity import morris, sobol, sobol_indices_of
 from .sweep import SweepInterrupted, sweep
 
 __all__ = ["CheapestMix", "DecisionRelevance", "Design", "ExperimentResults", "LevelResult",
-           "MixResult", "RegretTable", "SweepInterrupted", "cheapest_mix", "decision_relevance",
-           "designs", "inspect_store", "load_results", "minimum_level", "morris",
-           "optimise_mix", "pareto_frontier", "regret_table", "sobol", "sobol_indices_of",
-           "sweep"]
+           "LeverAudit", "MixResult", "RegretTable", "SweepInterrupted", "cheapest_mix",
+           "decision_relevance", "designs", "inspect_store", "lever_audit", "load_results",
+           "minimum_level", "morris", "optimise_mix", "pareto_frontier", "regret_table",
+           "sobol", "sobol_indices_of", "sweep"]

@@ -314,10 +314,12 @@ def _cmd_decision_relevance(args) -> int:
     print()
     print(_relevance_text(res))
     if args.out:
+        from ..results.files import atomic
+
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("table", "parts", "regret"):
-            getattr(res, name).to_csv(out / f"{name}.csv", index=False)
+        for name in ("table", "parts", "regret"):  # each file whole or not at all
+            atomic(getattr(res, name).to_csv, out / f"{name}.csv", index=False)
         print(f"the relevance table, the parts and the regret table written to {out}/ "
               "(table.csv, parts.csv, regret.csv)")
     return 0
@@ -343,6 +345,21 @@ def _relevance_text(res) -> str:
             "the mix meeting the probability in every part):\n"
             + "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
                         for row in [header, *rows]))
+
+
+def _cmd_levers(args) -> int:
+    from ..experiments.audit import check_output, lever_audit
+
+    if args.out:
+        check_output(args.out)  # a bad file name is refused before anything runs
+    extra = {} if args.multiple is None else {"multiple": args.multiple}
+    audit = lever_audit(args.scenario, replications=args.replications, seed=args.seed,
+                        resolution=args.resolution, levers=args.lever, progress=not args.quiet,
+                        **extra)
+    print(audit)
+    if args.out:
+        print(f"table written to {audit.write(args.out)}")
+    return 0
 
 
 def _cmd_calibrate(args) -> int:
@@ -567,6 +584,19 @@ def _add_searches(sub) -> None:
     d.set_defaults(func=_cmd_decision_relevance)
 
 
+def _add_levers(sub) -> None:
+    lv = sub.add_parser("levers", help="the lever audit: each of the plan's levers off, at the "
+                        "plan and high, on common random numbers; what each moves and costs")
+    lv.add_argument("scenario", help="the plan, e.g. scenarios/the_plan.toml")
+    _size_options(lv, replications=20)
+    lv.add_argument("--lever", action="append", metavar="ID", help="audit only this lever "
+                    "(repeatable; e.g. rewards, inspections, penalties; default: every lever)")
+    lv.add_argument("--multiple", type=float, default=None, help="high is the plan's values "
+                    "times this, capped at the schema's bounds (default 3)")
+    lv.add_argument("-o", "--out", default=None, help="write the table as .csv or .parquet")
+    lv.set_defaults(func=_cmd_levers)
+
+
 def _add_calibrate(sub) -> None:
     cal = sub.add_parser("calibrate", help="fit parameters to observed statistics (a TOML "
                          "file, e.g. scenarios/observed/national_2009.toml); write a scenario")
@@ -607,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simcity-quality",
                                 description="Quality-city plan workbench (agent-based, Mesa).")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_run_and_compare, _add_sweep, _add_searches, _add_calibrate,
+    for add in (_add_run_and_compare, _add_sweep, _add_searches, _add_levers, _add_calibrate,
                 _add_files_and_reports):
         add(sub)
     return p

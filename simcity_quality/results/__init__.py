@@ -6,6 +6,8 @@ statistics used on them.
 - :mod:`.compare`: :func:`compare` (``sq.compare``), paired differences;
 - :mod:`.budget`: :func:`~.budget.line_totals`, :func:`~.budget.cost` and the ``payer:line``
   columns;
+- :mod:`.paired`: paired changes of targets (percentage points) and of each payer's cost,
+  and the cost per point (what the lever audit reports);
 - :mod:`.statistics`: paired t-intervals, Wilson intervals, Holm, engine-reference tests;
 - :mod:`.uncertainty`: the two kinds of probability (``uncertainty="noise"`` or
   ``"parameters"``) and the rule that draws a replication's [uncertain] parameters;

@@ -72,3 +72,15 @@ def html_block(title: str, rows: list[tuple[str, str]], notes: list[str] = ()) -
     extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     return (f"<div><strong>{html.escape(title)}</strong><table>{body}</table>"
             + (f"<ul>{extra}</ul>" if extra else "") + "</div>")
+
+
+def html_table(title: str, header: list[str], rows: list[list[str]],
+               notes: list[str] = ()) -> str:
+    """A titled HTML table with a header row and notes below (``_repr_html_`` of results
+    with more than two columns)."""
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>"
+                                    for c in row) + "</tr>" for row in rows)
+    extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (f"<div><strong>{html.escape(title)}</strong><table><tr>{head}</tr>{body}</table>"
+            + (f"<ul>{extra}</ul>" if extra else "") + "</div>")

@@ -5,6 +5,8 @@
 - :mod:`.loading`: :func:`load_scenario`, :func:`scenario_from_data`, overrides;
 - :mod:`.messages`: validation errors as prose naming file and key;
 - :mod:`.catalogue`: :func:`parameter_table`, ``docs/parameters.md``, the valid keys;
+- :mod:`.plan_levers`: the registry of the plan's levers (keys, off, plan and high settings)
+  that the lever audit runs;
 - :mod:`.keys`: flattening dotted keys and suggesting the nearest one.
 """
 
