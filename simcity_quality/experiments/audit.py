@@ -302,9 +302,9 @@ def select_levers(levers=None) -> list[PlanLever]:
 
 
 def _check_sizes(replications, multiple) -> float:
-    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
-        raise SimcityQualityError(f"replications must be a whole number >= 1, got "
-                                  f"{replications!r}.")
+    from ..results.replications import check_replications
+
+    check_replications(replications)
     try:
         multiple = float(multiple)
     except (TypeError, ValueError):

@@ -53,6 +53,7 @@ from ..results import display
 from ..results.progress import progress_bar
 from ..results.statistics import paired_interval
 from ..scenario import Scenario, load_scenario
+from .designs import scaled
 from .mix import pareto_frontier
 from .options import check_cost, check_levers, check_probability, select_targets, typed
 from .runs import Estimate, MixRuns, as_mix, summarise
@@ -271,7 +272,7 @@ class _Search:
     # -- running ------------------------------------------------------------------------
     def mix_of(self, unit: np.ndarray) -> dict:
         """The lever values at unit coordinates (whole-number levers rounded)."""
-        values = self.lo + np.clip(unit, 0.0, 1.0) * (self.hi - self.lo)
+        values = scaled(np.clip(unit, 0.0, 1.0), self.lo, self.hi)
         return {k: typed(self.sc, k, v) for k, v in zip(self.names, values, strict=True)}
 
     def left(self) -> int:

@@ -57,7 +57,7 @@ class Design:
             unit = _sample(self.kind, len(self.keys), self.n, self.seed)
             lo = np.array([b[0] for b in bounds])
             hi = np.array([b[1] for b in bounds])
-            df = pd.DataFrame(lo + unit * (hi - lo), columns=self.keys)
+            df = pd.DataFrame(scaled(unit, lo, hi), columns=self.keys)
         for key in df.columns:
             _check_values(self.kind, key, df[key])
         flat = _flat_numeric(scenario)
@@ -89,6 +89,13 @@ class Design:
         return {"kind": self.kind, "keys": self.keys, "n": self.n, "seed": self.seed,
                 "ranges": {k: list(v) if v else None for k, v in self.ranges.items()},
                 "values": self.values}
+
+
+def scaled(unit: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Points of the unit cube mapped onto the box [lo, hi], kept inside it: lo + u (hi - lo)
+    can round past hi (0.001 + 1 x 0.009 is 0.010000000000000002), which the scenario's range
+    check would refuse."""
+    return np.clip(lo + unit * (hi - lo), lo, hi)
 
 
 def _check_values(kind: str, key: str, values: pd.Series) -> None:

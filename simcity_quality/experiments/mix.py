@@ -40,6 +40,7 @@ from ..results import display
 from ..results.progress import progress_bar
 from ..results.statistics import mean_interval, wilson_interval
 from ..scenario import Scenario, load_scenario
+from .designs import scaled
 from .options import check_cost, check_levers, check_objective, typed
 from .runs import MixRuns, as_mix
 
@@ -224,8 +225,8 @@ def _first_generation(sc: Scenario, names, bounds, size: int, seed: int,
     bound) and, if asked, the scenario's own mix (clipped) in place of its first members."""
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
-    pop = lo + qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(
-        size) * (hi - lo)
+    pop = scaled(qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(size),
+                 lo, hi)
     pop[0] = lo
     if include_scenario:
         pop[1] = np.clip([float(sc.get(k)) for k in names], lo, hi)

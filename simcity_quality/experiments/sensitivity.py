@@ -19,6 +19,7 @@ from ..errors import SimcityQualityError, renamed
 from ..results.progress import progress_bar
 from ..scenario import Scenario, load_scenario
 from . import designs
+from .designs import scaled
 from .options import check_outputs
 from .sweep import sweep
 
@@ -136,7 +137,7 @@ def morris(scenario: Scenario | str, outputs: list[str], parameters=None, trajec
     unit = morris_design(len(names), trajectories, levels, seed)
     lo = np.array([ranges[k][0] for k in names])
     hi = np.array([ranges[k][1] for k in names])
-    points = pd.DataFrame(lo + unit * (hi - lo), columns=names)
+    points = pd.DataFrame(scaled(unit, lo, hi), columns=names)
     for k in names:  # whole-number parameters stay whole
         if isinstance(sc.get(k), int):
             points[k] = np.round(points[k]).astype(int)

@@ -52,6 +52,14 @@ def test_sampling_designs_stay_in_range_and_repeat_by_seed(plan, kind):
     assert a["behaviour.imitation_weight"].between(lo, hi).all()
 
 
+def test_a_unit_point_on_the_upper_face_stays_at_the_range_top():
+    # 0.001 + 1.0 x (0.01 - 0.001) is 0.010000000000000002 in floating point: past the range
+    lo, hi = np.array([0.001, 0.0]), np.array([0.01, 3.0])
+    assert (lo + 1.0 * (hi - lo))[0] > hi[0]  # the rounding this guards against
+    out = designs.scaled(np.array([[1.0, 1.0], [0.0, 0.5]]), lo, hi)
+    assert out[0].tolist() == [0.01, 3.0] and out[1].tolist() == [0.001, 1.5]
+
+
 def test_latin_hypercube_puts_one_point_in_each_stratum(plan):
     d = designs.lhs({REWARD: (0, 100)}, n=10, seed=1).resolve(plan)
     assert sorted((d[REWARD] // 10).astype(int)) == list(range(10))

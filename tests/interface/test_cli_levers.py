@@ -46,7 +46,7 @@ def test_levers_quiet_and_parquet(tmp_path, capsys):
     (["--lever", "rewardz"], "unknown lever 'rewardz' (did you mean 'rewards'?)"),
     (["-o", "results/levers.txt"], ".csv or .parquet"),
     (["--multiple", "0.5"], "multiple must be above 1"),
-    (["-r", "0"], "--replications must be at least 1"),
+    (["-r", "0"], "replications must be a whole number >= 1, got 0"),
     (["--firms", "300"], "--firms is now --resolution"),
 ])
 def test_levers_refuses_bad_input_with_exit_2(args, needle, capsys):
