@@ -77,8 +77,17 @@ class LeverAudit:
     differences: pd.DataFrame
     high_is_plan: list[str] = field(default_factory=list)
     results: dict[str, Results] = field(default_factory=dict)
+    uncertainty: str = "noise"  # what the shares met cover (results.uncertainty)
 
     # -- reading ------------------------------------------------------------------------
+    def describe_uncertainty(self) -> str:
+        """What the shares of replications meeting a target cover, in words."""
+        from ..results.uncertainty import describe_uncertainty, drawn_keys
+
+        drawn = (len(drawn_keys(self.scenario, {})) if self.uncertainty == "parameters"
+                 else None)
+        return describe_uncertainty(self.uncertainty, drawn)
+
     def describe_resolution(self) -> str:
         """How many of the city's firms were simulated, in words."""
         city = self.scenario.city.firms
@@ -177,7 +186,7 @@ class LeverAudit:
         return header, rows
 
     def _notes(self) -> list[str]:
-        notes = []
+        notes = ["shares met: " + self.describe_uncertainty()]
         moved, small = self.moved(), self.negligible()
         quiet = self.no_effect()
         if quiet:
@@ -349,7 +358,7 @@ def _settings_table(chosen: list[PlanLever], settings: dict, high_is_plan: list[
 @renamed(firms="resolution")
 def lever_audit(scenario: Scenario | str | Path, replications: int = 20, seed: int = 0,
                 resolution: int | None = None, levers=None, multiple: float = HIGH_MULTIPLE,
-                progress=True) -> LeverAudit:
+                progress=True, uncertainty: str = "noise") -> LeverAudit:
     """Each of the plan's levers off, at the scenario's setting and high, the others as the
     scenario has them, on common random numbers (module docstring).
 
@@ -363,16 +372,24 @@ def lever_audit(scenario: Scenario | str | Path, replications: int = 20, seed: i
             (default all of them).
         multiple: high is the plan's values times this (capped at the schema's bounds).
         progress: one progress bar over every run (``False``: silent).
+        uncertainty: ``"noise"`` (the [uncertain] parameters at the scenario's values) or
+            ``"parameters"``: every replication also draws them from their priors, the same
+            draws for every lever and setting, so the paired changes and the shares met
+            cover what is not known about behaviour (docs/uncertainty.md).
 
     Returns a :class:`LeverAudit`. Refused before anything runs: an unknown lever, a scenario
     whose ``[policy]`` leaves a chosen lever off, a value the schema refuses, ``firms=``.
     """
+    from ..results.uncertainty import check_uncertainty
+
+    uncertainty = check_uncertainty(uncertainty)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     chosen = select_levers(levers)
     multiple = _check_sizes(replications, multiple)
     resolution = check_resolution(resolution, sc)
     settings, to_run, high_is_plan = _scenarios(sc, chosen, multiple)
-    kw = dict(replications=replications, seed=seed, resolution=resolution)
+    kw = dict(replications=replications, seed=seed, resolution=resolution,
+              uncertainty=uncertainty)
     with progress_bar(progress, total=replications * (1 + len(to_run)),
                       desc="lever audit") as bar:
         bar.set_postfix_str("plan")
@@ -404,7 +421,7 @@ def lever_audit(scenario: Scenario | str | Path, replications: int = 20, seed: i
     return LeverAudit(sc, seed, replications, resolution, multiple, chosen,
                       _settings_table(chosen, settings, high_is_plan), effects_t, costs_t,
                       per_point, _front(pd.concat(diffs, ignore_index=True), front),
-                      high_is_plan, results)
+                      high_is_plan, results, uncertainty)
 
 
 def _front(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:

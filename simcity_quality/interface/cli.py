@@ -355,7 +355,7 @@ def _cmd_levers(args) -> int:
     extra = {} if args.multiple is None else {"multiple": args.multiple}
     audit = lever_audit(args.scenario, replications=args.replications, seed=args.seed,
                         resolution=args.resolution, levers=args.lever, progress=not args.quiet,
-                        **extra)
+                        uncertainty=args.uncertainty, **extra)
     print(audit)
     if args.out:
         print(f"table written to {audit.write(args.out)}")
@@ -594,6 +594,7 @@ def _add_levers(sub) -> None:
     lv.add_argument("--multiple", type=float, default=None, help="high is the plan's values "
                     "times this, capped at the schema's bounds (default 3)")
     lv.add_argument("-o", "--out", default=None, help="write the table as .csv or .parquet")
+    _uncertainty_option(lv)
     lv.set_defaults(func=_cmd_levers)
 
 

@@ -137,6 +137,23 @@ def test_the_audit_prints_a_table_and_writes_it(audit, tmp_path):
         assert "city_gross_yuan_per_point" in back.columns
 
 
+def test_with_parameter_draws_every_setting_shares_the_draws_and_says_so(plan):
+    a = lever_audit(plan, levers=["inspections"], progress=False, uncertainty="parameters",
+                    **SIZE)
+    draws = [res.draws for res in a.results.values()]
+    assert len(draws) == 3 and not draws[0].empty  # the plan, off and high
+    for d in draws[1:]:
+        pd.testing.assert_frame_equal(d, draws[0])  # the same parameters in every setting
+    # the drawn parameters change the runs: the plan's KPIs differ from a noise-only audit
+    noise = lever_audit(plan, levers=["inspections"], progress=False, **SIZE)
+    assert not a.results[plan.name].final.equals(noise.results[plan.name].final)
+    assert "uncertainty='parameters'" in repr(a) and "uncertainty='noise'" in repr(noise)
+    bad = "uncertainty=.priors.: expected .noise."
+    with pytest.raises(SimcityQualityError, match=bad):
+        lever_audit(plan, levers=["inspections"], progress=False, uncertainty="priors",
+                    **SIZE)
+
+
 @pytest.fixture
 def no_runs(monkeypatch):
     def refuse(*args, **kwargs):
