@@ -122,6 +122,7 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
     pop.write(slots, {k: v[ok] for k, v in attrs.items()})
     pop.weight[slots] = weight[ok]
     pop.tier[slots] = 0  # entrants hold no titles
+    pop.title_expires[slots] = -1
     pop.id[slots] = np.arange(next_id, next_id + slots.size)
     pop.alive[slots] = True
     pop.problem_until[slots] = -1

@@ -241,25 +241,82 @@ class AwardRound:
     scores: dict[int, np.ndarray]
 
 
+def title_eligible(pop: Population, tier, aw) -> np.ndarray:
+    """Whether each slot's firm meets the conditions of title ``tier`` (one tier, or a tier
+    per slot, 1-3; ``aw``: the scenario's ``awards``): capability at least
+    ``min_capability`` of the tier, and ISO 9001 where the tier requires it
+    (``iso_required``). The award round, the re-examination of titles at expiry and the
+    firms' own decisions read the same conditions."""
+    tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), pop.capability.shape)
+    min_capability = np.array([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])])
+    iso_required = np.array([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])])
+    return (pop.capability >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier])
+
+
+def held_title_expiry(tier: np.ndarray, validity_months: int, u: np.ndarray) -> np.ndarray:
+    """The month index (0: the base year's January) at which each title held at the start is
+    re-examined: a holder is at a uniformly drawn point of its title's validity
+    (``awards.held_title_validity_months``), so its title is re-examined at
+    ``floor(u * validity)``; -1 for firms without a title. ``u``: a uniform per slot."""
+    due = np.floor(np.asarray(u) * validity_months).astype(np.int32)
+    return np.where(np.asarray(tier) > 0, due, -1).astype(np.int32)
+
+
+@dataclass
+class TitleReview:
+    """What the month's review of titles held did (slot indices)."""
+
+    withdrawn: np.ndarray  # a failed national spot check or counterfeiting found this month
+    lapsed: np.ndarray  # re-examined at expiry and no longer eligible
+    renewed: np.ndarray  # re-examined at expiry and kept for another validity period
+
+
+def review_titles(pop: Population, sc: Scenario, month: int) -> TitleReview:
+    """Titles withdrawn, lapsed and renewed this month (§3.1; docs/ODD.md §7.7), read from each
+    holder's quality file and its title's expiry.
+
+    A title is withdrawn when the file records this month a failed national spot check
+    (``national_failed``) or counterfeit goods found by a city inspection
+    (``counterfeit_found``). A title due (``title_expires <= month``) is re-examined: the firm
+    keeps it for ``awards.title_validity_months`` more if it still meets the tier's conditions
+    (:func:`title_eligible`), and loses it otherwise. A firm that loses its title holds none
+    (tier 0) and loses the application it had made on it (``applying`` cleared).
+    """
+    aw = sc.awards
+    held = pop.alive & (pop.tier > 0)
+    found = (quality_file.within(pop.file_national_failed, 1)
+             | quality_file.within(pop.file_counterfeit_found, 1))
+    due = held & ~found & (pop.title_expires <= month)
+    ok = title_eligible(pop, pop.tier, aw)
+    out = TitleReview(np.flatnonzero(held & found), np.flatnonzero(due & ~ok),
+                      np.flatnonzero(due & ok))
+    lost = np.concatenate([out.withdrawn, out.lapsed])
+    pop.tier[lost] = 0
+    pop.title_expires[lost] = -1
+    pop.applying[lost] = 0
+    pop.title_expires[out.renewed] = month + aw.title_validity_months
+    return out
+
+
 def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: Ledger,
-                 noise: Uniforms, u: np.ndarray, next_id: int) -> tuple[AwardRound, int]:
+                 noise: Uniforms, u: np.ndarray, next_id: int,
+                 month: int) -> tuple[AwardRound, int]:
     """The yearly award round: applicants ranked, the quota win, rewards paid once per title.
 
-    From the highest tier down, eligible applicants are scored by capability, ISO 9001, size
-    and judging noise (``noise(rows, codes)``, row ``tier - 1``: a uniform per member, turned
-    into a standard normal); the tier's quota (rounded with ``u[tier - 1]``) wins. An agent
-    of weight ``w`` applies as ``w`` firms with their own noise; a winning member is split off.
+    From the highest tier down, applicants meeting the tier's conditions
+    (:func:`title_eligible`) are scored by capability, ISO 9001, size and judging noise
+    (``noise(rows, codes)``, row ``tier - 1``: a uniform per member, turned into a standard
+    normal); the tier's quota (rounded with ``u[tier - 1]``) wins. An agent of weight ``w``
+    applies as ``w`` firms with their own noise; a winning member is split off. A title won
+    in month ``month`` (its index) is re-examined ``awards.title_validity_months`` later.
     Returns the round and the next unused id.
     """
     aw = sc.awards
     result = AwardRound({}, {}, {})
     for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
-        name = TIERS[t]
         applicants = pop.alive & (pop.applying == t)
-        eligible = applicants & (pop.capability >= getattr(aw.min_capability, name))
-        if getattr(aw.iso_required, name):
-            eligible &= pop.iso9001
-        k = stochastic_round(getattr(aw.quota, name), u[t - 1])
+        eligible = applicants & title_eligible(pop, t, aw)
+        k = stochastic_round(getattr(aw.quota, TIERS[t]), u[t - 1])
         base = (pop.capability + aw.certification_bonus * pop.iso9001
                 + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
         slots = np.flatnonzero(eligible)
@@ -273,6 +330,7 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
         counts[slots] = top_members(slots, pop.weight, k, base, aw.judging_noise, member_u)
         winners, next_id = split(pop, counts, next_id)
         pop.tier[winners] = t
+        pop.title_expires[winners] = month + aw.title_validity_months
         quality_file.record(pop, "title_won", winners)
         province, city = reward_amounts(lv, year, t)
         line = REWARD_LINE_BY_TIER[t]

@@ -2,7 +2,8 @@
 
 One step is one month. The order within a month is fixed (docs/ODD.md, process overview):
 levers in force -> January set-up (key projects) -> campaign -> firm decisions -> production and
-finances -> national spot checks -> city inspections -> beliefs -> December award round ->
+finances -> national spot checks -> city inspections -> beliefs -> titles reviewed -> December
+award round ->
 interest subsidies -> exit and entry -> construction works -> service firms -> measurement.
 Each phase is a function of its own module; this one orders them and keeps the run's state.
 
@@ -33,9 +34,11 @@ from .government import (
     campaign,
     choose_inspected,
     city_inspection,
+    held_title_expiry,
     learn_win_rates,
     national_spot_check,
     pay_subsidies,
+    review_titles,
     select_key_projects,
     update_beliefs,
 )
@@ -58,7 +61,7 @@ from .shared import MONTHS_PER_YEAR
 
 # new mechanisms go at the end, so existing streams keep their seeds
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
-           "subsidies", "mesa", "construction", "services", "resolution")
+           "subsidies", "mesa", "construction", "services", "resolution", "titles")
 
 
 def keyed(rng: np.random.Generator):
@@ -130,6 +133,10 @@ class QualityCityModel(mesa.Model):
         # counterfeiting at the start: the status-quo decision rule, drawn once
         p_cf = counterfeit_probability(self.pop, sc.levers_for(self.years[0]), sc)
         self.pop.counterfeit[:] = self.streams["population"].random(self.pop.n_slots) < p_cf
+        # titles held at the start: each at a uniformly drawn point of its validity (§7.7)
+        self.pop.title_expires[:] = held_title_expiry(
+            self.pop.tier, sc.awards.held_title_validity_months,
+            self.streams["titles"].random(self.pop.n_slots))
         self._next_id = self.pop.n_slots
         self._firm_tables = firm_tables(sc)
         self._parameters = ParameterCache(sc)  # the compiled rules' numbers, once a year
@@ -250,11 +257,14 @@ class QualityCityModel(mesa.Model):
         self.counts["criminal_referrals"] += out.referrals
         self._anchors = update_beliefs(pop, self._anchors, out.inspected, sc.behaviour)
 
+        # titles withdrawn on this month's record, or re-examined at expiry (§3.1)
+        review_titles(pop, sc, t)
+
         # December: the award round (§3.1, §4.2)
         if month == 12:
             u_round = rs["awards"].random(len(TIERS) - 1)
             res, self._next_id = award_titles(pop, lv, sc, year, self.ledger,
-                                              keyed(rs["awards"]), u_round, self._next_id)
+                                              keyed(rs["awards"]), u_round, self._next_id, t)
             for tier, won in res.won.items():
                 self.counts[f"titles_won_{TIERS[tier]}"] += won
             learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)

@@ -43,6 +43,7 @@ class Population:
     ccc_required: np.ndarray  # bool, products need CCC (§3.3)
     ccc: np.ndarray  # bool
     tier: np.ndarray  # int8, award tier 0..3 (TIERS)
+    title_expires: np.ndarray  # int32, month index at which the title is re-examined; -1: none
     applying: np.ndarray  # int8, tier applied for this year (0 = none)
     discharge_ratio: np.ndarray  # float64, COD discharge relative to the standard (<=1 complies)
     counterfeit: np.ndarray  # bool, shoddy or counterfeit production this month (§4.4)
@@ -207,6 +208,7 @@ def create_population(sc: Scenario, resolution: int, rng: np.random.Generator,
         clean_count=np.zeros(n, dtype=np.int8),
         belief=np.full(n, initial_belief),
         problem_until=np.full(n, -1, dtype=np.int32),
+        title_expires=np.full(n, -1, dtype=np.int32),  # set by the model (held_title_expiry)
         key_project=np.zeros(n, dtype=bool),
         subsidy_monthly=np.zeros(n),
         subsidy_months_left=np.zeros(n, dtype=np.int16),
@@ -225,10 +227,12 @@ def empty_population(n: int) -> Population:
               "credit": bool, "intl_std": bool, "iso9001": bool,
               "ccc_required": bool, "ccc": bool, "tier": np.int8, "applying": np.int8,
               "counterfeit": bool, "watched": bool,
-              "clean_count": np.int8, "problem_until": np.int32, "key_project": bool,
+              "clean_count": np.int8, "problem_until": np.int32, "title_expires": np.int32,
+              "key_project": bool,
               "subsidy_months_left": np.int16, "debt_months_left": np.int16,
               **dict.fromkeys(quality_file.FIELDS, np.uint64)}
     arrays = {name: np.zeros(n, dtype=dtypes.get(name, np.float64)) for name in kinds}
     arrays["id"][:] = -1
     arrays["problem_until"][:] = -1
+    arrays["title_expires"][:] = -1
     return Population(**arrays)

@@ -94,7 +94,7 @@ def grow(state, extra: int) -> None:
     """Add ``extra`` empty slots (weight 0, not alive, id -1) to every array of ``state``."""
     for f in fields(state):
         arr = getattr(state, f.name)
-        fill = -1 if f.name in ("id", "problem_until") else 0
+        fill = -1 if f.name in ("id", "problem_until", "title_expires") else 0
         setattr(state, f.name, np.concatenate([arr, np.full(extra, fill, dtype=arr.dtype)]))
 
 

@@ -22,9 +22,9 @@ quantities are computed by the model before ``shuffle_do`` runs the phase, and a
 touches only its own state, so the shuffled activation order does not matter.
 
 **Order within a month** (as ``QualityCityModel.step``): key projects (January) -> campaign ->
-firm decisions -> production -> national spot checks -> city inspections -> beliefs -> award
-round (December) -> interest subsidies -> exit and entry -> construction -> services ->
-measurement.
+firm decisions -> production -> national spot checks -> city inspections -> beliefs -> titles
+reviewed -> award round (December) -> interest subsidies -> exit and entry -> construction ->
+services -> measurement.
 
 Usage::
 
@@ -170,6 +170,7 @@ class Enterprise(mesa.Agent):
 
     def __init__(self, model: "ReferenceCityModel", attrs: dict, belief: float):
         super().__init__(model)
+        self.title_expires = -1  # month index at which the title is re-examined (§7.7)
         self.__dict__.update(attrs)
         self.applying = 0
         self.counterfeit = False
@@ -449,6 +450,18 @@ class Enterprise(mesa.Agent):
         nat = self.model.scenario.national
         return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
                    * self.sampling_weight(t) / mean_weight)
+
+    def eligible_for(self, tier: int) -> bool:
+        """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least
+        the tier's ``min_capability``, ISO 9001 where the tier requires it
+        (``government.title_eligible``)."""
+        p = self.model.p
+        return self.capability >= p.min_capability[tier] and (
+            self.iso9001 or not p.iso_required[tier])
+
+    def lose_title(self) -> None:
+        """The title is withdrawn or lapses: no title, and no application built on it."""
+        self.tier, self.title_expires, self.applying = 0, -1, 0
 
     # -- the quality file (engine/quality_file.py) ------------------------------------------
     def age_file(self) -> None:
@@ -865,7 +878,8 @@ class ReferenceCityModel(mesa.Model):
 
     def _create_enterprises(self, belief: float) -> None:
         """The base-year population (``population.create_population``), every firm with the
-        status-quo belief; counterfeiting drawn once under the first year's levers."""
+        status-quo belief; counterfeiting drawn once under the first year's levers, and the
+        expiry of titles held (``QualityCityModel.__init__``)."""
         sectors, sizes = self._draw_sector_and_size(self.n_firms)
         weights = by_size(self.scenario.city.title_holder_size_weight)
         mean_weight = sum(weights[s] for s in sizes) / max(len(sizes), 1)
@@ -875,6 +889,12 @@ class ReferenceCityModel(mesa.Model):
         lv = self.scenario.levers_for(self.years[0])
         for firm in self.enterprises:
             firm.counterfeit = self.random.random() < firm.counterfeit_probability(lv)
+        # a title held at the start is at a uniform point of its validity: re-examined after a
+        # uniform share of it (``government.held_title_expiry``)
+        held = self.scenario.awards.held_title_validity_months
+        for firm in self.enterprises:
+            if firm.tier > 0:
+                firm.title_expires = math.floor(self.random.random() * held)
 
     def _create_contractors(self) -> None:
         """Base-year contractors (``construction.create_contractors``); each chooses its effort
@@ -962,6 +982,7 @@ class ReferenceCityModel(mesa.Model):
         self.national_spot_checks(t)
         self.city_inspections(lv, year, t)
         self.update_beliefs(t)
+        self.review_titles(t)
         if month == 12:
             self.award_round(lv, year)
         self.pay_interest_subsidies(year)
@@ -1120,6 +1141,23 @@ class ReferenceCityModel(mesa.Model):
                     self.anchors[s][w] += self.p.peer_learning * (rate - self.anchors[s][w])
         self.enterprises.shuffle_do("update_belief", t)
 
+    def review_titles(self, t: int) -> None:
+        """§3.1: a title is withdrawn when the holder's file shows this month a failed national
+        spot check or counterfeit goods found; a title due for re-examination is kept for
+        another ``title_validity_months`` if the firm still qualifies, and lost otherwise
+        (``government.review_titles``)."""
+        validity = self.scenario.awards.title_validity_months
+        for f in self.enterprises:
+            if f.tier == 0:
+                continue
+            if f.file_national_failed & 1 or f.file_counterfeit_found & 1:
+                f.lose_title()
+            elif f.title_expires <= t:
+                if f.eligible_for(f.tier):
+                    f.title_expires = t + validity
+                else:
+                    f.lose_title()
+
     def award_round(self, lv: Levers, year: int, draws: dict | None = None) -> None:
         """§3.1, §4.2, December: from the highest tier down the judges rank the applicants who
         still qualify by capability, certification, size and noise; the quota (stochastically
@@ -1136,8 +1174,7 @@ class ReferenceCityModel(mesa.Model):
         self.last_scores = {}
         for t in range(len(TIERS) - 1, 0, -1):
             applicants = [f for f in firms if f.applying == t]
-            eligible = [f for f in applicants if f.capability >= p.min_capability[t]
-                        and (f.iso9001 or not p.iso_required[t])]
+            eligible = [f for f in applicants if f.eligible_for(t)]
             u_round, noise = draws[t]
             k = stochastic_round(p.quota[t], u_round)
             score = {f: (f.capability + aw.certification_bonus * f.iso9001
@@ -1148,6 +1185,7 @@ class ReferenceCityModel(mesa.Model):
             province, city = reward_amounts(lv, year, t)
             for f in winners:
                 f.tier = t
+                f.title_expires = self.steps - 1 + aw.title_validity_months
                 f.cash += (province + city) / YUAN_PER_MILLION
                 f.record("title_won")
             if winners:

@@ -495,6 +495,22 @@ class Awards(_Strict):
     size_bonus: float = P(unit="logit per log10 output", source="assumption", ge=0, le=10,
                           description="judges' score bonus for larger firms",
                           reason="flagship firms are named in the plan (§3.1)")
+    title_validity_months: int = P(
+        unit="months", ge=1, le=120,
+        source="AQSIQ (2001), Measures for the Administration of China Famous Brand Products "
+        "(中国名牌产品管理办法, AQSIQ Order No. 12; as read in copies): a title is valid "
+        "three years; provincial famous-brand measures followed it (assumption for the "
+        "other tiers)",
+        description="how long a title won in an award round is valid before it is "
+        "re-examined (docs/ODD.md §7.7)")
+    held_title_validity_months: int = P(
+        unit="months", ge=1, le=120,
+        source="AQSIQ (2008), Notice on extending the validity of China Famous Brand "
+        "products to five years (质检总局关于中国名牌产品有效期延至五年的通知, "
+        "9 July 2008): the titles of 2005-2007 ran to September 2010-2012",
+        description="validity of the titles held at the start; each holder is at a "
+        "uniformly drawn point of it, so its title is re-examined after a uniform share of "
+        "it (docs/ODD.md §7.7)")
 
 
 class Market(_Strict):

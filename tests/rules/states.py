@@ -90,6 +90,8 @@ def firms(n: int = 120, seed: int = 0):
         pop.iso9001[:6] = True
         pop.applying[:6] = 0
         pop.cash[:6] = pop.output[:6]
+    # titles re-examined from two years before YEAR's summer to three years after it
+    pop.title_expires[:] = np.where(pop.tier > 0, rng.integers(6, 66, n), -1)
     return pop
 
 

@@ -17,6 +17,7 @@ from simcity_quality.experiments.equivalence import twin_reference
 from simcity_quality.reference.model import InspectionDraws
 
 T = 30  # a month index of YEAR's summer (2009 + 2 years + 6 months)
+DECEMBER = 35  # the month index of YEAR's December, when the award round runs
 
 
 def _pass_chance(sc, pop):
@@ -163,7 +164,8 @@ def test_award_round_and_win_beliefs_agree(sc):
     ledger = Ledger(twin.model.years)
     result, _ = government.award_titles(pop, lv, generous, YEAR, ledger,
                                         lambda rows, codes: v[:rows, codes >> MEMBER_BITS], u,
-                                        pop.n_slots)
+                                        pop.n_slots, DECEMBER)
+    twin.model.steps = DECEMBER + 1
     slots = np.arange(pop.n_slots)
     twin.model.award_round(lv, YEAR, {t: (u[t - 1], {twin.firms[s]: z[t - 1, s] for s in slots})
                                       for t in range(1, len(TIERS))})
@@ -172,14 +174,99 @@ def test_award_round_and_win_beliefs_agree(sc):
         assert_same(result.scores[t], ref, f"scores for {TIERS[t]}")
         assert result.won[t] == min(3 + (u[t - 1] < 0.3), np.isfinite(result.scores[t]).sum())
     assert all(result.won[t] < np.isfinite(result.scores[t]).sum() for t in result.won)
-    for name in ("tier", "cash", "applying", "file_title_won"):
+    for name in ("tier", "title_expires", "cash", "applying", "file_title_won"):
         assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    won = quality_file.within(pop.file_title_won, 1)
+    assert (pop.title_expires[won] == DECEMBER + generous.awards.title_validity_months).all()
     assert_same(ledger.amounts, twin.model.ledger.amounts, "rewards booked")
     win = np.full(len(TIERS), generous.behaviour.initial_win_belief)
     government.learn_win_rates(win, result, generous.behaviour.win_belief_learning)
     assert_same(win[1:], twin.model.win_belief[1:], "win beliefs")
     for t in range(1, len(TIERS)):
         assert twin.model.counts[f"titles_won_{TIERS[t]}"] == result.won[t]
+
+
+def _title_review_state(sc):
+    """Title holders on both sides of every condition of the review: this month's failed
+    national spot check or counterfeit found (and last month's, which no longer counts), due
+    for re-examination now, overdue or not yet, still eligible or not."""
+    pop = firms(300)
+    n = pop.n_slots
+    pop.tier[:] = np.arange(n) % len(TIERS)  # every tier, and firms without a title
+    pop.title_expires[:] = np.where(pop.tier > 0, T + np.arange(n) % 5 - 2, -1)  # T-2 .. T+2
+    for name, every in (("file_national_failed", 7), ("file_counterfeit_found", 11)):
+        bits = getattr(pop, name)
+        bits[np.arange(n) % every == 1] |= np.uint64(1)  # this month
+        bits[np.arange(n) % every == 2] |= np.uint64(2)  # last month
+    return pop
+
+
+def test_titles_withdrawn_lapsed_and_renewed_agree(sc):
+    pop = _title_review_state(sc)
+    twin = twin_reference(sc, pop)
+    out = government.review_titles(pop, sc, T)
+    twin.model.review_titles(T)
+    slots = np.arange(pop.n_slots)
+    for name in ("tier", "title_expires", "applying"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert out.withdrawn.size and out.lapsed.size and out.renewed.size
+    assert (pop.title_expires[out.renewed] == T + sc.awards.title_validity_months).all()
+    # titles not yet due and without this month's record keep their expiry
+    kept = (pop.tier > 0) & (pop.title_expires > T)
+    assert kept.any()
+
+
+def test_a_title_lapses_36_months_after_its_round_if_no_longer_eligible(sc):
+    """Hand-computed: won in YEAR's December round (month 35), a title valid 36 months is held
+    until month 70 and re-examined at month 71; a firm that has fallen below the tier's
+    capability then loses it, a clean eligible one keeps it until month 107."""
+    assert sc.awards.title_validity_months == 36  # the AQSIQ 2001 measures' three years
+    one = sc.override({"awards.quota.china_famous_brand": 2.0})
+    pop = firms(2)
+    pop.tier[:], pop.applying[:], pop.iso9001[:] = 1, 2, True
+    pop.capability[:] = one.awards.min_capability.china_famous_brand + 0.5
+    result, _ = government.award_titles(pop, one.levers_for(YEAR), one, YEAR,
+                                        Ledger(list(range(2009, 2013))),
+                                        lambda rows, codes: np.full((rows, codes.size), 0.5),
+                                        np.zeros(3), pop.n_slots, DECEMBER)
+    assert result.won[2] == 2 and (pop.tier == 2).all()
+    assert pop.title_expires.tolist() == [71, 71]
+    pop.capability[0] = one.awards.min_capability.china_famous_brand - 0.1  # drifted below
+    for month in range(DECEMBER + 1, 71):
+        government.review_titles(pop, one, month)
+        assert pop.tier.tolist() == [2, 2], month
+    out = government.review_titles(pop, one, 71)
+    assert out.lapsed.tolist() == [0] and out.renewed.tolist() == [1]
+    assert pop.tier.tolist() == [0, 2] and pop.title_expires.tolist() == [-1, 107]
+
+
+def test_a_failed_national_spot_check_or_counterfeit_found_withdraws_a_title(sc):
+    """Hand-computed: three eligible holders of a title valid for two more years; the one
+    whose file shows a failed national spot check this month, and the one caught
+    counterfeiting, lose their title and their application; the clean one keeps both."""
+    pop = firms(3)
+    pop.tier[:], pop.applying[:], pop.iso9001[:] = 2, 3, True
+    pop.capability[:] = sc.awards.min_capability.national_award + 1.0
+    pop.title_expires[:] = T + 24
+    for name in quality_file.FIELDS:
+        getattr(pop, name)[:] = 0
+    quality_file.record(pop, "national_failed", [0])
+    quality_file.record(pop, "counterfeit_found", [1])
+    out = government.review_titles(pop, sc, T)
+    assert out.withdrawn.tolist() == [0, 1] and out.lapsed.size == out.renewed.size == 0
+    assert pop.tier.tolist() == [0, 0, 2] and pop.applying.tolist() == [0, 0, 3]
+    assert pop.title_expires.tolist() == [-1, -1, T + 24]
+    quality_file.new_month(pop)  # a month later the failure is a month old: not read again
+    pop.tier[0] = 1
+    assert government.review_titles(pop, sc, T + 1).withdrawn.size == 0
+
+
+def test_titles_held_at_the_start_are_reexamined_within_their_validity():
+    """Hand-computed: a holder at a uniform point u of a 60-month validity is re-examined
+    at month floor(60 u); firms without a title have no expiry."""
+    got = government.held_title_expiry(np.array([1, 2, 3, 0]), 60,
+                                       np.array([0.0, 0.5, 0.9999, 0.3]))
+    assert got.tolist() == [0, 30, 59, -1]
 
 
 def test_key_projects_and_interest_subsidies_agree(sc):
