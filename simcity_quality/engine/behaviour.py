@@ -216,7 +216,10 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
         value = win_belief[nxt] * (titles.reward_million[nxt]
                                    + titles.brand_premium[nxt] * out * H + procurement)
         cost = titles.application_cost_million[nxt]
-        iso_ok = f.iso9001[i] or not titles.iso_required[nxt]
+        # the title's conditions other than capability: ISO 9001 where required, and no failed
+        # national spot check in the quality file's recent months (government.title_eligible)
+        iso_ok = ((f.iso9001[i] or not titles.iso_required[nxt])
+                  and (f.file_national_failed[i] & titles.clean_record_mask) == 0)
         if (f.applying[i] == 0 and f.capability[i] >= titles.min_capability[nxt] and iso_ok
                 and f.cash[i] >= cost):
             util[APPLY] = (value - cost) / unit

@@ -244,13 +244,15 @@ class AwardRound:
 def title_eligible(pop: Population, tier, aw) -> np.ndarray:
     """Whether each slot's firm meets the conditions of title ``tier`` (one tier, or a tier
     per slot, 1-3; ``aw``: the scenario's ``awards``): capability at least
-    ``min_capability`` of the tier, and ISO 9001 where the tier requires it
-    (``iso_required``). The award round, the re-examination of titles at expiry and the
-    firms' own decisions read the same conditions."""
+    ``min_capability`` of the tier, ISO 9001 where the tier requires it (``iso_required``),
+    and no failed national spot check in the last ``clean_record_months`` of its quality
+    file. The award round, the re-examination of titles at expiry and the firms' own
+    decisions (``behaviour.investment_utilities``) read the same conditions."""
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), pop.capability.shape)
     min_capability = np.array([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])])
     iso_required = np.array([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])])
-    return (pop.capability >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier])
+    clean = ~quality_file.within(pop.file_national_failed, aw.clean_record_months)
+    return (pop.capability >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & clean
 
 
 def held_title_expiry(tier: np.ndarray, validity_months: int, u: np.ndarray) -> np.ndarray:

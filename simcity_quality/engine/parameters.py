@@ -68,6 +68,7 @@ class TitleTable(NamedTuple):
     reward_million: np.ndarray  # province plus city, paid once to a winner
     brand_premium: np.ndarray  # margin a title adds, share of output a year
     application_cost_million: np.ndarray
+    clean_record_mask: np.uint64  # the quality file's bits a failed national check must avoid
 
 
 class ProductionParameters(NamedTuple):
@@ -147,6 +148,7 @@ def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
         reward_million=np.array([0.0, *rewards]),
         brand_premium=by_tier(sc.market.brand_premium),
         application_cost_million=by_tier(aw.application_cost_yuan) / YUAN_PER_MILLION,
+        clean_record_mask=np.uint64((1 << aw.clean_record_months) - 1),
     )
 
 

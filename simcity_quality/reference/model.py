@@ -314,7 +314,7 @@ class Enterprise(mesa.Agent):
             value = model.win_belief[nxt] * ((province + city) / YUAN_PER_MILLION
                                              + p.brand_premium[nxt] * out * H + procurement)
             cost_apply = p.application_cost_yuan[nxt] / YUAN_PER_MILLION
-            iso_ok = self.iso9001 or not p.iso_required[nxt]
+            iso_ok = self.meets_other_conditions(nxt)
             if (self.applying == 0 and self.capability >= p.min_capability[nxt] and iso_ok
                     and self.cash >= cost_apply):
                 utility["apply_title"] = (value - cost_apply) / unit
@@ -453,11 +453,17 @@ class Enterprise(mesa.Agent):
 
     def eligible_for(self, tier: int) -> bool:
         """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least
-        the tier's ``min_capability``, ISO 9001 where the tier requires it
+        the tier's ``min_capability``, and :meth:`meets_other_conditions`
         (``government.title_eligible``)."""
         p = self.model.p
-        return self.capability >= p.min_capability[tier] and (
-            self.iso9001 or not p.iso_required[tier])
+        return (self.capability >= p.min_capability[tier] and self.meets_other_conditions(tier))
+
+    def meets_other_conditions(self, tier: int) -> bool:
+        """A title's conditions other than capability: ISO 9001 where the tier requires it,
+        and no failed national spot check in the file's last ``clean_record_months``."""
+        months = self.model.scenario.awards.clean_record_months
+        clean = not self.file_national_failed & ((1 << months) - 1)
+        return clean and (self.iso9001 or not self.model.p.iso_required[tier])
 
     def lose_title(self) -> None:
         """The title is withdrawn or lapses: no title, and no application built on it."""

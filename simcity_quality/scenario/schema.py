@@ -503,6 +503,13 @@ class Awards(_Strict):
         "other tiers)",
         description="how long a title won in an award round is valid before it is "
         "re-examined (docs/ODD.md §7.7)")
+    clean_record_months: int = P(
+        unit="months", ge=1, le=64,
+        source="AQSIQ (2001), Measures for the Administration of China Famous Brand Products "
+        "(AQSIQ Order No. 12; as read in copies; notes/modelling.md): no failed spot check at "
+        "provincial level or above in the three years before applying",
+        description="months of the quality file (at most the 64 it keeps) in which a failed "
+        "national spot check makes a firm ineligible for every title (docs/ODD.md §7.7)")
     held_title_validity_months: int = P(
         unit="months", ge=1, le=120,
         source="AQSIQ (2008), Notice on extending the validity of China Famous Brand "

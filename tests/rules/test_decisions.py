@@ -59,6 +59,7 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
         pop.tier[list(slots)], pop.applying[list(slots)] = tier, 0
         pop.iso9001[list(slots)], pop.capability[list(slots)] = True, 4.0
         pop.cash[list(slots)] = pop.output[list(slots)]
+        pop.file_national_failed[list(slots)] = 0  # a clean record (§7.7)
     pop.credit[::4] = True
     p = decision_parameters(sc, sc.levers_for(YEAR))
     out = pop.output

@@ -224,6 +224,7 @@ def test_a_title_lapses_36_months_after_its_round_if_no_longer_eligible(sc):
     one = sc.override({"awards.quota.china_famous_brand": 2.0})
     pop = firms(2)
     pop.tier[:], pop.applying[:], pop.iso9001[:] = 1, 2, True
+    pop.file_national_failed[:] = 0
     pop.capability[:] = one.awards.min_capability.china_famous_brand + 0.5
     result, _ = government.award_titles(pop, one.levers_for(YEAR), one, YEAR,
                                         Ledger(list(range(2009, 2013))),
@@ -259,6 +260,45 @@ def test_a_failed_national_spot_check_or_counterfeit_found_withdraws_a_title(sc)
     quality_file.new_month(pop)  # a month later the failure is a month old: not read again
     pop.tier[0] = 1
     assert government.review_titles(pop, sc, T + 1).withdrawn.size == 0
+
+
+def test_eligibility_reads_the_three_year_spot_check_record_and_certification(sc):
+    """Hand-computed (docs/ODD.md §7.7): for China Famous Brand (ISO 9001 required), a firm
+    with a national spot check failed 35 months ago is not eligible, one failed 36 months ago
+    is (the file's last 36 months are this one and the 35 before); so are a clean firm and
+    not a firm failed this month, one without ISO 9001 or one just below the capability. The
+    round scores only the eligible applicants, and only they may decide to apply."""
+    from simcity_quality.categories import OPTIONS, SECTORS
+    from simcity_quality.engine import behaviour
+    from simcity_quality.engine.parameters import decision_parameters, title_table
+
+    assert sc.awards.clean_record_months == 36 and sc.awards.iso_required.china_famous_brand
+    pop = firms(6)
+    floor = sc.awards.min_capability.china_famous_brand
+    pop.tier[:], pop.applying[:], pop.iso9001[:] = 1, 0, True
+    pop.capability[:] = floor + 0.2
+    pop.cash[:] = pop.output  # every option affordable
+    pop.file_national_failed[:] = np.array([0, 1 << 35, 1 << 36, 1, 0, 0], dtype=np.uint64)
+    pop.iso9001[4] = False
+    pop.capability[5] = floor - 0.01
+    expected = [True, False, True, False, False, False]
+    assert government.title_eligible(pop, 2, sc.awards).tolist() == expected
+    twin = twin_reference(sc, pop)
+    assert [twin.firms[s].eligible_for(2) for s in range(6)] == expected
+    # deciding: the application is open to the eligible firms only
+    lv = sc.levers_for(YEAR)
+    u = np.ones((len(behaviour.DRAWS) + len(OPTIONS) - 1, 6))
+    u[0] = 0.0  # every firm reviews; no draw below 1 makes an investment
+    dec = behaviour.choose(pop, sc, lv, decision_parameters(sc, lv), title_table(sc, lv, YEAR),
+                           np.full(len(TIERS), 0.5), lambda rows, slots: u[:rows, slots],
+                           len(SECTORS))
+    assert np.isfinite(dec.utilities[:, OPTIONS.index("apply_title")]).tolist() == expected
+    # judging: the same firms applying, only the eligible ones are scored
+    pop.applying[:] = 2
+    result, _ = government.award_titles(pop, lv, sc, YEAR, Ledger(list(range(2009, 2013))),
+                                        lambda rows, codes: np.full((rows, codes.size), 0.5),
+                                        np.zeros(3), pop.n_slots, DECEMBER)
+    assert np.isfinite(result.scores[2]).tolist() == expected
 
 
 def test_titles_held_at_the_start_are_reexamined_within_their_validity():
