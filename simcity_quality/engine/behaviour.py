@@ -21,6 +21,7 @@ per-agent version is ``reference.Enterprise.decide``, and ``tests/rules/`` runs 
 same uniforms.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
 TOP_TIER = len(TIERS) - 1
 MIN_OUTPUT = 1e-9  # million yuan: keeps payoffs per unit of output finite for an empty firm
+MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: as the judges take log10 of output (government.py)
 
 
 # the firms (agents' weights) making each investment in a month, as ``decide`` counts them
@@ -153,14 +155,35 @@ def _key_project_subsidy(f: FirmArrays, i: int, p: DecisionParameters, cost_up: 
 
 
 @jit
+def win_chance(f: FirmArrays, i: int, titles: TitleTable, win_belief: np.ndarray,
+               cutoff: np.ndarray, tier: int, capability: float) -> float:
+    """Firm ``i``'s perceived chance that an application for ``tier`` wins, were its
+    capability ``capability`` (docs/ODD.md §7.7). ``city_rate``: the city-wide belief
+    ``win_belief[tier]``. ``own_score``: the chance that its judging score, ``capability +
+    certification_bonus * ISO 9001 + size_bonus * log10(output)`` plus ``judging_noise``
+    times a standard normal, beats the tier's last winning cut-off ``cutoff[tier]``; the
+    city-wide belief while no cut-off has been seen (NaN)."""
+    if not titles.own_score or np.isnan(cutoff[tier]):
+        return win_belief[tier]
+    score = (capability + titles.certification_bonus * f.iso9001[i]
+             + titles.size_bonus * np.log10(max(f.output[i], MIN_OUTPUT_FOR_LOG)))
+    gap = score - cutoff[tier]
+    if titles.judging_noise <= 0.0:
+        return 1.0 if gap > 0.0 else 0.0
+    return 0.5 * math.erfc(-gap / (titles.judging_noise * math.sqrt(2.0)))
+
+
+@jit
 def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: TitleTable,
                          imitation_intl: float, imitation_iso: float, win_belief: np.ndarray,
-                         cod_coefficients: np.ndarray, util: np.ndarray) -> None:
+                         cutoff: np.ndarray, cod_coefficients: np.ndarray,
+                         util: np.ndarray) -> None:
     """Each investment's net payoff for reviewing firm ``i`` in logit units into ``util``
     (``-inf``: not open to it; column 0, not investing, is 0).
 
     Costs are paid from cash now except the share a firm with credit borrows; an option whose
-    own share the firm cannot pay is closed. ``imitation_*``: the pull of the firm's sector.
+    own share the firm cannot pay is closed. ``imitation_*``: the pull of the firm's sector;
+    ``win_belief``, ``cutoff``: per tier, what :func:`win_chance` reads.
     """
     out = max(f.output[i], MIN_OUTPUT)
     unit = p.logit_scale * out
@@ -213,22 +236,27 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
         procurement = p.procurement_share * (
             p.procurement_sales_gain * max(f.margin[i], 0.0)
             + p.procurement_price_premium * (1.0 + p.procurement_sales_gain)) * out * H
-        value = win_belief[nxt] * (titles.reward_million[nxt]
-                                   + titles.brand_premium[nxt] * out * H + procurement)
+        prize = titles.reward_million[nxt] + titles.brand_premium[nxt] * out * H + procurement
+        value = win_chance(f, i, titles, win_belief, cutoff, nxt, f.capability[i]) * prize
         cost = titles.application_cost_million[nxt]
         # the title's conditions other than capability: ISO 9001 where required, and no failed
         # national spot check in the quality file's recent months (government.title_eligible)
         iso_ok = ((f.iso9001[i] or not titles.iso_required[nxt])
                   and (f.file_national_failed[i] & titles.clean_record_mask) == 0)
-        if (f.applying[i] == 0 and f.capability[i] >= titles.min_capability[nxt] and iso_ok
-                and f.cash[i] >= cost):
+        eligible = f.capability[i] >= titles.min_capability[nxt] and iso_ok
+        if f.applying[i] == 0 and eligible and f.cash[i] >= cost:
             util[APPLY] = (value - cost) / unit
-        # an upgrade that would make the firm eligible is worth the title's prospect too
-        # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
-        if (util[UPGRADE] > -np.inf and iso_ok
-                and f.capability[i] < titles.min_capability[nxt]
-                <= f.capability[i] + p.upgrade_gain):
-            util[UPGRADE] += max(value - cost, 0.0) / unit
+        # an upgrade is worth what it adds to the title's prospect (the brand pipeline, §3.1:
+        # "mature a batch, recommend a batch"): the prospect after it (if it makes the firm
+        # eligible) less the prospect now (if the firm is eligible now). Under city_rate only
+        # an upgrade that makes the firm eligible adds anything.
+        after = f.capability[i] + p.upgrade_gain
+        if util[UPGRADE] > -np.inf and iso_ok and titles.min_capability[nxt] <= after:
+            gain = max(win_chance(f, i, titles, win_belief, cutoff, nxt, after) * prize - cost,
+                       0.0)
+            if eligible:
+                gain -= max(value - cost, 0.0)
+            util[UPGRADE] += gain / unit
 
 
 @jit
@@ -330,7 +358,7 @@ def by_value(util: np.ndarray, order: np.ndarray) -> None:
 @jit
 def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: TitleTable,
            imitation_intl: np.ndarray, imitation_iso: np.ndarray, win_belief: np.ndarray,
-           cod_coefficients: np.ndarray, u: np.ndarray, adopt: np.ndarray,
+           cutoff: np.ndarray, cod_coefficients: np.ndarray, u: np.ndarray, adopt: np.ndarray,
            invested: np.ndarray, subsidised: np.ndarray, counts: np.ndarray,
            utilities: np.ndarray) -> None:
     """One month of decisions of the ``reviewers`` (slots), firm by firm.
@@ -349,7 +377,7 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
         f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
         util = utilities[j]
         investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
-                             cod_coefficients, util)
+                             cutoff, cod_coefficients, util)
         by_value(util, order)
         mask = 0
         for o in order:
@@ -389,12 +417,14 @@ DRAWS = ("review", "counterfeit", "misuse", "substantive")
 
 
 def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
-           titles: TitleTable, win_belief: np.ndarray, uniforms, n_sectors: int) -> Decisions:
+           titles: TitleTable, win_belief: np.ndarray, uniforms, n_sectors: int,
+           cutoff: np.ndarray | None = None) -> Decisions:
     """One month of decisions. ``uniforms(rows, slots)``: each slot's draws (rows as
     ``DRAWS``, then one uniform per investment, in ``OPTIONS[1:]`` order; the model's are
     :func:`~simcity_quality.engine.rng.derived_rows` of the month's key); ``win_belief``: the
-    perceived chance of winning per tier (index 0 unused). An agent of weight ``w`` decides for
-    its ``w`` identical firms at once.
+    perceived chance of winning per tier (index 0 unused); ``cutoff``: each tier's last
+    winning cut-off (NaN, or None for all: none seen), read under ``own_score``. An agent of
+    weight ``w`` decides for its ``w`` identical firms at once.
 
     Only reviewing firms are computed. Which slots review depends on their review draw alone,
     never on a lever, and a slot's draws depend only on (key, slot), so the noise each firm
@@ -411,8 +441,11 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     subsidised = np.zeros(pop.n_slots, dtype=bool)
     counts = np.zeros(len(COUNTS))
     utilities = np.empty((reviewers.size, len(OPTIONS)))
+    if cutoff is None:
+        cutoff = np.full(win_belief.shape[0], np.nan)
     decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
-           sector_cod_coefficients(sc), np.ascontiguousarray(draws[1:len(DRAWS)]),
-           np.ascontiguousarray(draws[len(DRAWS):]), invested, subsidised, counts, utilities)
+           np.asarray(cutoff, dtype=np.float64), sector_cod_coefficients(sc),
+           np.ascontiguousarray(draws[1:len(DRAWS)]), np.ascontiguousarray(draws[len(DRAWS):]),
+           invested, subsidised, counts, utilities)
     return Decisions(invested, subsidised, reviewers, utilities,
                      dict(zip(COUNTS, counts.tolist(), strict=True)))

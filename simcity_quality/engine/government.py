@@ -233,12 +233,14 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
 
 @dataclass
 class AwardRound:
-    """One December round (§3.1, §4.2): per tier, applicants, winners, and the judges' score
-    of every eligible applicant (NaN for other slots)."""
+    """One December round (§3.1, §4.2): per tier, applicants, winners, the judges' score
+    of every eligible applicant (NaN for other slots), and the winning cut-off (the lowest
+    winning score; tiers without a winner have none)."""
 
     applied: dict[int, int]
     won: dict[int, int]
     scores: dict[int, np.ndarray]
+    cutoff: dict[int, float]
 
 
 def title_eligible(pop: Population, tier, aw) -> np.ndarray:
@@ -314,7 +316,7 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
     Returns the round and the next unused id.
     """
     aw = sc.awards
-    result = AwardRound({}, {}, {})
+    result = AwardRound({}, {}, {}, {})
     for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
         applicants = pop.alive & (pop.applying == t)
         eligible = applicants & title_eligible(pop, t, aw)
@@ -329,7 +331,10 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
         result.scores[t] = best_member_score(pop, slots, base, aw.judging_noise, member_u)
         result.applied[t] = int(pop.weight[applicants].sum())  # before splits grow the arrays
         counts = np.zeros(pop.n_slots, dtype=np.int64)
-        counts[slots] = top_members(slots, pop.weight, k, base, aw.judging_noise, member_u)
+        counts[slots], last = top_members(slots, pop.weight, k, base, aw.judging_noise,
+                                          member_u, with_cutoff=True)
+        if np.isfinite(last):
+            result.cutoff[t] = float(last)
         winners, next_id = split(pop, counts, next_id)
         pop.tier[winners] = t
         pop.title_expires[winners] = month + aw.title_validity_months
@@ -366,6 +371,14 @@ def learn_win_rates(win_belief: np.ndarray, result: AwardRound, learning: float)
     for tier, applied in result.applied.items():
         if applied:
             win_belief[tier] += learning * (result.won[tier] / applied - win_belief[tier])
+
+
+def record_cutoffs(cutoff: np.ndarray, result: AwardRound) -> None:
+    """After an award round, each tier's last winning cut-off (``cutoff``, index 0 unused;
+    NaN until a tier has had a winner) becomes the round's; tiers without a winner keep
+    theirs. The ``own_score`` belief rule reads it (docs/ODD.md §7.7)."""
+    for tier, value in result.cutoff.items():
+        cutoff[tier] = value
 
 
 def campaign(pop: Population, sc: Scenario, lv: Levers, year: int, ledger: Ledger) -> None:

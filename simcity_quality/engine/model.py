@@ -38,6 +38,7 @@ from .government import (
     learn_win_rates,
     national_spot_check,
     pay_subsidies,
+    record_cutoffs,
     review_titles,
     select_key_projects,
     update_beliefs,
@@ -161,6 +162,8 @@ class QualityCityModel(mesa.Model):
         self._anchors = np.full((len(SECTORS), 2), sq_rate)
         # perceived chance that an application for each tier wins (index 0: no title)
         self._win_belief = np.full(len(TIERS), b.initial_win_belief)
+        # each tier's last winning cut-off (judges' score), NaN until a round has had a winner
+        self._title_cutoff = np.full(len(TIERS), np.nan)
         self._inspection_carry = 0.0
 
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -223,7 +226,7 @@ class QualityCityModel(mesa.Model):
         p_dec, titles, p_prod = self._parameters.for_year(year)
         self.observer.before_decisions(self)
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
-                     len(SECTORS))
+                     len(SECTORS), self._title_cutoff)
         self.observer.after_decisions(self, dec)
         self.counts["brand_applications"] += int(round(dec.applications))
         for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
@@ -268,6 +271,7 @@ class QualityCityModel(mesa.Model):
             for tier, won in res.won.items():
                 self.counts[f"titles_won_{TIERS[tier]}"] += won
             learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)
+            record_cutoffs(self._title_cutoff, res)
 
         # interest subsidies on running key-project loans (§3.4)
         self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(pop))

@@ -69,6 +69,10 @@ class TitleTable(NamedTuple):
     brand_premium: np.ndarray  # margin a title adds, share of output a year
     application_cost_million: np.ndarray
     clean_record_mask: np.uint64  # the quality file's bits a failed national check must avoid
+    own_score: bool  # behaviour.title_belief == "own_score": own score against the cut-off
+    judging_noise: float  # the judges' score: capability + bonuses + judging_noise x N(0, 1)
+    certification_bonus: float
+    size_bonus: float
 
 
 class ProductionParameters(NamedTuple):
@@ -149,6 +153,9 @@ def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
         brand_premium=by_tier(sc.market.brand_premium),
         application_cost_million=by_tier(aw.application_cost_yuan) / YUAN_PER_MILLION,
         clean_record_mask=np.uint64((1 << aw.clean_record_months) - 1),
+        own_score=sc.behaviour.title_belief == "own_score",
+        judging_noise=aw.judging_noise, certification_bonus=aw.certification_bonus,
+        size_bonus=aw.size_bonus,
     )
 
 

@@ -173,7 +173,7 @@ def check_resolution(resolution, sc: Scenario, where: str = "resolution") -> int
 
 
 def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
-                spread: float, uniform_at, normal: bool = True) -> np.ndarray:
+                spread: float, uniform_at, normal: bool = True, with_cutoff: bool = False):
     """How many of each agent's members are among the ``k`` best of all members of ``slots``.
 
     A member's value is ``base[slot] + spread * ndtri(v)`` (``normal``; else ``base + v``)
@@ -181,15 +181,17 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     drawn from the largest down (the largest of ``w`` uniforms is ``u ** (1 / w)``, the next
     that times ``u' ** (1 / (w - 1))``, ...), each ``u`` being ``uniform_at(codes)`` of the
     member's code, so only the members that come near the top are ever drawn. Raising ``k``
-    only adds members (common random numbers). Returns counts aligned with ``slots``.
+    only adds members (common random numbers). Returns counts aligned with ``slots``, and
+    with ``with_cutoff`` also the value of the last member taken (NaN if none is).
     """
     import heapq
 
     from scipy.special import ndtri
 
     counts = np.zeros(slots.size, dtype=np.int64)
+    last = np.nan
     if k <= 0 or slots.size == 0:
-        return counts
+        return (counts, last) if with_cutoff else counts
     w = weight[slots].astype(np.int64)
     codes0 = (slots.astype(np.int64) << MEMBER_BITS)
     v = uniform_at(codes0) ** (1.0 / w)
@@ -197,15 +199,16 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     heap = [(-value[j], j, v[j]) for j in range(slots.size)]
     heapq.heapify(heap)
     for _ in range(min(k, int(w.sum()))):
-        _, j, vj = heapq.heappop(heap)
+        neg, j, vj = heapq.heappop(heap)
         counts[j] += 1
+        last = -neg
         left = w[j] - counts[j]
         if left > 0:  # the agent's next member, below this one
             u = uniform_at(np.array([codes0[j] + counts[j]]))[0]
             vn = vj * u ** (1.0 / left)
             score = base[slots[j]] + (spread * ndtri(vn) if normal else vn)
             heapq.heappush(heap, (-score, j, vn))
-    return counts
+    return (counts, last) if with_cutoff else counts
 
 
 def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -311,19 +311,23 @@ class Enterprise(mesa.Agent):
                            * (p.procurement_sales_gain * margin
                               + lv.procurement.price_premium * (1.0 + p.procurement_sales_gain))
                            * out * H)
-            value = model.win_belief[nxt] * ((province + city) / YUAN_PER_MILLION
-                                             + p.brand_premium[nxt] * out * H + procurement)
+            prize = ((province + city) / YUAN_PER_MILLION + p.brand_premium[nxt] * out * H
+                     + procurement)
+            value = self.win_chance(nxt, self.capability) * prize
             cost_apply = p.application_cost_yuan[nxt] / YUAN_PER_MILLION
             iso_ok = self.meets_other_conditions(nxt)
-            if (self.applying == 0 and self.capability >= p.min_capability[nxt] and iso_ok
-                    and self.cash >= cost_apply):
+            eligible = self.capability >= p.min_capability[nxt] and iso_ok
+            if self.applying == 0 and eligible and self.cash >= cost_apply:
                 utility["apply_title"] = (value - cost_apply) / unit
-            # an upgrade that would make the firm eligible is worth the title's prospect too
-            # (the brand pipeline, §3.1: "mature a batch, recommend a batch")
-            if ("upgrade" in utility and iso_ok
-                    and self.capability < p.min_capability[nxt]
-                    <= self.capability + p.upgrade_gain):
-                utility["upgrade"] += max(0.0, value - cost_apply) / unit
+            # an upgrade is worth what it adds to the title's prospect (the brand pipeline,
+            # §3.1: "mature a batch, recommend a batch"): the prospect once upgraded, if that
+            # makes the firm eligible, less the prospect now, if it is eligible now
+            upgraded = self.capability + p.upgrade_gain
+            if "upgrade" in utility and iso_ok and p.min_capability[nxt] <= upgraded:
+                gain = max(0.0, self.win_chance(nxt, upgraded) * prize - cost_apply)
+                if eligible:
+                    gain -= max(0.0, value - cost_apply)
+                utility["upgrade"] += gain / unit
 
         # a binary logit for each investment; the chosen ones, the most valuable first (equal
         # ones in OPTIONS order), while the firm can pay its own share of each
@@ -450,6 +454,22 @@ class Enterprise(mesa.Agent):
         nat = self.model.scenario.national
         return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
                    * self.sampling_weight(t) / mean_weight)
+
+    def win_chance(self, tier: int, capability: float) -> float:
+        """The firm's perceived chance that an application for ``tier`` wins, were its
+        capability ``capability`` (``behaviour.win_chance``; ODD §7.7): the city-wide belief
+        under ``city_rate`` (and while no cut-off has been seen); under ``own_score`` the
+        chance that its judging score with the judges' normal noise beats the tier's last
+        winning cut-off."""
+        model, aw = self.model, self.model.scenario.awards
+        cutoff = model.title_cutoff[tier]
+        if model.scenario.behaviour.title_belief == "city_rate" or math.isnan(cutoff):
+            return model.win_belief[tier]
+        score = (capability + aw.certification_bonus * self.iso9001
+                 + aw.size_bonus * math.log10(max(self.output, MIN_OUTPUT_FOR_LOG)))
+        if aw.judging_noise <= 0:
+            return 1.0 if score > cutoff else 0.0
+        return 0.5 * math.erfc(-(score - cutoff) / (aw.judging_noise * math.sqrt(2.0)))
 
     def eligible_for(self, tier: int) -> bool:
         """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least
@@ -786,6 +806,7 @@ class ReferenceCityModel(mesa.Model):
         self.anchors = [[sq_rate, sq_rate] for _ in SECTORS]  # sector x (normal, watched)
         # perceived chance an application for each tier wins (index 0: no title)
         self.win_belief = [sc.behaviour.initial_win_belief] * len(TIERS)
+        self.title_cutoff = [math.nan] * len(TIERS)  # last winning score per tier (§7.7)
         self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -1168,7 +1189,8 @@ class ReferenceCityModel(mesa.Model):
         """§3.1, §4.2, December: from the highest tier down the judges rank the applicants who
         still qualify by capability, certification, size and noise; the quota (stochastically
         rounded) wins; winners take the title and the one-time rewards of
-        province and city. Perceived win chances follow win ratios
+        province and city. Perceived win chances follow win ratios, and the lowest winning
+        score is the tier's cut-off
         (``government.award_titles``). ``draws``: per tier, (the quota's rounding uniform,
         {firm: normal judging noise})."""
         aw, p = self.scenario.awards, self.p
@@ -1199,6 +1221,8 @@ class ReferenceCityModel(mesa.Model):
                                  province * len(winners))
                 self.ledger.book(year, "city", REWARD_LINE_BY_TIER[t], city * len(winners))
             self.counts[f"titles_won_{TIERS[t]}"] += len(winners)
+            if winners:  # the cut-off firms read under own_score
+                self.title_cutoff[t] = min(score[f] for f in winners)
             if applicants:
                 self.win_belief[t] += p.win_belief_learning * (len(winners) / len(applicants)
                                                                - self.win_belief[t])

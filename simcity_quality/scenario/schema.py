@@ -647,6 +647,15 @@ class Behaviour(_Strict):
                                    le=1, description="how far the perceived chance of winning "
                                    "moves towards the last round's win rate",
                                    reason="firms weigh the latest round heavily")
+    title_belief: Literal["city_rate", "own_score"] = P(
+        unit="rule", strict=None, source="assumption",
+        description="how a firm judges its chance of winning a title (docs/ODD.md §7.7): "
+        "city_rate, the city-wide winners over applicants (learnt with win_belief_learning); "
+        "own_score, the chance that its own judging score beats the tier's last winning "
+        "cut-off, with the judges' noise awards.judging_noise (the city rate until a cut-off "
+        "has been seen)",
+        reason="no survey of how applicants judged their chances; kept as a named choice so "
+        "that a result's dependence on it can be seen")
     entrant_capability_shift: float = P(unit="logit", source="assumption", ge=-10, le=10,
                                         description="capability of entrants relative to "
                                         "incumbents of their size",

@@ -93,7 +93,7 @@ def _adoption_uniforms(sc, pop, p, u_front, seed: int) -> np.ndarray:
 WIN_BELIEF = np.array([0.0, 0.4, 0.2, 0.1])
 
 
-def _decide_both(sc, pop, seed: int = 3, win_belief=None):
+def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None):
     """One month of decisions by every firm, in the engine and in the reference, on the same
     uniforms: review draws around the decision rate, counterfeit draws around each firm's
     chance and substantive-ISO draws around their probability, misuse draws alternately just
@@ -104,6 +104,8 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None):
     win_belief = WIN_BELIEF if win_belief is None else win_belief
     twin = twin_reference(sc, pop)  # the state before anything is decided
     twin.model.win_belief = list(win_belief)
+    if cutoff is not None:
+        twin.model.title_cutoff = list(cutoff)
     n = pop.n_slots
     u_review = np.where(np.arange(n) % 8 == 7, p.decision_rate * 1.05,
                         np.random.default_rng(seed).uniform(0, p.decision_rate, n))
@@ -115,7 +117,7 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None):
                        edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3)])
     u = np.vstack([front, _adoption_uniforms(sc, pop, p, front, seed)])
     dec = behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), win_belief,
-                           lambda rows, slots: u[:rows, slots], len(SECTORS))
+                           lambda rows, slots: u[:rows, slots], len(SECTORS), cutoff)
     draws = {firm: DecisionDraws(u[0, s], u[1, s], u[2, s], u[3, s], tuple(u[4:, s]))
              for s, firm in twin.firms.items()}
     twin.model.counts = dict.fromkeys(twin.model.counts, 0)
@@ -269,3 +271,79 @@ def test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it(sc):
             assert dec.utilities[0, abate] > dec.utilities[0, OPTIONS.index(second)], second
             made.append(behaviour.invested_options(dec.invested[0]))
         assert [sorted(m) for m in made] == [sorted(["abate", second]), ["abate"]], second
+
+
+# judges' cut-offs per tier (index 0 unused; national award never won yet: the city rate)
+CUTOFF = np.array([np.nan, 4.6, 5.8, np.nan])
+
+
+def test_own_score_beliefs_agree(sc):
+    """Under ``own_score`` each firm's chance of winning comes from its own judging score
+    against the tier's last cut-off; the engine and the reference value and carry out the
+    same investments."""
+    own = sc.override({"behaviour.title_belief": "own_score"})
+    pop = _decision_state(own)
+    dec, twin, reviewers = _decide_both(own, pop, cutoff=CUTOFF)
+    ref_util = np.array([[twin.firms[int(s)].last_utilities.get(o, -np.inf) for o in OPTIONS]
+                         for s in reviewers])
+    assert_same(dec.utilities, ref_util, "utilities")
+    for name in STATE:
+        assert_same(getattr(pop, name), twin.enterprise_values(name, np.arange(pop.n_slots)),
+                    name)
+    # the rule matters: the same firms value applying differently under the city rate
+    pop_city = _decision_state(sc)
+    dec_city, _, _ = _decide_both(sc, pop_city, cutoff=CUTOFF)
+    apply = OPTIONS.index("apply_title")
+    both = np.isfinite(dec.utilities[:, apply]) & np.isfinite(dec_city.utilities[:, apply])
+    assert both.any() and (dec.utilities[both, apply] != dec_city.utilities[both, apply]).any()
+
+
+def _contenders(sc, capability_offsets):
+    """Identical firms holding a provincial title, eligible for China Famous Brand, each at a
+    given distance (judges' score) from the China Famous Brand cut-off; their utilities."""
+    n = len(capability_offsets)
+    pop = firms(n)
+    pop.tier[:], pop.applying[:], pop.iso9001[:], pop.credit[:] = 1, 0, True, True
+    pop.output[:], pop.margin[:], pop.cash[:] = 50.0, 0.05, 50.0
+    pop.key_project[:], pop.file_national_failed[:] = False, 0
+    aw = sc.awards
+    base = aw.certification_bonus + aw.size_bonus * np.log10(50.0)
+    pop.capability[:] = CUTOFF[2] - base + np.asarray(capability_offsets)
+    assert (pop.capability >= aw.min_capability.china_famous_brand).all()
+    lv = sc.levers_for(YEAR)
+    u = np.ones((len(behaviour.DRAWS) + len(OPTIONS) - 1, n))
+    u[0] = 0.0  # everyone reviews; no investment is made
+    dec = behaviour.choose(pop, sc, lv, decision_parameters(sc, lv), title_table(sc, lv, YEAR),
+                           WIN_BELIEF, lambda rows, slots: u[:rows, slots], len(SECTORS), CUTOFF)
+    return dec.utilities
+
+
+def test_under_own_score_a_firm_just_below_the_cutoff_values_an_upgrade_most(sc):
+    """Hand-computed (docs/ODD.md §7.7): with judging noise s, a firm whose score is just
+    below the cut-off (by s/4) gains most from an upgrade: its chance rises by
+    Phi((g - s/4) / s) - Phi(-1/4) for an upgrade gain g; firms far below (3 s) or far above
+    (3 s) gain almost nothing. Under the city rate all three value it alike (all eligible
+    already). At the cut-off itself the chance is one half, the city rate's 0.5 here."""
+    from scipy.stats import norm
+
+    own = sc.override({"behaviour.title_belief": "own_score"})
+    s_ = own.awards.judging_noise
+    offsets = [-s_ / 4, -3 * s_, 3 * s_, 0.0]
+    util = _contenders(own, offsets)
+    up, apply = OPTIONS.index("upgrade"), OPTIONS.index("apply_title")
+    near, below, above, at = util[:, up]
+    assert near > below and near > above
+    city = _contenders(sc, offsets)
+    assert np.ptp(city[:, up]) == 0.0
+    assert near > city[0, up]  # the upgrade's title prospect is worth something to it
+    # by hand: at the cut-off the chance is one half (the city rate here is WIN_BELIEF[2]),
+    # which gives the prize; the near firm's upgrade adds the prize times its chance's rise
+    lv = own.levers_for(YEAR)
+    p, cost = decision_parameters(own, lv), title_table(own, lv, YEAR).application_cost_million[2]
+    unit = p.logit_scale * 50.0
+    prize = (util[3, apply] - city[3, apply]) * unit / (0.5 - WIN_BELIEF[2])
+    assert abs(city[3, apply] - (WIN_BELIEF[2] * prize - cost) / unit) < 1e-9
+    now, after = norm.cdf(-0.25), norm.cdf((p.upgrade_gain - s_ / 4) / s_)
+    expected = (max(after * prize - cost, 0.0) - max(now * prize - cost, 0.0)) / unit
+    assert expected > 0 and abs((near - city[0, up]) - expected) < 1e-9
+    assert abs(util[0, apply] - (now * prize - cost) / unit) < 1e-9

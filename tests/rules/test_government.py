@@ -184,6 +184,14 @@ def test_award_round_and_win_beliefs_agree(sc):
     assert_same(win[1:], twin.model.win_belief[1:], "win beliefs")
     for t in range(1, len(TIERS)):
         assert twin.model.counts[f"titles_won_{TIERS[t]}"] == result.won[t]
+    # the winning cut-off: the lowest winning score of each tier, as both record it
+    cutoff = np.full(len(TIERS), np.nan)
+    government.record_cutoffs(cutoff, result)
+    assert_same(cutoff[1:], twin.model.title_cutoff[1:], "cut-offs")
+    for t in range(1, len(TIERS)):
+        won = (pop.tier == t) & quality_file.within(pop.file_title_won, 1)
+        assert np.isfinite(cutoff[t]) and cutoff[t] == np.nanmin(np.where(
+            won[:result.scores[t].size], result.scores[t], np.nan))
 
 
 def _title_review_state(sc):
