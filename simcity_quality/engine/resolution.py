@@ -200,7 +200,7 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     # starts from those alone: the same members in the same order, without a Python object
     # for every agent of the city each month
     if take < slots.size:
-        kth = np.partition(value, slots.size - take)[slots.size - take]
+        kth = np.partition(value, -take)[-take]  # the take-th largest first member
         candidates = np.flatnonzero(value >= kth)
     else:
         candidates = range(slots.size)
