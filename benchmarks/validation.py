@@ -77,13 +77,29 @@ MEANING = {
                 "firm, while the evidence has buyers driving certification in some sectors "
                 "only (Guler, Guillen and Macpherson 2002). The model makes firms eligible for "
                 "the higher titles, which require certification, sooner than they were.",
+        # within the band but faster than the observed range (r above 0.54)
+        "fast": "ISO 9001 spreads within a factor of two of the world's ISO 9000 diffusion, "
+                "but faster than its observed range (r = {value:.2f} against 0.36-0.54). "
+                "Traced: a firm's ISO payoff is the ISO premium on its output over its horizon "
+                "less the certification body's fee (behaviour.investment_utilities), and for "
+                "the median small firm the premium (0.2 % of 8 M yuan a year for 3 years) is "
+                "more than twice the fee (20,000 yuan), so most firms that review certify and "
+                "only the review rate slows adoption; the premium is the same share for every "
+                "firm, while the evidence has buyers driving certification in some sectors "
+                "only (Guler, Guillen and Macpherson 2002). The model makes firms eligible for "
+                "the higher titles, which require certification, sooner than they were.",
     },
 }
+
+
+FAST_ABOVE = 0.54  # the top of the world's observed ISO 9000 logistic rate (iso_diffusion_speed)
 
 
 def meaning(c: v.Check) -> str:
     """The budget-advice reading of one check's result."""
     f, texts = c.finding, MEANING[c.finding.key]
+    if c.passed and "fast" in texts and c.value > FAST_ABOVE:
+        return texts["fast"].format(value=c.value)
     if c.passed:
         return texts["consistent"]
     side = "low" if c.value < f.low or (c.ci_low < f.low and c.value <= f.high) else "high"

@@ -71,7 +71,7 @@ class Decisions:
 # §4.4 counterfeit or not
 
 
-@jit
+@jit(inline=True)
 def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     """Expected yearly cost (million yuan) of counterfeiting to firm ``i`` under its belief:
     the fine (capped by its cash: limited liability), the chance of losing its licence and the
@@ -82,7 +82,7 @@ def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     return f.belief[i] * p.detection_probability * loss_if_caught
 
 
-@jit
+@jit(inline=True)
 def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     """Logit utility of counterfeiting for firm ``i``: the gain less the perceived penalty in
     logit units, less the firm's moral cost."""
@@ -91,7 +91,7 @@ def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters) -> floa
     return (gain - perceived_penalty_of(f, i, p)) / (p.logit_scale * out) - f.moral_cost[i]
 
 
-@jit
+@jit(inline=True)
 def _logistic(x: float) -> float:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -124,33 +124,36 @@ def _counterfeit_and_penalty(pop, lv, sc) -> tuple[np.ndarray, np.ndarray]:
 # the investments
 
 
-@jit
-def _loan_share(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+@jit(inline=True)
+def _loan_share(credit: bool, p: DecisionParameters) -> float:
     """Share of an investment's cost a firm borrows (only firms with credit borrow)."""
-    return p.loan_share if f.credit[i] else 0.0
+    return p.loan_share if credit else 0.0
 
 
-@jit
-def _is_subsidised_project(f: FirmArrays, i: int, p: DecisionParameters) -> bool:
+@jit(inline=True)
+def _is_subsidised_project(key_project: bool, credit: bool, p: DecisionParameters) -> bool:
     """A key project (§3.4) with its loan: the firm has credit, or selection brings the loan
     (``subsidy.key_project_loan``)."""
-    return f.key_project[i] and (f.credit[i] or p.key_project_loan)
+    return key_project and (credit or p.key_project_loan)
 
 
-@jit
-def _upgrade_loan_share(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+@jit(inline=True)
+def _upgrade_loan_share(key_project: bool, credit: bool, p: DecisionParameters) -> float:
     """Share of an upgrade's cost a firm borrows: a key project borrows it whatever its
     credit when selection brings the loan."""
-    return p.loan_share if _is_subsidised_project(f, i, p) else _loan_share(f, i, p)
+    return (p.loan_share if _is_subsidised_project(key_project, credit, p)
+            else _loan_share(credit, p))
 
 
-@jit
-def _key_project_subsidy(f: FirmArrays, i: int, p: DecisionParameters, cost_up: float) -> float:
+@jit(inline=True)
+def _key_project_subsidy(key_project: bool, credit: bool, p: DecisionParameters,
+                         cost_up: float) -> float:
     """Interest subsidy (million yuan, over the loan's term) a key project gets on its upgrade
-    loan (§3.4); zero for other firms."""
-    if not _is_subsidised_project(f, i, p):
+    loan (§3.4); zero for other firms. (These helpers take the firm's flags, not its arrays:
+    binding the arrays in a call costs more than the arithmetic, docs/performance.md.)"""
+    if not _is_subsidised_project(key_project, credit, p):
         return 0.0
-    loan = cost_up * _upgrade_loan_share(f, i, p)
+    loan = cost_up * _upgrade_loan_share(key_project, credit, p)
     return p.interest_subsidy_rate * p.loan_interest_rate * loan * p.loan_years
 
 
@@ -188,15 +191,15 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     out = max(f.output[i], MIN_OUTPUT)
     unit = p.logit_scale * out
     H = p.horizon_years
-    own = 1.0 - _loan_share(f, i, p)  # share of a cost paid from cash now
+    own = 1.0 - _loan_share(f.credit[i], p)  # share of a cost paid from cash now
     util[:] = -np.inf
     util[NOTHING] = 0.0
 
     # a quality upgrade (§3.4), with a key project's interest subsidy over the loan's term
     cost_up = p.upgrade_cost * out
-    if f.cash[i] >= (1.0 - _upgrade_loan_share(f, i, p)) * cost_up:
+    if f.cash[i] >= (1.0 - _upgrade_loan_share(f.key_project[i], f.credit[i], p)) * cost_up:
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                         + _key_project_subsidy(f, i, p, cost_up)) / unit
+                         + _key_project_subsidy(f.key_project[i], f.credit[i], p, cost_up)) / unit
 
     # international standards (§2.2.1b), with a pull towards what the sector does
     cost_intl = p.intl_cost * out
@@ -259,7 +262,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
             util[UPGRADE] += gain / unit
 
 
-@jit
+@jit(inline=True)
 def _borrow_and_pay(f: FirmArrays, i: int, p: DecisionParameters, cost: float,
                     share: float) -> None:
     """Pay the own share now; the loan ``share``, with simple interest, is repaid monthly over
@@ -284,11 +287,12 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
     subsidised = False
     if choice == UPGRADE:
         cost_up = p.upgrade_cost * out
-        subsidy = _key_project_subsidy(f, i, p, cost_up)
-        share = _upgrade_loan_share(f, i, p)
+        subsidy = _key_project_subsidy(f.key_project[i], f.credit[i], p, cost_up)
+        share = _upgrade_loan_share(f.key_project[i], f.credit[i], p)
         _borrow_and_pay(f, i, p, cost_up, share)
         gain = p.upgrade_gain
-        if _is_subsidised_project(f, i, p):  # §3.4: additionality uncertain, misuse possible
+        # §3.4: additionality uncertain, misuse possible
+        if _is_subsidised_project(f.key_project[i], f.credit[i], p):
             subsidised = True
             if u_misuse >= p.subsidy_misuse:  # a diverted subsidy adds nothing to the upgrade
                 extra = subsidy / cost_up if cost_up > 0 else 0.0
@@ -303,7 +307,7 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
         # the quality premium the upgrade was chosen for is earned: the margin rises by it
         f.margin[i] += p.quality_premium * gain
     elif choice == INTL:
-        _borrow_and_pay(f, i, p, p.intl_cost * out, _loan_share(f, i, p))
+        _borrow_and_pay(f, i, p, p.intl_cost * out, _loan_share(f.credit[i], p))
         f.intl_std[i] = True
     elif choice == CERTIFY:
         f.cash[i] -= p.certification_cost_million[f.size[i]]
@@ -315,7 +319,7 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
             if u_substantive < p.iso_substantive_share:  # otherwise symbolic
                 f.capability[i] += p.iso_gain
     elif choice == ABATE:
-        _borrow_and_pay(f, i, p, p.abatement_cost * out, _loan_share(f, i, p))
+        _borrow_and_pay(f, i, p, p.abatement_cost * out, _loan_share(f.credit[i], p))
         f.discharge_ratio[i] *= 1.0 - p.abatement_fraction
     elif choice == APPLY:
         nxt = f.tier[i] + 1
@@ -324,14 +328,15 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
     return subsidised
 
 
-@jit
+@jit(inline=True)
 def affordable(f: FirmArrays, i: int, option: int, p: DecisionParameters,
                titles: TitleTable) -> bool:
     """Whether firm ``i`` can pay its own share of ``option`` from its cash now."""
     out = max(f.output[i], MIN_OUTPUT)
-    own = 1.0 - _loan_share(f, i, p)
+    own = 1.0 - _loan_share(f.credit[i], p)
     if option == UPGRADE:
-        return f.cash[i] >= (1.0 - _upgrade_loan_share(f, i, p)) * p.upgrade_cost * out
+        share = _upgrade_loan_share(f.key_project[i], f.credit[i], p)
+        return f.cash[i] >= (1.0 - share) * p.upgrade_cost * out
     if option == INTL:
         return f.cash[i] >= own * p.intl_cost * out
     if option == CERTIFY:

@@ -10,9 +10,18 @@ skip compiling each mutant).
 import numba
 
 
-def jit(fn):
-    """``numba.njit(cache=True)``; without a usable cache directory, without caching."""
+def jit(fn=None, *, inline: bool = False):
+    """``numba.njit(cache=True)``; without a usable cache directory, without caching.
+
+    ``@jit(inline=True)`` inlines a small helper into the rules that call it (numba's
+    ``inline="always"``). A call that is not inlined passes the firm's arrays by value, and
+    increments and decrements the reference count of every one of them, which costs far more
+    than the helper's arithmetic; inlined, the same operations in the same order give the
+    same numbers."""
+    if fn is None:
+        return lambda f: jit(f, inline=inline)
+    options = {"inline": "always"} if inline else {}
     try:
-        return numba.njit(cache=True)(fn)
+        return numba.njit(cache=True, **options)(fn)
     except RuntimeError:  # pragma: no cover - no writable cache location
-        return numba.njit(fn)
+        return numba.njit(**options)(fn)

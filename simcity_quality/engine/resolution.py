@@ -196,9 +196,19 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     codes0 = (slots.astype(np.int64) << MEMBER_BITS)
     v = uniform_at(codes0) ** (1.0 / w)
     value = base[slots] + (spread * ndtri(v) if normal else v)
-    heap = [(-value[j], j, v[j]) for j in range(slots.size)]
+    take = min(k, int(w.sum()))
+    # only an agent whose best member is among the ``take`` best first members can supply one
+    # of the ``take`` best members (the others are beaten ``take`` times over), so the heap
+    # starts from those alone: the same members in the same order, without a Python object
+    # for every agent of the city each month
+    if take < slots.size:
+        kth = np.partition(value, -take)[-take]  # the take-th largest first member
+        candidates = np.flatnonzero(value >= kth)
+    else:
+        candidates = range(slots.size)
+    heap = [(-value[j], j, v[j]) for j in candidates]
     heapq.heapify(heap)
-    for _ in range(min(k, int(w.sum()))):
+    for _ in range(take):
         neg, j, vj = heapq.heappop(heap)
         counts[j] += 1
         last = -neg

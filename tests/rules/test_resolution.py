@@ -132,6 +132,19 @@ def test_top_members_are_the_best_of_all_members():
         assert lazy.sum() == min(k, 16) and (lazy <= weight[slots]).all()
 
 
+def test_top_members_of_a_large_field_are_the_best_of_all_members():
+    # many agents, few picked: only agents whose best member is near the top are considered
+    rng = np.random.default_rng(5)
+    weight = rng.integers(1, 6, 300).astype(float)
+    base = rng.normal(0.0, 0.3, 300)
+    slots = np.sort(rng.choice(300, 250, replace=False))
+    at = uniforms_of(300)
+    for normal, k in ((n, k) for n in (True, False) for k in (1, 7, 60)):
+        lazy = resolution.top_members(slots, weight, k, base, 0.4, at, normal)
+        assert lazy.tolist() == _brute_force_top(slots, weight, k, base, 0.4, at,
+                                                 normal).tolist(), k
+
+
 def test_a_weighted_agent_wins_as_often_as_the_firms_it_stands_for():
     """One agent of weight 4 against four of weight 1, equal scores: the single best member is
     the weighted agent's half of the time."""

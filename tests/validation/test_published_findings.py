@@ -84,8 +84,9 @@ def test_iso_certification_follows_a_logistic_curve(iso_checks):
     "Since investments are decided one by one (issue 16) and certification costs the firm the "
     "certification body's fee (issue 18), ISO 9001 spreads faster than ISO 9000 did worldwide: "
     "the ISO premium over the horizon exceeds the fee for the median small firm, so most "
-    "reviewing firms certify (docs/validation.md gives the full-size value and the trace). At "
-    "CI size the interval straddles the band's upper edge; either way the check is not met."))
+    "reviewing firms certify. At full size (docs/validation.md, with the trace) the interval "
+    "lies just inside the band's upper edge, above the world's observed range; at CI size it "
+    "straddles the edge, so the check is not met here."))
 def test_iso_certification_spreads_at_the_observed_speed(iso_checks):
     """Finding: world ISO 9000 certification went from 68.7 % of its logistic saturation to a
     forecast 95 % in 4-6 years, a logistic rate of 0.36-0.54 a year (the same study,
