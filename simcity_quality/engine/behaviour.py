@@ -171,9 +171,10 @@ def win_chance(f: FirmArrays, i: int, titles: TitleTable, win_belief: np.ndarray
     score = (capability + titles.certification_bonus * f.iso9001[i]
              + titles.size_bonus * np.log10(max(f.output[i], MIN_OUTPUT_FOR_LOG)))
     gap = score - cutoff[tier]
-    if titles.judging_noise <= 0.0:
+    spread = titles.judging_noise * math.sqrt(2.0)
+    if spread <= 0.0:  # no judging noise: the cut-off decides
         return 1.0 if gap > 0.0 else 0.0
-    return 0.5 * math.erfc(-gap / (titles.judging_noise * math.sqrt(2.0)))
+    return 0.5 * math.erfc(-gap / spread)
 
 
 @jit

@@ -467,9 +467,10 @@ class Enterprise(mesa.Agent):
             return model.win_belief[tier]
         score = (capability + aw.certification_bonus * self.iso9001
                  + aw.size_bonus * math.log10(max(self.output, MIN_OUTPUT_FOR_LOG)))
-        if aw.judging_noise <= 0:
+        spread = aw.judging_noise * math.sqrt(2.0)
+        if spread <= 0:  # no judging noise: the cut-off decides
             return 1.0 if score > cutoff else 0.0
-        return 0.5 * math.erfc(-(score - cutoff) / (aw.judging_noise * math.sqrt(2.0)))
+        return 0.5 * math.erfc(-(score - cutoff) / spread)
 
     def eligible_for(self, tier: int) -> bool:
         """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least

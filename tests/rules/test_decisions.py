@@ -347,3 +347,40 @@ def test_under_own_score_a_firm_just_below_the_cutoff_values_an_upgrade_most(sc)
     expected = (max(after * prize - cost, 0.0) - max(now * prize - cost, 0.0)) / unit
     assert expected > 0 and abs((near - city[0, up]) - expected) < 1e-9
     assert abs(util[0, apply] - (now * prize - cost) / unit) < 1e-9
+
+
+def test_own_score_win_chance_by_hand(sc):
+    """Under ``own_score`` the chance is Phi(gap / judging_noise), gap the firm's judging score
+    less the tier's cut-off; with no judging noise it is 1 above the cut-off and 0 at or
+    below it; under ``city_rate``, or before any cut-off, the city-wide belief."""
+    own = sc.override({"behaviour.title_belief": "own_score"})
+    aw = own.awards
+    lv = own.levers_for(YEAR)
+    pop = firms(3)
+    pop.output[:], pop.iso9001[:] = 20.0, [True, False, True]
+    score_base = aw.size_bonus * np.log10(20.0)
+    cutoff = np.array([np.nan, 4.0, np.nan, np.nan])
+    pop.capability[:] = [4.3 - score_base - aw.certification_bonus, 3.5 - score_base,
+                         4.0 - score_base - aw.certification_bonus]  # gaps +0.3, -0.5, 0
+    twin = twin_reference(own, pop)
+    twin.model.win_belief = list(WIN_BELIEF)
+    twin.model.title_cutoff = list(cutoff)
+    for noise in (aw.judging_noise, 0.0):
+        # no judging noise lies outside the [uncertain] range: set it without validation
+        sc_n = own.model_copy(update={"awards": aw.model_copy(update={"judging_noise": noise})})
+        titles = title_table(own, lv, YEAR)._replace(judging_noise=noise)
+        twin.model.scenario = sc_n
+        for i, gap in enumerate((0.3, -0.5, 0.0)):
+            expect = (0.5 * math.erfc(-gap / (noise * math.sqrt(2.0))) if noise > 0
+                      else float(gap > 0))
+            got = behaviour.win_chance(pop.arrays(), i, titles, WIN_BELIEF, cutoff, 1,
+                                       pop.capability[i])
+            ref = twin.firms[i].win_chance(1, pop.capability[i])
+            assert math.isclose(got, expect, rel_tol=1e-12, abs_tol=1e-15), (noise, gap, got)
+            assert math.isclose(ref, expect, rel_tol=1e-12, abs_tol=1e-15), (noise, gap, ref)
+        # no cut-off seen for tier 2: the city-wide belief
+        assert behaviour.win_chance(pop.arrays(), 0, titles, WIN_BELIEF, cutoff, 2,
+                                    pop.capability[0]) == WIN_BELIEF[2]
+    city = title_table(sc, lv, YEAR)
+    assert behaviour.win_chance(pop.arrays(), 0, city, WIN_BELIEF, cutoff, 1,
+                                pop.capability[0]) == WIN_BELIEF[1]
