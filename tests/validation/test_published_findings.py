@@ -53,10 +53,9 @@ def test_certainty_deters_more_than_severity(scenarios, size):
 
 @pytest.mark.xfail(strict=True, reason=(
     "The model's firms apply little more for China Famous Brand titles when the plan's title "
-    "support starts: paired rise +6.1 % (95 % interval +5.1 % to +7.1 %) at full size, 400 "
-    "replications (docs/validation.md), against the evidence band +14.7 % to +117.8 % "
-    "(observed +58.9 %, 2006-2007). At CI size the interval is wider and may read undecided; "
-    "either way the check is not met."))
+    "support starts: the paired rise at full size (docs/validation.md) lies wholly below the "
+    "evidence band of a quarter to twice the observed +58.9 % (2006-2007). At CI size the "
+    "interval is wider and may read undecided; either way the check is not met."))
 def test_title_support_raises_brand_applications(scenarios, size):
     """Finding: China Famous Brand applications rose from 924 products in 2006 to 1,468 in 2007,
     +58.9 %, as local governments adopted support policies for brand titles (AQSIQ, 2007 China
