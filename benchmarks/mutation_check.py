@@ -66,7 +66,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_decisions:test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it",
          "test_subsidies_and_fees:test_a_subsidised_project_costs_the_firm_less",
          "test_subsidies_and_fees:test_a_diverted_subsidy_leaves_the_firms_own_upgrade",
-         "test_subsidies_and_fees:test_selection_brings_a_loan_only_where_the_scenario_says_so"]),
+         "test_subsidies_and_fees:test_selection_brings_a_loan_only_where_the_scenario_says_so",
+         "test_decisions:test_own_score_beliefs_agree"]),
     "national spot checks": (
         [E + "government:national_sampling_weight", E + "government:national_sampling_chance",
          E + "government:national_spot_check"],
