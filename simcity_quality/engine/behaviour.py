@@ -174,7 +174,7 @@ def win_chance(f: FirmArrays, i: int, titles: TitleTable, win_belief: np.ndarray
     spread = titles.judging_noise * math.sqrt(2.0)
     if spread <= 0.0:  # no judging noise: the cut-off decides
         return 1.0 if gap > 0.0 else 0.0
-    return 0.5 * math.erfc(-gap / spread)
+    return math.erfc(-gap / spread) / 2.0  # the normal distribution function
 
 
 @jit

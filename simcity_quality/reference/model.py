@@ -470,7 +470,7 @@ class Enterprise(mesa.Agent):
         spread = aw.judging_noise * math.sqrt(2.0)
         if spread <= 0:  # no judging noise: the cut-off decides
             return 1.0 if score > cutoff else 0.0
-        return 0.5 * math.erfc(-(score - cutoff) / spread)
+        return math.erfc(-(score - cutoff) / spread) / 2.0  # the normal distribution function
 
     def eligible_for(self, tier: int) -> bool:
         """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least
