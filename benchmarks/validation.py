@@ -18,6 +18,16 @@ from simcity_quality import validation as v
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# why ISO 9001 spreads fast in the model (read in the code; the "high" and "fast" readings)
+ISO_TRACE = (
+    "Traced: a firm's ISO payoff is the ISO premium on its output over its horizon less the "
+    "certification body's fee (behaviour.investment_utilities), and for the median small firm "
+    "the premium (0.2 % of 8 M yuan a year for 3 years) is more than twice the fee (20,000 "
+    "yuan), so most firms that review certify and only the review rate slows adoption; the "
+    "premium is the same share for every firm, while the evidence has buyers driving "
+    "certification in some sectors only (Guler, Guillen and Macpherson 2002). The model makes "
+    "firms eligible for the higher titles, which require certification, sooner than they were.")
+
 # what each result means for the budget advice: when the model reproduces the finding, and when
 # its value falls below or above the band (formatted with the check's value and interval)
 MEANING = {
@@ -69,25 +79,11 @@ MEANING = {
                "{value:.2f}); the model may delay firms' eligibility for the higher titles, "
                "which require certification (§4.2).",
         "high": "ISO 9001 spreads faster than ISO 9000 did worldwide (r = {value:.2f}). "
-                "Traced: a firm's ISO payoff is the ISO premium on its output over its horizon "
-                "less the certification body's fee (behaviour.investment_utilities), and for "
-                "the median small firm the premium (0.2 % of 8 M yuan a year for 3 years) is "
-                "more than twice the fee (20,000 yuan), so most firms that review certify and "
-                "only the review rate slows adoption; the premium is the same share for every "
-                "firm, while the evidence has buyers driving certification in some sectors "
-                "only (Guler, Guillen and Macpherson 2002). The model makes firms eligible for "
-                "the higher titles, which require certification, sooner than they were.",
+                + ISO_TRACE,
         # within the band but faster than the observed range (r above 0.54)
         "fast": "ISO 9001 spreads within a factor of two of the world's ISO 9000 diffusion, "
                 "but faster than its observed range (r = {value:.2f} against 0.36-0.54). "
-                "Traced: a firm's ISO payoff is the ISO premium on its output over its horizon "
-                "less the certification body's fee (behaviour.investment_utilities), and for "
-                "the median small firm the premium (0.2 % of 8 M yuan a year for 3 years) is "
-                "more than twice the fee (20,000 yuan), so most firms that review certify and "
-                "only the review rate slows adoption; the premium is the same share for every "
-                "firm, while the evidence has buyers driving certification in some sectors "
-                "only (Guler, Guillen and Macpherson 2002). The model makes firms eligible for "
-                "the higher titles, which require certification, sooner than they were.",
+                + ISO_TRACE,
     },
 }
 

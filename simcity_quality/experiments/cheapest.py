@@ -133,10 +133,8 @@ class CheapestMix:
                  + f", {self.replications} replications"), runs]
 
     def __repr__(self) -> str:
-        width = max(len(k) for k, _ in self._rows())
-        lines = [self._title()] + [f"  {k:<{width}}  {v}" for k, v in self._rows()]
-        return "\n".join(lines + [f"  - {n}" for n in [*self.notes,
-                                                        self.describe_uncertainty()]])
+        return display.text_block(self._title(), self._rows(),
+                                  [*self.notes, self.describe_uncertainty()])
 
     def _repr_html_(self) -> str:
         return display.html_block(self._title(), self._rows(),

@@ -96,10 +96,8 @@ class MixResult:
         return f"Best mix within the budget, maximising {self.objective_name}"
 
     def __repr__(self) -> str:
-        rows = self._rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
-                          *[f"  - {n}" for n in [*self.notes, self.describe_uncertainty()]]])
+        return display.text_block(self._title(), self._rows(),
+                                  [*self.notes, self.describe_uncertainty()])
 
     def _repr_html_(self) -> str:
         return display.html_block(self._title(), self._rows(),

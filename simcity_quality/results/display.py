@@ -65,6 +65,14 @@ def mix_text(mix: dict, indent: str = "  ") -> list[str]:
     return [f"{indent}{k} = {lever_value(k, v)}" for k, v in mix.items()]
 
 
+def text_block(title: str, rows: list[tuple[str, str]], notes: list[str] = ()) -> str:
+    """A titled two-column plain-text block (labels aligned) with notes below: ``__repr__``
+    of results; :func:`html_block` is the same for notebooks."""
+    width = max(len(k) for k, _ in rows)
+    return "\n".join([title, *[f"  {k:<{width}}  {v}" for k, v in rows],
+                      *[f"  - {n}" for n in notes]])
+
+
 def html_block(title: str, rows: list[tuple[str, str]], notes: list[str] = ()) -> str:
     """A titled two-column HTML table (label, value) with notes below: ``_repr_html_``."""
     body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"

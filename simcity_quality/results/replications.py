@@ -127,10 +127,10 @@ class Results:
         return f"{self.resolution:,} of the city's {city:,} firms simulated (money for the city)"
 
     def __repr__(self) -> str:
-        rows = self._rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join([self._title(), *[f"  {k:<{width}}  {v}" for k, v in rows],
-                          f"  - {self.describe_uncertainty()}", f"  {self._tables()}"])
+        from . import display
+
+        return (display.text_block(self._title(), self._rows(), [self.describe_uncertainty()])
+                + f"\n  {self._tables()}")
 
     def _tables(self) -> str:
         return ("tables: .targets .final .timeseries .budget .breakdown"
