@@ -232,8 +232,9 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if f.cash[i] >= own * cost_ab:
         util[ABATE] = (gain - cost_ab) / unit
 
-    # an application for the next title (§3.1, §4.2), valued at the perceived win chance
-    if f.tier[i] < TOP_TIER:
+    # an application for the next title (§3.1, §4.2), valued at the perceived win chance,
+    # while that title holds award rounds (awards.closed_years)
+    if f.tier[i] < TOP_TIER and titles.open_round[f.tier[i] + 1]:
         nxt = f.tier[i] + 1
         # preferred title holders win extra government sales at their margin and are paid the
         # price premium on all government sales (§3.1)

@@ -15,6 +15,9 @@ REPORTED = (
     "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
     "demonstration_units", "brand_service_projects", "service_adoptions",
     "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
+    # the title contests (docs/ODD.md §7.7)
+    "title_recommendations", "titles_withdrawn", "titles_lapsed", "title_contenders",
+    "contender_upgrades", "contender_intl_adoptions",
 )
 # counts that accumulate from the base year (the rest of REPORTED are levels measured now)
 CUMULATIVE = (
@@ -24,4 +27,6 @@ CUMULATIVE = (
     "works_supervised", "service_adoptions",
     # firms making each investment (§7.2), so that the rates are outputs to report
     "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
+    "title_recommendations", "titles_withdrawn", "titles_lapsed", "contender_upgrades",
+    "contender_intl_adoptions",
 )

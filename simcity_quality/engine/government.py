@@ -19,7 +19,16 @@ from . import quality_file
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population
-from .resolution import MEMBER_BITS, binomial_members, count_by_owner, members, split, top_members
+from .resolution import (
+    MEMBER_BITS,
+    best_by_value,
+    binomial_members,
+    count_by_owner,
+    members,
+    members_reaching,
+    split,
+    top_members,
+)
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION, reward_amounts, stochastic_round
 
 MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays finite
@@ -233,28 +242,77 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
 
 @dataclass
 class AwardRound:
-    """One December round (§3.1, §4.2): per tier, applicants, winners, the judges' score
-    of every eligible applicant (NaN for other slots), and the winning cut-off (the lowest
-    winning score; tiers without a winner have none)."""
+    """One December round (§3.1, §4.2): per tier, applicants, candidates recommended (under
+    ``awards.judging = "cutoff"``; the quota's winners under ``"quota"``), winners, the judges'
+    score of every eligible applicant (NaN for other slots), and the cut-off (the field's
+    under ``"cutoff"``; the lowest winning score under ``"quota"``, where tiers without a
+    winner have none)."""
 
     applied: dict[int, int]
+    recommended: dict[int, int]
     won: dict[int, int]
     scores: dict[int, np.ndarray]
     cutoff: dict[int, float]
 
 
-def title_eligible(pop: Population, tier, aw) -> np.ndarray:
+def judging_base(pop: Population, aw, capability: np.ndarray | None = None) -> np.ndarray:
+    """Each slot's judging score before the judges' noise (§3.1): ``capability +
+    certification_bonus * ISO 9001 + size_bonus * log10(output)`` (``aw``: the scenario's
+    ``awards``; ``capability``: instead of the firms' own, e.g. after an upgrade)."""
+    cap = pop.capability if capability is None else capability
+    return (cap + aw.certification_bonus * pop.iso9001
+            + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
+
+
+def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = None) -> np.ndarray:
     """Whether each slot's firm meets the conditions of title ``tier`` (one tier, or a tier
-    per slot, 1-3; ``aw``: the scenario's ``awards``): capability at least
-    ``min_capability`` of the tier, ISO 9001 where the tier requires it (``iso_required``),
-    and no failed national spot check in the last ``clean_record_months`` of its quality
-    file. The award round, the re-examination of titles at expiry and the firms' own
-    decisions (``behaviour.investment_utilities``) read the same conditions."""
-    tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), pop.capability.shape)
+    per slot, 1-3; ``aw``: the scenario's ``awards``): capability (its own, or
+    ``capability``) at least ``min_capability`` of the tier, ISO 9001 where the tier requires
+    it (``iso_required``), and no failed national spot check in the last
+    ``clean_record_months`` of its quality file. The award round, the re-examination of titles
+    at expiry and the firms' own decisions (``behaviour.investment_utilities``) read the same
+    conditions."""
+    cap = pop.capability if capability is None else capability
+    tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
     min_capability = np.array([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])])
     iso_required = np.array([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])])
     clean = ~quality_file.within(pop.file_national_failed, aw.clean_record_months)
-    return (pop.capability >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & clean
+    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & clean
+
+
+def field_cutoffs(pop: Population, aw) -> np.ndarray:
+    """Per tier (index 0 unused, NaN), the field's cut-off in the base year (docs/ODD.md
+    §7.7): the province's or nation's judges pass a candidate of the city's base-year quality
+    at its recommendation rank with the chance ``field_pass_rate``. That candidate is the
+    firm ranked ``ceil(recommendations)`` (at least first) by :func:`judging_base` among the
+    live firms eligible for the tier at the start (members counted by weight; if none is
+    eligible, every live firm as if raised to the tier's capability), so the cut-off is
+    ``its score - judging_noise * ndtri(field_pass_rate)``. It is fixed before any lever acts,
+    so it is the same under every scenario sharing the city."""
+    from scipy.special import ndtri
+
+    out = np.full(len(TIERS), np.nan)
+    base = judging_base(pop, aw)
+    for t in range(1, len(TIERS)):
+        pool = pop.alive & title_eligible(pop, t, aw)
+        score = base
+        if not pool.any():
+            pool = pop.alive
+            score = base + np.maximum(getattr(aw.min_capability, TIERS[t]) - pop.capability, 0.0)
+        if not pool.any():
+            continue
+        order = np.argsort(-score[pool], kind="stable")
+        ranked, members_above = score[pool][order], np.cumsum(pop.weight[pool][order])
+        rank = max(1, int(np.ceil(getattr(aw.recommendations, TIERS[t]))))
+        j = min(int(np.searchsorted(members_above, rank)), ranked.size - 1)
+        out[t] = ranked[j] - aw.judging_noise * ndtri(getattr(aw.field_pass_rate, TIERS[t]))
+    return out
+
+
+def year_cutoffs(field: np.ndarray, aw, years_on: int) -> np.ndarray:
+    """The field's cut-offs ``years_on`` years after the base year: the base-year cut-offs
+    (:func:`field_cutoffs`) raised by ``awards.cutoff_drift`` a year."""
+    return field + aw.cutoff_drift * years_on
 
 
 def held_title_expiry(tier: np.ndarray, validity_months: int, u: np.ndarray) -> np.ndarray:
@@ -271,11 +329,12 @@ class TitleReview:
     """What the month's review of titles held did (slot indices)."""
 
     withdrawn: np.ndarray  # a failed national spot check or counterfeiting found this month
-    lapsed: np.ndarray  # re-examined at expiry and no longer eligible
+    lapsed: np.ndarray  # re-examined at expiry and no longer eligible, or its tier closed
     renewed: np.ndarray  # re-examined at expiry and kept for another validity period
 
 
-def review_titles(pop: Population, sc: Scenario, month: int) -> TitleReview:
+def review_titles(pop: Population, sc: Scenario, month: int,
+                  open_round: np.ndarray | None = None) -> TitleReview:
     """Titles withdrawn, lapsed and renewed this month (§3.1; docs/ODD.md §7.7), read from each
     holder's quality file and its title's expiry.
 
@@ -283,7 +342,8 @@ def review_titles(pop: Population, sc: Scenario, month: int) -> TitleReview:
     (``national_failed``) or counterfeit goods found by a city inspection
     (``counterfeit_found``). A title due (``title_expires <= month``) is re-examined: the firm
     keeps it for ``awards.title_validity_months`` more if it still meets the tier's conditions
-    (:func:`title_eligible`), and loses it otherwise. A firm that loses its title holds none
+    (:func:`title_eligible`) and the tier still holds rounds this year (``open_round``, per
+    tier; None: all do), and loses it otherwise. A firm that loses its title holds none
     (tier 0) and loses the application it had made on it (``applying`` cleared).
     """
     aw = sc.awards
@@ -292,6 +352,8 @@ def review_titles(pop: Population, sc: Scenario, month: int) -> TitleReview:
              | quality_file.within(pop.file_counterfeit_found, 1))
     due = held & ~found & (pop.title_expires <= month)
     ok = title_eligible(pop, pop.tier, aw)
+    if open_round is not None:
+        ok &= np.asarray(open_round)[pop.tier]
     out = TitleReview(np.flatnonzero(held & found), np.flatnonzero(due & ~ok),
                       np.flatnonzero(due & ok))
     lost = np.concatenate([out.withdrawn, out.lapsed])
@@ -303,26 +365,34 @@ def review_titles(pop: Population, sc: Scenario, month: int) -> TitleReview:
 
 
 def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: Ledger,
-                 noise: Uniforms, u: np.ndarray, next_id: int,
-                 month: int) -> tuple[AwardRound, int]:
-    """The yearly award round: applicants ranked, the quota win, rewards paid once per title.
+                 noise: Uniforms, u: np.ndarray, next_id: int, month: int,
+                 cutoff: np.ndarray | None = None,
+                 open_round: np.ndarray | None = None) -> tuple[AwardRound, int]:
+    """The yearly award round: applicants judged, winners paid once per title.
 
     From the highest tier down, applicants meeting the tier's conditions
-    (:func:`title_eligible`) are scored by capability, ISO 9001, size and judging noise
+    (:func:`title_eligible`) are scored by :func:`judging_base` plus judging noise
     (``noise(rows, codes)``, row ``tier - 1``: a uniform per member, turned into a standard
-    normal); the tier's quota (rounded with ``u[tier - 1]``) wins. An agent of weight ``w``
-    applies as ``w`` firms with their own noise; a winning member is split off. A title won
-    in month ``month`` (its index) is re-examined ``awards.title_validity_months`` later.
-    Returns the round and the next unused id.
+    normal). Under ``awards.judging = "cutoff"`` the city recommends the ``recommendations``
+    (rounded with ``u[tier - 1]``) with the best scores before noise (what the city knows of
+    its firms), and those whose score with noise reaches the field's cut-off
+    ``cutoff[tier]`` (:func:`year_cutoffs`) win; under ``"quota"`` the best ``quota`` (rounded
+    the same way) by score with noise win. A tier with no round this year (``open_round``; None:
+    all open) has no winner. An agent of weight ``w`` applies as ``w`` firms with their own
+    noise; a winning member is split off. A title won in month ``month`` (its index) is
+    re-examined ``awards.title_validity_months`` later. Returns the round and the next unused
+    id.
     """
     aw = sc.awards
-    result = AwardRound({}, {}, {}, {})
+    by_cutoff = aw.judging == "cutoff"
+    result = AwardRound({}, {}, {}, {}, {})
     for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
+        base = judging_base(pop, aw)  # on the arrays as the higher tiers' splits left them
         applicants = pop.alive & (pop.applying == t)
-        eligible = applicants & title_eligible(pop, t, aw)
-        k = stochastic_round(getattr(aw.quota, TIERS[t]), u[t - 1])
-        base = (pop.capability + aw.certification_bonus * pop.iso9001
-                + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
+        is_open = open_round is None or bool(open_round[t])
+        eligible = applicants & title_eligible(pop, t, aw) & is_open
+        k = stochastic_round(getattr(aw.recommendations if by_cutoff else aw.quota, TIERS[t]),
+                             u[t - 1])
         slots = np.flatnonzero(eligible)
 
         def member_u(codes, row=t - 1):
@@ -331,10 +401,18 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
         result.scores[t] = best_member_score(pop, slots, base, aw.judging_noise, member_u)
         result.applied[t] = int(pop.weight[applicants].sum())  # before splits grow the arrays
         counts = np.zeros(pop.n_slots, dtype=np.int64)
-        counts[slots], last = top_members(slots, pop.weight, k, base, aw.judging_noise,
-                                          member_u, with_cutoff=True)
-        if np.isfinite(last):
-            result.cutoff[t] = float(last)
+        if by_cutoff:  # the city recommends by what it knows; the field's judges add noise
+            bar = float(cutoff[t])
+            chosen = best_by_value(slots, pop.weight, k, base)
+            result.recommended[t] = int(chosen.sum())
+            counts[slots] = members_reaching(slots, chosen, base, aw.judging_noise, bar, member_u)
+            result.cutoff[t] = bar
+        else:
+            counts[slots], last = top_members(slots, pop.weight, k, base, aw.judging_noise,
+                                              member_u, with_cutoff=True)
+            result.recommended[t] = int(counts.sum())
+            if np.isfinite(last):
+                result.cutoff[t] = float(last)
         winners, next_id = split(pop, counts, next_id)
         pop.tier[winners] = t
         pop.title_expires[winners] = month + aw.title_validity_months
@@ -348,6 +426,24 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
         result.won[t] = int(winners.size)
     pop.applying[:] = 0
     return result, next_id
+
+
+def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.ndarray,
+                     upgrade_gain: float) -> np.ndarray:
+    """Whether each slot's firm is a contender for its next title (docs/ODD.md §7.7): the
+    tier holds rounds (``open_round``), the firm is eligible for it or would be after one
+    quality upgrade (``upgrade_gain``), and its judging score (after that upgrade, if it needs
+    it) is within one ``judging_noise`` of the tier's cut-off ``cutoff`` (NaN: none yet, so
+    no contender)."""
+    top = len(TIERS) - 1
+    nxt = np.minimum(pop.tier + 1, top).astype(np.int64)
+    now = title_eligible(pop, nxt, aw)
+    after = title_eligible(pop, nxt, aw, capability=pop.capability + upgrade_gain)
+    score = np.where(now, judging_base(pop, aw),
+                     judging_base(pop, aw, capability=pop.capability + upgrade_gain))
+    bar = np.asarray(cutoff)[nxt]
+    near = np.abs(score - bar) <= aw.judging_noise  # False where the bar is NaN
+    return pop.alive & (pop.tier < top) & np.asarray(open_round)[nxt] & (now | after) & near
 
 
 def best_member_score(pop: Population, slots: np.ndarray, base: np.ndarray, spread: float,

@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from ..categories import EFFORTS, SECTORS, SIZES, TIERS
+from ..categories import EFFORTS, INVESTMENTS, SECTORS, SIZES, TIERS
 from ..errors import renamed
 from ..scenario import Scenario
 from ..targets import target_list
@@ -34,6 +34,7 @@ from .government import (
     campaign,
     choose_inspected,
     city_inspection,
+    field_cutoffs,
     held_title_expiry,
     learn_win_rates,
     national_spot_check,
@@ -41,7 +42,9 @@ from .government import (
     record_cutoffs,
     review_titles,
     select_key_projects,
+    title_contenders,
     update_beliefs,
+    year_cutoffs,
 )
 from .ledger import Ledger
 from .measurement import Tallies
@@ -162,7 +165,10 @@ class QualityCityModel(mesa.Model):
         self._anchors = np.full((len(SECTORS), 2), sq_rate)
         # perceived chance that an application for each tier wins (index 0: no title)
         self._win_belief = np.full(len(TIERS), b.initial_win_belief)
-        # each tier's last winning cut-off (judges' score), NaN until a round has had a winner
+        # the cut-off firms judge their chances against (§7.7): under awards.judging =
+        # "cutoff" the field's, fixed from the base-year city; under "quota" each tier's last
+        # winning score, NaN until a round has had a winner
+        self._field_cutoff = field_cutoffs(self.pop, sc.awards)
         self._title_cutoff = np.full(len(TIERS), np.nan)
         self._inspection_carry = 0.0
 
@@ -224,10 +230,12 @@ class QualityCityModel(mesa.Model):
 
         # firm decisions: every draw derives from the month's key and the firm's slot
         p_dec, titles, p_prod = self._parameters.for_year(year)
+        contenders = self._contenders(year, titles)
         self.observer.before_decisions(self)
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
                      len(SECTORS), self._title_cutoff)
         self.observer.after_decisions(self, dec)
+        self._count_contenders_investments(contenders, dec)
         self.counts["brand_applications"] += int(round(dec.applications))
         for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
                      "abatements"):
@@ -261,15 +269,20 @@ class QualityCityModel(mesa.Model):
         self._anchors = update_beliefs(pop, self._anchors, out.inspected, sc.behaviour)
 
         # titles withdrawn on this month's record, or re-examined at expiry (§3.1)
-        review_titles(pop, sc, t)
+        review = review_titles(pop, sc, t, titles.open_round)
+        self.counts["titles_withdrawn"] += int(round(float(pop.weight[review.withdrawn].sum())))
+        self.counts["titles_lapsed"] += int(round(float(pop.weight[review.lapsed].sum())))
 
         # December: the award round (§3.1, §4.2)
         if month == 12:
             u_round = rs["awards"].random(len(TIERS) - 1)
             res, self._next_id = award_titles(pop, lv, sc, year, self.ledger,
-                                              keyed(rs["awards"]), u_round, self._next_id, t)
+                                              keyed(rs["awards"]), u_round, self._next_id, t,
+                                              self._title_cutoff, titles.open_round)
             for tier, won in res.won.items():
                 self.counts[f"titles_won_{TIERS[tier]}"] += won
+            if sc.awards.judging == "cutoff":
+                self.counts["title_recommendations"] += sum(res.recommended.values())
             learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)
             record_cutoffs(self._title_cutoff, res)
 
@@ -286,6 +299,26 @@ class QualityCityModel(mesa.Model):
             self._record_tracked(t)
 
     # ------------------------------------------------------------------------------
+    def _contenders(self, year: int, titles) -> np.ndarray:
+        """This month's cut-offs (the field's under ``awards.judging = "cutoff"``, known to
+        all) and the contenders for a title they give (counted in ``title_contenders``)."""
+        sc, pop = self.scenario, self.pop
+        if sc.awards.judging == "cutoff":
+            self._title_cutoff[:] = year_cutoffs(self._field_cutoff, sc.awards,
+                                                 year - self.years[0])
+        contenders = title_contenders(pop, sc.awards, titles.open_round, self._title_cutoff,
+                                      sc.behaviour.upgrade_gain)
+        self.counts["title_contenders"] = int(round(float(pop.weight[contenders].sum())))
+        return contenders
+
+    def _count_contenders_investments(self, contenders: np.ndarray, dec) -> None:
+        """The upgrades and adoptions of international standards contenders made this month
+        (``Decisions.invested``: bit k set for ``INVESTMENTS[k]``)."""
+        for name, bit in (("contender_upgrades", INVESTMENTS.index("upgrade")),
+                          ("contender_intl_adoptions", INVESTMENTS.index("intl_standard"))):
+            made = contenders & (dec.invested > 0) & ((dec.invested >> bit) & 1 == 1)
+            self.counts[name] += int(round(float(self.pop.weight[made].sum())))
+
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month

@@ -65,6 +65,7 @@ class TitleTable(NamedTuple):
 
     min_capability: np.ndarray
     iso_required: np.ndarray  # bool
+    open_round: np.ndarray  # bool: the tier holds an award round this year (awards.closed_years)
     reward_million: np.ndarray  # province plus city, paid once to a winner
     brand_premium: np.ndarray  # margin a title adds, share of output a year
     application_cost_million: np.ndarray
@@ -136,6 +137,12 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
     )
 
 
+def open_rounds(aw, year: int) -> np.ndarray:
+    """Per tier (index 0 unused, False), whether it holds an award round in ``year``
+    (``aw``: the scenario's ``awards``; ``closed_years`` lists the years it does not)."""
+    return np.array([False, *(year not in getattr(aw.closed_years, t) for t in TIERS[1:])])
+
+
 def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
     """Per tier: eligibility, rewards in ``year`` and application costs under ``lv``."""
     aw = sc.awards
@@ -149,6 +156,7 @@ def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
     return TitleTable(
         min_capability=by_tier(aw.min_capability),
         iso_required=np.array([False, *(bool(getattr(aw.iso_required, t)) for t in tiers)]),
+        open_round=open_rounds(aw, year),
         reward_million=np.array([0.0, *rewards]),
         brand_premium=by_tier(sc.market.brand_premium),
         application_cost_million=by_tier(aw.application_cost_yuan) / YUAN_PER_MILLION,

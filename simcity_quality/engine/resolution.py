@@ -221,6 +221,40 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     return (counts, last) if with_cutoff else counts
 
 
+def best_by_value(slots: np.ndarray, weight: np.ndarray, k: int, value: np.ndarray) -> np.ndarray:
+    """How many of each agent's members are among the ``k`` members of ``slots`` with the
+    highest ``value`` (a value per slot, shared by an agent's members; ties go to the lower
+    slot). Returns counts aligned with ``slots``."""
+    counts = np.zeros(slots.size, dtype=np.int64)
+    if k <= 0 or slots.size == 0:
+        return counts
+    order = np.argsort(-value[slots], kind="stable")
+    w = weight[slots][order].astype(np.int64)
+    before = np.cumsum(w) - w  # members of better agents
+    counts[order] = np.clip(k - before, 0, w)
+    return counts
+
+
+def members_reaching(slots: np.ndarray, counts: np.ndarray, base: np.ndarray, spread: float,
+                     floor: float, uniform_at) -> np.ndarray:
+    """Of the first ``counts`` members of each agent in ``slots``, how many score at least
+    ``floor``, a member's score being ``base[slot] + spread * ndtri(u)`` with ``u`` the
+    uniform ``uniform_at(codes)`` of its member code (slot << MEMBER_BITS plus its number)."""
+    from scipy.special import ndtri
+
+    out = np.zeros(slots.size, dtype=np.int64)
+    taken = np.flatnonzero(counts > 0)
+    if taken.size == 0:
+        return out
+    owner = np.repeat(taken, counts[taken])
+    number = np.arange(owner.size) - np.repeat(np.cumsum(counts[taken]) - counts[taken],
+                                               counts[taken])
+    codes = (slots[owner].astype(np.int64) << MEMBER_BITS) + number
+    score = base[slots[owner]] + spread * ndtri(uniform_at(codes))
+    np.add.at(out, owner, score >= floor)
+    return out
+
+
 def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.ndarray:
     """How many of an agent's ``weight`` members an event with chance ``p`` each takes, from
     one uniform ``u`` per agent (the inverse of the binomial distribution; for weight 1 it is

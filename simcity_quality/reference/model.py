@@ -35,6 +35,7 @@ Usage::
 """
 
 import math
+from statistics import NormalDist
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -304,7 +305,7 @@ class Enterprise(mesa.Agent):
         # an application for the next title (§3.1, §4.2), valued at the perceived win chance
         nxt = self.tier + 1
         cost_apply = 0.0
-        if self.tier < len(TIERS) - 1:
+        if self.tier < len(TIERS) - 1 and model.round_open(nxt, year):
             province, city = reward_amounts(lv, year, nxt)
             # extra government sales at the margin, and the price premium on all of them (§3.1)
             procurement = (lv.procurement.preference_share * p.government_purchase_share
@@ -465,12 +466,40 @@ class Enterprise(mesa.Agent):
         cutoff = model.title_cutoff[tier]
         if model.scenario.behaviour.title_belief == "city_rate" or math.isnan(cutoff):
             return model.win_belief[tier]
-        score = (capability + aw.certification_bonus * self.iso9001
-                 + aw.size_bonus * math.log10(max(self.output, MIN_OUTPUT_FOR_LOG)))
+        score = self.judging_base(capability)
         spread = aw.judging_noise * math.sqrt(2.0)
         if spread <= 0:  # no judging noise: the cut-off decides
             return 1.0 if score > cutoff else 0.0
         return math.erfc(-(score - cutoff) / spread) / 2.0  # the normal distribution function
+
+    def judging_base(self, capability: float) -> float:
+        """The judges' score before their noise, were the firm's capability ``capability``:
+        capability plus the certification bonus for ISO 9001 plus the size bonus per log10
+        of output (``government.judging_base``)."""
+        aw = self.model.scenario.awards
+        return (capability + aw.certification_bonus * self.iso9001
+                + aw.size_bonus * math.log10(max(self.output, MIN_OUTPUT_FOR_LOG)))
+
+    def is_contender(self, year: int) -> bool:
+        """Whether the firm contends for its next title (``government.title_contenders``;
+        ODD §7.7): the tier holds rounds this year, the firm is eligible or one quality upgrade
+        short, and its judging score (after that upgrade if it needs it) is within one
+        judging noise of the tier's cut-off."""
+        model, p = self.model, self.model.p
+        nxt = self.tier + 1
+        if nxt >= len(TIERS) or not model.round_open(nxt, year):
+            return False
+        cutoff = model.title_cutoff[nxt]
+        if math.isnan(cutoff):
+            return False
+        if self.eligible_for(nxt):
+            capability = self.capability
+        elif (self.meets_other_conditions(nxt)
+              and self.capability + p.upgrade_gain >= p.min_capability[nxt]):
+            capability = self.capability + p.upgrade_gain
+        else:
+            return False
+        return abs(self.judging_base(capability) - cutoff) <= model.scenario.awards.judging_noise
 
     def eligible_for(self, tier: int) -> bool:
         """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least
@@ -807,7 +836,9 @@ class ReferenceCityModel(mesa.Model):
         self.anchors = [[sq_rate, sq_rate] for _ in SECTORS]  # sector x (normal, watched)
         # perceived chance an application for each tier wins (index 0: no title)
         self.win_belief = [sc.behaviour.initial_win_belief] * len(TIERS)
-        self.title_cutoff = [math.nan] * len(TIERS)  # last winning score per tier (§7.7)
+        # the cut-off firms judge their chances against (§7.7): the field's under judging =
+        # "cutoff" (set each month from field_cutoff), the last winning score under "quota"
+        self.title_cutoff = [math.nan] * len(TIERS)
         self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -819,6 +850,7 @@ class ReferenceCityModel(mesa.Model):
         self.current: dict[str, float] = {}
 
         self._create_enterprises(sq_rate)
+        self.field_cutoff = self.field_cutoffs()
         self._create_contractors()
         self._create_service_firms()
 
@@ -852,6 +884,8 @@ class ReferenceCityModel(mesa.Model):
             iso_required=[False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])],
             application_cost_yuan=by_tier(aw.application_cost_yuan),
             quota=by_tier(aw.quota),
+            recommendations=by_tier(aw.recommendations),
+            field_pass_rate=by_tier(aw.field_pass_rate),
             cod_coefficient=[float(getattr(env.cod_coefficient, s)) for s in SECTORS],
             discharge_fee_yuan_per_tonne=env.discharge_fee_yuan_per_tonne,
             monthly_growth=(1.0 + sc.city.output_growth) ** (1 / MONTHS_PER_YEAR),
@@ -1005,6 +1039,9 @@ class ReferenceCityModel(mesa.Model):
             self.select_key_projects(lv)
         if month in lv.campaigns.months:
             self.run_campaign(lv, year)
+        if self.scenario.awards.judging == "cutoff":  # this year's bar in the field
+            drift = self.scenario.awards.cutoff_drift * (year - self.years[0])
+            self.title_cutoff = [c + drift for c in self.field_cutoff]
         self.firm_decisions(lv, year)
         self.production(lv, year)
         self.national_spot_checks(t)
@@ -1067,11 +1104,18 @@ class ReferenceCityModel(mesa.Model):
         firms = self.enterprises
         self.intl_share = self.sector_shares(firms, "intl_std", len(SECTORS))
         self.iso_share = self.sector_shares(firms, "iso9001", len(SECTORS))
+        contenders = [f for f in firms if f.is_contender(year)]
+        self.counts["title_contenders"] = len(contenders)
+        for firm in firms:
+            firm.last_invested = []
         if draws is None:
             firms.shuffle_do("decide", lv, year)
         else:
             for firm in firms:
                 firm.decide(lv, year, draws[firm])
+        for firm in contenders:  # what the contenders did
+            self.counts["contender_upgrades"] += "upgrade" in firm.last_invested
+            self.counts["contender_intl_adoptions"] += "intl_standard" in firm.last_invested
 
     def production(self, lv: Levers, year: int) -> None:
         """Production and finances; the city pays the §3.1 procurement price premium on what
@@ -1169,22 +1213,51 @@ class ReferenceCityModel(mesa.Model):
                     self.anchors[s][w] += self.p.peer_learning * (rate - self.anchors[s][w])
         self.enterprises.shuffle_do("update_belief", t)
 
-    def review_titles(self, t: int) -> None:
+    def round_open(self, tier: int, year: int) -> bool:
+        """Whether title ``tier`` holds an award round in ``year`` (``awards.closed_years``;
+        ``parameters.open_rounds``)."""
+        return year not in getattr(self.scenario.awards.closed_years, TIERS[tier])
+
+    def field_cutoffs(self) -> list[float]:
+        """Per tier (index 0: NaN), the field's base-year cut-off (``government.field_cutoffs``;
+        ODD §7.7): the judging score, before noise, of the firm ranked ``ceil(recommendations)``
+        (at least first) among those eligible now (if none is, among all firms as if raised
+        to the tier's capability), less ``judging_noise`` times the standard normal quantile
+        of ``field_pass_rate``, so that such a candidate wins with that chance."""
+        aw, p = self.scenario.awards, self.p
+        out = [math.nan] * len(TIERS)
+        for t in range(1, len(TIERS)):
+            pool = [f.judging_base(f.capability) for f in self.enterprises if f.eligible_for(t)]
+            if not pool:
+                pool = [f.judging_base(max(f.capability, p.min_capability[t]))
+                        for f in self.enterprises]
+            if not pool:
+                continue
+            pool.sort(reverse=True)
+            rank = max(1, math.ceil(p.recommendations[t]))
+            out[t] = (pool[min(rank, len(pool)) - 1]
+                      - aw.judging_noise * NormalDist().inv_cdf(p.field_pass_rate[t]))
+        return out
+
+    def review_titles(self, t: int, year: int | None = None) -> None:
         """§3.1: a title is withdrawn when the holder's file shows this month a failed national
         spot check or counterfeit goods found; a title due for re-examination is kept for
-        another ``title_validity_months`` if the firm still qualifies, and lost otherwise
-        (``government.review_titles``)."""
+        another ``title_validity_months`` if the firm still qualifies and its tier still holds
+        rounds this year, and lapses otherwise (``government.review_titles``)."""
         validity = self.scenario.awards.title_validity_months
+        year = self.years[0] + t // 12 if year is None else year
         for f in self.enterprises:
             if f.tier == 0:
                 continue
             if f.file_national_failed & 1 or f.file_counterfeit_found & 1:
                 f.lose_title()
+                self.counts["titles_withdrawn"] += 1
             elif f.title_expires <= t:
-                if f.eligible_for(f.tier):
+                if f.eligible_for(f.tier) and self.round_open(f.tier, year):
                     f.title_expires = t + validity
                 else:
                     f.lose_title()
+                    self.counts["titles_lapsed"] += 1
 
     def award_round(self, lv: Levers, year: int, draws: dict | None = None) -> None:
         """§3.1, §4.2, December: from the highest tier down the judges rank the applicants who
@@ -1203,14 +1276,23 @@ class ReferenceCityModel(mesa.Model):
         self.last_scores = {}
         for t in range(len(TIERS) - 1, 0, -1):
             applicants = [f for f in firms if f.applying == t]
-            eligible = [f for f in applicants if f.eligible_for(t)]
+            is_open = self.round_open(t, year)
+            eligible = [f for f in applicants if is_open and f.eligible_for(t)]
             u_round, noise = draws[t]
-            k = stochastic_round(p.quota[t], u_round)
-            score = {f: (f.capability + aw.certification_bonus * f.iso9001
-                         + aw.size_bonus * math.log10(max(f.output, MIN_OUTPUT_FOR_LOG))
-                         + aw.judging_noise * noise[f]) for f in eligible}
+            score = {f: f.judging_base(f.capability) + aw.judging_noise * noise[f]
+                     for f in eligible}
             self.last_scores[t] = score  # for tests and followers
-            winners = top_k(eligible, score.get, k)
+            if aw.judging == "cutoff":
+                # the city recommends by what it knows of its firms (their score before the
+                # judges' noise); the field's judges pass those reaching the cut-off
+                k = stochastic_round(p.recommendations[t], u_round)
+                ranked = sorted(eligible, key=lambda f: -f.judging_base(f.capability))
+                recommended = ranked[:k]
+                self.counts["title_recommendations"] += len(recommended)
+                winners = [f for f in recommended if score[f] >= self.title_cutoff[t]]
+            else:
+                k = stochastic_round(p.quota[t], u_round)
+                winners = top_k(eligible, score.get, k)
             province, city = reward_amounts(lv, year, t)
             for f in winners:
                 f.tier = t
@@ -1222,7 +1304,7 @@ class ReferenceCityModel(mesa.Model):
                                  province * len(winners))
                 self.ledger.book(year, "city", REWARD_LINE_BY_TIER[t], city * len(winners))
             self.counts[f"titles_won_{TIERS[t]}"] += len(winners)
-            if winners:  # the cut-off firms read under own_score
+            if winners and aw.judging == "quota":  # the cut-off firms read under own_score
                 self.title_cutoff[t] = min(score[f] for f in winners)
             if applicants:
                 self.win_belief[t] += p.win_belief_learning * (len(winners) / len(applicants)

@@ -472,10 +472,59 @@ class National(_Strict):
                                      "food (problem-prone product classes)")
 
 
+def _years_by_tier(source: str, description: str, reason: str | None = None):
+    """Annotated type for a list of calendar years per award tier above none."""
+    year = Annotated[int, Field(ge=1990, le=2100, strict=True)]
+    model, field = _grouped(TIERS[1:], "YearsByTier", "years", source, description, reason,
+                            kind=list[year])
+    return Annotated[model, field]
+
+
 class Awards(_Strict):
+    judging: Literal["cutoff", "quota"] = P(
+        unit="rule", strict=None,
+        source="AQSIQ (2001), Measures for the Administration of China Famous Brand Products "
+        "(AQSIQ Order No. 12; as read in copies; notes/modelling.md): candidates recommended by "
+        "local quality bureaus were judged by a national committee, 856 of 1,468 in 2007",
+        description="how an award round is judged (docs/ODD.md §7.7): cutoff, the city "
+        "recommends its best applicants (recommendations) and those whose score reaches the "
+        "field's cut-off win, so the titles won depend on how good the city's firms are; "
+        "quota, a fixed number of titles a year for the city (quota), the best applicants "
+        "winning whatever their score (the rule before issue 17)")
     quota: _by_tier("titles/year", "shared/data (856 China Famous Brand products in "
                              "2007 nationally)", "titles this city's firms can win a year "
-                             "(for the whole city)", ge=0)
+                             "(for the whole city) when judging = quota", ge=0)
+    recommendations: _by_tier(
+        "candidates/year", "shared/data (1,468 China Famous Brand applicant products in 2007 "
+        "over about 2,860 county-level units: 0.51 a year); other tiers assumption",
+        "candidates the city may recommend a year for each tier (whole city), its applicants "
+        "ranked by the judging score; under judging = cutoff only they can win",
+        reason="provincial and national measures limit recommendations by locality; the "
+        "provincial figure is set so that at the field's pass rate about the old quota of "
+        "three titles a year is won", ge=0)
+    field_pass_rate: _by_tier(
+        "share", "shared/data (856 of 1,468 China Famous Brand applicant products won in 2007, "
+        "AQSIQ 2007 report as reposted); the same share assumed for the other tiers",
+        "share of recommended candidates who win in the field (province or nation), used "
+        "once to place the cut-off: a candidate of the city's base-year quality at its "
+        "recommendation rank wins with this chance (docs/ODD.md §7.7)",
+        reason="the pass rates of provincial titles were not found", gt=0, lt=1)
+    cutoff_drift: float = P(
+        unit="score/year", source="assumption", ge=-5, le=5,
+        description="how much the field's cut-off rises a year (other places' firms "
+        "improve too); 0 keeps the base-year bar",
+        reason="no series of judging scores exists; 0 attributes every change in the city's "
+        "wins to its own firms")
+    closed_years: _years_by_tier(
+        "AQSIQ (2008), announcement of 25 September 2008 stopping China Famous Brand "
+        "evaluation (after the Sanlu milk scandal); the §4.2 500,000-yuan tier stayed open "
+        "through China Well-known Trademark recognition, the national quality award "
+        "continued (notes/modelling.md)",
+        "years in which a tier holds no award round (nobody can apply or renew; titles held "
+        "keep their validity and then lapse)",
+        reason="by default every tier of §4.2 is open in 2009-2012: the China Famous Brand "
+        "tier is read as reached through Well-known Trademarks; list 2009-2012 under "
+        "china_famous_brand to read it as closed")
     min_capability: _by_tier("logit", "assumption", "capability needed to be "
                                       "eligible for each tier", reason="titles go to firms "
                                       "with proven quality", ge=-10, le=10)

@@ -42,6 +42,8 @@ def rule_scenario(**changes):
         "environment.discharge_trend": -0.1,
         # key projects without credit borrow too (directed credit), so both kinds are selected
         "policy.subsidy.key_project_loan": True,
+        # the city-wide belief; tests of the own_score rule ask for it
+        "behaviour.title_belief": "city_rate",
         **changes,
     })
 

@@ -150,7 +150,8 @@ def test_beliefs_and_campaigns_agree(sc):
 
 
 def test_award_round_and_win_beliefs_agree(sc):
-    generous = sc.override({f"awards.quota.{t}": 3.3 for t in TIERS[1:]})
+    generous = sc.override({"awards.judging": "quota",
+                            **{f"awards.quota.{t}": 3.3 for t in TIERS[1:]}})
     pop = firms(200)
     applying = np.arange(pop.n_slots) % 3 == 0
     pop.applying[:] = np.where(applying, np.minimum(pop.tier + 1, len(TIERS) - 1), 0)
@@ -229,7 +230,7 @@ def test_a_title_lapses_36_months_after_its_round_if_no_longer_eligible(sc):
     until month 70 and re-examined at month 71; a firm that has fallen below the tier's
     capability then loses it, a clean eligible one keeps it until month 107."""
     assert sc.awards.title_validity_months == 36  # the AQSIQ 2001 measures' three years
-    one = sc.override({"awards.quota.china_famous_brand": 2.0})
+    one = sc.override({"awards.judging": "quota", "awards.quota.china_famous_brand": 2.0})
     pop = firms(2)
     pop.tier[:], pop.applying[:], pop.iso9001[:] = 1, 2, True
     pop.file_national_failed[:] = 0
@@ -305,7 +306,8 @@ def test_eligibility_reads_the_three_year_spot_check_record_and_certification(sc
     pop.applying[:] = 2
     result, _ = government.award_titles(pop, lv, sc, YEAR, Ledger(list(range(2009, 2013))),
                                         lambda rows, codes: np.full((rows, codes.size), 0.5),
-                                        np.zeros(3), pop.n_slots, DECEMBER)
+                                        np.zeros(3), pop.n_slots, DECEMBER,
+                                        np.full(len(TIERS), 0.0))
     assert np.isfinite(result.scores[2]).tolist() == expected
 
 
@@ -341,7 +343,8 @@ def test_key_projects_and_interest_subsidies_agree(sc):
 def test_the_reference_draws_its_own_noise_by_default(sc):
     """Without given draws, the reference's award round, key-project selection and
     demonstration contest draw noise for every firm they rank."""
-    generous = sc.override({f"awards.quota.{t}": 3.3 for t in TIERS[1:]})
+    generous = sc.override({"awards.judging": "quota",
+                            **{f"awards.quota.{t}": 3.3 for t in TIERS[1:]}})
     pop = firms(120)
     pop.applying[:] = np.minimum(pop.tier + 1, len(TIERS) - 1)
     pop.iso9001[:] = True
@@ -377,3 +380,232 @@ def test_the_quality_file_ages_alike_and_keeps_64_months(sc):
     pop.file_certified[1] = np.uint64(1 << 50) | np.uint64(1 << 3)
     assert [e for e in quality_file.events(pop, 1, 10) if e[1] == "certified"] == [
         (7, "certified")]
+
+
+# ---------------------------------------------------------------------------------------
+# the title contests under awards.judging = "cutoff" (docs/ODD.md §7.7)
+
+
+def _contest_state(sc, n=200):
+    """Applicants for every tier, most of them eligible, at judging scores around 5-8."""
+    pop = firms(n)
+    applying = (np.arange(pop.n_slots) % 3 == 0) & (pop.tier < len(TIERS) - 1)
+    pop.applying[:] = np.where(applying, pop.tier + 1, 0)
+    pop.iso9001[applying] = True
+    pop.capability[applying] += 1.0
+    return pop
+
+
+def test_cutoff_judging_agrees_and_passes_only_recommended_candidates_at_the_bar(sc):
+    """The city recommends its best applicants by their score before noise; of them, those
+    whose score with the judges' noise reaches the field's cut-off win. Engine and reference
+    agree on winners, rewards and recommendations; by hand, every recommended candidate
+    reaching the bar wins and nobody else does."""
+    assert sc.awards.judging == "cutoff"
+    many = sc.override({f"awards.recommendations.{t}": 6.4 for t in TIERS[1:]})
+    pop = _contest_state(many)
+    base = government.judging_base(pop, many.awards)
+    cutoff = np.array([np.nan, *(np.median(base[pop.applying == t]) + 0.3 for t in (1, 2, 3))])
+    twin = twin_reference(many, pop)
+    lv = many.levers_for(YEAR)
+    v = np.random.default_rng(19).random((3, pop.n_slots))
+    z = ndtri(v)
+    u = np.array([0.5, 0.2, 0.9])  # 6.4 a year: 6, 7 and 6 candidates
+    before = {name: getattr(pop, name).copy() for name in ("tier", "applying", "iso9001")}
+    eligible = {t: (pop.applying == t) & government.title_eligible(pop, t, many.awards)
+                for t in (1, 2, 3)}
+    ledger = Ledger(twin.model.years)
+    result, _ = government.award_titles(pop, lv, many, YEAR, ledger,
+                                        lambda rows, codes: v[:rows, codes >> MEMBER_BITS], u,
+                                        pop.n_slots, DECEMBER, cutoff)
+    twin.model.steps = DECEMBER + 1
+    twin.model.title_cutoff = list(cutoff)
+    slots = np.arange(pop.n_slots)
+    twin.model.award_round(lv, YEAR, {t: (u[t - 1], {twin.firms[s]: z[t - 1, s] for s in slots})
+                                      for t in range(1, len(TIERS))})
+    for name in ("tier", "title_expires", "cash", "applying", "file_title_won"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "rewards booked")
+    assert twin.model.counts["title_recommendations"] == sum(result.recommended.values())
+    assert twin.model.title_cutoff[1:] == list(cutoff[1:])  # the field's bar is not learnt
+    for t in (1, 2, 3):
+        assert twin.model.counts[f"titles_won_{TIERS[t]}"] == result.won[t]
+        k = (6, 7, 6)[t - 1]
+        cands = np.flatnonzero(eligible[t])
+        top = cands[np.argsort(-base[cands], kind="stable")[:k]]
+        assert result.recommended[t] == min(k, cands.size)
+        score = base + many.awards.judging_noise * z[t - 1]
+        expect = top[score[top] >= cutoff[t]]
+        won = np.flatnonzero((pop.tier == t) & (before["tier"] != t))
+        assert sorted(won.tolist()) == sorted(expect.tolist()), TIERS[t]
+        # a recommended candidate below the bar, or a better-drawn one not recommended, exist
+        assert (score[top] < cutoff[t]).any() or (score[np.setdiff1d(cands, top)]
+                                                  >= cutoff[t]).any()
+        assert result.cutoff[t] == cutoff[t]
+    assert sum(result.won.values()) > 0
+
+
+def test_a_higher_bar_or_fewer_recommendations_win_fewer_titles_and_better_firms_more(sc):
+    """Hand-computed: four eligible applicants for a provincial title at base scores 6, 5, 4,
+    3, each drawing judging noise 0 (uniform 1/2); two recommendations; the bar at 4.5: the
+    first two are recommended, both reach it, two titles. The bar at 5.5: one. One
+    recommendation: one. The third firm 2 points better: it is recommended and wins instead
+    of the second."""
+    def round_(bases, bar, recommendations=2.0):
+        one = sc.override({"awards.recommendations.provincial_award": recommendations})
+        pop = firms(4)
+        pop.tier[:], pop.applying[:], pop.iso9001[:], pop.output[:] = 0, 1, False, 1.0
+        pop.file_national_failed[:] = 0
+        pop.capability[:] = bases  # log10(1) = 0 and no ISO: the base score is the capability
+        assert (pop.capability >= one.awards.min_capability.provincial_award).all()
+        result, _ = government.award_titles(
+            pop, one.levers_for(YEAR), one, YEAR, Ledger(list(range(2009, 2013))),
+            lambda rows, codes: np.full((rows, codes.size), 0.5), np.zeros(3), pop.n_slots,
+            DECEMBER, np.array([np.nan, bar, np.inf, np.inf]))
+        return result.recommended[1], np.flatnonzero(pop.tier == 1).tolist()
+
+    assert round_([6, 5, 4, 3], 4.5) == (2, [0, 1])
+    assert round_([6, 5, 4, 3], 5.5) == (2, [0])
+    assert round_([6, 5, 4, 3], 4.5, recommendations=1.0) == (1, [0])
+    assert round_([6, 5, 6.01, 3], 4.5) == (2, [0, 2])
+    assert round_([6, 5, 4, 3], 6.5) == (2, [])
+
+
+def test_an_agent_standing_for_several_firms_is_recommended_and_judged_member_by_member(sc):
+    """Hand-computed: one agent of weight 3 at base 6 and one of weight 1 at base 5; three
+    recommendations go to the agent's three members; members draw uniforms 0.9, 0.1, 0.9
+    (scores 6 + 0.5 ndtri(u)): with the bar at 5.9 two of them win and are split off."""
+    pop = firms(2)
+    pop.weight[:] = [3, 1]
+    pop.tier[:], pop.applying[:], pop.iso9001[:], pop.output[:] = 0, 1, False, 1.0
+    pop.file_national_failed[:] = 0
+    pop.capability[:] = [6.0, 5.0]
+    three = sc.override({"awards.recommendations.provincial_award": 3.0})
+    draws = {0: 0.9, 1: 0.1, 2: 0.9}  # by member number of slot 0; slot 1 draws 0.99
+
+    def noise(rows, codes):
+        own = np.array([draws.get(int(c) & ((1 << MEMBER_BITS) - 1), 0.5)
+                        if c >> MEMBER_BITS == 0 else 0.99 for c in codes])
+        return np.tile(own, (rows, 1))
+
+    result, _ = government.award_titles(
+        pop, three.levers_for(YEAR), three, YEAR, Ledger(list(range(2009, 2013))), noise,
+        np.zeros(3), pop.n_slots, DECEMBER, np.array([np.nan, 5.9, np.inf, np.inf]))
+    assert result.recommended[1] == 3 and result.won[1] == 2
+    assert ndtri(0.1) * three.awards.judging_noise + 6.0 < 5.9 < 6.0 + 0.5 * ndtri(0.9)
+    assert pop.weight[:2].tolist() == [1, 1] and (pop.tier[2:] == 1).all()
+    assert pop.weight[2:].sum() == 2 and pop.tier[0] == 0
+
+
+def test_the_field_cutoff_passes_the_base_year_candidate_at_the_field_rate(sc):
+    """Hand-computed: firms eligible for a provincial title at base scores 7, 6.5, 6 and 5
+    (and one ineligible at 9); with 2.2 recommendations the candidate at rank 3 (score 6) sets
+    the bar at 6 - s ndtri(0.58), so it wins with chance 0.58. With nobody eligible for a tier,
+    the firms count as raised to its capability. Engine and reference agree."""
+    from scipy.stats import norm
+
+    rec = sc.override({"awards.recommendations.provincial_award": 2.2})
+    aw = rec.awards
+    pop = firms(5)
+    pop.tier[:], pop.iso9001[:], pop.output[:] = 0, False, 1.0
+    pop.file_national_failed[:] = 0
+    pop.capability[:] = [7.0, 6.5, 6.0, 5.0, 9.0]
+    pop.file_national_failed[4] = 1  # failed a national check: not eligible
+    got = government.field_cutoffs(pop, aw)
+    s_ = aw.judging_noise
+    expect = 6.0 - s_ * ndtri(aw.field_pass_rate.provincial_award)
+    assert math.isclose(got[1], expect, rel_tol=1e-12)
+    assert math.isclose(norm.sf((expect - 6.0) / s_), aw.field_pass_rate.provincial_award,
+                        rel_tol=1e-9)
+    # China Famous Brand needs ISO 9001, which nobody has: every firm raised to its capability
+    # (9 stays 9; the clean-record condition no longer filters); rank ceil(0.51) = 1
+    raised = max(9.0, aw.min_capability.china_famous_brand)
+    assert math.isclose(got[2], raised - s_ * ndtri(aw.field_pass_rate.china_famous_brand),
+                        rel_tol=1e-12)
+    twin = twin_reference(rec, pop)
+    assert_same(got[1:], np.array(twin.model.field_cutoffs()[1:]), "field cut-offs")
+    drift = rec.override({"awards.cutoff_drift": 0.1}).awards
+    assert_same(government.year_cutoffs(got, drift, 3)[1:], got[1:] + 0.3, "drifted cut-offs")
+
+
+def test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse(sc):
+    """Under ``awards.closed_years`` a tier holds no round: firms cannot apply for it, its
+    applicants win nothing, and a title of it due for re-examination lapses (held ones keep
+    their validity until then). Engine and reference agree."""
+    from simcity_quality.categories import OPTIONS, SECTORS
+    from simcity_quality.engine import behaviour
+    from simcity_quality.engine.parameters import decision_parameters, title_table
+
+    closed = sc.override({"awards.closed_years.china_famous_brand": [YEAR]})
+    pop = firms(4)
+    pop.tier[:], pop.applying[:], pop.iso9001[:] = 1, 0, True
+    pop.capability[:] = closed.awards.min_capability.china_famous_brand + 0.5
+    pop.cash[:] = pop.output
+    pop.file_national_failed[:] = 0
+    lv = closed.levers_for(YEAR)
+    u = np.ones((len(behaviour.DRAWS) + len(OPTIONS) - 1, 4))
+    u[0] = 0.0
+    apply = OPTIONS.index("apply_title")
+    for scenario, is_open in ((closed, False), (sc, True)):
+        titles = title_table(scenario, lv, YEAR)
+        assert titles.open_round.tolist() == [False, True, is_open, True]
+        dec = behaviour.choose(pop, scenario, lv, decision_parameters(scenario, lv), titles,
+                               np.full(len(TIERS), 0.5), lambda rows, slots: u[:rows, slots],
+                               len(SECTORS))
+        assert np.isfinite(dec.utilities[:, apply]).all() == is_open
+        twin = twin_reference(scenario, pop)
+        twin.model.win_belief = [0.5] * len(TIERS)
+        twin.model.firm_decisions(lv, YEAR, {twin.firms[s]: _no_draws() for s in range(4)})
+        assert all(("apply_title" in twin.firms[s].last_utilities) == is_open for s in range(4))
+    # applicants of a closed tier win nothing
+    pop.applying[:] = 2
+    titles = title_table(closed, lv, YEAR)
+    result, _ = government.award_titles(pop, lv, closed, YEAR, Ledger(list(range(2009, 2013))),
+                                        lambda rows, codes: np.full((rows, codes.size), 0.9),
+                                        np.zeros(3), pop.n_slots, DECEMBER,
+                                        np.full(len(TIERS), -np.inf), titles.open_round)
+    assert result.won[2] == 0 and result.applied[2] == 4 and (pop.tier == 1).all()
+    # a China Famous Brand title due in a closed year lapses; one not due is kept
+    pop.tier[:], pop.title_expires[:] = 2, [T, T, T + 5, T + 5]
+    twin = twin_reference(closed, pop)
+    out = government.review_titles(pop, closed, T, titles.open_round)
+    twin.model.review_titles(T, YEAR)
+    assert out.lapsed.tolist() == [0, 1] and out.renewed.size == 0
+    assert pop.tier.tolist() == [0, 0, 2, 2]
+    assert_same(pop.tier, twin.enterprise_values("tier", np.arange(4)), "tier")
+    assert twin.model.counts["titles_lapsed"] == 2
+
+
+def _no_draws():
+    from simcity_quality.categories import OPTIONS
+    from simcity_quality.reference.model import DecisionDraws
+
+    return DecisionDraws(0.0, 1.0, 1.0, 1.0, tuple(1.0 for _ in OPTIONS[1:]))
+
+
+def test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_bar(sc):
+    """Hand-computed (docs/ODD.md §7.7): for a provincial title with judging noise s,
+    contenders are eligible firms scoring within s of it, and firms one upgrade
+    short whose score after it is; not those far below or above, nor those two upgrades
+    short, nor any while the tier is closed or no bar is known. Engine and reference agree."""
+    aw = sc.awards
+    s_, gain = aw.judging_noise, sc.behaviour.upgrade_gain
+    floor = aw.min_capability.provincial_award
+    pop = firms(6)
+    pop.tier[:], pop.iso9001[:], pop.output[:] = 0, False, 1.0
+    pop.file_national_failed[:] = 0
+    bar = floor + 1.2 * s_  # so that the four around it are all eligible
+    pop.capability[:] = [bar - 0.9 * s_, bar + 0.9 * s_, bar - 1.1 * s_, bar + 1.1 * s_,
+                         floor - gain / 2, floor - 2.5 * gain]
+    expect = [True, True, False, False, abs(floor + gain / 2 - bar) <= s_, False]
+    assert bar - 1.1 * s_ >= floor and expect[4]
+    cutoff = np.array([np.nan, bar, np.nan, np.nan])
+    open_all = np.array([False, True, True, True])
+    got = government.title_contenders(pop, aw, open_all, cutoff, gain)
+    assert got.tolist() == expect
+    twin = twin_reference(sc, pop)
+    twin.model.title_cutoff = list(cutoff)
+    assert [twin.firms[i].is_contender(YEAR) for i in range(6)] == expect
+    closed = np.array([False, False, True, True])
+    assert not government.title_contenders(pop, aw, closed, cutoff, gain).any()
+    assert not government.title_contenders(pop, aw, open_all, np.full(4, np.nan), gain).any()
