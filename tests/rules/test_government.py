@@ -524,6 +524,24 @@ def test_the_field_cutoff_passes_the_base_year_candidate_at_the_field_rate(sc):
                         rel_tol=1e-12)
     twin = twin_reference(rec, pop)
     assert_same(got[1:], np.array(twin.model.field_cutoffs()[1:]), "field cut-offs")
+    # two recommendations: rank 2 (6.5); nine, more than the four eligible: the last (5)
+    for r, score in ((2.0, 6.5), (9.0, 5.0)):
+        other = rec.override({"awards.recommendations.provincial_award": r})
+        got_r = government.field_cutoffs(pop, other.awards)[1]
+        assert math.isclose(got_r, score - s_ * ndtri(aw.field_pass_rate.provincial_award),
+                            rel_tol=1e-12), r
+        assert math.isclose(twin_reference(other, pop).model.field_cutoffs()[1], got_r,
+                            rel_tol=1e-12)
+    # nobody capable enough: both firms count as raised to the tier's capability
+    weak = firms(2)
+    weak.tier[:], weak.iso9001[:], weak.output[:], weak.file_national_failed[:] = 0, False, 1.0, 0
+    weak.capability[:] = [1.0, 2.0]
+    floor = aw.min_capability.provincial_award
+    assert floor > 2.0
+    got_w = government.field_cutoffs(weak, aw)[1]
+    assert math.isclose(got_w, floor - s_ * ndtri(aw.field_pass_rate.provincial_award),
+                        rel_tol=1e-12)
+    assert math.isclose(twin_reference(rec, weak).model.field_cutoffs()[1], got_w, rel_tol=1e-12)
     drift = rec.override({"awards.cutoff_drift": 0.1}).awards
     assert_same(government.year_cutoffs(got, drift, 3)[1:], got[1:] + 0.3, "drifted cut-offs")
 
@@ -569,7 +587,7 @@ def test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse(s
     pop.tier[:], pop.title_expires[:] = 2, [T, T, T + 5, T + 5]
     twin = twin_reference(closed, pop)
     out = government.review_titles(pop, closed, T, titles.open_round)
-    twin.model.review_titles(T, YEAR)
+    twin.model.review_titles(T)  # the month's year: YEAR, closed
     assert out.lapsed.tolist() == [0, 1] and out.renewed.size == 0
     assert pop.tier.tolist() == [0, 0, 2, 2]
     assert_same(pop.tier, twin.enterprise_values("tier", np.arange(4)), "tier")
@@ -584,28 +602,50 @@ def _no_draws():
 
 
 def test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_bar(sc):
-    """Hand-computed (docs/ODD.md §7.7): for a provincial title with judging noise s,
-    contenders are eligible firms scoring within s of it, and firms one upgrade
-    short whose score after it is; not those far below or above, nor those two upgrades
-    short, nor any while the tier is closed or no bar is known. Engine and reference agree."""
+    """Hand-computed (docs/ODD.md §7.7), judging noise s, upgrade gain g: contenders are firms
+    eligible for their next title whose judging score is within s of its cut-off, and firms
+    one upgrade short whose score after it would be; not those farther (1.05 s), nor those
+    still short after an upgrade, nor holders of the top title, nor any while the tier is
+    closed or no cut-off is known. Engine and reference agree."""
     aw = sc.awards
-    s_, gain = aw.judging_noise, sc.behaviour.upgrade_gain
-    floor = aw.min_capability.provincial_award
-    pop = firms(6)
-    pop.tier[:], pop.iso9001[:], pop.output[:] = 0, False, 1.0
-    pop.file_national_failed[:] = 0
-    bar = floor + 1.2 * s_  # so that the four around it are all eligible
-    pop.capability[:] = [bar - 0.9 * s_, bar + 0.9 * s_, bar - 1.1 * s_, bar + 1.1 * s_,
-                         floor - gain / 2, floor - 2.5 * gain]
-    expect = [True, True, False, False, abs(floor + gain / 2 - bar) <= s_, False]
-    assert bar - 1.1 * s_ >= floor and expect[4]
-    cutoff = np.array([np.nan, bar, np.nan, np.nan])
+    s_, gain, c = aw.judging_noise, sc.behaviour.upgrade_gain, aw.certification_bonus
+    prov, cfb = aw.min_capability.provincial_award, aw.min_capability.china_famous_brand
+    bar1, bar2 = 4.0, cfb + c - 0.1  # no size bonus (output 1); ISO 9001 for the tier-1 firms
+    caps = [bar1 - 0.9 * s_, bar1 + 0.9 * s_, bar1 - 1.05 * s_, bar1 + 1.05 * s_,
+            prov - gain / 2, prov - 2.5 * gain,  # tier 0, aiming at a provincial title
+            cfb - 1.05 * gain,  # short of China Famous Brand even after an upgrade
+            cfb - 0.01,  # one upgrade short: after it, 0.98 s above the bar
+            bar1 - c,  # eligible, 0.8 above its bar (4.0 on the provincial one)
+            5.0]  # holds the top title
+    pop = firms(len(caps))
+    pop.tier[:] = [0] * 6 + [1] * 3 + [3]
+    pop.iso9001[:] = pop.tier > 0
+    pop.output[:], pop.file_national_failed[:] = 1.0, 0
+    pop.capability[:] = caps
+    assert min(caps[:4]) >= prov and caps[8] >= cfb
+    # the one-upgrade-short firm is near the bar, and would not be with a 10 % larger gain
+    assert abs(cfb - 0.01 + gain + c - bar2) <= s_ < abs(cfb - 0.01 + 1.1 * gain + c - bar2)
+    expect = [True, True, False, False, abs(prov + gain / 2 - bar1) <= s_, False,
+              False, True, False, False]
+    cutoff = np.array([np.nan, bar1, bar2, 6.0])
     open_all = np.array([False, True, True, True])
     got = government.title_contenders(pop, aw, open_all, cutoff, gain)
     assert got.tolist() == expect
     twin = twin_reference(sc, pop)
     twin.model.title_cutoff = list(cutoff)
-    assert [twin.firms[i].is_contender(YEAR) for i in range(6)] == expect
+    assert [twin.firms[i].is_contender(YEAR) for i in range(len(caps))] == expect
     closed = np.array([False, False, True, True])
-    assert not government.title_contenders(pop, aw, closed, cutoff, gain).any()
+    assert not government.title_contenders(pop, aw, closed, cutoff, gain)[:6].any()
     assert not government.title_contenders(pop, aw, open_all, np.full(4, np.nan), gain).any()
+    # one upgrade short and near the bar only after it (0.98 s below; 0.98 s + g before it),
+    # and one whose upgrade just clears China Famous Brand's capability (by less than 10 %)
+    short = firms(2)
+    short.tier[:], short.iso9001[:] = [0, 1], [False, True]
+    short.output[:], short.file_national_failed[:] = 1.0, 0
+    short.capability[:] = [prov + 0.8 - 0.98 * s_ - gain, cfb - 0.15]
+    assert short.capability[0] < prov and cfb <= cfb - 0.15 + gain < 1.1 * cfb
+    bars = np.array([np.nan, prov + 0.8, cfb - 0.15 + gain + c, 6.0])
+    assert government.title_contenders(short, aw, open_all, bars, gain).tolist() == [True, True]
+    twin = twin_reference(sc, short)
+    twin.model.title_cutoff = list(bars)
+    assert [twin.firms[i].is_contender(YEAR) for i in range(2)] == [True, True]

@@ -262,3 +262,40 @@ def test_inspections_are_of_single_firms(sc):
         assert pop.weight.sum() == 61 and next_id > 100
         by_agent.append(np.bincount(pop.capability[inspected].astype(int), minlength=6))
     assert (by_agent[0] <= by_agent[1]).all() and by_agent[1][[0, 4]].sum() > 0
+
+
+def test_best_by_value_takes_whole_agents_then_part_of_the_next():
+    """Hand-computed: agents of weights 2, 3, 1 valued 5, 7, 6; the 4 best members are the
+    3 of the agent at 7 and the one at 6; 5 take one of the agent at 5 too; none or no
+    agents take none; equal values go to the lower slot first."""
+    slots, weight = np.array([0, 1, 2]), np.array([2, 3, 1])
+    value = np.array([5.0, 7.0, 6.0])
+    assert resolution.best_by_value(slots, weight, 4, value).tolist() == [0, 3, 1]
+    assert resolution.best_by_value(slots, weight, 5, value).tolist() == [1, 3, 1]
+    assert resolution.best_by_value(slots, weight, 9, value).tolist() == [2, 3, 1]
+    assert resolution.best_by_value(slots, weight, 0, value).tolist() == [0, 0, 0]
+    assert resolution.best_by_value(slots[:0], weight, 3, value).size == 0
+    tied = np.array([6.0, 6.0, 6.0])
+    assert resolution.best_by_value(slots, weight, 3, tied).tolist() == [2, 1, 0]
+
+
+def test_members_reaching_a_floor_draw_their_own_noise():
+    """Hand-computed: of agent slot 1's first 2 members (uniforms 0.9 and 0.1 by member
+    number) and slot 3's 1 member (0.6), at base 6, 5 and spread 1, the floor 5.2 is reached
+    by slot 1's first member only (6 - 1.28 < 5.2 < 6 + 1.28; 5 + 0.25 > 5.2 for slot 3):
+    so [1, 1]; an agent given no members reaches nothing."""
+    table = {(1, 0): 0.9, (1, 1): 0.1, (3, 0): 0.6}
+
+    def at(codes):
+        return np.array([table[(int(c) >> MEMBER_BITS, int(c) & ((1 << MEMBER_BITS) - 1))]
+                         for c in codes])
+
+    slots = np.array([1, 3, 4])
+    base = np.array([0.0, 6.0, 0.0, 5.0, 9.0])
+    got = resolution.members_reaching(slots, np.array([2, 1, 0]), base, 1.0, 5.2, at)
+    assert 5.0 + ndtri(0.6) > 5.2 > 6.0 + ndtri(0.1)
+    assert got.tolist() == [1, 1, 0]
+    got = resolution.members_reaching(slots, np.array([2, 1, 0]), base, 1.0, 5.3, at)
+    assert got.tolist() == [1, 0, 0]  # 5 + ndtri(0.6) = 5.25 falls short
+    assert resolution.members_reaching(slots, np.zeros(3, dtype=np.int64), base, 1.0, 0.0,
+                                       at).tolist() == [0, 0, 0]
