@@ -15,6 +15,7 @@ REPORTED = (
     "works_completed", "works_supervised", "contractors_watched", "contractors_cutting_corners",
     "demonstration_units", "brand_service_projects", "service_adoptions",
     "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
+    "deadline_orders", "cod_cut_abatement", "cod_cut_closures", "cod_cut_trend",
 )
 # counts that accumulate from the base year (the rest of REPORTED are levels measured now)
 CUMULATIVE = (
@@ -24,4 +25,8 @@ CUMULATIVE = (
     "works_supervised", "service_adoptions",
     # firms making each investment (§7.2), so that the rates are outputs to report
     "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
+    # §3.3 deadline-treatment orders (firms), and the COD a year (t) taken off by abatement
+    # investments, by closures over the limit and by the autonomous trend, each summed over the
+    # months at the time it was taken off (docs/ODD.md §7.17)
+    "deadline_orders", "cod_cut_abatement", "cod_cut_closures", "cod_cut_trend",
 )
