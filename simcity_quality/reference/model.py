@@ -538,7 +538,8 @@ class Enterprise(mesa.Agent):
 
         Fails on a counterfeit found, a failed product test or a missing CCC; pays fines capped
         by its cash (§4.4); a counterfeiter found may lose its licence and be referred to the
-        judiciary, and stops; the quality file watches failed firms until enough clean inspections (§3.3).
+        judiciary, and stops; the quality file watches failed firms until enough clean
+        inspections (§3.3).
         """
         model, p, rnd = self.model, self.model.p, self.random
         if draws is None:

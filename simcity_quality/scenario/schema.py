@@ -683,8 +683,9 @@ class Environment(_Strict):
     base_year_compliance: float = P(
         unit="share of pollution load", source="Wang H., Bi J., Wheeler D. et al. (2002), "
         "'Environmental performance rating and disclosure: China's GreenWatch program', World "
-        "Bank Policy Research Working Paper 2889 (as cited in notes/modelling.md): measured compliance before disclosure about 75 % in "
-        "Zhenjiang, 23 % in Hohhot; 96.1 % of industrial wastewater reported compliant in 2010 "
+        "Bank Policy Research Working Paper 2889 (as cited in notes/modelling.md): measured "
+        "compliance before disclosure about 75 % in Zhenjiang, 23 % in Hohhot; 96.1 % of "
+        "industrial wastewater reported compliant in 2010 "
         "(shared/data, seven basins, self-reported): a range, see [uncertain]", gt=0, lt=1,
         description="share of the base year's pollution load discharged within its standard "
         "(load-weighted); sets the median discharge ratio as "
