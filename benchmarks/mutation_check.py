@@ -67,7 +67,15 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_subsidies_and_fees:test_a_subsidised_project_costs_the_firm_less",
          "test_subsidies_and_fees:test_a_diverted_subsidy_leaves_the_firms_own_upgrade",
          "test_subsidies_and_fees:test_selection_brings_a_loan_only_where_the_scenario_says_so",
-         "test_decisions:test_own_score_beliefs_agree"]),
+         "test_decisions:test_own_score_beliefs_agree",
+         "test_permits:test_the_abatement_investment_by_hand"]),
+    "source review, deadlines and closure; discharge standards": (
+        [E + "government:review_sources", E + "government:tighten_standards"],
+        [R + ":Enterprise.undergo_review", R + ":ReferenceCityModel.review_sources",
+         R + ":ReferenceCityModel.tighten_standards"],
+        ["test_permits:test_source_review_deadlines_and_closure_agree",
+         "test_permits:test_a_source_over_its_limit_is_fined_ordered_and_then_closed_by_hand",
+         "test_permits:test_standards_tighten_alike_and_by_sector"]),
     "national spot checks": (
         [E + "government:national_sampling_weight", E + "government:national_sampling_chance",
          E + "government:national_spot_check"],

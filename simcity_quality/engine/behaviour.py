@@ -41,7 +41,7 @@ MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: as the judges take log10 of output (g
 
 # the firms (agents' weights) making each investment in a month, as ``decide`` counts them
 COUNTS = ("certifications", *(f"applications_{t}" for t in TIERS[1:]), "quality_upgrades",
-          "intl_standard_adoptions", "abatements")
+          "intl_standard_adoptions", "abatements", "cod_cut_abatement")
 
 
 def invested_options(mask) -> list[str]:
@@ -219,15 +219,22 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
             benefit = p.iso_premium * out * H
             util[CERTIFY] = (benefit - cost_cert) / unit + imitation_iso
 
-    # COD abatement (§2.2.4): fees saved; if over the limit, fines (and closure) avoided
-    cod_at_standard = f.output[i] * cod_coefficients[f.sector[i]]
-    cut = f.discharge_ratio[i] * p.abatement_fraction * cod_at_standard
+    # COD abatement (§2.2.4): a treatment plant (lumpy: a share of output, a share of the
+    # discharge) saves fees; over the limit, the product inspection's fine is avoided, and if
+    # the plant brings the source within its limit the review's sanctions are: fines at each
+    # renewed deadline order, or closure when permits are refused (§3.3)
+    load = f.output[i] * cod_coefficients[f.sector[i]]
+    cut = f.discharge_ratio[i] * p.abatement_fraction * load
     gain = p.discharge_fee_yuan_per_tonne * cut / YUAN_PER_MILLION * H
-    if f.discharge_ratio[i] > 1.0:
-        # under §3.3 a firm caught over its limit must abate; only one without credit may close
-        closure = max(f.margin[i], 0.0) * out * H if (p.refuse_over_limit
-                                                       and not f.credit[i]) else 0.0
-        gain += f.belief[i] * (p.discharge_fine_million * H + closure)
+    if f.discharge_ratio[i] > f.discharge_limit[i]:
+        gain += f.belief[i] * p.discharge_fine_million * H
+        if f.discharge_ratio[i] * (1.0 - p.abatement_fraction) <= f.discharge_limit[i]:
+            if p.refuse_over_limit:
+                gain += max(f.margin[i], 0.0) * out * H
+            else:
+                fee_owed = p.discharge_fee_yuan_per_tonne * f.discharge_ratio[i] * load
+                gain += (p.fines_per_year * p.fine_fee_multiple * fee_owed / YUAN_PER_MILLION
+                         * H)
     cost_ab = p.abatement_cost * out
     if f.cash[i] >= own * cost_ab:
         util[ABATE] = (gain - cost_ab) / unit
@@ -400,8 +407,10 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
                 counts[TOP_TIER + 1] += f.weight[i]
             elif o == INTL:
                 counts[TOP_TIER + 2] += f.weight[i]
-            else:
+            else:  # an abatement: its firms, and the COD a year it removes (t)
                 counts[TOP_TIER + 3] += f.weight[i]
+                counts[TOP_TIER + 4] += (f.weight[i] * f.discharge_ratio[i] * p.abatement_fraction
+                                         * f.output[i] * cod_coefficients[f.sector[i]])
             if _carry_out(f, i, o, p, titles, u[1, j], u[2, j]):
                 subsidised[i] = True
         invested[i] = mask
@@ -433,12 +442,14 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     winning cut-off (NaN, or None for all: none seen), read under ``own_score``. An agent of
     weight ``w`` decides for its ``w`` identical firms at once.
 
-    Only reviewing firms are computed. Which slots review depends on their review draw alone,
-    never on a lever, and a slot's draws depend only on (key, slot), so the noise each firm
+    Only reviewing firms are computed. Which slots review depends on their review draw alone
+    (and on a deadline-treatment order open, which makes a firm review every month), never on
+    a lever, and a slot's draws depend only on (key, slot), so the noise each firm
     draws stays the same across scenarios (common random numbers).
     """
     alive = np.flatnonzero(pop.alive)
-    reviewers = alive[uniforms(1, alive)[0] < p.decision_rate]
+    # a source under a deadline-treatment order (§3.3) reconsiders every month
+    reviewers = alive[(uniforms(1, alive)[0] < p.decision_rate) | (pop.deadline[alive] >= 0)]
     draws = uniforms(len(DRAWS) + len(INVESTMENTS), reviewers)
     w = p.imitation_weight
     pull_intl = w * sector_pull(pop.intl_std, pop, n_sectors, reviewers)

@@ -18,6 +18,7 @@ REPORTED = (
     # the title contests (docs/ODD.md §7.7)
     "title_recommendations", "titles_withdrawn", "titles_lapsed", "title_contenders",
     "contender_upgrades", "contender_intl_adoptions",
+    "deadline_orders", "cod_cut_abatement", "cod_cut_closures", "cod_cut_trend",
 )
 # counts that accumulate from the base year (the rest of REPORTED are levels measured now)
 CUMULATIVE = (
@@ -29,4 +30,8 @@ CUMULATIVE = (
     "quality_upgrades", "intl_standard_adoptions", "certifications", "abatements",
     "title_recommendations", "titles_withdrawn", "titles_lapsed", "contender_upgrades",
     "contender_intl_adoptions",
+    # §3.3 deadline-treatment orders (firms), and the COD a year (t) taken off by abatement
+    # investments, by closures over the limit and by the autonomous trend, each summed over the
+    # months at the time it was taken off (docs/ODD.md §7.17)
+    "deadline_orders", "cod_cut_abatement", "cod_cut_closures", "cod_cut_trend",
 )

@@ -8,7 +8,7 @@ from ..scenario import Levers, Scenario
 from . import quality_file
 from .jit import jit
 from .parameters import ExitParameters
-from .population import FirmArrays, Population, draw_firms
+from .population import FirmArrays, Population, draw_firms, sector_limits
 from .resolution import binomial_members, free_slots
 from .shared import MONTHS_PER_YEAR
 
@@ -43,6 +43,7 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: 
             f.counterfeit[i] = False
             f.watched[i] = False
             f.key_project[i] = False
+            f.deadline[i] = -1
             f.applying[i] = 0
             f.subsidy_months_left[i] = 0
             f.subsidy_monthly[i] = 0.0
@@ -84,10 +85,17 @@ def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) 
 def entrant_attributes(sc: Scenario, k: int, rng: np.random.Generator, tables: dict,
                        months_on: int) -> dict:
     """Attributes of ``k`` entrants (drawn from ``rng``, this month's child) with the output
-    and discharge technology of their day, ``months_on`` months after the start."""
+    and discharge technology of their day, ``months_on`` months after the start, and the
+    discharge limit for new sources of their year."""
     attrs = draw_firms(sc, k, rng, sc.behaviour.entrant_capability_shift, tables)
     years_on = months_on / MONTHS_PER_YEAR
     attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
+    # a new source meets the standard for new sources of the year it enters (and any tighter
+    # one for existing sources)
+    year = sc.city.base_year + max(months_on - 1, 0) // MONTHS_PER_YEAR
+    attrs["discharge_limit"] = np.minimum(sector_limits(sc, year, new_source=True),
+                                          sector_limits(sc, year, new_source=False))[
+        attrs["sector"]]
     attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
     attrs["cash"] = attrs["output"] * sc.city.cash_months / MONTHS_PER_YEAR
     return attrs
@@ -115,7 +123,7 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
     permits an entrant is over the discharge limit and refused; returns the next unused id."""
     ok = weight > 0
     if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
-        over = attrs["discharge_ratio"] > 1.0
+        over = attrs["discharge_ratio"] > attrs["discharge_limit"]
         counts["permits_refused"] += int(weight[ok & over].sum())
         ok &= ~over
     slots = free_slots(pop, int(ok.sum()))
@@ -126,6 +134,7 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
     pop.id[slots] = np.arange(next_id, next_id + slots.size)
     pop.alive[slots] = True
     pop.problem_until[slots] = -1
+    pop.deadline[slots] = -1
     pop.clean_count[slots] = 0
     for name in quality_file.FIELDS:  # an entrant's file starts empty
         getattr(pop, name)[slots] = 0

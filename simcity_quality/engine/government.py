@@ -18,7 +18,7 @@ from ..scenario import Levers, Scenario
 from . import quality_file
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
-from .population import KEY_INDUSTRY_CODES, Population
+from .population import KEY_INDUSTRY_CODES, Population, sector_limits
 from .resolution import (
     MEMBER_BITS,
     best_by_value,
@@ -102,7 +102,8 @@ class InspectionOutcome:
     inspected: np.ndarray  # bool per slot
     failed: np.ndarray  # bool per slot
     revoked: np.ndarray  # bool per slot: licence revoked, the firm exits
-    closed: np.ndarray  # bool per slot: over discharge limit and could not abate (§3.3)
+    closed: np.ndarray  # bool per slot: closed over its discharge limit by the month's source
+    # review (:func:`review_sources`, which the model runs with the inspections; §3.3)
     fines_yuan: float
     referrals: int
 
@@ -158,7 +159,7 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     ability = np.maximum(cash, 0.0) * YUAN_PER_MILLION
     fine = np.where(failed, insp.fine_yuan, 0.0)
     fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
-    over_limit = pop.discharge_ratio[idx] > 1.0
+    over_limit = pop.discharge_ratio[idx] > pop.discharge_limit[idx]
     fine = fine + np.where(over_limit, insp.discharge_fine_yuan, 0.0)
     fine = np.minimum(fine, ability)
     cash -= fine / YUAN_PER_MILLION
@@ -168,16 +169,6 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     cash[referred] -= sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION
     pop.counterfeit[idx[found_cf]] = False
 
-    closed = np.zeros(idx.size, dtype=bool)
-    if lv.permits.refuse_over_limit:  # §3.3: over discharge limits may not produce
-        cost = sc.behaviour.abatement_cost * pop.output[idx]
-        can_abate = over_limit & ((cash >= cost) | pop.credit[idx])
-        cash[can_abate] -= cost[can_abate]
-        # ordered to meet the standard: abate at least down to it
-        ab = idx[can_abate]
-        pop.discharge_ratio[ab] = np.minimum(
-            pop.discharge_ratio[ab] * (1.0 - sc.behaviour.abatement_fraction), 1.0)
-        closed = over_limit & ~can_abate
     pop.cash[idx] = cash
 
     # the quality file: caught firms are closely watched until enough clean inspections
@@ -203,8 +194,71 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
         out[idx[mask]] = True
         return out
 
-    return InspectionOutcome(inspected, full(failed), full(revoked), full(closed),
-                             float(fine.sum()), int(referred.sum()))
+    return InspectionOutcome(inspected, full(failed), full(revoked),
+                             np.zeros(pop.n_slots, dtype=bool), float(fine.sum()),
+                             int(referred.sum()))
+
+
+# ---------------------------------------------------------------------------------------
+# discharge standards and the review of every source (§2.2.4, §3.3)
+
+
+def tighten_standards(pop: Population, sc: Scenario, year: int) -> None:
+    """January: each source's discharge limit becomes its sector's limit for existing sources
+    in ``year`` where that is tighter (``environment.standard_limit`` from
+    ``standard_year_existing``); an entrant keeps the new-source limit it came in with."""
+    limits = sector_limits(sc, year, new_source=False)
+    np.minimum(pop.discharge_limit, limits[pop.sector], out=pop.discharge_limit)
+
+
+@dataclass
+class SourceReview:
+    """What one month's review of discharge sources found and did (bool per slot, firms)."""
+
+    reviewed: np.ndarray  # drawn for the routine review, or an order due this month
+    ordered: np.ndarray  # found over the limit: fined and given a deadline-treatment order
+    closed: np.ndarray  # over the limit when its order fell due, under permit refusal: closed
+    lifted: np.ndarray  # within its limit again: the order is lifted
+    fines_yuan: float  # fines charged (capped by what each firm can pay)
+    cod_closed: float  # COD a year (t) of the sources closed
+
+
+def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.ndarray,
+                   cod_coefficients: np.ndarray) -> SourceReview:
+    """The environment bureau's month (§3.3; the Water Pollution Prevention Law of 2008, art.
+    74): every live source is reviewed with chance ``1 / interpretation.source_review_months``
+    (``u``: a uniform per slot), and a source whose deadline-treatment order falls due
+    (``deadline <= month``) is re-examined.
+
+    A reviewed source over its limit (``discharge_ratio > discharge_limit``) with no order is
+    fined ``environment.fine_fee_multiple`` times the discharge fee it owes a year and ordered
+    to get within its limit in ``environment.deadline_months``. An order that falls due with
+    the source still over its limit closes it under ``permits.refuse_over_limit``; otherwise
+    the source is fined again and the order renewed. A source within its limit has its order
+    lifted. Fines are capped by the firm's cash (limited liability). An agent of weight ``w``
+    is reviewed with its members (they share its state).
+    """
+    env = sc.environment
+    alive = pop.alive
+    due = alive & (pop.deadline >= 0) & (pop.deadline <= month)
+    drawn = alive & (u < 1.0 / sc.interpretation.source_review_months)
+    reviewed = due | drawn
+    over = pop.discharge_ratio > pop.discharge_limit
+    open_order = pop.deadline >= 0
+    lifted = reviewed & open_order & ~over
+    missed = due & over
+    closed = missed & bool(lv.permits.refuse_over_limit)
+    ordered = reviewed & over & (~open_order | (missed & ~closed))
+    load = pop.output * cod_coefficients[pop.sector]
+    fee_owed = env.discharge_fee_yuan_per_tonne * pop.discharge_ratio * load
+    fine = np.where(ordered, np.minimum(env.fine_fee_multiple * fee_owed,
+                                        np.maximum(pop.cash, 0.0) * YUAN_PER_MILLION), 0.0)
+    pop.cash -= fine / YUAN_PER_MILLION
+    pop.deadline[ordered] = month + env.deadline_months
+    pop.deadline[lifted | closed] = -1
+    w = pop.weight
+    return SourceReview(reviewed, ordered, closed, lifted, float((fine * w).sum()),
+                        float((load * pop.discharge_ratio * w).sum(where=closed)))
 
 
 def book_inspections(ledger: Ledger, year: int, lv: Levers, out: InspectionOutcome) -> None:

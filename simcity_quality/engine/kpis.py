@@ -60,17 +60,19 @@ def cod_discharge(output, cod_coefficient_by_firm, discharge_ratio) -> np.ndarra
 
 
 def pollution_compliance_rate(discharge_ratio, load, alive, weighting: str,
-                              firms=None) -> float:
+                              firms=None, limit=1.0) -> float:
     """§2.2.4a: share of industrial pollution sources within their discharge standard.
 
     ``weighting="load"`` weights sources by pollution load (as national wastewater compliance
     is reported); ``"count"`` counts each source once. Sources with no load are not sources.
     ``firms``: how many firms each entry stands for (default one each); ``load`` is per firm.
+    ``limit``: each source's discharge limit in the unit of ``discharge_ratio`` (default the
+    base year's standard, 1).
     """
     firms = np.ones_like(load) if firms is None else firms
     sources = alive & (load > 0)
     weight = load * firms if weighting == "load" else firms
-    return _weighted_share(discharge_ratio <= 1.0, weight, sources)
+    return _weighted_share(discharge_ratio <= limit, weight, sources)
 
 
 def cod_reduction(cod_now: float, cod_base: float) -> float:

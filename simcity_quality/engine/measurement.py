@@ -92,7 +92,7 @@ class Tallies:
                 sc.interpretation.intl_advanced_pass_probability),
             "pollution_compliance_rate": kpis.pollution_compliance_rate(
                 pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting,
-                w),
+                w, pop.discharge_limit),
             "cod_reduction": self.cod_reduction(t),
             **construction_kpis(self.works[lo:t + 1].sum(axis=(0, 2))),
             "service_standard_share": kpis.service_standard_share(
@@ -176,7 +176,8 @@ class Tallies:
                         sc.interpretation.intl_advanced_pass_probability),
                     "pollution_compliance_rate": kpis.pollution_compliance_rate(
                         pop.discharge_ratio, load, a,
-                        sc.interpretation.pollution_compliance_weighting, w),
+                        sc.interpretation.pollution_compliance_weighting, w,
+                        pop.discharge_limit),
                     # industrial sources only: a sector's share of domestic COD is undefined
                     "cod_reduction": kpis.cod_reduction(cod_now[code], cod_base[code])
                     if base_ok else float("nan"),

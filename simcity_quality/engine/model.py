@@ -1,8 +1,9 @@
 """The city model: a ``mesa.Model`` stepping the whole enterprise population month by month.
 
 One step is one month. The order within a month is fixed (docs/ODD.md, process overview):
-levers in force -> January set-up (key projects) -> campaign -> firm decisions -> production and
-finances -> national spot checks -> city inspections -> beliefs -> titles reviewed -> December
+levers in force -> January set-up (standards, key projects) -> campaign -> firm decisions ->
+production and finances -> national spot checks -> city inspections and the review of discharge
+sources -> beliefs -> titles reviewed -> December
 award round ->
 interest subsidies -> exit and entry -> construction works -> service firms -> measurement.
 Each phase is a function of its own module; this one orders them and keeps the run's state.
@@ -40,8 +41,10 @@ from .government import (
     national_spot_check,
     pay_subsidies,
     record_cutoffs,
+    review_sources,
     review_titles,
     select_key_projects,
+    tighten_standards,
     title_contenders,
     update_beliefs,
     year_cutoffs,
@@ -65,7 +68,8 @@ from .shared import MONTHS_PER_YEAR
 
 # new mechanisms go at the end, so existing streams keep their seeds
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
-           "subsidies", "mesa", "construction", "services", "resolution", "titles")
+           "subsidies", "mesa", "construction", "services", "resolution", "titles",
+           "source_review")
 
 
 def keyed(rng: np.random.Generator):
@@ -218,9 +222,11 @@ class QualityCityModel(mesa.Model):
         lv = self.levers = sc.levers_for(year)  # in force this month (observers read it)
         quality_file.new_month(pop)  # the files' bit 0 is now this month
 
-        # January: this year's key technical-upgrade projects (§3.4)
-        # (streams used once a year draw only then: still the same numbers whatever the levers)
+        # January: discharge standards tightened this year apply (§2.2.4); this year's key
+        # technical-upgrade projects (§3.4) (streams used once a year draw only then: still the
+        # same numbers whatever the levers)
         if month == 1:
+            tighten_standards(pop, sc, year)
             _, self._next_id = select_key_projects(
                 pop, lv, rs["subsidies"].random(), keyed(rs["subsidies"]), self._next_id)
 
@@ -240,10 +246,15 @@ class QualityCityModel(mesa.Model):
         for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
                      "abatements"):
             self.counts[name] += int(round(dec.counts[name]))
+        self.counts["cod_cut_abatement"] += dec.counts["cod_cut_abatement"]
         self.counts["key_projects_subsidised"] += int(np.count_nonzero(dec.subsidised))
 
         # production and finances
         produce(pop, lv, sc, year, p_prod, self._brand_premium, self._cod_coef, self.ledger)
+        # what the autonomous trend took off this month's COD a year (t; docs/ODD.md §7.3)
+        cod_now = float((pop.output * self._cod_coef[pop.sector] * pop.discharge_ratio
+                         * pop.weight).sum(where=pop.alive))
+        self.counts["cod_cut_trend"] += (1.0 / p_prod.monthly_discharge_trend - 1.0) * cod_now
 
         # national supervision spot checks (§2.2.1d), not steered by the city
         draws = keyed(rs["national"])
@@ -260,6 +271,12 @@ class QualityCityModel(mesa.Model):
         inspected, self._next_id = choose_inspected(pop, lv, k, selection, self._next_id)
         self.observer.before_inspections(self)
         out = city_inspection(pop, lv, sc, inspected, outcome_draws)
+        # the environment bureau's review of every source (§3.3): deadlines and closures
+        review = review_sources(pop, lv, sc, t, keyed(rs["source_review"])(
+            1, np.arange(pop.n_slots))[0], self._cod_coef)
+        out.closed = review.closed
+        self.counts["deadline_orders"] += int(round(float(pop.weight[review.ordered].sum())))
+        self.counts["cod_cut_closures"] += review.cod_closed
         self.observer.after_inspections(self, out)
         n_insp = int(np.count_nonzero(out.inspected))
         self.tallies.record_inspections(t, n_insp, int(np.count_nonzero(out.failed)))
@@ -268,23 +285,7 @@ class QualityCityModel(mesa.Model):
         self.counts["criminal_referrals"] += out.referrals
         self._anchors = update_beliefs(pop, self._anchors, out.inspected, sc.behaviour)
 
-        # titles withdrawn on this month's record, or re-examined at expiry (§3.1)
-        review = review_titles(pop, sc, t, titles.open_round)
-        self.counts["titles_withdrawn"] += int(round(float(pop.weight[review.withdrawn].sum())))
-        self.counts["titles_lapsed"] += int(round(float(pop.weight[review.lapsed].sum())))
-
-        # December: the award round (§3.1, §4.2)
-        if month == 12:
-            u_round = rs["awards"].random(len(TIERS) - 1)
-            res, self._next_id = award_titles(pop, lv, sc, year, self.ledger,
-                                              keyed(rs["awards"]), u_round, self._next_id, t,
-                                              self._title_cutoff, titles.open_round)
-            for tier, won in res.won.items():
-                self.counts[f"titles_won_{TIERS[tier]}"] += won
-            if sc.awards.judging == "cutoff":
-                self.counts["title_recommendations"] += sum(res.recommended.values())
-            learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)
-            record_cutoffs(self._title_cutoff, res)
+        self._titles(t, year, month, lv, titles)
 
         # interest subsidies on running key-project loans (§3.4)
         self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(pop))
@@ -299,6 +300,26 @@ class QualityCityModel(mesa.Model):
             self._record_tracked(t)
 
     # ------------------------------------------------------------------------------
+    def _titles(self, t: int, year: int, month: int, lv, titles) -> None:
+        """Titles withdrawn on this month's record or re-examined at expiry (§3.1); in
+        December, the award round (§3.1, §4.2) and what firms learn from it."""
+        sc, pop, rs = self.scenario, self.pop, self.streams
+        review = review_titles(pop, sc, t, titles.open_round)
+        self.counts["titles_withdrawn"] += int(round(float(pop.weight[review.withdrawn].sum())))
+        self.counts["titles_lapsed"] += int(round(float(pop.weight[review.lapsed].sum())))
+        if month != 12:
+            return
+        u_round = rs["awards"].random(len(TIERS) - 1)
+        res, self._next_id = award_titles(pop, lv, sc, year, self.ledger, keyed(rs["awards"]),
+                                          u_round, self._next_id, t, self._title_cutoff,
+                                          titles.open_round)
+        for tier, won in res.won.items():
+            self.counts[f"titles_won_{TIERS[tier]}"] += won
+        if sc.awards.judging == "cutoff":
+            self.counts["title_recommendations"] += sum(res.recommended.values())
+        learn_win_rates(self._win_belief, res, sc.behaviour.win_belief_learning)
+        record_cutoffs(self._title_cutoff, res)
+
     def _contenders(self, year: int, titles) -> np.ndarray:
         """This month's cut-offs (the field's under ``awards.judging = "cutoff"``, known to
         all) and the contenders for a title they give (counted in ``title_contenders``)."""

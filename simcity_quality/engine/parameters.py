@@ -13,7 +13,7 @@ import numpy as np
 
 from ..categories import SIZES, TIERS
 from ..scenario import Levers, Scenario
-from .shared import YUAN_PER_MILLION, reward_amounts
+from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION, reward_amounts
 
 
 class DecisionParameters(NamedTuple):
@@ -54,6 +54,8 @@ class DecisionParameters(NamedTuple):
     discharge_fee_yuan_per_tonne: float
     discharge_fine_million: float
     refuse_over_limit: bool
+    fine_fee_multiple: float  # a review's fine, x the yearly discharge fee owed (§3.3)
+    fines_per_year: float  # fines a year over the limit while orders are renewed
     # §3.1 procurement preference for title holders
     procurement_share: float  # preference share x government purchase share
     procurement_sales_gain: float
@@ -131,6 +133,8 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         discharge_fee_yuan_per_tonne=sc.environment.discharge_fee_yuan_per_tonne,
         discharge_fine_million=insp.discharge_fine_yuan / YUAN_PER_MILLION,
         refuse_over_limit=bool(lv.permits.refuse_over_limit),
+        fine_fee_multiple=sc.environment.fine_fee_multiple,
+        fines_per_year=MONTHS_PER_YEAR / sc.environment.deadline_months,
         procurement_share=lv.procurement.preference_share * m.government_purchase_share,
         procurement_sales_gain=m.procurement_sales_gain,
         procurement_price_premium=lv.procurement.price_premium,

@@ -15,8 +15,15 @@ from ..scenario import Scenario
 from . import quality_file
 from .kpis import pass_probability
 from .resolution import thinning
+from .shared import median_discharge_ratio, standard_limit
 
 KEY_INDUSTRY_CODES = np.array([SECTOR_INDEX[s] for s in KEY_INDUSTRIES], dtype=np.int8)
+
+
+def sector_limits(sc: Scenario, year: int, new_source: bool) -> np.ndarray:
+    """The COD limit in force in ``year`` by sector code, for existing or new sources
+    (:func:`~.shared.standard_limit`)."""
+    return np.array([standard_limit(sc.environment, s, year, new_source) for s in SECTORS])
 
 
 def sector_cod_coefficients(sc: Scenario) -> np.ndarray:
@@ -45,7 +52,9 @@ class Population:
     tier: np.ndarray  # int8, award tier 0..3 (TIERS)
     title_expires: np.ndarray  # int32, month index at which the title is re-examined; -1: none
     applying: np.ndarray  # int8, tier applied for this year (0 = none)
-    discharge_ratio: np.ndarray  # float64, COD discharge relative to the standard (<=1 complies)
+    discharge_ratio: np.ndarray  # float64, COD discharge relative to the base year's standard
+    discharge_limit: np.ndarray  # float64, the limit in force for it (same unit; 1 at the start)
+    deadline: np.ndarray  # int32, month a deadline-treatment order falls due; -1: none (§3.3)
     counterfeit: np.ndarray  # bool, shoddy or counterfeit production this month (§4.4)
     moral_cost: np.ndarray  # float64, reluctance to counterfeit (logit units)
     watched: np.ndarray  # bool, closely watched tier of the quality file (§3.3)
@@ -161,7 +170,7 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
         cum += share
     u = rng.random((5, k))
     margin = c.margin_mean + c.margin_sd * rng.standard_normal(k)
-    disc = sc.environment.discharge_ratio_median * np.exp(
+    disc = median_discharge_ratio(sc.environment) * np.exp(
         sc.environment.discharge_ratio_sigma * rng.standard_normal(k))
     moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * rng.standard_normal(k))
     return {
@@ -209,6 +218,8 @@ def create_population(sc: Scenario, resolution: int, rng: np.random.Generator,
         belief=np.full(n, initial_belief),
         problem_until=np.full(n, -1, dtype=np.int32),
         title_expires=np.full(n, -1, dtype=np.int32),  # set by the model (held_title_expiry)
+        discharge_limit=sector_limits(sc, sc.city.base_year, False)[attrs["sector"]],
+        deadline=np.full(n, -1, dtype=np.int32),
         key_project=np.zeros(n, dtype=bool),
         subsidy_monthly=np.zeros(n),
         subsidy_months_left=np.zeros(n, dtype=np.int16),
@@ -228,6 +239,7 @@ def empty_population(n: int) -> Population:
               "ccc_required": bool, "ccc": bool, "tier": np.int8, "applying": np.int8,
               "counterfeit": bool, "watched": bool,
               "clean_count": np.int8, "problem_until": np.int32, "title_expires": np.int32,
+              "deadline": np.int32,
               "key_project": bool,
               "subsidy_months_left": np.int16, "debt_months_left": np.int16,
               **dict.fromkeys(quality_file.FIELDS, np.uint64)}
@@ -235,4 +247,6 @@ def empty_population(n: int) -> Population:
     arrays["id"][:] = -1
     arrays["problem_until"][:] = -1
     arrays["title_expires"][:] = -1
+    arrays["deadline"][:] = -1
+    arrays["discharge_limit"][:] = 1.0
     return Population(**arrays)

@@ -6,6 +6,7 @@ written twice on purpose (``engine/`` and ``reference/``) so that each checks th
 """
 
 import math
+from statistics import NormalDist
 
 from ..scenario import Levers
 
@@ -42,3 +43,19 @@ def reward_amounts(lv: Levers, year: int, tier: int) -> tuple[float, float]:
     if not r.stack_city_and_province and province > 0:
         city = 0.0
     return float(province), float(city)
+
+
+def median_discharge_ratio(env) -> float:
+    """The base year's median discharge ratio for ``environment.base_year_compliance`` (the
+    share of pollution load within its standard): ratios are lognormal with log-sd
+    ``discharge_ratio_sigma`` and independent of output, so the load within standard is
+    ``P(ratio <= 1)`` and the median ``exp(-sigma * ndtri(compliance))``."""
+    return math.exp(-env.discharge_ratio_sigma * NormalDist().inv_cdf(env.base_year_compliance))
+
+
+def standard_limit(env, sector: str, year: int, new_source: bool) -> float:
+    """The COD limit a source of ``sector`` must meet in ``year``, relative to the base year's
+    standard (``environment.standard_limit``): the tightened limit once its year for existing
+    sources (or, for a new source, for new sources) has come, else 1."""
+    due = getattr(env.standard_year_new if new_source else env.standard_year_existing, sector)
+    return float(getattr(env.standard_limit, sector)) if year >= due else 1.0

@@ -21,8 +21,9 @@ rankings) is measured before any firm acts. This model does the same: such popul
 quantities are computed by the model before ``shuffle_do`` runs the phase, and a firm's own action
 touches only its own state, so the shuffled activation order does not matter.
 
-**Order within a month** (as ``QualityCityModel.step``): key projects (January) -> campaign ->
-firm decisions -> production -> national spot checks -> city inspections -> beliefs -> titles
+**Order within a month** (as ``QualityCityModel.step``): standards and key projects (January) ->
+campaign -> firm decisions -> production -> national spot checks -> city inspections -> review of
+discharge sources -> beliefs -> titles
 reviewed -> award round (December) -> interest subsidies -> exit and entry -> construction ->
 services -> measurement.
 
@@ -64,7 +65,9 @@ from ..engine.shared import (
     MONTHS_PER_YEAR,
     YUAN_PER_MILLION,
     interest_subsidy_yuan,
+    median_discharge_ratio,
     reward_amounts,
+    standard_limit,
     stochastic_round,
 )
 from ..scenario import Levers, Scenario
@@ -172,6 +175,7 @@ class Enterprise(mesa.Agent):
     def __init__(self, model: "ReferenceCityModel", attrs: dict, belief: float):
         super().__init__(model)
         self.title_expires = -1  # month index at which the title is re-examined (§7.7)
+        self.deadline = -1  # month a deadline-treatment order falls due (§3.3); -1: none
         self.__dict__.update(attrs)
         self.applying = 0
         self.counterfeit = False
@@ -243,7 +247,7 @@ class Enterprise(mesa.Agent):
         model, p = self.model, self.model.p
         rnd = self.random
         review = draws.review if draws is not None else rnd.random()
-        if review >= p.decision_rate:
+        if review >= p.decision_rate and self.deadline < 0:  # under an order: every month
             return
         if draws is None:
             draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
@@ -289,15 +293,22 @@ class Enterprise(mesa.Agent):
                 imitation = p.imitation_weight * model.iso_share[self.sector]
             utility["certify"] = (benefit - cost_cert) / unit + imitation
 
-        # COD abatement (§2.2.4): fees saved; if over the limit, fines and closure avoided
-        cut = self.discharge_ratio * p.abatement_fraction * self.pollution_load()
+        # COD abatement (§2.2.4): a treatment plant saves fees; over the limit it avoids the
+        # product inspection's fine, and if it brings the source within its limit, the review's
+        # sanctions: closure under permit refusal, else a fine at each renewed order (§3.3)
+        load = self.pollution_load()
+        cut = self.discharge_ratio * p.abatement_fraction * load
         gain = p.discharge_fee_yuan_per_tonne * cut / YUAN_PER_MILLION * H
-        if self.discharge_ratio > 1.0:
-            # under §3.3 a firm caught over its limit must abate; only one without credit may close
-            closure_risk = (margin * out * H if lv.permits.refuse_over_limit and not self.credit
-                            else 0.0)
-            gain += self.belief * (lv.inspection.discharge_fine_yuan / YUAN_PER_MILLION * H
-                                   + closure_risk)
+        if self.discharge_ratio > self.discharge_limit:
+            gain += self.belief * lv.inspection.discharge_fine_yuan / YUAN_PER_MILLION * H
+            if self.discharge_ratio * (1.0 - p.abatement_fraction) <= self.discharge_limit:
+                if lv.permits.refuse_over_limit:
+                    gain += margin * out * H
+                else:
+                    fee_owed = p.discharge_fee_yuan_per_tonne * self.discharge_ratio * load
+                    fines_per_year = MONTHS_PER_YEAR / p.deadline_months
+                    gain += (fines_per_year * p.fine_fee_multiple * fee_owed / YUAN_PER_MILLION
+                             * H)
         cost_ab = p.abatement_cost * out
         if self.cash >= own * cost_ab:
             utility["abate"] = (gain - cost_ab) / unit
@@ -388,6 +399,8 @@ class Enterprise(mesa.Agent):
                     self.capability += p.iso_gain
             model.counts["certifications"] += 1
         elif option == "abate":
+            model.counts["cod_cut_abatement"] += (self.discharge_ratio * p.abatement_fraction
+                                                  * self.pollution_load())
             self.borrow_and_pay(review.cost["abate"], loan_share, lv)
             self.discharge_ratio *= 1.0 - p.abatement_fraction
             model.counts["abatements"] += 1
@@ -554,8 +567,8 @@ class Enterprise(mesa.Agent):
 
         Fails on a counterfeit found, a failed product test or a missing CCC; pays fines capped
         by its cash (§4.4); a counterfeiter found may lose its licence and be referred to the
-        judiciary, and stops; over the discharge limit under §3.3 permits it must abate or is
-        closed; the quality file watches failed firms until enough clean inspections (§3.3).
+        judiciary, and stops; the quality file watches failed firms until enough clean
+        inspections (§3.3).
         """
         model, p, rnd = self.model, self.model.p, self.random
         if draws is None:
@@ -569,7 +582,7 @@ class Enterprise(mesa.Agent):
         fine = insp.fine_yuan if failed else 0.0
         if found_cf:
             fine = insp.fine_yuan * insp.counterfeit_fine_multiplier
-        over_limit = self.discharge_ratio > 1.0
+        over_limit = self.discharge_ratio > self.discharge_limit
         if over_limit:
             fine += insp.discharge_fine_yuan
         fine = min(fine, max(self.cash, 0.0) * YUAN_PER_MILLION)  # limited liability
@@ -592,15 +605,6 @@ class Enterprise(mesa.Agent):
         if sanctioned:
             self.record("sanctioned")
 
-        if lv.permits.refuse_over_limit and over_limit:  # §3.3: no production over the limit
-            cost = p.abatement_cost * self.output
-            if self.cash >= cost or self.credit:
-                self.cash -= cost
-                self.discharge_ratio = min(self.discharge_ratio * (1.0 - p.abatement_fraction),
-                                           1.0)
-            else:
-                self.closed = True
-
         # the quality file (§3.3)
         if failed:
             self.watched = True
@@ -613,6 +617,36 @@ class Enterprise(mesa.Agent):
         self.belief = 1.0  # an inspection makes inspection salient
         self.inspected_in = t
         model.record_inspection(failed)
+
+    # -- §3.3 the review of discharge sources ----------------------------------------------
+    def undergo_review(self, lv: Levers, t: int, drawn: bool) -> None:
+        """The environment bureau reviews this source if ``drawn`` (the month's routine
+        review) or its deadline-treatment order falls due (``government.review_sources``; ODD
+        §7.17; Water Pollution Prevention Law 2008, art. 74). Over its limit with no order: a
+        fine of ``fine_fee_multiple`` times the discharge fee it owes a year (capped by its
+        cash) and an order due in ``deadline_months``. Over it when the order falls due:
+        closed under permit refusal, else fined and ordered again. Within it: order lifted."""
+        model, env = self.model, self.model.scenario.environment
+        due = 0 <= self.deadline <= t
+        if not (drawn or due):
+            return
+        over = self.discharge_ratio > self.discharge_limit
+        if not over:
+            self.deadline = -1  # within its limit: any order is lifted
+            return
+        if due and lv.permits.refuse_over_limit:  # §3.3: may not go on producing
+            self.closed = True
+            self.deadline = -1
+            model.cod_closed += self.pollution_load() * self.discharge_ratio
+            return
+        if self.deadline >= 0 and not due:
+            return  # an order is running: the source has until its deadline
+        fee_owed = env.discharge_fee_yuan_per_tonne * self.discharge_ratio * self.pollution_load()
+        fine = min(env.fine_fee_multiple * fee_owed, max(self.cash, 0.0) * YUAN_PER_MILLION)
+        self.cash -= fine / YUAN_PER_MILLION
+        self.deadline = t + env.deadline_months
+        model.review_fines_yuan += fine
+        model.counts["deadline_orders"] += 1
 
     def update_belief(self, t: int) -> None:
         """An uninspected firm's belief drifts towards its peers' anchor (sector x supervision
@@ -888,6 +922,7 @@ class ReferenceCityModel(mesa.Model):
             field_pass_rate=by_tier(aw.field_pass_rate),
             cod_coefficient=[float(getattr(env.cod_coefficient, s)) for s in SECTORS],
             discharge_fee_yuan_per_tonne=env.discharge_fee_yuan_per_tonne,
+            fine_fee_multiple=env.fine_fee_multiple, deadline_months=env.deadline_months,
             monthly_growth=(1.0 + sc.city.output_growth) ** (1 / MONTHS_PER_YEAR),
             monthly_discharge_trend=(1.0 + env.discharge_trend) ** (1 / MONTHS_PER_YEAR),
             works_per_year=by_size(c.works_per_year),
@@ -926,8 +961,10 @@ class ReferenceCityModel(mesa.Model):
             "ccc_required": ccc_required,
             "ccc": ccc_required and rnd.random() < c.ccc_share,
             "tier": tier,
-            "discharge_ratio": env.discharge_ratio_median * math.exp(
+            "discharge_ratio": median_discharge_ratio(env) * math.exp(
                 env.discharge_ratio_sigma * rnd.gauss()),
+            "discharge_limit": standard_limit(env, SECTORS[sector], self.scenario.city.base_year,
+                                              False),
             "moral_cost": max(0.0, c.moral_cost_mean + c.moral_cost_sd * rnd.gauss()),
         }
 
@@ -1036,6 +1073,7 @@ class ReferenceCityModel(mesa.Model):
         for firm in self.enterprises:
             firm.age_file()
         if month == 1:
+            self.tighten_standards(year)
             self.select_key_projects(lv)
         if month in lv.campaigns.months:
             self.run_campaign(lv, year)
@@ -1046,6 +1084,7 @@ class ReferenceCityModel(mesa.Model):
         self.production(lv, year)
         self.national_spot_checks(t)
         self.city_inspections(lv, year, t)
+        self.review_sources(lv, t)
         self.update_beliefs(t)
         self.review_titles(t)
         if month == 12:
@@ -1123,6 +1162,9 @@ class ReferenceCityModel(mesa.Model):
         ``finance.produce``)."""
         self.branded_output = self.fee_waived = 0.0
         self.enterprises.shuffle_do("produce", lv)
+        # what the autonomous trend took off the month's COD a year (t)
+        cod = sum(f.pollution_load() * f.discharge_ratio for f in self.enterprises)
+        self.counts["cod_cut_trend"] += (1.0 / self.p.monthly_discharge_trend - 1.0) * cod
         self.ledger.book(year, "city", "fee_waiver", self.fee_waived)
         pref = lv.procurement.preference_share
         bought = (self.branded_output * self.p.government_purchase_share
@@ -1190,6 +1232,24 @@ class ReferenceCityModel(mesa.Model):
         self.ledger.book(year, "city", "inspection_cost",
                          n * lv.inspection.cost_per_inspection_yuan)
         self.ledger.book(year, "city", "fines_collected", -self.fines_yuan)
+
+    def tighten_standards(self, year: int) -> None:
+        """January (§2.2.4): a source's limit becomes its sector's limit for existing sources
+        this year where that is tighter (``government.tighten_standards``)."""
+        env = self.scenario.environment
+        for firm in self.enterprises:
+            firm.discharge_limit = min(firm.discharge_limit,
+                                       standard_limit(env, SECTORS[firm.sector], year, False))
+
+    def review_sources(self, lv: Levers, t: int, draws: dict | None = None) -> None:
+        """§3.3: each source is reviewed with chance ``1 / source_review_months`` (``draws``:
+        {firm: uniform}) or when its order falls due (``Enterprise.undergo_review``)."""
+        rate = 1.0 / self.scenario.interpretation.source_review_months
+        self.review_fines_yuan = self.cod_closed = 0.0
+        for firm in self.enterprises:
+            u = draws[firm] if draws is not None else self.random.random()
+            firm.undergo_review(lv, t, u < rate)
+        self.counts["cod_cut_closures"] += self.cod_closed
 
     def record_inspection(self, failed: bool) -> None:
         """Count one city inspection of this month."""
@@ -1332,6 +1392,10 @@ class ReferenceCityModel(mesa.Model):
         for sector, size in zip(sectors, sizes, strict=True):
             attrs = self.draw_enterprise(sector, size, 0.0, p.entrant_capability_shift)
             attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
+            year = self.years[0] + max(self.steps - 1, 0) // MONTHS_PER_YEAR
+            name = SECTORS[sector]
+            attrs["discharge_limit"] = min(standard_limit(sc.environment, name, year, True),
+                                           standard_limit(sc.environment, name, year, False))
             attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
             attrs["cash"] = attrs["output"] * sc.city.cash_months / MONTHS_PER_YEAR
             self.admit_entrant(lv, attrs)
@@ -1340,7 +1404,7 @@ class ReferenceCityModel(mesa.Model):
         """An entrant with attributes ``attrs`` (drawn for its day) starts with no title and
         its sector's normal-tier inspection belief, unless under §3.3 permits it is over the
         discharge limit and refused (``demography.admit``)."""
-        if lv.permits.refuse_over_limit and attrs["discharge_ratio"] > 1.0:
+        if lv.permits.refuse_over_limit and attrs["discharge_ratio"] > attrs["discharge_limit"]:
             self.counts["permits_refused"] += 1
             return None
         firm = Enterprise(self, {**attrs, "tier": 0}, belief=self.anchors[attrs["sector"]][0])
@@ -1421,6 +1485,7 @@ class ReferenceCityModel(mesa.Model):
         pass_prob = np.fromiter((f.pass_probability() for f in firms), float, n)
         ratio = np.fromiter((f.discharge_ratio for f in firms), float, n)
         load = np.fromiter((f.pollution_load() for f in firms), float, n)
+        limit = np.fromiter((f.discharge_limit for f in firms), float, n)
         alive = np.ones(n, dtype=bool)
         self.cod[t] = float((load * ratio).sum()) / MONTHS_PER_YEAR
 
@@ -1439,7 +1504,8 @@ class ReferenceCityModel(mesa.Model):
                 output, sector, intl, pass_prob, alive, key_codes,
                 sc.interpretation.intl_advanced_pass_probability),
             "pollution_compliance_rate": kpis.pollution_compliance_rate(
-                ratio, load, alive, sc.interpretation.pollution_compliance_weighting),
+                ratio, load, alive, sc.interpretation.pollution_compliance_weighting, None,
+                limit),
             "cod_reduction": self._cod_reduction(t),
             "construction_standard_share": kpis.construction_standard_share(works, hidden),
             "construction_acceptance_rate": kpis.construction_acceptance_rate(other, failed),

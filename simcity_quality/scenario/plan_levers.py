@@ -173,9 +173,11 @@ PLAN_LEVERS: tuple[PlanLever, ...] = (
     PlanLever(
         "permits", "no production over discharge limits (permit refusal)", "§3.3",
         (LeverKey("policy.permits.refuse_over_limit", off=False, high=True),),
-        "Entrants over their discharge limit are refused; an inspected incumbent over its "
-        "limit must abate at once (with cash or credit) or is closed. A flag: on is its "
-        "extreme, which the plan already has."),
+        "Entrants over their discharge limit are refused, and a source the environment "
+        "bureau's review finds still over its limit when its deadline-treatment order falls "
+        "due is closed (off: the order is renewed with a new fine, as the 2008 law's fines "
+        "apply either way); firms weigh closure in their abatement investment. A flag: on is "
+        "its extreme, which the plan already has."),
     PlanLever(
         "targeting", "tiered supervision by the enterprise quality files (targeting of "
         "inspections)", "§3.3",

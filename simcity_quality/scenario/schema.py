@@ -147,6 +147,14 @@ def _by_effort(unit: str, source: str, description: str, reason: str | None = No
     return Annotated[model, field]
 
 
+def _by_sector(unit: str, source: str, description: str, reason: str | None = None,
+               kind: type = float, **bounds):
+    """Annotated type for one value per industrial sector (``SECTORS``)."""
+    model, field = _grouped(SECTORS, f"BySector{kind.__name__}", unit, source, description,
+                            reason, kind=kind, **bounds)
+    return Annotated[model, field]
+
+
 def _by_tier(unit: str, source: str, description: str, reason: str | None = None, **bounds):
     """Annotated type for one value per award tier above none (§3.1, §4.2)."""
     model, field = _grouped(TIERS[1:], "ByTier", unit, source, description, reason, **bounds)
@@ -377,9 +385,11 @@ class Procurement(_Strict):
 
 
 class Permits(_Strict):
-    refuse_over_limit: bool = P(unit="flag", source="§3.3", description="firms over discharge "
-                                "limits may not start production: entrants refused, inspected "
-                                "incumbents must abate or close")
+    refuse_over_limit: bool = P(unit="flag", source="§3.3", description="sources over their "
+                                "discharge limit may not produce: entrants over it are refused, "
+                                "and a source still over it when its deadline-treatment order "
+                                "falls due is closed (without it the order is renewed with a "
+                                "new fine)")
 
 
 class Campaigns(_Strict):
@@ -711,21 +721,64 @@ class Behaviour(_Strict):
                                         reason="new small firms start less experienced")
 
 
+WPPL_2008 = ("Water Pollution Prevention and Control Law of the PRC, revised 28 February 2008, "
+             "in force 1 June 2008 (NPC Standing Committee), art. 74")
+GB3544 = ("GB 3544-2008, Discharge standard of water pollutants for pulp and paper industry "
+          "(MEP and AQSIQ, issued 25 June 2008, in force 1 August 2008)")
+
+
 class Environment(_Strict):
     cod_coefficient: SectorCOD
-    discharge_ratio_median: float = P(unit="x standard", source="shared/data (96.1 % of "
-                                      "industrial wastewater compliant, 2010)", gt=0, le=10,
-                                      description="median discharge relative to the standard")
+    base_year_compliance: float = P(
+        unit="share of pollution load", source="Wang H., Bi J., Wheeler D. et al. (2002), "
+        "'Environmental performance rating and disclosure: China's GreenWatch program', World "
+        "Bank Policy Research Working Paper 2889 (as cited in notes/modelling.md): measured "
+        "compliance before disclosure about 75 % in Zhenjiang, 23 % in Hohhot; 96.1 % of "
+        "industrial wastewater reported compliant in 2010 "
+        "(shared/data, seven basins, self-reported): a range, see [uncertain]", gt=0, lt=1,
+        description="share of the base year's pollution load discharged within its standard "
+        "(load-weighted); sets the median discharge ratio as "
+        "exp(-discharge_ratio_sigma * ndtri(base_year_compliance))")
     discharge_ratio_sigma: float = P(unit="log-sd", source="assumption", ge=0, le=5,
                                      description="spread of discharge ratios",
                                      reason="small firms far worse")
     discharge_trend: float = P(unit="1/year", source="shared/data (national COD -12.45 % "
-                               "2005-2010 with 10 % growth)", ge=-1, le=1,
-                               description="autonomous change of each firm's discharge ratio")
+                               "2005-2010 with 10 % growth); notes/modelling.md (COD in "
+                               "2006-2010: most of the cut came from treatment plants and "
+                               "closures, here separate mechanisms)", ge=-1, le=1,
+                               description="autonomous change of each firm's discharge ratio "
+                               "(cleaner technology and output mix, apart from the abatement "
+                               "investments and closures the model simulates); its cut is "
+                               "reported as cod_cut_trend")
     discharge_fee_yuan_per_tonne: float = P(unit="yuan/t", source="assumption", ge=0,
                                             description="pollutant discharge fee on COD",
                                             reason="order of magnitude of the period's "
                                             "discharge fee; small next to abatement costs")
+    fine_fee_multiple: float = P(unit="x yearly discharge fee", source=WPPL_2008 + " (fines of "
+                                 "two to five times the discharge fee payable for discharge over "
+                                 "the standards; the multiple as read in the law's text, the "
+                                 "article number confirmed by the MEP notice of 13 June 2008 on "
+                                 "'the amount of pollutant discharge fee payable' in articles 73 "
+                                 "and 74, FAOLEX)", ge=2, le=5,
+                                 description="fine when a review finds a source over its limit, "
+                                 "as a multiple of the discharge fee it owes a year")
+    deadline_months: int = P(unit="months", source=WPPL_2008 + " (deadline treatment at most "
+                             "one year; closure when it is missed, as read in the law's text)",
+                             ge=1, le=12, description="time a deadline-treatment order gives a "
+                             "source to get within its limit")
+    standard_limit: _by_sector("x base-year standard", GB3544 + ": COD of existing mills from "
+                               "Table 1 (e.g. 150 mg/L pulp and paper) to Table 2 (90 mg/L) from "
+                               "1 July 2011 (paper is in 'other'); GB 8978-1996 (Integrated "
+                               "wastewater discharge standard, SEPA) unchanged for the others in "
+                               "the period (limits as read in copies, not verified against the "
+                               "official text)", "tightened COD limit relative to the base "
+                               "year's standard, by sector (1: unchanged)", gt=0, le=1)
+    standard_year_existing: _by_sector("year", GB3544 + " (existing sources from 2011)",
+                                       "first year existing sources must meet standard_limit",
+                                       kind=int, ge=1990, le=2100)
+    standard_year_new: _by_sector("year", GB3544 + " (new sources from August 2008)",
+                                  "first year a new source (an entrant) must meet "
+                                  "standard_limit", kind=int, ge=1990, le=2100)
     non_industrial_cod_ratio: float = P(unit="x industrial", source="shared/data (2006: "
                                         "industrial 541.5, domestic 886.7)", ge=0, le=10,
                                         description="non-industrial (domestic) COD relative to "
@@ -845,6 +898,12 @@ class Interpretation(_Strict):
         unit="probability", source="§2.2.1e ('international advanced level', undefined)",
         ge=0, le=1, description="pass probability at which a key-industry firm on "
         "international standards counts as at international advanced level")
+    source_review_months: int = P(
+        unit="months", source="§3.3 (reading); the period had no national discharge permits "
+        "(they came in 2016): sources declared their discharge yearly and were monitored",
+        ge=1, le=120, description="interval at which the environment bureau reviews each "
+        "industrial source's discharge against its limit (each source reviewed with chance "
+        "1 / source_review_months a month)")
 
 
 def _check_within_bounds(key: str, lo: float, hi: float) -> None:

@@ -231,7 +231,8 @@ def test_share_counts_alive_firms():
 
 @pytest.fixture(scope="module")
 def model_13():
-    model = QualityCityModel(load_scenario(BASELINE), seed=1, resolution=300)
+    # a seed whose path leaves exited firms with output in their slots (the mask then matters)
+    model = QualityCityModel(load_scenario(BASELINE), seed=2, resolution=300)
     for _ in range(13):
         model.step()
     return model
@@ -257,7 +258,7 @@ def test_model_measurement_matches_independent_formulas(model_13):
     coef = np.array([getattr(sc.environment.cod_coefficient, s) for s in SECTOR_INDEX])
     load = np.where(alive, pop.output * pop.weight * coef[pop.sector], 0.0)
     assert sc.interpretation.pollution_compliance_weighting == "load"
-    compliance = load[pop.discharge_ratio <= 1.0].sum() / load.sum()
+    compliance = load[pop.discharge_ratio <= pop.discharge_limit].sum() / load.sum()
 
     key = alive & (pop.sector <= SECTOR_INDEX["new_materials"])  # the five key industries
     level = pop.intl_std & (pp >= sc.interpretation.intl_advanced_pass_probability)

