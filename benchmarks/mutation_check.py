@@ -68,7 +68,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_subsidies_and_fees:test_a_diverted_subsidy_leaves_the_firms_own_upgrade",
          "test_subsidies_and_fees:test_selection_brings_a_loan_only_where_the_scenario_says_so",
          "test_decisions:test_own_score_beliefs_agree",
-         "test_permits:test_the_abatement_investment_by_hand"]),
+         "test_permits:test_the_abatement_investment_by_hand",
+         "test_permits:test_a_source_under_an_order_reconsiders_abatement_alone_between_its_reviews"]),
     "source review, deadlines and closure; discharge standards": (
         [E + "government:review_sources", E + "government:tighten_standards"],
         [R + ":Enterprise.undergo_review", R + ":ReferenceCityModel.review_sources",

@@ -373,25 +373,32 @@ def by_value(util: np.ndarray, order: np.ndarray) -> None:
 def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: TitleTable,
            imitation_intl: np.ndarray, imitation_iso: np.ndarray, win_belief: np.ndarray,
            cutoff: np.ndarray, cod_coefficients: np.ndarray, u: np.ndarray, adopt: np.ndarray,
-           invested: np.ndarray, subsidised: np.ndarray, counts: np.ndarray,
-           utilities: np.ndarray) -> None:
+           abatement_only: np.ndarray, invested: np.ndarray, subsidised: np.ndarray,
+           counts: np.ndarray, utilities: np.ndarray) -> None:
     """One month of decisions of the ``reviewers`` (slots), firm by firm.
 
     ``u``: (3, reviewers) uniforms for the counterfeit draw, subsidy misuse and whether ISO
     9001 is substantive; ``adopt``: (investments, reviewers) uniforms, investment ``k`` being
     chosen when its uniform is below the logistic of its net payoff; ``imitation_*``: the
-    pull of each reviewer's sector. The chosen investments are carried out the most valuable
-    first while the firm can pay its own share. Writes ``invested`` (bit mask) and
+    pull of each reviewer's sector; ``abatement_only``: per reviewer, whether it reviews only
+    because a deadline-treatment order is open, when it reconsiders abatement alone (no
+    counterfeit draw, no other investment). The chosen investments are carried out the most
+    valuable first while the firm can pay its own share. Writes ``invested`` (bit mask) and
     ``subsidised`` per slot, the net payoffs per reviewer, and counts the firms (agents'
     weights) in the order of :data:`COUNTS`.
     """
     order = np.empty(utilities.shape[1] - 1, dtype=np.int64)
     for j in range(reviewers.shape[0]):
         i = reviewers[j]
-        f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
+        if not abatement_only[j]:
+            f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
         util = utilities[j]
         investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
                              cutoff, cod_coefficients, util)
+        if abatement_only[j]:
+            for o in range(1, util.shape[0]):
+                if o != ABATE:
+                    util[o] = -np.inf
         by_value(util, order)
         mask = 0
         for o in order:
@@ -443,13 +450,16 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     weight ``w`` decides for its ``w`` identical firms at once.
 
     Only reviewing firms are computed. Which slots review depends on their review draw alone
-    (and on a deadline-treatment order open, which makes a firm review every month), never on
-    a lever, and a slot's draws depend only on (key, slot), so the noise each firm
-    draws stays the same across scenarios (common random numbers).
+    (a source under a deadline-treatment order also reconsiders abatement, and only it, every
+    month), never on a lever, and a slot's draws depend only on (key, slot), so the noise each
+    firm draws stays the same across scenarios (common random numbers).
     """
     alive = np.flatnonzero(pop.alive)
-    # a source under a deadline-treatment order (§3.3) reconsiders every month
-    reviewers = alive[(uniforms(1, alive)[0] < p.decision_rate) | (pop.deadline[alive] >= 0)]
+    routine = uniforms(1, alive)[0] < p.decision_rate
+    # a source under a deadline-treatment order (§3.3) reconsiders abatement every month
+    under_order = pop.deadline[alive] >= 0
+    reviewers = alive[routine | under_order]
+    abatement_only = ~routine[routine | under_order]
     draws = uniforms(len(DRAWS) + len(INVESTMENTS), reviewers)
     w = p.imitation_weight
     pull_intl = w * sector_pull(pop.intl_std, pop, n_sectors, reviewers)
@@ -464,6 +474,6 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
            np.asarray(cutoff, dtype=np.float64), sector_cod_coefficients(sc),
            np.ascontiguousarray(draws[1:len(DRAWS)]), np.ascontiguousarray(draws[len(DRAWS):]),
-           invested, subsidised, counts, utilities)
+           abatement_only, invested, subsidised, counts, utilities)
     return Decisions(invested, subsidised, reviewers, utilities,
                      dict(zip(COUNTS, counts.tolist(), strict=True)))

@@ -247,12 +247,15 @@ class Enterprise(mesa.Agent):
         model, p = self.model, self.model.p
         rnd = self.random
         review = draws.review if draws is not None else rnd.random()
-        if review >= p.decision_rate and self.deadline < 0:  # under an order: every month
+        # a source under a deadline-treatment order reconsiders abatement, and only it, monthly
+        abatement_only = review >= p.decision_rate
+        if abatement_only and self.deadline < 0:
             return
         if draws is None:
             draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
                                   tuple(rnd.random() for _ in OPTIONS[1:]))
-        self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv)
+        if not abatement_only:
+            self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv)
 
         out = max(self.output, MIN_OUTPUT)
         unit = p.logit_scale * out
@@ -341,6 +344,8 @@ class Enterprise(mesa.Agent):
                     gain -= max(0.0, value - cost_apply)
                 utility["upgrade"] += gain / unit
 
+        if abatement_only:
+            utility = {o: v for o, v in utility.items() if o in ("nothing", "abate")}
         # a binary logit for each investment; the chosen ones, the most valuable first (equal
         # ones in OPTIONS order), while the firm can pay its own share of each
         self.last_utilities = utility  # for tests and followers

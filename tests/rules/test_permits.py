@@ -165,3 +165,34 @@ def test_the_abatement_investment_by_hand(sc):
     # a tightened limit: the same source is over it
     assert abs(_abatement_utility(sc, within, limit=0.6)
                - (fees_saved(within) + fine + closure - cost) / unit) < 1e-12
+
+
+def test_a_source_under_an_order_reconsiders_abatement_alone_between_its_reviews(sc):
+    """Two identical sources over their limit, whose review draw is above the decision rate;
+    one is under a deadline-treatment order. Every adoption draw is 0 (every open investment
+    is chosen) and the counterfeit draw 0: the ordered one reconsiders, but only abatement is
+    open to it and it does not re-decide counterfeiting; the other does not review at all.
+    Engine and reference agree."""
+    pop = firms(2)
+    pop.deadline[:] = [T + 3, -1]
+    pop.discharge_limit[:], pop.discharge_ratio[:] = 1.0, 1.2
+    pop.counterfeit[:], pop.cash[:] = False, pop.output * 2
+    lv = sc.levers_for(YEAR)
+    p = decision_parameters(sc, lv)
+    u = np.zeros((len(behaviour.DRAWS) + len(OPTIONS) - 1, 2))
+    u[0] = min(1.0, p.decision_rate * 1.5)  # no routine review
+    twin = twin_reference(sc, pop)  # before anything is decided
+    dec = behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), np.full(len(TIERS), 0.5),
+                           lambda rows, slots: u[:rows, slots], len(SECTORS))
+    assert dec.reviewers.tolist() == [0]
+    abate = OPTIONS.index("abate")
+    open_ = np.isfinite(dec.utilities[0])
+    assert open_[abate] and open_.sum() == 2  # nothing, and abatement
+    assert behaviour.invested_options(dec.invested[0]) == ["abate"] and dec.invested[1] == -1
+    assert not pop.counterfeit.any()
+    twin.model.win_belief = [0.5] * len(TIERS)
+    twin.model.firm_decisions(lv, YEAR, {twin.firms[s]: DecisionDraws(
+        u[0, s], 0.0, 0.0, 0.0, tuple(u[4:, s])) for s in range(2)})
+    assert twin.firms[0].last_invested == ["abate"] and twin.firms[1].last_invested == []
+    assert set(twin.firms[0].last_utilities) == {"nothing", "abate"}
+    assert not any(f.counterfeit for f in twin.firms.values())
