@@ -51,12 +51,12 @@ MEANING = {
         "low": "The model's firms apply only {value:+.0%} more for China Famous Brand titles "
                "(95 % interval {low:+.0%} to {high:+.0%}) when the plan's rewards, fee waivers "
                "and procurement preference start, while national applications rose 58.9 % when "
-               "local governments added such support. The reward budget itself is set by the "
-               "title quotas (winners, not applicants, are paid), so the yuan spent on rewards "
-               "is not affected; but the model probably understates how many firms rewards pull "
-               "into the title race and the upgrades they make to qualify, so treat its answers "
-               "on reward levels (e.g. the lowest reward meeting the product-quality targets) "
-               "as conservative on participation.",
+               "local governments added such support. Winners, not applicants, are paid, and "
+               "the titles won are bounded by the candidates the city may recommend, so the "
+               "yuan spent on rewards is affected little; but the model probably understates "
+               "how many firms rewards pull into the title race and the upgrades they make to "
+               "qualify, so treat its answers on reward levels (e.g. the lowest reward meeting "
+               "the product-quality targets) as conservative on participation.",
         "high": "The model's firms apply {value:+.0%} more for China Famous Brand titles when "
                 "the plan's support starts, more than twice the national rise of 58.9 %: it "
                 "probably overstates how many firms rewards pull into the title race.",

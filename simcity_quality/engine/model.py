@@ -437,6 +437,13 @@ class QualityCityModel(mesa.Model):
         """This run's budget ledger: year, payer, line, yuan."""
         return self.ledger.frame()
 
+    @property
+    def title_cutoffs(self) -> dict[str, float]:
+        """Each title's cut-off firms judge their chances against now (judging score; the
+        field's under ``awards.judging = "cutoff"``, the last winning score under ``"quota"``;
+        NaN while none is known)."""
+        return {t: float(self._title_cutoff[i]) for i, t in enumerate(TIERS) if i > 0}
+
     def summary(self) -> dict:
         """The last measured values (KPIs, counts, spending)."""
         return dict(self.current)

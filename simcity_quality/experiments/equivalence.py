@@ -26,7 +26,8 @@ COMPARED = (*TARGET_KPIS, "spending_province", "spending_city", "spending_total"
 
 def small_city(scenario: Scenario, firms: int) -> Scenario:
     """``scenario`` shrunk to a city of ``firms`` industrial firms: contractors, service firms
-    and every count lever (inspections, key projects, title quotas, demonstration titles) in
+    and every count lever (inspections, key projects, title quotas and recommendations,
+    demonstration titles) in
     the same proportion, so the small city is a miniature of the scenario's. The Mesa
     reference simulates every firm, so the equivalence check and the speed benchmark run
     such a city at full resolution."""
@@ -41,6 +42,8 @@ def small_city(scenario: Scenario, firms: int) -> Scenario:
     }
     for tier, quota in scenario.awards.quota.model_dump().items():
         changes[f"awards.quota.{tier}"] = quota * share
+    for tier, candidates in scenario.awards.recommendations.model_dump().items():
+        changes[f"awards.recommendations.{tier}"] = candidates * share
     for levers in ("status_quo", "policy"):
         lv = getattr(scenario, levers)
         changes[f"{levers}.inspection.spot_checks_per_year"] = (

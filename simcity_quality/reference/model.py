@@ -1325,13 +1325,15 @@ class ReferenceCityModel(mesa.Model):
                     self.counts["titles_lapsed"] += 1
 
     def award_round(self, lv: Levers, year: int, draws: dict | None = None) -> None:
-        """§3.1, §4.2, December: from the highest tier down the judges rank the applicants who
-        still qualify by capability, certification, size and noise; the quota (stochastically
-        rounded) wins; winners take the title and the one-time rewards of
-        province and city. Perceived win chances follow win ratios, and the lowest winning
-        score is the tier's cut-off
-        (``government.award_titles``). ``draws``: per tier, (the quota's rounding uniform,
-        {firm: normal judging noise})."""
+        """§3.1, §4.2, December: from the highest tier down, for each tier holding a round this
+        year, the applicants who still qualify are scored by capability, certification, size
+        and noise. Under ``awards.judging = "cutoff"`` the city recommends its best applicants
+        by their score before noise (the recommendations stochastically rounded) and those whose
+        score reaches the field's cut-off win; under ``"quota"`` the quota (stochastically
+        rounded) of best scores wins and the lowest winning score becomes the tier's cut-off.
+        Winners take the title and the one-time rewards of province and city; perceived win
+        chances follow win ratios (``government.award_titles``). ``draws``: per tier, (the
+        rounding uniform, {firm: normal judging noise})."""
         aw, p = self.scenario.awards, self.p
         firms = list(self.enterprises)
         if draws is None:
