@@ -3,7 +3,8 @@
 Runs ``sq.lever_audit`` on ``scenarios/the_plan.toml``: each of the plan's levers off, at the
 plan and high, the others at the plan, on common random numbers; by default every firm of the
 city simulated, 20 replications and seed 0, the same audit as ``simcity-quality levers
-scenarios/the_plan.toml``. Prints the table the command line prints, and writes a Markdown
+scenarios/the_plan.toml``; then the rewards lever again under the other rule firms judge their
+chance of a title by (``behaviour.title_belief``). Prints the table the command line prints, and writes a Markdown
 section (that table, the settings, every target's change with its interval, the costs and the
 cost per point) between the markers below in docs/findings.md, keeping the rest of the file;
 without the markers the section is added at the end. Usage:
@@ -38,8 +39,21 @@ def _commit() -> str:
     return head + (" with uncommitted changes to the package or scenarios" if dirty else "")
 
 
-def section(audit, command: str, cli: str, seconds: float) -> str:
-    """The generated section: how it was made, the printed table, the Markdown tables."""
+def belief_section(other) -> list[str]:
+    """The rewards lever under the other rule firms judge their chances of a title by (the
+    audit runs the scenario's own, ``behaviour.title_belief``)."""
+    if other is None:
+        return []
+    rule = other.scenario.behaviour.title_belief
+    return ["", f"### The §4.2 rewards under the other belief rule (title_belief = {rule})", "",
+            f"The same audit of the rewards lever alone, with firms judging their chance of a "
+            f"title by `{rule}` (docs/ODD.md §7.7); same seed and replications.", "",
+            "```text", repr(other), "```", "", other.to_markdown().rstrip()]
+
+
+def section(audit, command: str, cli: str, seconds: float, other=None) -> str:
+    """The generated section: how it was made, the printed table, the Markdown tables (and
+    the rewards lever under the other belief rule)."""
     when = datetime.date.today().isoformat()
     return "\n".join([
         BEGIN,
@@ -55,6 +69,7 @@ def section(audit, command: str, cli: str, seconds: float) -> str:
         "```",
         "",
         audit.to_markdown().rstrip(),
+        *belief_section(other),
         END,
     ])
 
@@ -96,8 +111,15 @@ def main(argv=None):
     audit = sq.lever_audit(ROOT / args.scenario if not Path(args.scenario).is_absolute()
                            else args.scenario, replications=args.replications,
                            seed=args.seed, resolution=args.resolution)
+    # the rewards lever under the other belief rule, on the same draws
+    plan = audit.scenario
+    rule = {"own_score": "city_rate", "city_rate": "own_score"}[plan.behaviour.title_belief]
+    other = sq.lever_audit(plan.override({"behaviour.title_belief": rule}, name=plan.name),
+                           replications=args.replications, seed=args.seed,
+                           resolution=args.resolution, levers=["rewards"])
     seconds = time.perf_counter() - start
     print(audit)
+    print(other)
     print(f"\n{seconds:.0f} s", file=sys.stderr)
     if args.tables:
         out = Path(args.tables)
@@ -105,7 +127,7 @@ def main(argv=None):
         for name in ("settings", "effects", "costs", "cost_per_point", "differences"):
             getattr(audit, name).to_csv(out / f"{name}.csv", index=False)
     if not args.dry_run:
-        write_section(Path(args.findings), section(audit, command, cli, seconds))
+        write_section(Path(args.findings), section(audit, command, cli, seconds, other))
         print(f"section written into {args.findings}", file=sys.stderr)
 
 

@@ -189,8 +189,9 @@ def _calibrate(scenario, observed, parameters, resolution, replications, seed, s
     identified &= ~weak
     ci_low = np.where(identified, np.maximum(lo, theta_hat - quantile * se), lo)
     ci_high = np.where(identified, np.minimum(hi, theta_hat + quantile * se), hi)
-    # an estimate at the end of its range is no interior optimum: the sandwich SE does not hold
-    at_bound = ((theta_hat - lo <= 0.005 * span) | (hi - theta_hat <= 0.005 * span))
+    # an estimate at the end of its range (within 2.5 % of it: a budget-limited search stops
+    # short of the bound it heads for) is no interior optimum: the sandwich SE does not hold
+    at_bound = ((theta_hat - lo <= 0.025 * span) | (hi - theta_hat <= 0.025 * span))
     se = np.where(identified, se, np.nan)
 
     estimates = pd.DataFrame({
