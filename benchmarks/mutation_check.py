@@ -95,7 +95,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "title validity, eligibility and the belief rule": (
         [E + "government:title_eligible", E + "government:review_titles",
          E + "government:held_title_expiry", E + "government:record_cutoffs",
-         E + "behaviour:win_chance"],
+         E + "behaviour:win_chance", E + "behaviour:win_chance_of"],
         [R + ":Enterprise.win_chance", R + ":Enterprise.eligible_for",
          R + ":Enterprise.meets_other_conditions", R + ":Enterprise.lose_title",
          R + ":ReferenceCityModel.review_titles"],

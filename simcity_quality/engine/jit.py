@@ -17,7 +17,10 @@ def jit(fn=None, *, inline: bool = False):
     ``inline="always"``). A call that is not inlined passes the firm's arrays by value, and
     increments and decrements the reference count of every one of them, which costs far more
     than the helper's arithmetic; inlined, the same operations in the same order give the
-    same numbers."""
+    same numbers. Inlined, a helper taking the firm's record (``FirmArrays``) still holds a
+    reference to each of its arrays for as long as it reads the record, which numba cancels
+    only if all those reads come before the helper's first branch: such helpers read the
+    firm's state (or the arrays they write) at the top."""
     if fn is None:
         return lambda f: jit(f, inline=inline)
     options = {"inline": "always"} if inline else {}
