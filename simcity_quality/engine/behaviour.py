@@ -437,12 +437,22 @@ def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
                 slots: np.ndarray) -> np.ndarray:
     """For each of ``slots``, the share of the city's live firms in its sector with ``flag``
     (what a firm sees of its sector, for imitation)."""
-    alive_sector, weight = pop.sector[pop.alive], pop.weight[pop.alive]
-    total = np.bincount(alive_sector, weights=weight, minlength=n_sectors)
-    has = flag[pop.alive]
-    have = np.bincount(alive_sector[has], weights=weight[has], minlength=n_sectors)
+    total, have = np.zeros(n_sectors), np.zeros(n_sectors)
+    _sector_firms(pop.sector, pop.weight, pop.alive, flag, total, have)
     share = np.divide(have, total, out=np.zeros(n_sectors), where=total > 0)
     return share[pop.sector[slots]]
+
+
+@jit
+def _sector_firms(sector: np.ndarray, weight: np.ndarray, alive: np.ndarray, flag: np.ndarray,
+                  total: np.ndarray, have: np.ndarray) -> None:
+    """Adds each live firm's weight to ``total`` of its sector, and to ``have`` if it has
+    ``flag`` (in slot order, as ``np.bincount`` of the live firms would)."""
+    for i in range(sector.shape[0]):
+        if alive[i]:
+            total[sector[i]] += weight[i]
+            if flag[i]:
+                have[sector[i]] += weight[i]
 
 
 # the rows of a month's decision draws: then one uniform per investment (DRAWS + INVESTMENTS)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..categories import SIZES
 from ..scenario import Levers, Scenario
-from .jit import jit
+from .jit import bincount_weights, jit
 from .ledger import Ledger
 from .parameters import ProductionParameters
 from .population import FirmArrays, Population
@@ -54,7 +54,6 @@ def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionP
     ledger.book(year, "city", "procurement_preference",
                 lv.procurement.price_premium * gov_bought / MONTHS_PER_YEAR * YUAN_PER_MILLION)
     # §4.2: the city pays its institutes the fees it waives, for every live firm that owes them
-    firms_by_size = np.bincount(pop.size[pop.alive], weights=pop.weight[pop.alive],
-                                minlength=len(SIZES))
+    firms_by_size = bincount_weights(pop.size, pop.weight * pop.alive, len(SIZES))
     ledger.book(year, "city", "fee_waiver", float(firms_by_size @ p.fees_waived_million)
                 / MONTHS_PER_YEAR * YUAN_PER_MILLION)

@@ -16,6 +16,7 @@ import numpy as np
 from ..categories import SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
+from .jit import bincount_weights
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population
@@ -215,8 +216,8 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
     n_tiers = anchors.shape[1]  # normal, watched
     group = pop.sector.astype(np.int64) * n_tiers + pop.watched
     n_groups = anchors.size
-    alive_n = np.bincount(group, weights=pop.alive * pop.weight, minlength=n_groups)
-    seen = np.bincount(group, weights=inspected * pop.weight, minlength=n_groups)
+    alive_n = bincount_weights(group, pop.alive * pop.weight, n_groups)
+    seen = bincount_weights(group, inspected * pop.weight, n_groups)
     rate = np.divide(seen * MONTHS_PER_YEAR, alive_n, out=np.zeros(n_groups), where=alive_n > 0)
     flat = anchors.ravel()
     flat = np.where(alive_n > 0, flat + behaviour.peer_learning * (np.minimum(rate, 1.0) - flat),

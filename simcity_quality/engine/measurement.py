@@ -12,6 +12,7 @@ import pandas as pd
 from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from ..scenario import Scenario
 from . import kpis
+from .jit import bincount_weights
 from .population import KEY_INDUSTRY_CODES, Population
 
 # construction counts per month (trailing sums give the §2.2.2 KPIs)
@@ -46,8 +47,8 @@ class Tallies:
         self.spot[t] = sampled.sum(), passed.sum()
         for arr, codes, k in ((self.spot_sector, pop.sector[:n], len(SECTORS)),
                               (self.spot_size, pop.size[:n], len(SIZES))):
-            arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
-            arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
+            arr[t, 0] = bincount_weights(codes, sampled, k)
+            arr[t, 1] = bincount_weights(codes, passed, k)
 
     def record_inspections(self, t: int, inspected: int, failed: int) -> None:
         """Month ``t``'s city inspections: how many, and how many failed."""
@@ -57,8 +58,8 @@ class Tallies:
         """Month ``t``'s completed works (a :class:`~.construction.WorksMonth`, counts for the
         contractors each agent stands for), by size."""
         for i, name in enumerate(WORK_COUNTS):
-            self.works[t, i] = np.bincount(contractor_size, weights=getattr(works, name),
-                                           minlength=len(SIZES))
+            self.works[t, i] = bincount_weights(contractor_size, getattr(works, name),
+                                                len(SIZES))
 
     # -- KPIs -----------------------------------------------------------------------------
     def measure(self, t: int, pop: Population, contractors, service_firms, counts: dict,
@@ -72,8 +73,8 @@ class Tallies:
         load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
         cod = np.where(alive, load * pop.discharge_ratio * w, 0.0) / 12.0
         self.cod[t] = cod.sum()
-        self.cod_sector[t] = np.bincount(pop.sector, weights=cod, minlength=len(SECTORS))
-        self.cod_size[t] = np.bincount(pop.size, weights=cod, minlength=len(SIZES))
+        self.cod_sector[t] = bincount_weights(pop.sector, cod, len(SECTORS))
+        self.cod_size[t] = bincount_weights(pop.size, cod, len(SIZES))
 
         lo = max(0, t - 11)
         spot = self.spot[lo:t + 1].sum(axis=0)
