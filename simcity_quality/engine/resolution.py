@@ -205,19 +205,24 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
         kth = np.partition(value, -take)[-take]  # the take-th largest first member
         candidates = np.flatnonzero(value >= kth)
     else:
-        candidates = range(slots.size)
-    heap = [(-value[j], j, v[j]) for j in candidates]
+        candidates = np.arange(slots.size)
+    # the heap and the tallies in Python numbers (the same values): cheaper than numpy scalars
+    js = candidates.tolist()
+    heap = list(zip((-value[candidates]).tolist(), js, v[candidates].tolist(), strict=True))
     heapq.heapify(heap)
+    members_of = dict(zip(js, w[candidates].tolist(), strict=True))
+    taken = dict.fromkeys(js, 0)
     for _ in range(take):
         neg, j, vj = heapq.heappop(heap)
-        counts[j] += 1
+        taken[j] += 1
         last = -neg
-        left = w[j] - counts[j]
+        left = members_of[j] - taken[j]
         if left > 0:  # the agent's next member, below this one
-            u = uniform_at(np.array([codes0[j] + counts[j]]))[0]
+            u = uniform_at(np.array([codes0[j] + taken[j]]))[0]
             vn = vj * u ** (1.0 / left)
             score = base[slots[j]] + (spread * ndtri(vn) if normal else vn)
             heapq.heappush(heap, (-score, j, vn))
+    counts[js] = list(taken.values())
     return (counts, last) if with_cutoff else counts
 
 
