@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import SimcityQualityError
 from ..scenario import Scenario
+from .jit import jit
 
 MEMBER_BITS = 24  # a member's code: slot * 2**24 + its index in the agent (weights < 2**24)
 MAX_WEIGHT = 1 << MEMBER_BITS
@@ -234,10 +235,27 @@ def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.nda
 
     w = weight.astype(np.int64)
     out = np.zeros(w.size, dtype=np.int64)
-    one = w == 1
-    out[one] = u[one] < p[one] if np.ndim(p) else u[one] < p
-    many = ~one & (w > 0)
-    if many.any():
+    if np.ndim(p):
+        weighted = _single_members(u, w, p, out)
+    else:
+        one = w == 1
+        out[one] = u[one] < p
+        weighted = bool((w > 1).any())
+    if weighted:
+        many = (w != 1) & (w > 0)
         pm = p[many] if np.ndim(p) else p
         out[many] = binom.ppf(1.0 - u[many], w[many], pm).astype(np.int64)
     return out
+
+
+@jit
+def _single_members(u: np.ndarray, w: np.ndarray, p: np.ndarray, out: np.ndarray) -> bool:
+    """``out[i] = u[i] < p[i]`` for each agent of weight 1; whether any agent has more
+    members."""
+    weighted = False
+    for i in range(w.shape[0]):
+        if w[i] == 1:
+            out[i] = u[i] < p[i]
+        elif w[i] > 0:
+            weighted = True
+    return weighted
