@@ -34,7 +34,9 @@ def jit(fn=None, *, inline: bool = False):
 
 def bincount_weights(codes: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """``np.bincount(codes, weights=weights, minlength=n)`` for codes below ``n``, compiled:
-    the same additions in the same order (slot order), without numpy's checks and casts."""
+    the same additions in the same order (slot order), without numpy's checks and casts. Zero
+    weights are skipped: adding one to a sum begun at 0.0 leaves it as it is, and most of a
+    month's tallies (firms sampled, inspected) are zero for most slots."""
     if numba.config.DISABLE_JIT:  # as Python (the mutation check): numpy's own
         return np.bincount(codes, weights=weights, minlength=n)
     out = np.zeros(n)
@@ -45,4 +47,5 @@ def bincount_weights(codes: np.ndarray, weights: np.ndarray, n: int) -> np.ndarr
 @jit
 def _add_by_code(codes: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
     for i in range(codes.shape[0]):
-        out[codes[i]] += weights[i]
+        if weights[i] != 0:
+            out[codes[i]] += weights[i]
