@@ -29,7 +29,7 @@ import numpy as np
 from ..categories import INVESTMENTS, OPTIONS, TIERS
 from ..scenario import Levers, Scenario
 from .jit import jit
-from .parameters import DecisionParameters, TitleTable, decision_parameters
+from .parameters import DecisionParameters, TitleTable, as_numbers, decision_parameters
 from .population import FirmArrays, Population, sector_cod_coefficients
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
@@ -402,7 +402,8 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
     pull of each reviewer's sector. The chosen investments are carried out the most valuable
     first while the firm can pay its own share. Writes ``invested`` (bit mask) and
     ``subsidised`` per slot, the net payoffs per reviewer, and counts the firms (agents'
-    weights) in the order of :data:`COUNTS`.
+    weights) in the order of :data:`COUNTS`. :func:`choose` passes the records' small arrays,
+    ``win_belief``, ``cutoff`` and ``cod_coefficients`` as tuples (``parameters.as_numbers``).
     """
     order = np.empty(utilities.shape[1] - 1, dtype=np.int64)
     for j in range(reviewers.shape[0]):
@@ -486,8 +487,10 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     utilities = np.empty((reviewers.size, len(OPTIONS)))
     if cutoff is None:
         cutoff = np.full(win_belief.shape[0], np.nan)
-    decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
-           np.asarray(cutoff, dtype=np.float64), sector_cod_coefficients(sc),
+    decide(reviewers, pop.arrays(), as_numbers(p), as_numbers(titles), pull_intl, pull_iso,
+           as_numbers(np.asarray(win_belief, dtype=np.float64)),
+           as_numbers(np.asarray(cutoff, dtype=np.float64)),
+           as_numbers(sector_cod_coefficients(sc)),
            np.ascontiguousarray(draws[1:len(DRAWS)]), np.ascontiguousarray(draws[len(DRAWS):]),
            invested, subsidised, counts, utilities)
     return Decisions(invested, subsidised, reviewers, utilities,

@@ -100,6 +100,15 @@ class ExitParameters(NamedTuple):
     entry_rate: float
 
 
+def as_numbers(values):
+    """``values`` (a record of this module, or an array) with each array as a tuple of the
+    same numbers, for a compiled per-firm loop: numba counts the references to every array an
+    inlined helper is given, not to tuples of numbers."""
+    if isinstance(values, np.ndarray):
+        return tuple(values.tolist())
+    return type(values)(*(as_numbers(v) if isinstance(v, np.ndarray) else v for v in values))
+
+
 def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
     """The decision rule's numbers under levers ``lv``."""
     b, m, insp, s = sc.behaviour, sc.market, lv.inspection, lv.subsidy
