@@ -20,6 +20,7 @@ inspection or one key project always stands for one firm. Members of a weighted 
 every decision (they are identical firms), which is the approximation thinning makes.
 """
 
+import functools
 from dataclasses import fields
 
 import numpy as np
@@ -66,8 +67,8 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
     whole = c == w  # the agent becomes one of its split-off members
     copies = np.repeat(agents, c - whole)
     new = free_slots(state, copies.size)
-    for f in fields(state):
-        arr = getattr(state, f.name)
+    for name in field_names(type(state)):
+        arr = getattr(state, name)
         arr[new] = arr[copies]
     state.weight[agents] -= c
     state.weight[agents[whole]] = 1  # one of its members stays in its slot
@@ -80,6 +81,12 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
     slots = np.concatenate([own, new])
     order = np.argsort(np.concatenate([own, copies]), kind="stable")
     return slots[order], next_id
+
+
+@functools.cache
+def field_names(cls) -> tuple[str, ...]:
+    """The field names of dataclass ``cls`` (``dataclasses.fields`` costs more, every time)."""
+    return tuple(f.name for f in fields(cls))
 
 
 def free_slots(state, k: int) -> np.ndarray:
