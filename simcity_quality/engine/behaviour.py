@@ -406,9 +406,10 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
     ``win_belief``, ``cutoff`` and ``cod_coefficients`` as tuples (``parameters.as_numbers``).
     """
     order = np.empty(utilities.shape[1] - 1, dtype=np.int64)
+    counterfeit, weight, tier = f.counterfeit, f.weight, f.tier  # read once (engine/jit.py)
     for j in range(reviewers.shape[0]):
         i = reviewers[j]
-        f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
+        counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
         util = utilities[j]
         investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
                              cutoff, cod_coefficients, util)
@@ -420,15 +421,15 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
                 continue
             mask |= 1 << (o - 1)
             if o == CERTIFY:
-                counts[0] += f.weight[i]
+                counts[0] += weight[i]
             elif o == APPLY:
-                counts[f.tier[i] + 1] += f.weight[i]
+                counts[tier[i] + 1] += weight[i]
             elif o == UPGRADE:
-                counts[TOP_TIER + 1] += f.weight[i]
+                counts[TOP_TIER + 1] += weight[i]
             elif o == INTL:
-                counts[TOP_TIER + 2] += f.weight[i]
+                counts[TOP_TIER + 2] += weight[i]
             else:
-                counts[TOP_TIER + 3] += f.weight[i]
+                counts[TOP_TIER + 3] += weight[i]
             if _carry_out(f, i, o, p, titles, u[1, j], u[2, j]):
                 subsidised[i] = True
         invested[i] = mask

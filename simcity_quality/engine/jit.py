@@ -22,7 +22,9 @@ def jit(fn=None, *, inline: bool = False):
     same numbers. Inlined, a helper taking the firm's record (``FirmArrays``) still holds a
     reference to each of its arrays for as long as it reads the record, which numba cancels
     only if all those reads come before the helper's first branch: such helpers read the
-    firm's state (or the arrays they write) at the top."""
+    firm's state (or the arrays they write) at the top. The same holds for a kernel's own
+    record argument read inside a branch of its loop (``f.cash[i]``): kernels take the
+    arrays they use into local names before the loop."""
     if fn is None:
         return lambda f: jit(f, inline=inline)
     options = {"inline": "always"} if inline else {}
