@@ -16,7 +16,7 @@ import numpy as np
 from ..categories import SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
-from .jit import bincount_weights
+from .jit import jit
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population
@@ -214,18 +214,41 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
     and tier; returns the updated anchors.
     """
     n_tiers = anchors.shape[1]  # normal, watched
-    group = pop.sector.astype(np.int64) * n_tiers + pop.watched
     n_groups = anchors.size
-    alive_n = bincount_weights(group, pop.alive * pop.weight, n_groups)
-    seen = bincount_weights(group, inspected * pop.weight, n_groups)
+    alive_n, seen = np.zeros(n_groups), np.zeros(n_groups)
+    _firms_seen(pop.sector, pop.watched, n_tiers, pop.alive, inspected, pop.weight, alive_n,
+                seen)
     rate = np.divide(seen * MONTHS_PER_YEAR, alive_n, out=np.zeros(n_groups), where=alive_n > 0)
     flat = anchors.ravel()
     flat = np.where(alive_n > 0, flat + behaviour.peer_learning * (np.minimum(rate, 1.0) - flat),
                     flat)
-    target = flat[group]
-    others = ~inspected
-    pop.belief[others] += behaviour.belief_decay * (target[others] - pop.belief[others])
+    _drift_beliefs(pop.belief, pop.sector, pop.watched, n_tiers, inspected, flat,
+                   behaviour.belief_decay)
     return flat.reshape(anchors.shape)
+
+
+@jit
+def _firms_seen(sector: np.ndarray, watched: np.ndarray, n_tiers: int, alive: np.ndarray,
+                inspected: np.ndarray, weight: np.ndarray, alive_n: np.ndarray,
+                seen: np.ndarray) -> None:
+    """Adds each slot's live firms and inspected firms (agents' weights) to its group
+    (``sector * n_tiers + watched``), in slot order."""
+    for i in range(sector.shape[0]):
+        group = sector[i] * n_tiers + watched[i]
+        if alive[i] and weight[i] != 0:
+            alive_n[group] += weight[i]
+        if inspected[i] and weight[i] != 0:
+            seen[group] += weight[i]
+
+
+@jit
+def _drift_beliefs(belief: np.ndarray, sector: np.ndarray, watched: np.ndarray, n_tiers: int,
+                   inspected: np.ndarray, anchor: np.ndarray, decay: float) -> None:
+    """Each firm not inspected this month moves ``decay`` of the way from its belief towards
+    the anchor of its group (``sector * n_tiers + watched``)."""
+    for i in range(belief.shape[0]):
+        if not inspected[i]:
+            belief[i] += decay * (anchor[sector[i] * n_tiers + watched[i]] - belief[i])
 
 
 # ---------------------------------------------------------------------------------------

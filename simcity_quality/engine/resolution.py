@@ -241,17 +241,11 @@ def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.nda
     from scipy.stats import binom
 
     w = weight.astype(np.int64)
+    p = np.broadcast_to(p, w.shape)  # one chance for all, or one per agent
     out = np.zeros(w.size, dtype=np.int64)
-    if np.ndim(p):
-        weighted = _single_members(u, w, p, out)
-    else:
-        one = w == 1
-        out[one] = u[one] < p
-        weighted = bool((w > 1).any())
-    if weighted:
+    if _single_members(u, w, p, out):
         many = (w != 1) & (w > 0)
-        pm = p[many] if np.ndim(p) else p
-        out[many] = binom.ppf(1.0 - u[many], w[many], pm).astype(np.int64)
+        out[many] = binom.ppf(1.0 - u[many], w[many], p[many]).astype(np.int64)
     return out
 
 
