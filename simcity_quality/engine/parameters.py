@@ -106,6 +106,8 @@ def as_numbers(values):
     inlined helper is given, not to tuples of numbers."""
     if isinstance(values, np.ndarray):
         return tuple(values.tolist())
+    if not any(isinstance(v, np.ndarray) for v in values):
+        return values
     return type(values)(*(as_numbers(v) if isinstance(v, np.ndarray) else v for v in values))
 
 
@@ -208,10 +210,11 @@ class ParameterCache:
         self.exits = exit_parameters(sc)
 
     def for_year(self, year: int) -> tuple[DecisionParameters, TitleTable, ProductionParameters]:
-        """(decisions, titles, production) for ``year``."""
+        """(decisions, titles, production) for ``year``; the decisions' and titles' small
+        arrays as tuples, as the decision rule takes them (:func:`as_numbers`)."""
         if year not in self._by_year:
             lv = self.scenario.levers_for(year)
-            self._by_year[year] = (decision_parameters(self.scenario, lv),
-                                   title_table(self.scenario, lv, year),
+            self._by_year[year] = (as_numbers(decision_parameters(self.scenario, lv)),
+                                   as_numbers(title_table(self.scenario, lv, year)),
                                    production_parameters(self.scenario, lv))
         return self._by_year[year]
