@@ -71,10 +71,11 @@ class Tallies:
         year_index = t // 12
         pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
         load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
-        cod = np.where(alive, load * pop.discharge_ratio * w, 0.0) / 12.0
+        cod = np.empty(pop.n_slots)
+        self.cod_sector[t], self.cod_size[t] = 0.0, 0.0
+        _monthly_cod(load, pop.discharge_ratio, w, alive, pop.sector, pop.size, cod,
+                     self.cod_sector[t], self.cod_size[t])
         self.cod[t] = cod.sum()
-        self.cod_sector[t] = bincount_weights(pop.sector, cod, len(SECTORS))
-        self.cod_size[t] = bincount_weights(pop.size, cod, len(SIZES))
 
         lo = max(0, t - 11)
         spot = self.spot[lo:t + 1].sum(axis=0)
@@ -212,6 +213,21 @@ class Tallies:
                     sf.standard, sf.sector == code, sf.weight),
                 "service_firms": int(sf.weight[sf.sector == code].sum())})
         return pd.DataFrame(rows)
+
+
+@jit
+def _monthly_cod(load: np.ndarray, discharge_ratio: np.ndarray, weight: np.ndarray,
+                 alive: np.ndarray, sector: np.ndarray, size: np.ndarray, cod: np.ndarray,
+                 by_sector: np.ndarray, by_size: np.ndarray) -> None:
+    """Each slot's COD this month into ``cod`` (tonnes: its load at its discharge ratio, for
+    the firms it stands for; 0 if not alive), added to its sector's and size class's sums in
+    slot order (a zero leaves a sum as it is)."""
+    for i in range(load.shape[0]):
+        c = (load[i] * discharge_ratio[i] * weight[i] if alive[i] else 0.0) / 12.0
+        cod[i] = c
+        if c != 0:
+            by_sector[sector[i]] += c
+            by_size[size[i]] += c
 
 
 # firms (agents' weights) counted once a month by ``_firm_counts``; then one per title tier
