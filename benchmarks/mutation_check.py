@@ -69,7 +69,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_subsidies_and_fees:test_selection_brings_a_loan_only_where_the_scenario_says_so",
          "test_decisions:test_own_score_beliefs_agree"]),
     "national spot checks": (
-        [E + "government:national_sampling_weight", E + "government:national_sampling_chance",
+        [E + "government:national_sampling_weight", E + "government:_sampling_weights",
+         E + "government:national_sampling_chance",
          E + "government:national_spot_check"],
         [R + ":Enterprise.sampling_weight", R + ":Enterprise.face_national_check",
          R + ":ReferenceCityModel.national_spot_checks"],

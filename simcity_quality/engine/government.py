@@ -39,9 +39,21 @@ PROBLEM_PRONE[SECTOR_INDEX["food_farm_processing"]] = True
 def national_sampling_weight(pop: Population, month: int, sc: Scenario) -> np.ndarray:
     """Relative chance of being sampled: problem firms and problem-prone classes more often."""
     nat = sc.national
-    w = np.where(pop.problem_until >= month, nat.problem_weight, 1.0)
-    prone = PROBLEM_PRONE[pop.sector]
-    return w * np.where(prone, nat.problem_sector_weight, 1.0)
+    w = np.empty(pop.n_slots)
+    _sampling_weights(pop.problem_until, pop.sector, month, float(nat.problem_weight),
+                      float(nat.problem_sector_weight), PROBLEM_PRONE, w)
+    return w
+
+
+@jit
+def _sampling_weights(problem_until: np.ndarray, sector: np.ndarray, month: int,
+                      problem_weight: float, problem_sector_weight: float,
+                      prone: np.ndarray, out: np.ndarray) -> None:
+    """Per slot: ``problem_weight`` if the firm is on the problem list this month (else 1)
+    times ``problem_sector_weight`` if its sector is problem-prone (else 1)."""
+    for i in range(out.shape[0]):
+        w = problem_weight if problem_until[i] >= month else 1.0
+        out[i] = w * (problem_sector_weight if prone[sector[i]] else 1.0)
 
 
 def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.ndarray:
