@@ -66,10 +66,12 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
         raise ValueError("cannot split more members off an agent than it has")
     whole = c == w  # the agent becomes one of its split-off members
     copies = np.repeat(agents, c - whole)
-    new = free_slots(state, copies.size)
-    for name in field_names(type(state)):
-        arr = getattr(state, name)
-        arr[new] = arr[copies]
+    new = agents[:0]  # none when every agent drawn becomes its split-off member
+    if copies.size:
+        new = free_slots(state, copies.size)
+        for name in field_names(type(state)):
+            arr = getattr(state, name)
+            arr[new] = arr[copies]
     state.weight[agents] -= c
     state.weight[agents[whole]] = 1  # one of its members stays in its slot
     state.weight[new] = 1
