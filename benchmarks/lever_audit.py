@@ -4,10 +4,10 @@ Runs ``sq.lever_audit`` on ``scenarios/the_plan.toml``: each of the plan's lever
 plan and high, the others at the plan, on common random numbers; by default every firm of the
 city simulated, 20 replications and seed 0, the same audit as ``simcity-quality levers
 scenarios/the_plan.toml``; then the rewards lever again under the other rule firms judge their
-chance of a title by (``behaviour.title_belief``). Prints the table the command line prints, and writes a Markdown
-section (that table, the settings, every target's change with its interval, the costs and the
-cost per point) between the markers below in docs/findings.md, keeping the rest of the file;
-without the markers the section is added at the end. Usage:
+chance of a title by (``behaviour.title_belief``). Prints the table the command line prints,
+and writes a Markdown section (that table, the settings, every target's change with its
+interval, the costs and the cost per point) between the markers below in docs/findings.md,
+keeping the rest of the file; without the markers the section is added at the end. Usage:
 ``python benchmarks/lever_audit.py [--replications 20] [--resolution N] [--seed 0]``
 ``[--findings docs/findings.md] [--tables DIR] [--dry-run]`` (``--tables``: also write the
 audit's tables, every KPI, count and budget line included, as CSV into DIR).

@@ -29,7 +29,7 @@ import numpy as np
 from ..categories import INVESTMENTS, OPTIONS, TIERS
 from ..scenario import Levers, Scenario
 from .jit import jit
-from .parameters import DecisionParameters, TitleTable, decision_parameters
+from .parameters import DecisionParameters, TitleTable, as_numbers, decision_parameters
 from .population import FirmArrays, Population, sector_cod_coefficients
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
@@ -161,15 +161,25 @@ def _key_project_subsidy(key_project: bool, credit: bool, p: DecisionParameters,
 def win_chance(f: FirmArrays, i: int, titles: TitleTable, win_belief: np.ndarray,
                cutoff: np.ndarray, tier: int, capability: float) -> float:
     """Firm ``i``'s perceived chance that an application for ``tier`` wins, were its
-    capability ``capability`` (docs/ODD.md §7.7). ``city_rate``: the city-wide belief
-    ``win_belief[tier]``. ``own_score``: the chance that its judging score, ``capability +
-    certification_bonus * ISO 9001 + size_bonus * log10(output)`` plus ``judging_noise``
-    times a standard normal, beats the tier's last winning cut-off ``cutoff[tier]``; the
-    city-wide belief while no cut-off has been seen (NaN)."""
+    capability ``capability`` (docs/ODD.md §7.7; :func:`win_chance_of` its ISO 9001 and
+    output)."""
+    return win_chance_of(f.iso9001[i], f.output[i], titles, win_belief, cutoff, tier,
+                         capability)
+
+
+@jit(inline=True)
+def win_chance_of(iso9001: bool, output: float, titles: TitleTable, win_belief: np.ndarray,
+                  cutoff: np.ndarray, tier: int, capability: float) -> float:
+    """A firm's perceived chance that an application for ``tier`` wins, were its capability
+    ``capability``, given whether it holds ISO 9001 and its ``output``. ``city_rate``: the
+    city-wide belief ``win_belief[tier]``. ``own_score``: the chance that its judging score,
+    ``capability + certification_bonus * ISO 9001 + size_bonus * log10(output)`` plus
+    ``judging_noise`` times a standard normal, beats the tier's last winning cut-off
+    ``cutoff[tier]``; the city-wide belief while no cut-off has been seen (NaN)."""
     if not titles.own_score or np.isnan(cutoff[tier]):
         return win_belief[tier]
-    score = (capability + titles.certification_bonus * f.iso9001[i]
-             + titles.size_bonus * np.log10(max(f.output[i], MIN_OUTPUT_FOR_LOG)))
+    score = (capability + titles.certification_bonus * iso9001
+             + titles.size_bonus * np.log10(max(output, MIN_OUTPUT_FOR_LOG)))
     gap = score - cutoff[tier]
     spread = titles.judging_noise * math.sqrt(2.0)
     if spread <= 0.0:  # no judging noise: the cut-off decides
@@ -177,7 +187,7 @@ def win_chance(f: FirmArrays, i: int, titles: TitleTable, win_belief: np.ndarray
     return math.erfc(-gap / spread) / 2.0  # the normal distribution function
 
 
-@jit
+@jit(inline=True)
 def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: TitleTable,
                          imitation_intl: float, imitation_iso: float, win_belief: np.ndarray,
                          cutoff: np.ndarray, cod_coefficients: np.ndarray,
@@ -189,31 +199,38 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     own share the firm cannot pay is closed. ``imitation_*``: the pull of the firm's sector;
     ``win_belief``, ``cutoff``: per tier, what :func:`win_chance` reads.
     """
-    out = max(f.output[i], MIN_OUTPUT)
+    # the firm's state, read before any branch: arrays read inside the branches below keep
+    # the whole record referenced across them, which costs more than the arithmetic (jit.py)
+    output, cash, credit, key_project = f.output[i], f.cash[i], f.credit[i], f.key_project[i]
+    capability, margin, belief = f.capability[i], f.margin[i], f.belief[i]
+    intl_std, iso9001, ccc_required, ccc = f.intl_std[i], f.iso9001[i], f.ccc_required[i], f.ccc[i]
+    size, sector, tier, applying = f.size[i], f.sector[i], f.tier[i], f.applying[i]
+    discharge_ratio, national_failed = f.discharge_ratio[i], f.file_national_failed[i]
+    discharge_limit = f.discharge_limit[i]
+    out = max(output, MIN_OUTPUT)
     unit = p.logit_scale * out
     H = p.horizon_years
-    own = 1.0 - _loan_share(f.credit[i], p)  # share of a cost paid from cash now
+    own = 1.0 - _loan_share(credit, p)  # share of a cost paid from cash now
     util[:] = -np.inf
     util[NOTHING] = 0.0
 
     # a quality upgrade (§3.4), with a key project's interest subsidy over the loan's term
     cost_up = p.upgrade_cost * out
-    if f.cash[i] >= (1.0 - _upgrade_loan_share(f.key_project[i], f.credit[i], p)) * cost_up:
+    if cash >= (1.0 - _upgrade_loan_share(key_project, credit, p)) * cost_up:
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                         + _key_project_subsidy(f.key_project[i], f.credit[i], p, cost_up)) / unit
+                         + _key_project_subsidy(key_project, credit, p, cost_up)) / unit
 
     # international standards (§2.2.1b), with a pull towards what the sector does
     cost_intl = p.intl_cost * out
-    if (not f.intl_std[i] and f.capability[i] >= p.intl_min_capability
-            and f.cash[i] >= own * cost_intl):
+    if not intl_std and capability >= p.intl_min_capability and cash >= own * cost_intl:
         util[INTL] = (p.intl_premium * out * H - cost_intl) / unit + imitation_intl
 
     # certification (§3.3): a missing CCC avoids a sure failure when inspected; else ISO 9001
-    needs_ccc = f.ccc_required[i] and not f.ccc[i]
-    cost_cert = p.certification_cost_million[f.size[i]]
-    if (needs_ccc or not f.iso9001[i]) and f.cash[i] >= cost_cert:
+    needs_ccc = ccc_required and not ccc
+    cost_cert = p.certification_cost_million[size]
+    if (needs_ccc or not iso9001) and cash >= cost_cert:
         if needs_ccc:
-            benefit = f.belief[i] * p.failed_check_fine_million * H
+            benefit = belief * p.failed_check_fine_million * H
             util[CERTIFY] = (benefit - cost_cert) / unit
         else:
             benefit = p.iso_premium * out * H
@@ -223,117 +240,127 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     # discharge) saves fees; over the limit, the product inspection's fine is avoided, and if
     # the plant brings the source within its limit the review's sanctions are: fines at each
     # renewed deadline order, or closure when permits are refused (§3.3)
-    load = f.output[i] * cod_coefficients[f.sector[i]]
-    cut = f.discharge_ratio[i] * p.abatement_fraction * load
+    load = output * cod_coefficients[sector]
+    cut = discharge_ratio * p.abatement_fraction * load
     gain = p.discharge_fee_yuan_per_tonne * cut / YUAN_PER_MILLION * H
-    if f.discharge_ratio[i] > f.discharge_limit[i]:
-        gain += f.belief[i] * p.discharge_fine_million * H
-        if f.discharge_ratio[i] * (1.0 - p.abatement_fraction) <= f.discharge_limit[i]:
+    if discharge_ratio > discharge_limit:
+        gain += belief * p.discharge_fine_million * H
+        if discharge_ratio * (1.0 - p.abatement_fraction) <= discharge_limit:
             if p.refuse_over_limit:
-                gain += max(f.margin[i], 0.0) * out * H
+                gain += max(margin, 0.0) * out * H
             else:
-                fee_owed = p.discharge_fee_yuan_per_tonne * f.discharge_ratio[i] * load
+                fee_owed = p.discharge_fee_yuan_per_tonne * discharge_ratio * load
                 gain += (p.fines_per_year * p.fine_fee_multiple * fee_owed / YUAN_PER_MILLION
                          * H)
     cost_ab = p.abatement_cost * out
-    if f.cash[i] >= own * cost_ab:
+    if cash >= own * cost_ab:
         util[ABATE] = (gain - cost_ab) / unit
 
     # an application for the next title (§3.1, §4.2), valued at the perceived win chance,
     # while that title holds award rounds (awards.closed_years)
-    if f.tier[i] < TOP_TIER and titles.open_round[f.tier[i] + 1]:
-        nxt = f.tier[i] + 1
+    if tier < TOP_TIER and titles.open_round[tier + 1]:
+        nxt = tier + 1
         # preferred title holders win extra government sales at their margin and are paid the
         # price premium on all government sales (§3.1)
         procurement = p.procurement_share * (
-            p.procurement_sales_gain * max(f.margin[i], 0.0)
+            p.procurement_sales_gain * max(margin, 0.0)
             + p.procurement_price_premium * (1.0 + p.procurement_sales_gain)) * out * H
         prize = titles.reward_million[nxt] + titles.brand_premium[nxt] * out * H + procurement
-        value = win_chance(f, i, titles, win_belief, cutoff, nxt, f.capability[i]) * prize
+        value = win_chance_of(iso9001, output, titles, win_belief, cutoff, nxt,
+                              capability) * prize
         cost = titles.application_cost_million[nxt]
         # the title's conditions other than capability: ISO 9001 where required, and no failed
         # national spot check in the quality file's recent months (government.title_eligible)
-        iso_ok = ((f.iso9001[i] or not titles.iso_required[nxt])
-                  and (f.file_national_failed[i] & titles.clean_record_mask) == 0)
-        eligible = f.capability[i] >= titles.min_capability[nxt] and iso_ok
-        if f.applying[i] == 0 and eligible and f.cash[i] >= cost:
+        iso_ok = ((iso9001 or not titles.iso_required[nxt])
+                  and (national_failed & titles.clean_record_mask) == 0)
+        eligible = capability >= titles.min_capability[nxt] and iso_ok
+        if applying == 0 and eligible and cash >= cost:
             util[APPLY] = (value - cost) / unit
         # an upgrade is worth what it adds to the title's prospect (the brand pipeline, §3.1:
         # "mature a batch, recommend a batch"): the prospect after it (if it makes the firm
         # eligible) less the prospect now (if the firm is eligible now). Under city_rate only
         # an upgrade that makes the firm eligible adds anything.
-        after = f.capability[i] + p.upgrade_gain
+        after = capability + p.upgrade_gain
         if util[UPGRADE] > -np.inf and iso_ok and titles.min_capability[nxt] <= after:
-            gain = max(win_chance(f, i, titles, win_belief, cutoff, nxt, after) * prize - cost,
-                       0.0)
+            chance = win_chance_of(iso9001, output, titles, win_belief, cutoff, nxt, after)
+            gain = max(chance * prize - cost, 0.0)
             if eligible:
                 gain -= max(value - cost, 0.0)
             util[UPGRADE] += gain / unit
 
 
 @jit(inline=True)
-def _borrow_and_pay(f: FirmArrays, i: int, p: DecisionParameters, cost: float,
-                    share: float) -> None:
+def _borrow_and_pay(cash: np.ndarray, debt_monthly: np.ndarray, debt_months_left: np.ndarray,
+                    i: int, p: DecisionParameters, cost: float, share: float) -> None:
     """Pay the own share now; the loan ``share``, with simple interest, is repaid monthly over
     ``loan_years``. What is still owed on a running loan is folded into the new schedule, so
     the total repaid is exact."""
     debt = cost * share
-    f.cash[i] -= cost - debt
+    cash[i] -= cost - debt
     months = p.loan_years * MONTHS_PER_YEAR
-    owed = (f.debt_monthly[i] * f.debt_months_left[i]
+    owed = (debt_monthly[i] * debt_months_left[i]
             + debt * (1.0 + p.loan_interest_rate * p.loan_years))
     if owed > 0:
-        f.debt_monthly[i] = owed / months
-        f.debt_months_left[i] = int(months)
+        debt_monthly[i] = owed / months
+        debt_months_left[i] = int(months)
 
 
-@jit
+@jit(inline=True)
 def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles: TitleTable,
                u_misuse: float, u_substantive: float) -> bool:
     """The chosen option's effects and payments for firm ``i``; returns whether it took a
     subsidised key-project loan."""
-    out = max(f.output[i], MIN_OUTPUT)
+    # the arrays written and the state read, before any branch (see investment_utilities)
+    cash, debt_monthly, debt_months_left = f.cash, f.debt_monthly, f.debt_months_left
+    capability, margin, key_project = f.capability, f.margin, f.key_project
+    subsidy_monthly, subsidy_months_left = f.subsidy_monthly, f.subsidy_months_left
+    intl_std, iso9001, ccc, file_certified = f.intl_std, f.iso9001, f.ccc, f.file_certified
+    discharge_ratio, applying = f.discharge_ratio, f.applying
+    out, credit, size, tier = max(f.output[i], MIN_OUTPUT), f.credit[i], f.size[i], f.tier[i]
+    ccc_required = f.ccc_required[i]
     subsidised = False
     if choice == UPGRADE:
         cost_up = p.upgrade_cost * out
-        subsidy = _key_project_subsidy(f.key_project[i], f.credit[i], p, cost_up)
-        share = _upgrade_loan_share(f.key_project[i], f.credit[i], p)
-        _borrow_and_pay(f, i, p, cost_up, share)
+        subsidy = _key_project_subsidy(key_project[i], credit, p, cost_up)
+        share = _upgrade_loan_share(key_project[i], credit, p)
+        _borrow_and_pay(cash, debt_monthly, debt_months_left, i, p, cost_up, share)
         gain = p.upgrade_gain
         # §3.4: additionality uncertain, misuse possible
-        if _is_subsidised_project(f.key_project[i], f.credit[i], p):
+        if _is_subsidised_project(key_project[i], credit, p):
             subsidised = True
             if u_misuse >= p.subsidy_misuse:  # a diverted subsidy adds nothing to the upgrade
                 extra = subsidy / cost_up if cost_up > 0 else 0.0
                 gain = max(0.0, p.upgrade_gain * (1.0 + p.subsidy_additionality * extra))
             yearly_yuan = (p.interest_subsidy_rate * p.loan_interest_rate
                            * cost_up * share * YUAN_PER_MILLION)
-            f.subsidy_monthly[i] = yearly_yuan / MONTHS_PER_YEAR
-            f.subsidy_months_left[i] = int(p.loan_years * MONTHS_PER_YEAR)
-            f.debt_monthly[i] -= yearly_yuan / MONTHS_PER_YEAR / YUAN_PER_MILLION
-            f.key_project[i] = False  # one subsidised project per selection
-        f.capability[i] += gain
+            subsidy_monthly[i] = yearly_yuan / MONTHS_PER_YEAR
+            subsidy_months_left[i] = int(p.loan_years * MONTHS_PER_YEAR)
+            debt_monthly[i] -= yearly_yuan / MONTHS_PER_YEAR / YUAN_PER_MILLION
+            key_project[i] = False  # one subsidised project per selection
+        capability[i] += gain
         # the quality premium the upgrade was chosen for is earned: the margin rises by it
-        f.margin[i] += p.quality_premium * gain
+        margin[i] += p.quality_premium * gain
     elif choice == INTL:
-        _borrow_and_pay(f, i, p, p.intl_cost * out, _loan_share(f.credit[i], p))
-        f.intl_std[i] = True
+        _borrow_and_pay(cash, debt_monthly, debt_months_left, i, p, p.intl_cost * out,
+                        _loan_share(credit, p))
+        intl_std[i] = True
     elif choice == CERTIFY:
-        f.cash[i] -= p.certification_cost_million[f.size[i]]
-        f.file_certified[i] |= np.uint64(1)  # the quality file (engine/quality_file.py)
-        if f.ccc_required[i] and not f.ccc[i]:
-            f.ccc[i] = True
+        cash[i] -= p.certification_cost_million[size]
+        file_certified[i] |= np.uint64(1)  # the quality file (engine/quality_file.py)
+        if ccc_required and not ccc[i]:
+            ccc[i] = True
         else:
-            f.iso9001[i] = True
+            iso9001[i] = True
             if u_substantive < p.iso_substantive_share:  # otherwise symbolic
-                f.capability[i] += p.iso_gain
+                capability[i] += p.iso_gain
     elif choice == ABATE:
-        _borrow_and_pay(f, i, p, p.abatement_cost * out, _loan_share(f.credit[i], p))
-        f.discharge_ratio[i] *= 1.0 - p.abatement_fraction
+        _borrow_and_pay(cash, debt_monthly, debt_months_left, i, p, p.abatement_cost * out,
+                        _loan_share(credit, p))
+        discharge_ratio[i] *= 1.0 - p.abatement_fraction
     elif choice == APPLY:
-        nxt = f.tier[i] + 1
-        f.applying[i] = nxt
-        f.cash[i] -= titles.application_cost_million[nxt]
+        nxt = tier + 1
+        applying[i] = nxt
+        cash[i] -= titles.application_cost_million[nxt]
     return subsidised
 
 
@@ -341,18 +368,20 @@ def _carry_out(f: FirmArrays, i: int, choice: int, p: DecisionParameters, titles
 def affordable(f: FirmArrays, i: int, option: int, p: DecisionParameters,
                titles: TitleTable) -> bool:
     """Whether firm ``i`` can pay its own share of ``option`` from its cash now."""
-    out = max(f.output[i], MIN_OUTPUT)
-    own = 1.0 - _loan_share(f.credit[i], p)
+    # read before any branch (see investment_utilities)
+    out, cash, credit = max(f.output[i], MIN_OUTPUT), f.cash[i], f.credit[i]
+    key_project, size, tier = f.key_project[i], f.size[i], f.tier[i]
+    own = 1.0 - _loan_share(credit, p)
     if option == UPGRADE:
-        share = _upgrade_loan_share(f.key_project[i], f.credit[i], p)
-        return f.cash[i] >= (1.0 - share) * p.upgrade_cost * out
+        share = _upgrade_loan_share(key_project, credit, p)
+        return cash >= (1.0 - share) * p.upgrade_cost * out
     if option == INTL:
-        return f.cash[i] >= own * p.intl_cost * out
+        return cash >= own * p.intl_cost * out
     if option == CERTIFY:
-        return f.cash[i] >= p.certification_cost_million[f.size[i]]
+        return cash >= p.certification_cost_million[size]
     if option == ABATE:
-        return f.cash[i] >= own * p.abatement_cost * out
-    return f.cash[i] >= titles.application_cost_million[f.tier[i] + 1]
+        return cash >= own * p.abatement_cost * out
+    return cash >= titles.application_cost_million[tier + 1]
 
 
 @jit
@@ -385,13 +414,16 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
     counterfeit draw, no other investment). The chosen investments are carried out the most
     valuable first while the firm can pay its own share. Writes ``invested`` (bit mask) and
     ``subsidised`` per slot, the net payoffs per reviewer, and counts the firms (agents'
-    weights) in the order of :data:`COUNTS`.
+    weights) in the order of :data:`COUNTS`. :func:`choose` passes the records' small arrays,
+    ``win_belief``, ``cutoff`` and ``cod_coefficients`` as tuples (``parameters.as_numbers``).
     """
     order = np.empty(utilities.shape[1] - 1, dtype=np.int64)
+    counterfeit, weight, tier = f.counterfeit, f.weight, f.tier  # read once (engine/jit.py)
+    discharge_ratio, output, sector = f.discharge_ratio, f.output, f.sector
     for j in range(reviewers.shape[0]):
         i = reviewers[j]
         if not abatement_only[j]:
-            f.counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
+            counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
         util = utilities[j]
         investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
                              cutoff, cod_coefficients, util)
@@ -407,17 +439,17 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
                 continue
             mask |= 1 << (o - 1)
             if o == CERTIFY:
-                counts[0] += f.weight[i]
+                counts[0] += weight[i]
             elif o == APPLY:
-                counts[f.tier[i] + 1] += f.weight[i]
+                counts[tier[i] + 1] += weight[i]
             elif o == UPGRADE:
-                counts[TOP_TIER + 1] += f.weight[i]
+                counts[TOP_TIER + 1] += weight[i]
             elif o == INTL:
-                counts[TOP_TIER + 2] += f.weight[i]
+                counts[TOP_TIER + 2] += weight[i]
             else:  # an abatement: its firms, and the COD a year it removes (t)
-                counts[TOP_TIER + 3] += f.weight[i]
-                counts[TOP_TIER + 4] += (f.weight[i] * f.discharge_ratio[i] * p.abatement_fraction
-                                         * f.output[i] * cod_coefficients[f.sector[i]])
+                counts[TOP_TIER + 3] += weight[i]
+                counts[TOP_TIER + 4] += (weight[i] * discharge_ratio[i] * p.abatement_fraction
+                                         * output[i] * cod_coefficients[sector[i]])
             if _carry_out(f, i, o, p, titles, u[1, j], u[2, j]):
                 subsidised[i] = True
         invested[i] = mask
@@ -427,12 +459,22 @@ def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
                 slots: np.ndarray) -> np.ndarray:
     """For each of ``slots``, the share of the city's live firms in its sector with ``flag``
     (what a firm sees of its sector, for imitation)."""
-    alive_sector, weight = pop.sector[pop.alive], pop.weight[pop.alive]
-    total = np.bincount(alive_sector, weights=weight, minlength=n_sectors)
-    has = flag[pop.alive]
-    have = np.bincount(alive_sector[has], weights=weight[has], minlength=n_sectors)
+    total, have = np.zeros(n_sectors), np.zeros(n_sectors)
+    _sector_firms(pop.sector, pop.weight, pop.alive, flag, total, have)
     share = np.divide(have, total, out=np.zeros(n_sectors), where=total > 0)
     return share[pop.sector[slots]]
+
+
+@jit
+def _sector_firms(sector: np.ndarray, weight: np.ndarray, alive: np.ndarray, flag: np.ndarray,
+                  total: np.ndarray, have: np.ndarray) -> None:
+    """Adds each live firm's weight to ``total`` of its sector, and to ``have`` if it has
+    ``flag`` (in slot order, as ``np.bincount`` of the live firms would)."""
+    for i in range(sector.shape[0]):
+        if alive[i]:
+            total[sector[i]] += weight[i]
+            if flag[i]:
+                have[sector[i]] += weight[i]
 
 
 # the rows of a month's decision draws: then one uniform per investment (DRAWS + INVESTMENTS)
@@ -471,8 +513,10 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     utilities = np.empty((reviewers.size, len(OPTIONS)))
     if cutoff is None:
         cutoff = np.full(win_belief.shape[0], np.nan)
-    decide(reviewers, pop.arrays(), p, titles, pull_intl, pull_iso, win_belief,
-           np.asarray(cutoff, dtype=np.float64), sector_cod_coefficients(sc),
+    decide(reviewers, pop.arrays(), as_numbers(p), as_numbers(titles), pull_intl, pull_iso,
+           as_numbers(np.asarray(win_belief, dtype=np.float64)),
+           as_numbers(np.asarray(cutoff, dtype=np.float64)),
+           as_numbers(sector_cod_coefficients(sc)),
            np.ascontiguousarray(draws[1:len(DRAWS)]), np.ascontiguousarray(draws[len(DRAWS):]),
            abatement_only, invested, subsidised, counts, utilities)
     return Decisions(invested, subsidised, reviewers, utilities,

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..categories import EFFORTS, EXCELLENT, FAIL, HIDDEN, SIZES
 from ..scenario import Levers, Scenario
-from .resolution import thinning
+from .resolution import field_names, thinning
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 
@@ -42,7 +42,8 @@ class Contractors:
 
     def take(self, slots: np.ndarray) -> "Contractors":
         """A copy of the given contractors (for work on a subset)."""
-        return Contractors(**{f.name: getattr(self, f.name)[slots] for f in fields(self)})
+        return Contractors(**{name: getattr(self, name)[slots]
+                              for name in field_names(Contractors)})
 
 
 def create_contractors(sc: Scenario, agents: int, rng: np.random.Generator,

@@ -21,34 +21,40 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: 
     (``hazard_exits``: how many of an agent's members the hazard takes); what an exit resets
     is cleared. An agent's members leave together on the shared reasons and one by one by the
     hazard. ``counts`` (added to, in firms): revoked, closed, bankrupt, all exits."""
-    for i in range(f.alive.shape[0]):
-        if not f.alive[i]:
+    # the record's arrays as local names, read once (engine/jit.py)
+    alive, credit, output, cash, weight = f.alive, f.credit, f.output, f.cash, f.weight
+    counterfeit, watched, key_project = f.counterfeit, f.watched, f.key_project
+    applying, subsidy_months_left = f.applying, f.subsidy_months_left
+    subsidy_monthly, debt_monthly = f.subsidy_monthly, f.debt_monthly
+    debt_months_left, deadline = f.debt_months_left, f.deadline
+    for i in range(alive.shape[0]):
+        if not alive[i]:
             continue
-        floor = -(p.bankruptcy_floor_with_credit if f.credit[i]
-                  else p.bankruptcy_floor_without_credit) * f.output[i]
-        bankrupt = f.cash[i] < floor
+        floor = -(p.bankruptcy_floor_with_credit if credit[i]
+                  else p.bankruptcy_floor_without_credit) * output[i]
+        bankrupt = cash[i] < floor
         if revoked[i]:
-            counts[0] += f.weight[i]
+            counts[0] += weight[i]
         elif closed[i]:
-            counts[1] += f.weight[i]
+            counts[1] += weight[i]
         elif bankrupt:
-            counts[2] += f.weight[i]
-        if not (revoked[i] or closed[i] or bankrupt) and hazard_exits[i] < f.weight[i]:
+            counts[2] += weight[i]
+        if not (revoked[i] or closed[i] or bankrupt) and hazard_exits[i] < weight[i]:
             counts[3] += hazard_exits[i]
-            f.weight[i] -= hazard_exits[i]
+            weight[i] -= hazard_exits[i]
         elif revoked[i] or closed[i] or bankrupt or hazard_exits[i] > 0:
-            counts[3] += f.weight[i]
-            f.alive[i] = False
-            f.weight[i] = 0.0
-            f.counterfeit[i] = False
-            f.watched[i] = False
-            f.key_project[i] = False
-            f.deadline[i] = -1
-            f.applying[i] = 0
-            f.subsidy_months_left[i] = 0
-            f.subsidy_monthly[i] = 0.0
-            f.debt_monthly[i] = 0.0
-            f.debt_months_left[i] = 0
+            counts[3] += weight[i]
+            alive[i] = False
+            weight[i] = 0.0
+            counterfeit[i] = False
+            watched[i] = False
+            key_project[i] = False
+            deadline[i] = -1
+            applying[i] = 0
+            subsidy_months_left[i] = 0
+            subsidy_monthly[i] = 0.0
+            debt_monthly[i] = 0.0
+            debt_months_left[i] = 0
 
 
 EXIT_COUNTS = ("licences_revoked", "closures_over_limit", "bankruptcies", "exits")

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..categories import SIZES
 from ..scenario import Levers, Scenario
-from .jit import jit
+from .jit import bincount_weights, jit
 from .ledger import Ledger
 from .parameters import ProductionParameters
 from .population import FirmArrays, Population
@@ -20,24 +20,29 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
     alive firms book their profit (margin, title, standards, certification and counterfeiting
     premiums, and for title holders the §3.1 procurement gains) less the discharge fee and the
     city's metrology and testing fees (net of what §4.2 waives), and repay their loans."""
-    for i in range(f.output.shape[0]):
-        f.output[i] *= p.monthly_growth
-        f.capability[i] += p.monthly_capability_drift
-        f.discharge_ratio[i] *= p.monthly_discharge_trend
-        if f.alive[i]:
-            share = (f.margin[i] + brand_premium[f.tier[i]] + p.intl_premium * f.intl_std[i]
-                     + p.iso_premium * f.iso9001[i] + p.counterfeit_gain * f.counterfeit[i])
-            if f.tier[i] > 0:  # preferred title holders (§3.1)
-                share += (p.procurement_extra_sales * max(f.margin[i], 0.0)
+    # the record's arrays as local names, read once (engine/jit.py)
+    output, capability, discharge_ratio, alive = f.output, f.capability, f.discharge_ratio, f.alive
+    margin, tier, intl_std, iso9001 = f.margin, f.tier, f.intl_std, f.iso9001
+    counterfeit, sector, size, cash = f.counterfeit, f.sector, f.size, f.cash
+    debt_monthly, debt_months_left = f.debt_monthly, f.debt_months_left
+    for i in range(output.shape[0]):
+        output[i] *= p.monthly_growth
+        capability[i] += p.monthly_capability_drift
+        discharge_ratio[i] *= p.monthly_discharge_trend
+        if alive[i]:
+            share = (margin[i] + brand_premium[tier[i]] + p.intl_premium * intl_std[i]
+                     + p.iso_premium * iso9001[i] + p.counterfeit_gain * counterfeit[i])
+            if tier[i] > 0:  # preferred title holders (§3.1)
+                share += (p.procurement_extra_sales * max(margin[i], 0.0)
                           + p.procurement_premium)
-            cod = f.output[i] * cod_coefficients[f.sector[i]] * f.discharge_ratio[i]
+            cod = output[i] * cod_coefficients[sector[i]] * discharge_ratio[i]
             fee = (p.discharge_fee_yuan_per_tonne * cod / YUAN_PER_MILLION
-                   + p.city_fees_million[f.size[i]])  # the city's fees, net of any waiver
-            f.cash[i] += (share * f.output[i] - fee) / MONTHS_PER_YEAR - f.debt_monthly[i]
-        if f.debt_months_left[i] > 0:
-            f.debt_months_left[i] -= 1
-        if f.debt_months_left[i] == 0:
-            f.debt_monthly[i] = 0.0
+                   + p.city_fees_million[size[i]])  # the city's fees, net of any waiver
+            cash[i] += (share * output[i] - fee) / MONTHS_PER_YEAR - debt_monthly[i]
+        if debt_months_left[i] > 0:
+            debt_months_left[i] -= 1
+        if debt_months_left[i] == 0:
+            debt_monthly[i] = 0.0
 
 
 def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionParameters,
@@ -54,7 +59,6 @@ def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionP
     ledger.book(year, "city", "procurement_preference",
                 lv.procurement.price_premium * gov_bought / MONTHS_PER_YEAR * YUAN_PER_MILLION)
     # §4.2: the city pays its institutes the fees it waives, for every live firm that owes them
-    firms_by_size = np.bincount(pop.size[pop.alive], weights=pop.weight[pop.alive],
-                                minlength=len(SIZES))
+    firms_by_size = bincount_weights(pop.size, pop.weight * pop.alive, len(SIZES))
     ledger.book(year, "city", "fee_waiver", float(firms_by_size @ p.fees_waived_million)
                 / MONTHS_PER_YEAR * YUAN_PER_MILLION)

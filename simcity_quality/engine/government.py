@@ -16,6 +16,7 @@ import numpy as np
 from ..categories import SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
+from .jit import jit
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population, sector_limits
@@ -47,9 +48,21 @@ PROBLEM_PRONE[SECTOR_INDEX["food_farm_processing"]] = True
 def national_sampling_weight(pop: Population, month: int, sc: Scenario) -> np.ndarray:
     """Relative chance of being sampled: problem firms and problem-prone classes more often."""
     nat = sc.national
-    w = np.where(pop.problem_until >= month, nat.problem_weight, 1.0)
-    prone = PROBLEM_PRONE[pop.sector]
-    return w * np.where(prone, nat.problem_sector_weight, 1.0)
+    w = np.empty(pop.n_slots)
+    _sampling_weights(pop.problem_until, pop.sector, month, float(nat.problem_weight),
+                      float(nat.problem_sector_weight), PROBLEM_PRONE, w)
+    return w
+
+
+@jit
+def _sampling_weights(problem_until: np.ndarray, sector: np.ndarray, month: int,
+                      problem_weight: float, problem_sector_weight: float,
+                      prone: np.ndarray, out: np.ndarray) -> None:
+    """Per slot: ``problem_weight`` if the firm is on the problem list this month (else 1)
+    times ``problem_sector_weight`` if its sector is problem-prone (else 1)."""
+    for i in range(out.shape[0]):
+        w = problem_weight if problem_until[i] >= month else 1.0
+        out[i] = w * (problem_sector_weight if prone[sector[i]] else 1.0)
 
 
 def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.ndarray:
@@ -276,18 +289,41 @@ def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,
     and tier; returns the updated anchors.
     """
     n_tiers = anchors.shape[1]  # normal, watched
-    group = pop.sector.astype(np.int64) * n_tiers + pop.watched
     n_groups = anchors.size
-    alive_n = np.bincount(group, weights=pop.alive * pop.weight, minlength=n_groups)
-    seen = np.bincount(group, weights=inspected * pop.weight, minlength=n_groups)
+    alive_n, seen = np.zeros(n_groups), np.zeros(n_groups)
+    _firms_seen(pop.sector, pop.watched, n_tiers, pop.alive, inspected, pop.weight, alive_n,
+                seen)
     rate = np.divide(seen * MONTHS_PER_YEAR, alive_n, out=np.zeros(n_groups), where=alive_n > 0)
     flat = anchors.ravel()
     flat = np.where(alive_n > 0, flat + behaviour.peer_learning * (np.minimum(rate, 1.0) - flat),
                     flat)
-    target = flat[group]
-    others = ~inspected
-    pop.belief[others] += behaviour.belief_decay * (target[others] - pop.belief[others])
+    _drift_beliefs(pop.belief, pop.sector, pop.watched, n_tiers, inspected, flat,
+                   behaviour.belief_decay)
     return flat.reshape(anchors.shape)
+
+
+@jit
+def _firms_seen(sector: np.ndarray, watched: np.ndarray, n_tiers: int, alive: np.ndarray,
+                inspected: np.ndarray, weight: np.ndarray, alive_n: np.ndarray,
+                seen: np.ndarray) -> None:
+    """Adds each slot's live firms and inspected firms (agents' weights) to its group
+    (``sector * n_tiers + watched``), in slot order."""
+    for i in range(sector.shape[0]):
+        group = sector[i] * n_tiers + watched[i]
+        if alive[i] and weight[i] != 0:
+            alive_n[group] += weight[i]
+        if inspected[i] and weight[i] != 0:
+            seen[group] += weight[i]
+
+
+@jit
+def _drift_beliefs(belief: np.ndarray, sector: np.ndarray, watched: np.ndarray, n_tiers: int,
+                   inspected: np.ndarray, anchor: np.ndarray, decay: float) -> None:
+    """Each firm not inspected this month moves ``decay`` of the way from its belief towards
+    the anchor of its group (``sector * n_tiers + watched``)."""
+    for i in range(belief.shape[0]):
+        if not inspected[i]:
+            belief[i] += decay * (anchor[sector[i] * n_tiers + watched[i]] - belief[i])
 
 
 # ---------------------------------------------------------------------------------------

@@ -88,8 +88,12 @@ def share(flag, alive, firms=None) -> float:
     if firms is None:
         n = int(np.count_nonzero(alive))
         return float(np.count_nonzero(flag & alive)) / n if n else float("nan")
-    total = float(np.sum(firms, where=alive))
-    return float(np.sum(firms, where=alive & flag)) / total if total > 0 else float("nan")
+    return ratio(float(np.sum(firms, where=alive & flag)), float(np.sum(firms, where=alive)))
+
+
+def ratio(part: float, total: float) -> float:
+    """``part / total`` (a share of firms counted beforehand), NaN where ``total`` is 0."""
+    return part / total if total > 0 else float("nan")
 
 
 def construction_standard_share(works: float, hidden: float) -> float:

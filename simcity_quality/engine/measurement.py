@@ -12,6 +12,7 @@ import pandas as pd
 from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from ..scenario import Scenario
 from . import kpis
+from .jit import bincount_weights, jit
 from .population import KEY_INDUSTRY_CODES, Population
 
 # construction counts per month (trailing sums give the §2.2.2 KPIs)
@@ -46,8 +47,8 @@ class Tallies:
         self.spot[t] = sampled.sum(), passed.sum()
         for arr, codes, k in ((self.spot_sector, pop.sector[:n], len(SECTORS)),
                               (self.spot_size, pop.size[:n], len(SIZES))):
-            arr[t, 0] = np.bincount(codes, weights=sampled, minlength=k)
-            arr[t, 1] = np.bincount(codes, weights=passed, minlength=k)
+            arr[t, 0] = bincount_weights(codes, sampled, k)
+            arr[t, 1] = bincount_weights(codes, passed, k)
 
     def record_inspections(self, t: int, inspected: int, failed: int) -> None:
         """Month ``t``'s city inspections: how many, and how many failed."""
@@ -57,8 +58,8 @@ class Tallies:
         """Month ``t``'s completed works (a :class:`~.construction.WorksMonth`, counts for the
         contractors each agent stands for), by size."""
         for i, name in enumerate(WORK_COUNTS):
-            self.works[t, i] = np.bincount(contractor_size, weights=getattr(works, name),
-                                           minlength=len(SIZES))
+            self.works[t, i] = bincount_weights(contractor_size, getattr(works, name),
+                                                len(SIZES))
 
     # -- KPIs -----------------------------------------------------------------------------
     def measure(self, t: int, pop: Population, contractors, service_firms, counts: dict,
@@ -70,18 +71,24 @@ class Tallies:
         year_index = t // 12
         pass_prob = pop.pass_probability(sc.behaviour.counterfeit_pass_factor)
         load = kpis.pollution_load(pop.output, self.cod_coefficients[pop.sector])
-        cod = np.where(alive, load * pop.discharge_ratio * w, 0.0) / 12.0
+        cod = np.empty(pop.n_slots)
+        self.cod_sector[t], self.cod_size[t] = 0.0, 0.0
+        _monthly_cod(load, pop.discharge_ratio, w, alive, pop.sector, pop.size, cod,
+                     self.cod_sector[t], self.cod_size[t])
         self.cod[t] = cod.sum()
-        self.cod_sector[t] = np.bincount(pop.sector, weights=cod, minlength=len(SECTORS))
-        self.cod_size[t] = np.bincount(pop.size, weights=cod, minlength=len(SIZES))
 
         lo = max(0, t - 11)
         spot = self.spot[lo:t + 1].sum(axis=0)
         city = self.city[lo:t + 1].sum(axis=0)
         sw, cw = service_firms.weight, contractors.weight
 
-        def firms(mask, weight=w) -> int:
+        def firms(mask, weight) -> int:
             return int(round(float(np.sum(weight, where=mask))))
+
+        n = np.zeros(len(FIRM_COUNTS) + len(TIERS))
+        _firm_counts(alive, w, pop.counterfeit, pop.watched, pop.iso9001, pop.ccc_required,
+                     pop.ccc, pop.tier, n)
+        n_alive, n_counterfeit, n_watched, n_iso, n_ccc_required, n_ccc = n[:len(FIRM_COUNTS)]
 
         c = {
             "intl_standard_share": kpis.intl_standard_share(output, pop.intl_std, alive),
@@ -98,12 +105,12 @@ class Tallies:
             "service_standard_share": kpis.service_standard_share(
                 service_firms.standard, sw > 0, sw),
             "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
-            "iso9001_share": kpis.share(pop.iso9001, alive, w),
-            "ccc_share": kpis.share(pop.ccc, alive & pop.ccc_required, w),
-            "counterfeiters_active": firms(alive & pop.counterfeit),
-            "firms_alive": firms(alive),
+            "iso9001_share": kpis.ratio(n_iso, n_alive),
+            "ccc_share": kpis.ratio(n_ccc, n_ccc_required),
+            "counterfeiters_active": int(round(n_counterfeit)),
+            "firms_alive": int(round(n_alive)),
             "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
-            "watched_firms": firms(alive & pop.watched),
+            "watched_firms": int(round(n_watched)),
             "contractors_watched": firms(contractors.watched, cw),
             "contractors_cutting_corners": firms(
                 contractors.effort == EFFORTS.index("cut_corners"), cw),
@@ -111,7 +118,7 @@ class Tallies:
             "brand_service_projects": firms(service_firms.demonstration, sw),
         }
         for tier in range(1, len(TIERS)):
-            c[f"titles_held_{TIERS[tier]}"] = firms(alive & (pop.tier == tier))
+            c[f"titles_held_{TIERS[tier]}"] = int(round(n[len(FIRM_COUNTS) + tier]))
         c.update(counts)
         spent = ledger.amounts[: year_index + 1]
         c["spending_province"] = float(spent[:, 0].sum())
@@ -207,6 +214,44 @@ class Tallies:
                     sf.standard, sf.sector == code, sf.weight),
                 "service_firms": int(sf.weight[sf.sector == code].sum())})
         return pd.DataFrame(rows)
+
+
+@jit
+def _monthly_cod(load: np.ndarray, discharge_ratio: np.ndarray, weight: np.ndarray,
+                 alive: np.ndarray, sector: np.ndarray, size: np.ndarray, cod: np.ndarray,
+                 by_sector: np.ndarray, by_size: np.ndarray) -> None:
+    """Each slot's COD this month into ``cod`` (tonnes: its load at its discharge ratio, for
+    the firms it stands for; 0 if not alive), added to its sector's and size class's sums in
+    slot order (a zero leaves a sum as it is)."""
+    for i in range(load.shape[0]):
+        c = (load[i] * discharge_ratio[i] * weight[i] if alive[i] else 0.0) / 12.0
+        cod[i] = c
+        if c != 0:
+            by_sector[sector[i]] += c
+            by_size[size[i]] += c
+
+
+# firms (agents' weights) counted once a month by ``_firm_counts``; then one per title tier
+FIRM_COUNTS = ("alive", "counterfeit", "watched", "iso9001", "ccc_required", "ccc")
+
+
+@jit
+def _firm_counts(alive: np.ndarray, weight: np.ndarray, counterfeit: np.ndarray,
+                 watched: np.ndarray, iso9001: np.ndarray, ccc_required: np.ndarray,
+                 ccc: np.ndarray, tier: np.ndarray, out: np.ndarray) -> None:
+    """Adds the live firms into ``out`` (``FIRM_COUNTS``, then one per tier), in one pass.
+    Weights are whole numbers, so the sums are exact, as summing each mask gives them."""
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            w = weight[i]
+            out[0] += w
+            out[1] += w * counterfeit[i]
+            out[2] += w * watched[i]
+            out[3] += w * iso9001[i]
+            if ccc_required[i]:
+                out[4] += w
+                out[5] += w * ccc[i]
+            out[len(FIRM_COUNTS) + tier[i]] += w
 
 
 def construction_kpis(counts: np.ndarray) -> dict[str, float]:

@@ -103,6 +103,17 @@ class ExitParameters(NamedTuple):
     entry_rate: float
 
 
+def as_numbers(values):
+    """``values`` (a record of this module, or an array) with each array as a tuple of the
+    same numbers, for a compiled per-firm loop: numba counts the references to every array an
+    inlined helper is given, not to tuples of numbers."""
+    if isinstance(values, np.ndarray):
+        return tuple(values.tolist())
+    if not any(isinstance(v, np.ndarray) for v in values):
+        return values
+    return type(values)(*(as_numbers(v) if isinstance(v, np.ndarray) else v for v in values))
+
+
 def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
     """The decision rule's numbers under levers ``lv``."""
     b, m, insp, s = sc.behaviour, sc.market, lv.inspection, lv.subsidy
@@ -211,10 +222,11 @@ class ParameterCache:
         self.exits = exit_parameters(sc)
 
     def for_year(self, year: int) -> tuple[DecisionParameters, TitleTable, ProductionParameters]:
-        """(decisions, titles, production) for ``year``."""
+        """(decisions, titles, production) for ``year``; the decisions' and titles' small
+        arrays as tuples, as the decision rule takes them (:func:`as_numbers`)."""
         if year not in self._by_year:
             lv = self.scenario.levers_for(year)
-            self._by_year[year] = (decision_parameters(self.scenario, lv),
-                                   title_table(self.scenario, lv, year),
+            self._by_year[year] = (as_numbers(decision_parameters(self.scenario, lv)),
+                                   as_numbers(title_table(self.scenario, lv, year)),
                                    production_parameters(self.scenario, lv))
         return self._by_year[year]

@@ -96,7 +96,7 @@ class Population:
 
     def arrays(self) -> "FirmArrays":
         """The same arrays as a named tuple, which the compiled rules take (``f.cash[i]``)."""
-        return FirmArrays(*(getattr(self, f.name) for f in fields(self)))
+        return FirmArrays._make([getattr(self, name) for name in FirmArrays._fields])
 
     def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write attribute values into the given slots (used for entrants)."""

@@ -20,12 +20,14 @@ inspection or one key project always stands for one firm. Members of a weighted 
 every decision (they are identical firms), which is the approximation thinning makes.
 """
 
+import functools
 from dataclasses import fields
 
 import numpy as np
 
 from ..errors import SimcityQualityError
 from ..scenario import Scenario
+from .jit import jit
 
 MEMBER_BITS = 24  # a member's code: slot * 2**24 + its index in the agent (weights < 2**24)
 MAX_WEIGHT = 1 << MEMBER_BITS
@@ -64,10 +66,12 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
         raise ValueError("cannot split more members off an agent than it has")
     whole = c == w  # the agent becomes one of its split-off members
     copies = np.repeat(agents, c - whole)
-    new = free_slots(state, copies.size)
-    for f in fields(state):
-        arr = getattr(state, f.name)
-        arr[new] = arr[copies]
+    new = agents[:0]  # none when every agent drawn becomes its split-off member
+    if copies.size:
+        new = free_slots(state, copies.size)
+        for name in field_names(type(state)):
+            arr = getattr(state, name)
+            arr[new] = arr[copies]
     state.weight[agents] -= c
     state.weight[agents[whole]] = 1  # one of its members stays in its slot
     state.weight[new] = 1
@@ -79,6 +83,12 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
     slots = np.concatenate([own, new])
     order = np.argsort(np.concatenate([own, copies]), kind="stable")
     return slots[order], next_id
+
+
+@functools.cache
+def field_names(cls) -> tuple[str, ...]:
+    """The field names of dataclass ``cls`` (``dataclasses.fields`` costs more, every time)."""
+    return tuple(f.name for f in fields(cls))
 
 
 def free_slots(state, k: int) -> np.ndarray:
@@ -205,19 +215,24 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
         kth = np.partition(value, -take)[-take]  # the take-th largest first member
         candidates = np.flatnonzero(value >= kth)
     else:
-        candidates = range(slots.size)
-    heap = [(-value[j], j, v[j]) for j in candidates]
+        candidates = np.arange(slots.size)
+    # the heap and the tallies in Python numbers (the same values): cheaper than numpy scalars
+    js = candidates.tolist()
+    heap = list(zip((-value[candidates]).tolist(), js, v[candidates].tolist(), strict=True))
     heapq.heapify(heap)
+    members_of = dict(zip(js, w[candidates].tolist(), strict=True))
+    taken = dict.fromkeys(js, 0)
     for _ in range(take):
         neg, j, vj = heapq.heappop(heap)
-        counts[j] += 1
+        taken[j] += 1
         last = -neg
-        left = w[j] - counts[j]
+        left = members_of[j] - taken[j]
         if left > 0:  # the agent's next member, below this one
-            u = uniform_at(np.array([codes0[j] + counts[j]]))[0]
+            u = uniform_at(np.array([codes0[j] + taken[j]]))[0]
             vn = vj * u ** (1.0 / left)
             score = base[slots[j]] + (spread * ndtri(vn) if normal else vn)
             heapq.heappush(heap, (-score, j, vn))
+    counts[js] = list(taken.values())
     return (counts, last) if with_cutoff else counts
 
 
@@ -262,11 +277,22 @@ def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.nda
     from scipy.stats import binom
 
     w = weight.astype(np.int64)
+    p = np.broadcast_to(p, w.shape)  # one chance for all, or one per agent
     out = np.zeros(w.size, dtype=np.int64)
-    one = w == 1
-    out[one] = u[one] < p[one] if np.ndim(p) else u[one] < p
-    many = ~one & (w > 0)
-    if many.any():
-        pm = p[many] if np.ndim(p) else p
-        out[many] = binom.ppf(1.0 - u[many], w[many], pm).astype(np.int64)
+    if _single_members(u, w, p, out):
+        many = (w != 1) & (w > 0)
+        out[many] = binom.ppf(1.0 - u[many], w[many], p[many]).astype(np.int64)
     return out
+
+
+@jit
+def _single_members(u: np.ndarray, w: np.ndarray, p: np.ndarray, out: np.ndarray) -> bool:
+    """``out[i] = u[i] < p[i]`` for each agent of weight 1; whether any agent has more
+    members."""
+    weighted = False
+    for i in range(w.shape[0]):
+        if w[i] == 1:
+            out[i] = u[i] < p[i]
+        elif w[i] > 0:
+            weighted = True
+    return weighted

@@ -7,7 +7,10 @@ does not depend on which other slots are drawn, so it is the same whatever the l
 (common random numbers stay exact), and only the selected slots cost anything.
 """
 
+import numba
 import numpy as np
+
+from .jit import jit
 
 _MASK = (1 << 64) - 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -15,6 +18,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _ROW = 0xD1B54A32D192ED03  # separates the rows (several uniforms per slot) of one key
 _S30, _S27, _S31, _S11, _ONE = (np.uint64(s) for s in (30, 27, 31, 11, 1))
+_UNIT = 1.0 / (1 << 53)  # 53 bits to [0, 1)
 
 
 def month_key(rng: np.random.Generator) -> int:
@@ -29,7 +33,16 @@ def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
 
 def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
     """``derived_uniforms`` for rows 0 .. rows-1 at once: shape (rows, len(slots))."""
-    base = row_bases(key, rows)
+    base, slots = row_bases(key, rows), np.asarray(slots)
+    if numba.config.DISABLE_JIT:  # run as Python (the mutation check): the same hash by arrays
+        return splitmix_arrays(base, slots)
+    out = np.empty((rows, slots.size))
+    _splitmix_rows(base, slots, out)
+    return out
+
+
+def splitmix_arrays(base: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """What :func:`_splitmix_rows` computes, in numpy array operations."""
     z = (slots.astype(np.uint64) + _ONE) * _GOLDEN
     z = z[None, :] + base[:, None]
     z ^= z >> _S30
@@ -38,7 +51,22 @@ def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
     z *= _M2
     z ^= z >> _S31
     z >>= _S11
-    return z * (1.0 / (1 << 53))
+    return z * _UNIT
+
+
+@jit
+def _splitmix_rows(base: np.ndarray, slots: np.ndarray, out: np.ndarray) -> None:
+    """Row ``r``, entry ``j`` of ``out``: SplitMix64's finaliser of ``(slots[j] + 1) * golden
+    + base[r]``, its top 53 bits as a uniform in [0, 1) (all arithmetic modulo 2**64)."""
+    for r in range(base.shape[0]):
+        for j in range(slots.shape[0]):
+            z = (np.uint64(slots[j]) + _ONE) * _GOLDEN + base[r]
+            z ^= z >> _S30
+            z *= _M1
+            z ^= z >> _S27
+            z *= _M2
+            z ^= z >> _S31
+            out[r, j] = np.float64(z >> _S11) * _UNIT
 
 
 def row_bases(key: int, rows: int) -> np.ndarray:

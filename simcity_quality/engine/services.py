@@ -16,6 +16,7 @@ import numpy as np
 from ..categories import SERVICE_SECTORS, SIZES
 from ..scenario import Levers, Scenario
 from .government import best_member_score
+from .jit import bincount_weights
 from .resolution import split, thinning, top_members
 from .shared import YUAN_PER_MILLION, stochastic_round
 
@@ -66,7 +67,7 @@ def _sector_share(flag: np.ndarray, firms: ServiceFirms, total: np.ndarray) -> n
     """Share of the city's service firms in each sector with ``flag`` (``total``: firms per
     sector)."""
     k = total.shape[0]
-    have = np.bincount(firms.sector[flag], weights=firms.weight[flag], minlength=k)
+    have = bincount_weights(firms.sector, firms.weight * flag, k)  # weight 0 where not flag
     return np.divide(have, total, out=np.zeros(k), where=total > 0)
 
 
@@ -84,7 +85,7 @@ def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: f
     chance = np.full(firms.standard.shape[0], np.nan)
     if cand.size == 0:
         return adopted, chance
-    total = np.bincount(firms.sector, weights=firms.weight, minlength=len(SERVICE_SECTORS))
+    total = bincount_weights(firms.sector, firms.weight, len(SERVICE_SECTORS))
     std_share = _sector_share(firms.standard, firms, total)
     demo_share = _sector_share(firms.demonstration, firms, total)
     rev = np.maximum(firms.revenue[cand], MIN_REVENUE)

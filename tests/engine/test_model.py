@@ -250,6 +250,18 @@ def test_derived_uniforms_depend_only_on_key_row_and_slot():
     assert len(keys) == 50
 
 
+def test_derived_rows_compiled_and_by_arrays_agree():
+    """The compiled hash and its numpy form (run when numba's JIT is off) give the same bits."""
+    from simcity_quality.engine.rng import derived_rows, row_bases, splitmix_arrays
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.int64, np.int32, np.uint64):
+        slots = rng.integers(0, 2**31, 1_000).astype(dtype)
+        key = int(rng.integers(0, 2**62)) * 2 + 1
+        np.testing.assert_array_equal(derived_rows(key, 4, slots),
+                                      splitmix_arrays(row_bases(key, 4), slots))
+
+
 def test_the_exit_step_reads_one_flag_per_slot_after_a_december_split(plan, monkeypatch):
     """Judging noise high enough that members of weighted agents win titles: the award round
     splits them off after the month's inspections, so the population has more slots than the
