@@ -74,10 +74,15 @@ class Decisions:
 @jit(inline=True)
 def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     """Expected yearly cost (million yuan) of counterfeiting to firm ``i`` under its belief:
-    the fine (capped by its cash: limited liability), the chance of losing its licence and the
-    firm's value with it, and a criminal referral, if caught."""
+    the fine (capped by its cash: limited liability; under the sanction ladder a multiple of
+    the goods' value, plus the market loss of the public notice), the chance of losing its
+    licence and the firm's value with it, and a criminal referral, if caught."""
     firm_value = max(f.margin[i], 0.0) * f.output[i] * p.horizon_years
-    fine = min(p.counterfeit_fine_million, max(f.cash[i], 0.0))
+    if p.ladder:  # a multiple of the goods' value, and the public notice's market loss
+        fine = (min(p.goods_fine_share * max(f.output[i], 0.0), max(f.cash[i], 0.0))
+                + p.notice_sales_loss * max(f.output[i], 0.0))
+    else:
+        fine = min(p.counterfeit_fine_million, max(f.cash[i], 0.0))
     loss_if_caught = fine + p.revocation_probability * firm_value + p.referral_cost_million
     return f.belief[i] * p.detection_probability * loss_if_caught
 
@@ -251,10 +256,12 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
         prize = titles.reward_million[nxt] + titles.brand_premium[nxt] * out * H + procurement
         value = win_chance(f, i, titles, win_belief, cutoff, nxt, f.capability[i]) * prize
         cost = titles.application_cost_million[nxt]
-        # the title's conditions other than capability: ISO 9001 where required, and no failed
-        # national spot check in the quality file's recent months (government.title_eligible)
+        # the title's conditions other than capability: ISO 9001 where required, no failed
+        # national spot check in the quality file's recent months and a published grade no
+        # worse than the title's (government.title_eligible)
         iso_ok = ((f.iso9001[i] or not titles.iso_required[nxt])
-                  and (f.file_national_failed[i] & titles.clean_record_mask) == 0)
+                  and (f.file_national_failed[i] & titles.clean_record_mask) == 0
+                  and f.grade[i] <= titles.max_grade)  # a file in good standing (§3.3)
         eligible = f.capability[i] >= titles.min_capability[nxt] and iso_ok
         if f.applying[i] == 0 and eligible and f.cash[i] >= cost:
             util[APPLY] = (value - cost) / unit

@@ -28,7 +28,8 @@ from ..scenario import Scenario, load_scenario
 # state kept per firm and month (a subset of population.Population, docs/ODD.md §2)
 STATE = ("sector", "size", "output", "cash", "capability", "intl_std", "iso9001", "ccc_required",
          "ccc", "tier",
-         "applying", "counterfeit", "moral_cost", "watched", "clean_count", "belief",
+         "applying", "counterfeit", "moral_cost", "watched", "clean_count", "grade",
+         "belief",
          "key_project", "discharge_ratio")
 
 

@@ -50,6 +50,7 @@ from ..categories import (
     FAIL,
     FILE_FIELDS,
     FILE_MONTHS,
+    GRADES,
     HIDDEN,
     KEY_INDUSTRIES,
     SECTORS,
@@ -67,11 +68,13 @@ from ..engine.shared import (
     interest_subsidy_yuan,
     median_discharge_ratio,
     reward_amounts,
+    round_half_up,
     standard_limit,
     stochastic_round,
 )
 from ..scenario import Levers, Scenario
 
+GRADE_A, GRADE_B, GRADE_C, GRADE_D = range(len(GRADES))  # the quality file's grades (§3.3)
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
 FILE_WORD = (1 << FILE_MONTHS) - 1  # a quality-file word keeps FILE_MONTHS months
 FOOD = SECTORS.index("food_farm_processing")
@@ -181,6 +184,7 @@ class Enterprise(mesa.Agent):
         self.counterfeit = False
         self.watched = False
         self.clean_count = 0
+        self.grade = GRADE_A if self.iso9001 else GRADE_B  # an empty file (§3.3)
         self.belief = belief
         self.problem_until = -1
         self.key_project = False
@@ -213,8 +217,13 @@ class Enterprise(mesa.Agent):
         its value with it, and a criminal referral (``behaviour.perceived_penalty``)."""
         p, insp = self.model.p, lv.inspection
         firm_value = max(self.margin, 0.0) * self.output * p.horizon_years
-        fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / YUAN_PER_MILLION,
-                   max(self.cash, 0.0))
+        if insp.sanctions == "ladder":  # arts. 49-50: a multiple of the goods' value, named
+            goods = insp.goods_value_share * max(self.output, 0.0)
+            fine = (min(insp.counterfeit_goods_multiple * goods, max(self.cash, 0.0))
+                    + p.notice_sales_loss * max(self.output, 0.0))
+        else:
+            fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / YUAN_PER_MILLION,
+                       max(self.cash, 0.0))
         loss_if_caught = (fine + insp.revocation_probability * firm_value
                           + insp.criminal_referral_probability * p.criminal_cost_yuan
                           / YUAN_PER_MILLION)
@@ -528,10 +537,12 @@ class Enterprise(mesa.Agent):
 
     def meets_other_conditions(self, tier: int) -> bool:
         """A title's conditions other than capability: ISO 9001 where the tier requires it,
-        and no failed national spot check in the file's last ``clean_record_months``."""
-        months = self.model.scenario.awards.clean_record_months
-        clean = not self.file_national_failed & ((1 << months) - 1)
-        return clean and (self.iso9001 or not self.model.p.iso_required[tier])
+        no failed national spot check in the file's last ``clean_record_months``, and a
+        published grade no worse than ``awards.max_grade``."""
+        aw = self.model.scenario.awards
+        clean = not self.file_national_failed & ((1 << aw.clean_record_months) - 1)
+        good_standing = self.grade <= GRADES.index(aw.max_grade)  # the published grade (§3.3)
+        return clean and good_standing and (self.iso9001 or not self.model.p.iso_required[tier])
 
     def lose_title(self) -> None:
         """The title is withdrawn or lapses: no title, and no application built on it."""
@@ -563,6 +574,10 @@ class Enterprise(mesa.Agent):
         if not passed:
             self.problem_until = t + nat.problem_memory_months
             self.record("national_failed")
+            # the national result reaches the city's file: a grade worse (§3.3)
+            self.grade = min(self.grade + 1, GRADE_D)
+            self.clean_count = 0
+            self.watched = self.grade >= GRADE_C
 
     # -- §3.3, §4.4 city inspection ---------------------------------------------------------
     def undergo_inspection(self, lv: Levers, t: int,
@@ -571,9 +586,11 @@ class Enterprise(mesa.Agent):
         its random numbers (default: from the model's generator).
 
         Fails on a counterfeit found, a failed product test or a missing CCC; pays fines capped
-        by its cash (§4.4); a counterfeiter found may lose its licence and be referred to the
-        judiciary, and stops; the quality file watches failed firms until enough clean
-        inspections (§3.3).
+        by its cash (§4.4): flat, or on the Product Quality Law's ladder (arts. 17, 49-50:
+        correction, public notice, suspension, revocation; counterfeiting a multiple of the
+        goods' value and named), a public notice costing sales beyond the fine; a
+        counterfeiter found may lose its licence and be referred to the judiciary, and stops;
+        the published grade moves (§3.3; ``government.regrade``).
         """
         model, p, rnd = self.model, self.model.p, self.random
         if draws is None:
@@ -584,41 +601,64 @@ class Enterprise(mesa.Agent):
         product_fail = draws.product_test >= pass_prob
         failed = found_cf or product_fail or (self.ccc_required and not self.ccc)
 
-        fine = insp.fine_yuan if failed else 0.0
-        if found_cf:
-            fine = insp.fine_yuan * insp.counterfeit_fine_multiplier
         over_limit = self.discharge_ratio > self.discharge_limit
+        output = max(self.output, 0.0)
+        step = 0  # the ladder's step of a failure other than counterfeiting (art. 17)
+        market_loss = 0.0
+        if insp.sanctions == "ladder":
+            if failed and not found_cf:
+                recent = self.file_inspection_failed & ((1 << insp.ladder_memory_months) - 1)
+                step = recent.bit_count() + 1
+            fine = (insp.counterfeit_goods_multiple * insp.goods_value_share * output
+                    * YUAN_PER_MILLION if found_cf else 0.0)
+            noticed = found_cf or step >= 2
+            if noticed:  # a public notice costs sales and brand value (Jarrell, Peltzman 1985)
+                market_loss += p.notice_sales_loss * output
+            if step == 3:  # suspended for rectification
+                market_loss += max(self.margin, 0.0) * output * insp.suspension_months / 12
+        else:
+            fine = insp.fine_yuan if failed else 0.0
+            if found_cf:
+                fine = insp.fine_yuan * insp.counterfeit_fine_multiplier
+            noticed = False
         if over_limit:
             fine += insp.discharge_fine_yuan
         fine = min(fine, max(self.cash, 0.0) * YUAN_PER_MILLION)  # limited liability
-        self.cash -= fine / YUAN_PER_MILLION
+        self.cash -= fine / YUAN_PER_MILLION + market_loss
         model.fines_yuan += fine
 
-        sanctioned = fine > 0
+        sanctioned = fine > 0 or noticed
+        self.licence_revoked = step >= 4  # the ladder's last step
         if found_cf:
             self.licence_revoked = draws.revocation < insp.revocation_probability
-            sanctioned |= self.licence_revoked
             if draws.referral < insp.criminal_referral_probability:
                 self.cash -= p.criminal_cost_yuan / YUAN_PER_MILLION
                 model.counts["criminal_referrals"] += 1
                 sanctioned = True
             self.counterfeit = False
             self.record("counterfeit_found")
+        sanctioned |= self.licence_revoked
         self.record("inspected")
         if failed:
             self.record("inspection_failed")
         if sanctioned:
             self.record("sanctioned")
 
-        # the quality file (§3.3)
-        if failed:
-            self.watched = True
-            self.clean_count = 0
-        elif self.watched:
+        # the quality file's published grade (§3.3): counterfeiting found, D; another
+        # failure, a grade worse; enough clean inspections in a row, a grade better (to A only
+        # with ISO 9001); the watched tier is C and D
+        best = GRADE_A if self.iso9001 else GRADE_B
+        if found_cf:
+            self.grade, self.clean_count = GRADE_D, 0
+        elif failed:
+            self.grade, self.clean_count = min(self.grade + 1, GRADE_D), 0
+        elif self.grade > best:
             self.clean_count += 1
             if self.clean_count >= insp.clean_inspections_to_leave:
-                self.watched = False
-                self.clean_count = 0
+                self.grade, self.clean_count = self.grade - 1, 0
+        else:
+            self.clean_count = 0
+        self.watched = self.grade >= GRADE_C
         self.belief = 1.0  # an inspection makes inspection salient
         self.inspected_in = t
         model.record_inspection(failed)
@@ -913,7 +953,7 @@ class ReferenceCityModel(mesa.Model):
                 "bankruptcy_floor_without_credit", "win_belief_learning")},
             **{k: getattr(m, k) for k in (
                 "quality_premium", "intl_premium", "iso_premium", "government_purchase_share",
-                "procurement_sales_gain", "counterfeit_gain")},
+                "procurement_sales_gain", "counterfeit_gain", "notice_sales_loss")},
             exit_hazard=by_size(b.exit_hazard),
             iso_cost_yuan=by_size(b.iso_cost_yuan),
             city_fees_yuan=sc.city.city_fees_yuan,
@@ -1115,7 +1155,8 @@ class ReferenceCityModel(mesa.Model):
         priority = {}
         for firm in self.enterprises:
             firm.key_project = False
-            if (firm.credit or s.key_project_loan) and firm.subsidy_months_left == 0:
+            if ((firm.credit or s.key_project_loan) and firm.subsidy_months_left == 0
+                    and firm.grade <= GRADES.index(s.max_grade)):  # good standing (§3.3)
                 priority[firm] = (s.priority_size_weight
                                   * math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
                                   + s.priority_capability_weight * firm.capability + z[firm])
@@ -1200,18 +1241,27 @@ class ReferenceCityModel(mesa.Model):
     def choose_inspected(self, lv: Levers, k: int,
                          keys: dict | None = None) -> list[Enterprise]:
         """Whom the city inspects: ``k`` firms at random (those with the smallest of a uniform
-        key each, ``keys`` or drawn); tiered targeting (§3.3 quality file) takes
-        ``watched_share`` of them from the watched tier first
-        (``government.choose_inspected``)."""
+        key each, ``keys`` or drawn); tiered targeting (§3.3 graded files) shares the ``k`` among
+        the grades in proportion to firms x ``grade_inspection_weight`` (the rounded
+        cumulative share less the previous grades'), drawn at random within each grade from
+        the worst, the rest at random among the others (``government.choose_inspected``)."""
         insp = lv.inspection
         eligible = [f for f in self.enterprises if f.tier == 0 or not insp.exempt_award_holders]
         if keys is None:
             keys = {f: self.random.random() for f in eligible}
         chosen = []
-        if insp.targeting == "tiered":
-            watched = [f for f in eligible if f.watched]
-            n_watched = int(round(insp.watched_share * k))
-            chosen = sorted(watched, key=keys.get)[:max(0, n_watched)]
+        if insp.targeting == "tiered":  # graded: the k shared among the grades
+            weights = [getattr(insp.grade_inspection_weight, g) for g in GRADES]
+            by_grade = [[f for f in eligible if f.grade == g] for g in range(len(GRADES))]
+            total = sum(len(firms) * w for firms, w in zip(by_grade, weights, strict=True))
+            cum, before, quota = 0.0, 0, [0] * len(GRADES)
+            for g in range(len(GRADES)):
+                if total > 0:
+                    cum += len(by_grade[g]) * weights[g]
+                    upto = round_half_up(k * cum / total)
+                    quota[g], before = upto - before, upto
+            for g in reversed(range(len(GRADES))):  # the worst grade first
+                chosen += sorted(by_grade[g], key=keys.get)[:quota[g]]
             k -= len(chosen)
         picked = set(chosen)
         rest = [f for f in eligible if f not in picked]

@@ -31,21 +31,29 @@ def test_counterfeit_probability_and_penalty_agree(sc):
 
 def test_counterfeit_probability_by_hand(sc):
     """docs/ODD.md §7.2: a small firm (output 8, margin 0.06, cash 2/12 of output, moral cost
-    5.5, belief 0.1)."""
+    5.5, belief 0.1), under flat fines and under the sanction ladder."""
     pop = firms(1)
     pop.output[0], pop.margin[0], pop.cash[0] = 8.0, 0.06, 8.0 * 2 / 12
     pop.moral_cost[0], pop.belief[0] = 5.5, 0.1
-    lv, b, m = sc.policy, sc.behaviour, sc.market
-    insp = lv.inspection
-    fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6, 8.0 * 2 / 12)
-    loss = (fine + insp.revocation_probability * 0.06 * 8.0 * b.horizon_years
-            + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
-    utility = (m.counterfeit_gain * 8.0 - 0.1 * insp.detection_probability * loss) / (
-        b.logit_scale * 8.0) - 5.5
-    expected = 1.0 / (1.0 + math.exp(-utility))
-    got = behaviour.counterfeit_probability(pop, lv, sc)[0]
-    assert abs(got - expected) < 1e-12
-    assert abs(twin_reference(sc, pop).firms[0].counterfeit_probability(lv) - expected) < 1e-12
+    b, m = sc.behaviour, sc.market
+    for rule in ("flat", "ladder"):
+        case = sc.override({"policy.inspection.sanctions": rule})
+        lv = case.policy
+        insp = lv.inspection
+        if rule == "flat":
+            fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6, 8.0 * 2 / 12)
+        else:  # a multiple of the goods' value (capped by cash), and the notice's market loss
+            fine = (min(insp.counterfeit_goods_multiple * insp.goods_value_share * 8.0,
+                        8.0 * 2 / 12) + m.notice_sales_loss * 8.0)
+        loss = (fine + insp.revocation_probability * 0.06 * 8.0 * b.horizon_years
+                + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
+        utility = (m.counterfeit_gain * 8.0 - 0.1 * insp.detection_probability * loss) / (
+            b.logit_scale * 8.0) - 5.5
+        expected = 1.0 / (1.0 + math.exp(-utility))
+        got = behaviour.counterfeit_probability(pop, lv, case)[0]
+        assert abs(got - expected) < 1e-12, rule
+        assert abs(twin_reference(case, pop).firms[0].counterfeit_probability(lv)
+                   - expected) < 1e-12, rule
 
 
 def _decision_state(sc, n: int = 240, seed: int = 0):
@@ -60,7 +68,15 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
         pop.iso9001[list(slots)], pop.capability[list(slots)] = True, 4.0
         pop.cash[list(slots)] = pop.output[list(slots)]
         pop.file_national_failed[list(slots)] = 0  # a clean record (§7.7)
+        pop.grade[list(slots)] = 1  # in good standing (awards.max_grade, §7.5)
     pop.credit[::4] = True
+    # firms near their next title's capability threshold in good standing, so that a changed
+    # threshold changes someone's eligibility (the grade gate is exercised by the others)
+    threshold = np.array([np.inf, *(getattr(sc.awards.min_capability, t) for t in TIERS[1:])])
+    nxt = np.minimum(pop.tier + 1, len(TIERS) - 1)
+    near = np.abs(pop.capability - threshold[nxt]) < 0.15 * threshold[nxt]
+    pop.grade[near & (pop.grade >= 2)] = 1
+    pop.watched[:] = pop.grade >= 2
     p = decision_parameters(sc, sc.levers_for(YEAR))
     out = pop.output
     own = 1.0 - np.where(pop.credit, p.loan_share, 0.0)
