@@ -18,7 +18,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
                   cod_coefficients: np.ndarray) -> None:
     """Every slot's month: output grows, capability drifts, discharge technology improves;
     alive firms book their profit (margin, title, standards, certification and counterfeiting
-    premiums, and for title holders the §3.1 procurement gains) less the discharge fee and the
+    premiums, less what their published grade costs them, and for title holders the §3.1
+    procurement gains) less the discharge fee and the
     city's metrology and testing fees (net of what §4.2 waives), and repay their loans."""
     for i in range(f.output.shape[0]):
         f.output[i] *= p.monthly_growth
@@ -26,7 +27,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
         f.discharge_ratio[i] *= p.monthly_discharge_trend
         if f.alive[i]:
             share = (f.margin[i] + brand_premium[f.tier[i]] + p.intl_premium * f.intl_std[i]
-                     + p.iso_premium * f.iso9001[i] + p.counterfeit_gain * f.counterfeit[i])
+                     + p.iso_premium * f.iso9001[i] + p.counterfeit_gain * f.counterfeit[i]
+                     - p.grade_sales_loss[f.grade[i]])  # the published grade (§3.3)
             if f.tier[i] > 0:  # preferred title holders (§3.1)
                 share += (p.procurement_extra_sales * max(f.margin[i], 0.0)
                           + p.procurement_premium)

@@ -73,7 +73,7 @@ Uniforms = Callable[[int, np.ndarray], np.ndarray]  # (rows, slots) -> (rows, le
 
 
 def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray,
-                        uniforms: Uniforms, next_id: int):
+                        uniforms: Uniforms, next_id: int, moves: np.ndarray | None = None):
     """One month of national spot checks. ``u``: uniforms (n_slots,) deciding how many of each
     agent's members are sampled (for an agent of weight 1: whether it is); ``uniforms``: the
     sampled members' test outcomes (row 0, by member code).
@@ -81,6 +81,7 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     Returns (sampled, passed, next_id): members sampled and passed per slot, and the next
     unused id. Firms that fail join the problem list and are sampled again for
     ``national.problem_memory_months``; a failing member of a weighted agent is split off.
+    Its published grade falls one (:func:`regrade_national`; moves counted into ``moves``).
     """
     n = pop.n_slots
     chance = np.where(pop.alive, national_sampling_chance(pop, month, sc), 0.0)
@@ -92,7 +93,7 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     single = np.flatnonzero((sampled > 0) & (pop.weight == 1))  # firms simulated one each
     failed, next_id = split(pop, sampled - passed, next_id)
     pop.problem_until[failed] = month + sc.national.problem_memory_months
-    regrade_national(pop, failed)  # the national result reaches the city's file (§3.3)
+    regrade_national(pop, failed, moves)  # the national result reaches the city's file (§3.3)
     quality_file.record(pop, "national_checked", np.concatenate([single, failed]))
     quality_file.record(pop, "national_failed", failed)
     return sampled, passed, next_id
@@ -192,12 +193,50 @@ def regrade(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
     return new.astype(grade.dtype), count.astype(clean_count.dtype)
 
 
-def regrade_national(pop: Population, failed: np.ndarray) -> None:
+def count_moves(moves: np.ndarray | None, before: np.ndarray, after: np.ndarray) -> None:
+    """Add each firm's move from grade ``before`` to ``after`` (firms of agents of weight 1)
+    to ``moves`` (grades x grades; None: not counted); staying is not a move."""
+    if moves is not None:
+        moved = before != after
+        np.add.at(moves, (before[moved].astype(np.int64), after[moved].astype(np.int64)), 1.0)
+
+
+def regrade_national(pop: Population, failed: np.ndarray,
+                     moves: np.ndarray | None = None) -> None:
     """A failed national spot check (``failed``: slots) makes the firm's grade one worse (at
-    most D) and resets its clean count; the watched tier is grades C and D."""
+    most D) and resets its clean count; the watched tier is grades C and D. The moves are
+    counted into ``moves`` (:func:`count_moves`)."""
+    before = pop.grade[failed].copy()
     pop.grade[failed] = np.minimum(pop.grade[failed] + 1, GRADE_D)
+    count_moves(moves, before, pop.grade[failed])
     pop.clean_count[failed] = 0
     pop.watched[failed] = pop.grade[failed] >= GRADE_C
+
+
+def grade_values(moves: np.ndarray, exposure: np.ndarray, flow: np.ndarray,
+                 discount_rate: float, horizon_years: float) -> np.ndarray:
+    """Per grade (0..3 = A..D), the present value of what the published grade costs a firm
+    over its horizon, as a share of a year's output (docs/ODD.md §7.5), as firms learn it from
+    the grades the city gave over the last year: ``moves[g, h]`` firms moved from grade g to
+    h, ``exposure[g]`` firm-months at grade g. The monthly rates are ``moves[g, h] /
+    exposure[g]`` (none from a grade nobody held) and staying is the rest; ``flow``: the yearly
+    cost of each grade (``market.grade_sales_loss``). ``v = sum over months m < round(12 H) of
+    d^m P^m flow / 12``, with ``d = (1 + discount_rate)^(-1/12)``."""
+    n = flow.size
+    rates = np.zeros((n, n))
+    for g in range(n):
+        if exposure[g] > 0:
+            rates[g] = moves[g] / exposure[g]
+        rates[g, g] = 0.0
+        rates[g, g] = 1.0 - rates[g].sum()
+    months = round_half_up(horizon_years * MONTHS_PER_YEAR)
+    monthly = (1.0 + discount_rate) ** (-1.0 / MONTHS_PER_YEAR)
+    value = np.zeros(n)
+    expected = np.asarray(flow, dtype=np.float64) / MONTHS_PER_YEAR  # P^m flow / 12
+    for m in range(months):
+        value += monthly ** m * expected
+        expected = rates @ expected
+    return value
 
 
 def ladder_step(file_failed: np.ndarray, memory_months: int) -> np.ndarray:
@@ -211,7 +250,7 @@ def ladder_step(file_failed: np.ndarray, memory_months: int) -> np.ndarray:
 
 
 def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.ndarray,
-                    uniforms: Uniforms) -> InspectionOutcome:
+                    uniforms: Uniforms, moves: np.ndarray | None = None) -> InspectionOutcome:
     """One month of city inspections (of the firms :func:`choose_inspected` drew, each an agent
     of weight 1) with their consequences. ``uniforms``: the inspected firms' outcomes by slot
     (rows 0-3: detection, product test, revocation, criminal referral). Only inspected firms
@@ -227,7 +266,8 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     (``suspension_months`` of margin lost), then revocation. A public notice costs
     ``market.notice_sales_loss`` of a year's output beyond the fine. Fines (with the discharge
     fine over the limit) are capped by cash; counterfeiting found may still cost the licence
-    and a criminal referral. The grade moves by :func:`regrade`.
+    and a criminal referral. The grade moves by :func:`regrade` (moves counted into
+    ``moves``, :func:`count_moves`).
     """
     insp = lv.inspection
     idx = np.flatnonzero(inspected)
@@ -275,6 +315,7 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     # the quality file's published grade (§3.3); the watched tier is grades C and D
     grade, clean_count = regrade(pop.grade[idx], pop.clean_count[idx], failed, found_cf,
                                  pop.iso9001[idx], insp.clean_inspections_to_leave)
+    count_moves(moves, pop.grade[idx], grade)
     pop.grade[idx] = grade
     pop.clean_count[idx] = clean_count
     pop.watched[idx] = grade >= GRADE_C

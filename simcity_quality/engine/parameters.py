@@ -32,6 +32,9 @@ class DecisionParameters(NamedTuple):
     ladder: bool  # inspection.sanctions == "ladder" (Product Quality Law arts. 17, 49-50)
     goods_fine_share: float  # the ladder's counterfeiting fine, share of a year's output
     notice_sales_loss: float  # sales and brand value lost on a public notice, share of output
+    # the published grade's present value per grade (share of a year's output, 0..3 = A..D),
+    # from the grade moves the firms saw last year (government.grade_values; zero until then)
+    grade_value: np.ndarray
     # §3.4 loans and the key-project interest subsidy
     loan_share: float
     loan_years: float
@@ -91,6 +94,7 @@ class ProductionParameters(NamedTuple):
     intl_premium: float
     iso_premium: float
     counterfeit_gain: float
+    grade_sales_loss: np.ndarray  # profit lost a year per published grade, share of output
     procurement_extra_sales: float  # preference x purchase share x sales gain
     procurement_premium: float  # price premium x purchase share x (1 + sales gain) x preference
     discharge_fee_yuan_per_tonne: float
@@ -123,6 +127,7 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         ladder=insp.sanctions == "ladder",
         goods_fine_share=insp.counterfeit_goods_multiple * insp.goods_value_share,
         notice_sales_loss=m.notice_sales_loss,
+        grade_value=np.zeros(len(GRADES)),
         loan_share=s.loan_share, loan_years=float(s.loan_years),
         loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,
         key_project_loan=bool(s.key_project_loan),
@@ -190,6 +195,7 @@ def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
         monthly_discharge_trend=(1.0 + sc.environment.discharge_trend) ** (1 / 12),
         intl_premium=m.intl_premium, iso_premium=m.iso_premium,
         counterfeit_gain=m.counterfeit_gain,
+        grade_sales_loss=np.array([getattr(m.grade_sales_loss, g) for g in GRADES]),
         procurement_extra_sales=pref * m.government_purchase_share * m.procurement_sales_gain,
         procurement_premium=(lv.procurement.price_premium * m.government_purchase_share
                              * (1.0 + m.procurement_sales_gain) * pref),

@@ -229,13 +229,31 @@ class Enterprise(mesa.Agent):
                           / YUAN_PER_MILLION)
         return self.belief * insp.detection_probability * loss_if_caught
 
+    def grade_stake(self, lv: Levers) -> float:
+        """Expected yearly cost (million yuan) of the grade D that counterfeiting found would
+        give the firm, under its belief: the learned present value of D less that of its own
+        grade (``model.grade_value``), times its output (``behaviour.grade_stake_of``)."""
+        value = self.model.grade_value
+        return (self.belief * lv.inspection.detection_probability
+                * (value[GRADE_D] - value[self.grade]) * max(self.output, 0.0))
+
+    def upgrade_grade_value(self) -> float:
+        """What an upgrade is worth through the grade over the horizon: the belief times the
+        fall in the failure chance times the value lost by falling one grade, times output
+        and horizon (``behaviour.upgrade_grade_value``)."""
+        p, value = self.model.p, self.model.grade_value
+        drop = value[min(self.grade + 1, GRADE_D)] - value[self.grade]
+        safer = logistic(self.capability + p.upgrade_gain) - logistic(self.capability)
+        return self.belief * safer * drop * max(self.output, 0.0) * p.horizon_years
+
     def counterfeit_probability(self, lv: Levers) -> float:
         """Binary logit of shoddy or counterfeit production (§4.4;
-        ``behaviour.counterfeit_probability``): the gain against the perceived penalty, in
-        logit units, less its moral cost."""
+        ``behaviour.counterfeit_probability``): the gain against the perceived penalty and the
+        grade at stake, in logit units, less its moral cost."""
         p = self.model.p
         out = max(self.output, MIN_OUTPUT)
-        utility = (p.counterfeit_gain * out - self.perceived_penalty(lv)) / (p.logit_scale * out)
+        utility = ((p.counterfeit_gain * out - self.perceived_penalty(lv) - self.grade_stake(lv))
+                   / (p.logit_scale * out))
         return logistic(utility - self.moral_cost)
 
     # -- the monthly decision (behaviour.choose) -------------------------------------------
@@ -284,7 +302,7 @@ class Enterprise(mesa.Agent):
                    if subsidised else 0.0)
         if self.cash >= (1.0 - upgrade_loan) * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                                  + subsidy) / unit
+                                  + subsidy + self.upgrade_grade_value()) / unit
 
         # international standards (§2.2.1b), with a pull towards what the sector does
         cost_intl = p.intl_cost * out
@@ -447,7 +465,8 @@ class Enterprise(mesa.Agent):
         self.capability += p.capability_drift / MONTHS_PER_YEAR
         self.discharge_ratio *= p.monthly_discharge_trend
         share = (self.margin + p.brand_premium[self.tier] + p.intl_premium * self.intl_std
-                 + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit)
+                 + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit
+                 - p.grade_sales_loss[self.grade])  # what the published grade costs (§3.3)
         if self.tier > 0:
             pref = lv.procurement.preference_share
             extra_sales = pref * p.government_purchase_share * p.procurement_sales_gain
@@ -575,9 +594,12 @@ class Enterprise(mesa.Agent):
             self.problem_until = t + nat.problem_memory_months
             self.record("national_failed")
             # the national result reaches the city's file: a grade worse (§3.3)
+            before = self.grade
             self.grade = min(self.grade + 1, GRADE_D)
             self.clean_count = 0
             self.watched = self.grade >= GRADE_C
+            if self.grade != before:
+                model.grade_moves[before][self.grade] += 1
 
     # -- §3.3, §4.4 city inspection ---------------------------------------------------------
     def undergo_inspection(self, lv: Levers, t: int,
@@ -648,6 +670,7 @@ class Enterprise(mesa.Agent):
         # failure, a grade worse; enough clean inspections in a row, a grade better (to A only
         # with ISO 9001); the watched tier is C and D
         best = GRADE_A if self.iso9001 else GRADE_B
+        before = self.grade
         if found_cf:
             self.grade, self.clean_count = GRADE_D, 0
         elif failed:
@@ -659,6 +682,8 @@ class Enterprise(mesa.Agent):
         else:
             self.clean_count = 0
         self.watched = self.grade >= GRADE_C
+        if self.grade != before:
+            model.grade_moves[before][self.grade] += 1
         self.belief = 1.0  # an inspection makes inspection salient
         self.inspected_in = t
         model.record_inspection(failed)
@@ -918,6 +943,11 @@ class ReferenceCityModel(mesa.Model):
         # the cut-off firms judge their chances against (§7.7): the field's under judging =
         # "cutoff" (set each month from field_cutoff), the last winning score under "quota"
         self.title_cutoff = [math.nan] * len(TIERS)
+        # the grades' moves firms saw this year, the firm-months at each grade, and the
+        # present value of each grade they learnt from last year's (zero until then; §7.5)
+        self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
+        self.grade_exposure = [0.0] * len(GRADES)
+        self.grade_value = [0.0] * len(GRADES)
         self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -955,6 +985,7 @@ class ReferenceCityModel(mesa.Model):
                 "quality_premium", "intl_premium", "iso_premium", "government_purchase_share",
                 "procurement_sales_gain", "counterfeit_gain", "notice_sales_loss")},
             exit_hazard=by_size(b.exit_hazard),
+            grade_sales_loss=[float(getattr(m.grade_sales_loss, g)) for g in GRADES],
             iso_cost_yuan=by_size(b.iso_cost_yuan),
             city_fees_yuan=sc.city.city_fees_yuan,
             fee_paying_share=by_size(sc.city.fee_paying_share),
@@ -1127,8 +1158,11 @@ class ReferenceCityModel(mesa.Model):
             self.title_cutoff = [c + drift for c in self.field_cutoff]
         self.firm_decisions(lv, year)
         self.production(lv, year)
+        self.count_grade_exposure()
         self.national_spot_checks(t)
         self.city_inspections(lv, year, t)
+        if month == 12:  # firms learn what each grade is worth from this year's moves
+            self.learn_grade_values()
         self.review_sources(lv, t)
         self.update_beliefs(t)
         self.review_titles(t)
@@ -1140,6 +1174,38 @@ class ReferenceCityModel(mesa.Model):
         self.service_standards(lv, year, month)
         self.measure(t)
         self.datacollector.collect(self)
+
+    def count_grade_exposure(self) -> None:
+        """Add this month's firms at each grade to the year's firm-months."""
+        for firm in self.enterprises:
+            self.grade_exposure[firm.grade] += 1
+
+    def grade_values(self) -> list[float]:
+        """Per grade, the present value over the firms' horizon of what the published grade
+        costs, a share of a year's output, from this year's moves (``government.grade_values``;
+        ODD §7.5): monthly rates moves / firm-months (none from a grade nobody held), staying
+        the rest; the sum over round(12 H) months of the discounted expected monthly cost."""
+        n, b = len(GRADES), self.scenario.behaviour
+        rates = [[0.0] * n for _ in range(n)]
+        for g in range(n):
+            for h in range(n):
+                if h != g and self.grade_exposure[g] > 0:
+                    rates[g][h] = self.grade_moves[g][h] / self.grade_exposure[g]
+            rates[g][g] = 1.0 - sum(rates[g])
+        monthly = (1.0 + b.discount_rate) ** (-1.0 / MONTHS_PER_YEAR)
+        expected = [c / MONTHS_PER_YEAR for c in self.p.grade_sales_loss]
+        value = [0.0] * n
+        for m in range(round_half_up(b.horizon_years * MONTHS_PER_YEAR)):
+            value = [v + monthly ** m * e for v, e in zip(value, expected, strict=True)]
+            expected = [sum(rates[g][h] * expected[h] for h in range(n)) for g in range(n)]
+        return value
+
+    def learn_grade_values(self) -> None:
+        """December: the grades' values become this year's (:meth:`grade_values`), and the
+        year's moves and firm-months start again."""
+        self.grade_value = self.grade_values()
+        self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
+        self.grade_exposure = [0.0] * len(GRADES)
 
     def select_key_projects(self, lv: Levers, draws: tuple | None = None) -> None:
         """§3.4, January: the city picks this year's key technical-upgrade projects among firms

@@ -628,6 +628,14 @@ class Awards(_Strict):
 
 
 class Market(_Strict):
+    grade_sales_loss: _by_grade(
+        "share of output/year", "Jin, G. Z. and Leslie, P. (2003) 'The Effect of Information "
+        "on Product Quality: Evidence from Restaurant Hygiene Grade Cards', Quarterly Journal "
+        "of Economics 118(2) (as summarised: revenue about 5.7 % up with an A card, 0.7 % with "
+        "a B, 1 % down with a C); GreenWatch (Wang et al. 2004, World Bank PRWP 2889)",
+        "profit a firm loses a year, as a share of its output, while its quality file's grade "
+        "is published at this grade (buyers read it; margin lost on the sales lost)", ge=0, le=1,
+        reason="revenue effects of a few per cent per grade, times a margin of about 0.1-0.2")
     quality_premium: float = P(unit="share of output/year per logit", source="assumption",
                                ge=0, le=1, description="extra profit per unit of capability",
                                reason="buyers pay a little more for reliable goods; "
@@ -675,6 +683,12 @@ class Behaviour(_Strict):
     horizon_years: float = P(unit="years", source="assumption", gt=0, le=30,
                              description="years of benefit a firm counts when it invests",
                              reason="short horizons of small firms")
+    discount_rate: float = P(unit="1/year", source="assumption", ge=0, le=1,
+                             description="rate at which a firm discounts the future value of "
+                             "its published grade (the grade's present value over "
+                             "horizon_years, docs/ODD.md §7.5)",
+                             reason="about the bank lending rate (5.31 % in 2009) plus a risk "
+                             "premium")
     imitation_weight: float = P(unit="logit per share", source="notes/modelling.md (Guler et "
                                 "al. 2002: mimetic adoption)", ge=0, le=20,
                                 description="pull of the sector's adoption share")

@@ -47,7 +47,7 @@ def test_national_spot_checks_agree(sc):
     assert 0 < passed.sum() < sampled.sum() < pop.n_slots
 
 
-def _inspect_both(sc, pop, twin, month: int, seed: int):
+def _inspect_both(sc, pop, twin, month: int, seed: int, moves=None):
     """One month of city inspections in both (the reference's carry set to give the same k),
     with outcome draws at the edges of each firm's chances."""
     lv = sc.levers_for(YEAR)
@@ -67,7 +67,8 @@ def _inspect_both(sc, pop, twin, month: int, seed: int):
     # the engine takes the members with the largest draws, the reference the smallest keys
     inspected, _ = government.choose_inspected(
         pop, lv, k, lambda rows, codes: keys[None, codes >> MEMBER_BITS], pop.n_slots)
-    out = government.city_inspection(pop, lv, sc, inspected, lambda rows, idx: u[:rows, idx])
+    out = government.city_inspection(pop, lv, sc, inspected, lambda rows, idx: u[:rows, idx],
+                                     moves)
     government.book_inspections(ledger, YEAR, lv, out)
     twin.model.ledger = Ledger(twin.model.years)
     twin.model.fines_yuan = 0.0
@@ -120,9 +121,10 @@ def test_the_quality_files_grades_move_alike_over_months(sc):
     pop = firms(40)
     twin = twin_reference(everyone, pop)
     rose = fell = False
+    moves = np.zeros((4, 4))
     for month in range(T, T + 6):
         was = pop.grade.copy()
-        _inspect_both(everyone, pop, twin, month, seed=month)
+        _inspect_both(everyone, pop, twin, month, seed=month, moves=moves)
         slots = np.arange(pop.n_slots)
         for name in ("watched", "clean_count", "grade"):
             assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
@@ -130,6 +132,9 @@ def test_the_quality_files_grades_move_alike_over_months(sc):
         rose |= (pop.grade < was).any()
         fell |= (pop.grade > was).any()
     assert rose and fell  # some firm earned a better grade, some fell
+    # the moves both count for the firms' learning (§7.5), and nothing counted as a move twice
+    assert_same(moves, np.array(twin.model.grade_moves), "grade moves")
+    assert np.trace(moves) == 0 and moves[3, :3].sum() > 0 and moves[:3, 3].sum() > 0
 
 
 def test_beliefs_and_campaigns_agree(sc):
@@ -784,8 +789,10 @@ def test_a_failed_national_check_lowers_the_grade(sc):
     slots = np.arange(pop.n_slots)
     u = np.zeros(pop.n_slots)  # everyone sampled
     test_u = edge_uniforms(_pass_chance(sc, pop), 5)
+    moves = np.zeros((4, 4))
     _, passed, _ = government.national_spot_check(
-        pop, T, sc, u, lambda rows, codes: test_u[None, codes >> MEMBER_BITS], pop.n_slots)
+        pop, T, sc, u, lambda rows, codes: test_u[None, codes >> MEMBER_BITS], pop.n_slots,
+        moves)
     weights = [twin.firms[s].sampling_weight(T) for s in slots]
     twin.model.national_spot_checks(T, {twin.firms[s]: (u[s], test_u[s]) for s in slots})
     failed = (pop.file_national_failed & np.uint64(1)).astype(bool)
@@ -794,6 +801,8 @@ def test_a_failed_national_check_lowers_the_grade(sc):
     assert (pop.clean_count[failed] == 0).all()
     for name in ("grade", "clean_count", "watched"):
         assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(moves, np.array(twin.model.grade_moves), "grade moves")
+    assert moves.sum() == (failed & (was < 3)).sum() and np.trace(moves) == 0
 
 
 def test_grades_gate_titles_and_key_projects(sc):
@@ -814,3 +823,38 @@ def test_grades_gate_titles_and_key_projects(sc):
     twin.model.select_key_projects(sc.policy, (0.5, {twin.firms[s]: 0.0 for s in range(8)}))
     slot_of = {f: s for s, f in twin.firms.items()}
     assert sorted(slot_of[f] for f in twin.model.last_priority) == np.flatnonzero(ok).tolist()
+
+
+def test_grade_values_by_hand_and_alike(sc):
+    """The present value of each grade's cost over the horizon (§7.5): with no moves, each
+    grade's own yearly cost discounted over round(12 H) months; with every B firm falling to D
+    each month, B pays its cost once and D's after; engine and reference agree on learnt
+    moves."""
+    b = sc.behaviour
+    flow = np.array([0.0, 0.002, 0.005, 0.01])
+    months = round(12 * b.horizon_years)
+    d = (1 + b.discount_rate) ** (-1 / 12)
+    annuity = sum(d ** m for m in range(months))
+    none = government.grade_values(np.zeros((4, 4)), np.full(4, 50.0), flow, b.discount_rate,
+                                   b.horizon_years)
+    assert np.allclose(none, flow / 12 * annuity, rtol=1e-12, atol=0)
+    moves = np.zeros((4, 4))
+    moves[1, 3] = 100.0
+    fall = government.grade_values(moves, np.array([0.0, 100.0, 0.0, 7.0]), flow,
+                                   b.discount_rate, b.horizon_years)
+    assert abs(fall[1] - (0.002 / 12 + 0.01 / 12 * (annuity - 1))) < 1e-15
+    assert abs(fall[3] - 0.01 / 12 * annuity) < 1e-15 and fall[0] == 0.0
+    twin = twin_reference(sc, firms(5))
+    rng = np.random.default_rng(31)
+    learnt = rng.integers(0, 9, (4, 4)).astype(float)
+    np.fill_diagonal(learnt, 0.0)
+    exposure = np.array([120.0, 400.0, 60.0, 0.0])  # nobody held D: no move from it
+    twin.model.grade_moves = learnt.astype(int).tolist()
+    twin.model.grade_exposure = exposure.tolist()
+    engine = government.grade_values(learnt, exposure, np.array(twin.model.p.grade_sales_loss),
+                                     b.discount_rate, b.horizon_years)
+    assert_same(engine, twin.model.grade_values(), "grade values")
+    assert (np.diff(engine) > 0).all()  # worse grades cost more
+    twin.model.learn_grade_values()
+    assert_same(engine, twin.model.grade_value, "learnt in December")
+    assert twin.model.grade_exposure == [0.0] * 4 and not np.any(twin.model.grade_moves)
