@@ -74,7 +74,9 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_permits:test_the_abatement_investment_by_hand",
          "test_permits:test_a_source_under_an_order_reconsiders_abatement_alone_between_its_reviews",
          "test_decisions:test_the_grade_kept_weighs_on_the_upgrade_alike",
-         "test_decisions:test_decisions_with_learnt_grade_values_agree"]),
+         "test_decisions:test_decisions_with_learnt_grade_values_agree",
+         "test_decisions:test_the_reference_counts_what_contenders_invest_in",
+         "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse"]),
     "source review, deadlines and closure; discharge standards": (
         [E + "government:review_sources", E + "government:tighten_standards"],
         [R + ":Enterprise.undergo_review", R + ":ReferenceCityModel.review_sources",
@@ -158,7 +160,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         [E + "finance:produce_month", E + "finance:produce"],
         [R + ":Enterprise.produce", R + ":ReferenceCityModel.production"],
         ["test_firms:test_production_and_finances_agree", "test_firms:test_production_by_hand",
-         "test_subsidies_and_fees:test_a_waived_fee_lowers_the_firms_costs_and_the_city_pays_it"]),
+         "test_subsidies_and_fees:test_a_waived_fee_lowers_the_firms_costs_and_the_city_pays_it",
+         "test_firms:test_the_reference_counts_what_the_trend_takes_off"]),
     "exits and entry": (
         [E + "demography:leave", E + "demography:exits", E + "demography:admit",
          E + "demography:thin_entrants"],
@@ -184,6 +187,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_construction_services:test_the_contest_is_held_in_december_only"]),
     "quality file": (
         [E + "quality_file:new_month", E + "quality_file:record", E + "quality_file:within",
+         E + "quality_file:within_mask",
          E + "quality_file:events"],
         [R + ":Enterprise.age_file", R + ":Enterprise.record"],
         ["test_government:test_the_quality_file_ages_alike_and_keeps_64_months",

@@ -490,3 +490,25 @@ def test_decisions_with_learnt_grade_values_agree(sc):
     open_ = np.isfinite(plain.utilities[:, up])
     assert (dec.utilities[open_, up] >= plain.utilities[open_, up] - 1e-12).all()
     assert (dec.utilities[open_, up] > plain.utilities[open_, up] + 1e-9).any()
+
+
+def test_the_reference_counts_what_contenders_invest_in(sc):
+    """The contenders' upgrades and international-standard adoptions the reference counts
+    (``ReferenceCityModel.firm_decisions``) are those of the firms that were contenders before
+    the month's decisions (``government.title_contenders``, docs/ODD.md §7.7)."""
+    from simcity_quality.engine import government
+
+    pop = _decision_state(sc)
+    titles = title_table(sc, sc.levers_for(YEAR), YEAR)
+    cutoff = np.array([np.nan, 3.6, 4.4, 5.0])
+    contenders = np.flatnonzero(government.title_contenders(
+        pop, sc.awards, titles.open_round, cutoff, sc.behaviour.upgrade_gain))
+    dec, twin, _ = _decide_both(sc, pop, cutoff=cutoff)
+    counts = twin.model.counts
+    upgrades = sum("upgrade" in twin.firms[int(s)].last_invested for s in contenders)
+    intl = sum("intl_standard" in twin.firms[int(s)].last_invested for s in contenders)
+    assert counts["title_contenders"] == contenders.size > 0
+    assert counts["contender_upgrades"] == upgrades
+    assert counts["contender_intl_adoptions"] == intl
+    made = [twin.firms[int(s)].last_invested for s in contenders]
+    assert any("upgrade" not in m for m in made) and any("intl_standard" not in m for m in made)

@@ -34,6 +34,24 @@ def test_production_and_finances_agree(sc):
     assert ledger.total() > 0
 
 
+def test_the_reference_counts_what_the_trend_takes_off(sc):
+    """A month's autonomous discharge trend takes ``(1 / monthly trend - 1)`` of the COD a
+    year discharged after it off (docs/ODD.md §7.3), as the reference counts it."""
+    pop = firms()
+    twin = twin_reference(sc, pop)
+    lv = sc.levers_for(YEAR)
+    twin.model.counts["cod_cut_trend"] = 0.0
+    twin.model.production(lv, YEAR)
+    slots = np.arange(pop.n_slots)
+    cod = sum(f.pollution_load() * f.discharge_ratio for f in twin.firms.values())
+    trend = (1 + sc.environment.discharge_trend) ** (1 / 12)
+    assert sc.environment.discharge_trend < 0 and cod > 0
+    expected = (1 / trend - 1) * float(np.sum(
+        twin.enterprise_values("output", slots) * sector_cod_coefficients(sc)[pop.sector]
+        * twin.enterprise_values("discharge_ratio", slots)))
+    assert abs(twin.model.counts["cod_cut_trend"] - expected) < 1e-9 * expected
+
+
 def test_production_by_hand(sc):
     """A title holder's month: margin, title, standards, certification and counterfeiting
     premiums, the §3.1 procurement gains, less what its published grade (C) costs, the
