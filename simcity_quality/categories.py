@@ -23,6 +23,8 @@ TIERS = ("none", "provincial_award", "china_famous_brand", "national_award")
 # §2.2.3: the service sectors the plan lists
 SERVICE_SECTORS = ("transport", "post", "telecom", "commerce", "tourism", "health", "finance",
                    "insurance", "real_estate", "consulting")
+# the published grades of a firm's quality file (§3.3 tiered supervision), best first
+GRADES = ("A", "B", "C", "D")
 EFFORTS = ("cut_corners", "standard", "excellence")  # a contractor's quality effort on its works
 
 # what a reviewing enterprise can do with its investment decision (docs/ODD.md §7.2)

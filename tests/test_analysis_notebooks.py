@@ -49,9 +49,12 @@ def test_the_recorded_events_add_up_to_the_models_counts(plan):
     missed = m["counterfeit_when_inspected"] & ~m["caught_counterfeiting"] & ~m["exited"]
     assert m.loc[missed, "counterfeit"].all()
     assert not (m["failed"] & ~m["inspected"]).any()
-    # the quality file: a firm failing an inspection ends the month watched (if still there)
+    # the quality file's grade (ODD §7.5): a firm failing an inspection ends the month at B or
+    # worse (if still there), a counterfeiter found at D; the watched tier is C and D
     stayed = m[m["failed"] & ~m["exited"]]
-    assert len(stayed) and stayed["watched"].all()
+    assert len(stayed) and (stayed["grade"] >= 1).all()
+    assert (m.loc[caught, "grade"] == 3).all()
+    assert (m["watched"] == (m["grade"] >= 2)).all()
     # the counterfeit rule's chance is recorded exactly for the firms that reviewed
     assert m.loc[m["reviewed"], "p_counterfeit"].between(0, 1).all()
     assert m.loc[~m["reviewed"], "p_counterfeit"].isna().all()
@@ -85,9 +88,11 @@ def test_tiered_targeting_aims_inspections_at_the_watched_tier(plan):
         return t.loc["watched", "inspections_per_firm_year"] / t.loc[
             "normal", "inspections_per_firm_year"]
 
-    tiered = plan.override({"policy.inspection.watched_share": 0.9})
+    # graded: grades C and D (the watched tier) inspected 10 and 20 times as often as B
+    tiered = plan.override({"policy.inspection.grade_inspection_weight.C": 10.0,
+                            "policy.inspection.grade_inspection_weight.D": 20.0})
     uniform = plan.override({"policy.inspection.targeting": "uniform"})
-    assert watched_over_normal(tiered) > 10
+    assert watched_over_normal(tiered) > 6
     assert watched_over_normal(uniform) < 3
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import INVESTMENTS, OPTIONS, TIERS
+from ..categories import GRADES, INVESTMENTS, OPTIONS, TIERS
 from ..scenario import Levers, Scenario
 from .jit import jit
 from .parameters import DecisionParameters, TitleTable, as_numbers, decision_parameters
@@ -35,6 +35,7 @@ from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
 TOP_TIER = len(TIERS) - 1
+WORST_GRADE = len(GRADES) - 1  # D: where counterfeiting found puts a firm (§3.3)
 MIN_OUTPUT = 1e-9  # million yuan: keeps payoffs per unit of output finite for an empty firm
 MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: as the judges take log10 of output (government.py)
 
@@ -74,21 +75,36 @@ class Decisions:
 @jit(inline=True)
 def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     """Expected yearly cost (million yuan) of counterfeiting to firm ``i`` under its belief:
-    the fine (capped by its cash: limited liability), the chance of losing its licence and the
-    firm's value with it, and a criminal referral, if caught."""
+    the fine (capped by its cash: limited liability; under the sanction ladder a multiple of
+    the goods' value, plus the market loss of the public notice), the chance of losing its
+    licence and the firm's value with it, and a criminal referral, if caught."""
     firm_value = max(f.margin[i], 0.0) * f.output[i] * p.horizon_years
-    fine = min(p.counterfeit_fine_million, max(f.cash[i], 0.0))
+    if p.ladder:  # a multiple of the goods' value, and the public notice's market loss
+        fine = (min(p.goods_fine_share * max(f.output[i], 0.0), max(f.cash[i], 0.0))
+                + p.notice_sales_loss * max(f.output[i], 0.0))
+    else:
+        fine = min(p.counterfeit_fine_million, max(f.cash[i], 0.0))
     loss_if_caught = fine + p.revocation_probability * firm_value + p.referral_cost_million
     return f.belief[i] * p.detection_probability * loss_if_caught
 
 
 @jit(inline=True)
+def grade_stake_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+    """Expected yearly cost (million yuan) to firm ``i`` of the grade counterfeiting found
+    would give it (D) under its belief: the present value of grade D less that of its own
+    grade (``p.grade_value``, learned; docs/ODD.md §7.5), times its output."""
+    loss = p.grade_value[WORST_GRADE] - p.grade_value[f.grade[i]]
+    return f.belief[i] * p.detection_probability * loss * max(f.output[i], 0.0)
+
+
+@jit(inline=True)
 def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
-    """Logit utility of counterfeiting for firm ``i``: the gain less the perceived penalty in
-    logit units, less the firm's moral cost."""
+    """Logit utility of counterfeiting for firm ``i``: the gain less the perceived penalty and
+    the grade at stake (:func:`grade_stake_of`) in logit units, less the firm's moral cost."""
     out = max(f.output[i], MIN_OUTPUT)
     gain = p.counterfeit_gain * out
-    return (gain - perceived_penalty_of(f, i, p)) / (p.logit_scale * out) - f.moral_cost[i]
+    return ((gain - perceived_penalty_of(f, i, p) - grade_stake_of(f, i, p))
+            / (p.logit_scale * out) - f.moral_cost[i])
 
 
 @jit(inline=True)
@@ -104,9 +120,11 @@ def _counterfeit_probabilities(f: FirmArrays, p: DecisionParameters, out: np.nda
         penalty[i] = perceived_penalty_of(f, i, p)
 
 
-def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
-    """Chance each slot's firm would counterfeit if it reviewed now (binary logit, §4.4)."""
-    return _counterfeit_and_penalty(pop, lv, sc)[0]
+def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario,
+                            grade_value: np.ndarray | None = None) -> np.ndarray:
+    """Chance each slot's firm would counterfeit if it reviewed now (binary logit, §4.4);
+    ``grade_value``: the grades' present values firms learnt (None: none yet, zeros)."""
+    return _counterfeit_and_penalty(pop, lv, sc, grade_value)[0]
 
 
 def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
@@ -114,14 +132,29 @@ def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
     return _counterfeit_and_penalty(pop, lv, sc)[1]
 
 
-def _counterfeit_and_penalty(pop, lv, sc) -> tuple[np.ndarray, np.ndarray]:
+def _counterfeit_and_penalty(pop, lv, sc, grade_value=None) -> tuple[np.ndarray, np.ndarray]:
     prob, penalty = np.empty(pop.n_slots), np.empty(pop.n_slots)
-    _counterfeit_probabilities(pop.arrays(), decision_parameters(sc, lv), prob, penalty)
+    p = decision_parameters(sc, lv)
+    if grade_value is not None:
+        p = p._replace(grade_value=np.asarray(grade_value, dtype=np.float64))
+    _counterfeit_probabilities(pop.arrays(), p, prob, penalty)
     return prob, penalty
 
 
 # ---------------------------------------------------------------------------------------
 # the investments
+
+
+@jit(inline=True)
+def upgrade_grade_value(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+    """What a quality upgrade is worth to firm ``i`` through its published grade (million
+    yuan over its horizon): under its belief of an inspection a year, the fall in its failure
+    chance (``logistic(capability)`` before and after ``upgrade_gain``) times the present value
+    it would lose by falling a grade (``p.grade_value``), times its output and horizon."""
+    worse = min(f.grade[i] + 1, WORST_GRADE)
+    drop = p.grade_value[worse] - p.grade_value[f.grade[i]]
+    safer = _logistic(f.capability[i] + p.upgrade_gain) - _logistic(f.capability[i])
+    return f.belief[i] * safer * drop * max(f.output[i], 0.0) * p.horizon_years
 
 
 @jit(inline=True)
@@ -206,7 +239,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     intl_std, iso9001, ccc_required, ccc = f.intl_std[i], f.iso9001[i], f.ccc_required[i], f.ccc[i]
     size, sector, tier, applying = f.size[i], f.sector[i], f.tier[i], f.applying[i]
     discharge_ratio, national_failed = f.discharge_ratio[i], f.file_national_failed[i]
-    discharge_limit = f.discharge_limit[i]
+    discharge_limit, grade = f.discharge_limit[i], f.grade[i]
     out = max(output, MIN_OUTPUT)
     unit = p.logit_scale * out
     H = p.horizon_years
@@ -218,7 +251,8 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     cost_up = p.upgrade_cost * out
     if cash >= (1.0 - _upgrade_loan_share(key_project, credit, p)) * cost_up:
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                         + _key_project_subsidy(key_project, credit, p, cost_up)) / unit
+                         + _key_project_subsidy(key_project, credit, p, cost_up)
+                         + upgrade_grade_value(f, i, p)) / unit  # the grade kept (§3.3)
 
     # international standards (§2.2.1b), with a pull towards what the sector does
     cost_intl = p.intl_cost * out
@@ -269,10 +303,12 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
         value = win_chance_of(iso9001, output, titles, win_belief, cutoff, nxt,
                               capability) * prize
         cost = titles.application_cost_million[nxt]
-        # the title's conditions other than capability: ISO 9001 where required, and no failed
-        # national spot check in the quality file's recent months (government.title_eligible)
+        # the title's conditions other than capability: ISO 9001 where required, no failed
+        # national spot check in the quality file's recent months and a published grade no
+        # worse than the title's (government.title_eligible)
         iso_ok = ((iso9001 or not titles.iso_required[nxt])
-                  and (national_failed & titles.clean_record_mask) == 0)
+                  and (national_failed & titles.clean_record_mask) == 0
+                  and grade <= titles.max_grade)  # a file in good standing (§3.3)
         eligible = capability >= titles.min_capability[nxt] and iso_ok
         if applying == 0 and eligible and cash >= cost:
             util[APPLY] = (value - cost) / unit

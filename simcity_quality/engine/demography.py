@@ -8,7 +8,7 @@ from ..scenario import Levers, Scenario
 from . import quality_file
 from .jit import jit
 from .parameters import ExitParameters
-from .population import FirmArrays, Population, draw_firms, sector_limits
+from .population import FirmArrays, Population, draw_firms, initial_grade, sector_limits
 from .resolution import binomial_members, free_slots
 from .shared import MONTHS_PER_YEAR
 
@@ -142,6 +142,7 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
     pop.problem_until[slots] = -1
     pop.deadline[slots] = -1
     pop.clean_count[slots] = 0
+    pop.grade[slots] = initial_grade(pop.iso9001[slots])  # an empty file (§3.3)
     for name in quality_file.FIELDS:  # an entrant's file starts empty
         getattr(pop, name)[slots] = 0
     pop.belief[slots] = anchors[pop.sector[slots], 0]

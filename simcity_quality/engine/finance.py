@@ -18,20 +18,23 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
                   cod_coefficients: np.ndarray) -> None:
     """Every slot's month: output grows, capability drifts, discharge technology improves;
     alive firms book their profit (margin, title, standards, certification and counterfeiting
-    premiums, and for title holders the §3.1 procurement gains) less the discharge fee and the
+    premiums, less what their published grade costs them, and for title holders the §3.1
+    procurement gains) less the discharge fee and the
     city's metrology and testing fees (net of what §4.2 waives), and repay their loans."""
     # the record's arrays as local names, read once (engine/jit.py)
     output, capability, discharge_ratio, alive = f.output, f.capability, f.discharge_ratio, f.alive
     margin, tier, intl_std, iso9001 = f.margin, f.tier, f.intl_std, f.iso9001
     counterfeit, sector, size, cash = f.counterfeit, f.sector, f.size, f.cash
     debt_monthly, debt_months_left = f.debt_monthly, f.debt_months_left
+    grade = f.grade
     for i in range(output.shape[0]):
         output[i] *= p.monthly_growth
         capability[i] += p.monthly_capability_drift
         discharge_ratio[i] *= p.monthly_discharge_trend
         if alive[i]:
             share = (margin[i] + brand_premium[tier[i]] + p.intl_premium * intl_std[i]
-                     + p.iso_premium * iso9001[i] + p.counterfeit_gain * counterfeit[i])
+                     + p.iso_premium * iso9001[i] + p.counterfeit_gain * counterfeit[i]
+                     - p.grade_sales_loss[grade[i]])  # the published grade (§3.3)
             if tier[i] > 0:  # preferred title holders (§3.1)
                 share += (p.procurement_extra_sales * max(margin[i], 0.0)
                           + p.procurement_premium)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import SECTOR_INDEX, SECTORS, TIERS
+from ..categories import GRADES, SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
 from .jit import jit
@@ -30,7 +30,13 @@ from .resolution import (
     split,
     top_members,
 )
-from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION, reward_amounts, stochastic_round
+from .shared import (
+    MONTHS_PER_YEAR,
+    YUAN_PER_MILLION,
+    reward_amounts,
+    round_half_up,
+    stochastic_round,
+)
 
 MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays finite
 
@@ -80,7 +86,7 @@ Uniforms = Callable[[int, np.ndarray], np.ndarray]  # (rows, slots) -> (rows, le
 
 
 def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray,
-                        uniforms: Uniforms, next_id: int):
+                        uniforms: Uniforms, next_id: int, moves: np.ndarray | None = None):
     """One month of national spot checks. ``u``: uniforms (n_slots,) deciding how many of each
     agent's members are sampled (for an agent of weight 1: whether it is); ``uniforms``: the
     sampled members' test outcomes (row 0, by member code).
@@ -88,6 +94,7 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     Returns (sampled, passed, next_id): members sampled and passed per slot, and the next
     unused id. Firms that fail join the problem list and are sampled again for
     ``national.problem_memory_months``; a failing member of a weighted agent is split off.
+    Its published grade falls one (:func:`regrade_national`; moves counted into ``moves``).
     """
     n = pop.n_slots
     chance = np.where(pop.alive, national_sampling_chance(pop, month, sc), 0.0)
@@ -99,6 +106,7 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     single = np.flatnonzero((sampled > 0) & (pop.weight == 1))  # firms simulated one each
     failed, next_id = split(pop, sampled - passed, next_id)
     pop.problem_until[failed] = month + sc.national.problem_memory_months
+    regrade_national(pop, failed, moves)  # the national result reaches the city's file (§3.3)
     quality_file.record(pop, "national_checked", np.concatenate([single, failed]))
     quality_file.record(pop, "national_failed", failed)
     return sampled, passed, next_id
@@ -121,13 +129,38 @@ class InspectionOutcome:
     referrals: int
 
 
+GRADE_A, GRADE_B, GRADE_C, GRADE_D = range(len(GRADES))
+
+
+def grade_quotas(k: int, members: list[float], weights: list[float]) -> list[int]:
+    """The month's ``k`` inspections shared among the grades (best first) in proportion to
+    each grade's eligible firms (``members``) times its inspection weight, rounded so that
+    they add up to ``k`` (each grade gets the rounded cumulative share less the previous
+    grades' rounded cumulative share; none when no grade has weight)."""
+    total = 0.0
+    for n, w in zip(members, weights, strict=True):
+        total += n * w
+    if total <= 0.0:
+        return [0] * len(members)
+    out, cum, before = [], 0.0, 0
+    for n, w in zip(members, weights, strict=True):
+        cum += n * w
+        upto = round_half_up(k * cum / total)
+        out.append(upto - before)
+        before = upto
+    return out
+
+
 def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
                      next_id: int) -> tuple[np.ndarray, int]:
-    """Which ``k`` of the city's firms the city inspects this month: at random, or tiered by
-    the quality file (``watched_share`` of them from the watched tier first). Firms are
-    drawn as members (engine/resolution.py): a member of a weighted agent drawn is split off
-    into an agent of its own, so every inspection is of one firm. ``keys``: uniforms by member
-    code (row 0). Returns (inspected, a bool per slot; the next unused id)."""
+    """Which ``k`` of the city's firms the city inspects this month: at random, or graded by
+    the published grade of the quality file (``targeting = "tiered"``: the ``k`` are shared
+    among the grades by :func:`grade_quotas` with ``grade_inspection_weight``, each grade's
+    share drawn at random among its firms, worst grade first, and what a grade cannot fill
+    drawn among all the others). Firms are drawn as members (engine/resolution.py): a member
+    of a weighted agent drawn is split off into an agent of its own, so every inspection is of
+    one firm. ``keys``: uniforms by member code (row 0). Returns (inspected, a bool per slot;
+    the next unused id)."""
     insp = lv.inspection
     eligible = pop.alive.copy()
     if insp.exempt_award_holders:
@@ -140,8 +173,12 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
                                      lambda codes: keys(1, codes)[0], normal=False)
 
     if insp.targeting == "tiered":
-        k_watched = int(round(insp.watched_share * k))
-        draw(eligible & pop.watched, k_watched)
+        weights = [float(getattr(insp.grade_inspection_weight, g)) for g in GRADES]
+        members = [float(pop.weight[eligible & (pop.grade == g)].sum())
+                   for g in range(len(GRADES))]
+        quotas = grade_quotas(k, members, weights)
+        for g in range(len(GRADES) - 1, -1, -1):  # the worst grade first
+            draw(eligible & (pop.grade == g), quotas[g])
         k -= int(counts.sum())
     draw(eligible, k)
     slots, next_id = split(pop, counts, next_id)
@@ -150,12 +187,100 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
     return inspected, next_id
 
 
+def regrade(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
+            found_cf: np.ndarray, iso9001: np.ndarray,
+            clean_to_leave: int) -> tuple[np.ndarray, np.ndarray]:
+    """The published grades (0..3 = A..D) and clean-inspection counts after a city inspection
+    (§3.3; docs/ODD.md §7.5): counterfeiting found puts a firm at D; any other failure (a
+    failed product test, a missing CCC) one grade worse (at most D); a clean inspection counts,
+    and ``clean_to_leave`` clean inspections in a row raise the grade by one, to A only with
+    ISO 9001 (otherwise B). A failure or a move resets the count; a firm at its best grade
+    counts nothing."""
+    g = grade.astype(np.int64)
+    best = np.where(iso9001, GRADE_A, GRADE_B)
+    count = np.where(failed, 0, clean_count.astype(np.int64) + 1)
+    up = ~failed & (g > best) & (count >= clean_to_leave)
+    new = np.where(found_cf, GRADE_D, np.where(failed, np.minimum(g + 1, GRADE_D),
+                                               np.where(up, g - 1, g)))
+    count = np.where(up | (g <= best), 0, count)
+    return new.astype(grade.dtype), count.astype(clean_count.dtype)
+
+
+def count_moves(moves: np.ndarray | None, before: np.ndarray, after: np.ndarray) -> None:
+    """Add each firm's move from grade ``before`` to ``after`` (firms of agents of weight 1)
+    to ``moves`` (grades x grades; None: not counted); staying is not a move."""
+    if moves is not None:
+        moved = before != after
+        np.add.at(moves, (before[moved].astype(np.int64), after[moved].astype(np.int64)), 1.0)
+
+
+def regrade_national(pop: Population, failed: np.ndarray,
+                     moves: np.ndarray | None = None) -> None:
+    """A failed national spot check (``failed``: slots) makes the firm's grade one worse (at
+    most D) and resets its clean count; the watched tier is grades C and D. The moves are
+    counted into ``moves`` (:func:`count_moves`)."""
+    before = pop.grade[failed].copy()
+    pop.grade[failed] = np.minimum(pop.grade[failed] + 1, GRADE_D)
+    count_moves(moves, before, pop.grade[failed])
+    pop.clean_count[failed] = 0
+    pop.watched[failed] = pop.grade[failed] >= GRADE_C
+
+
+def grade_values(moves: np.ndarray, exposure: np.ndarray, flow: np.ndarray,
+                 discount_rate: float, horizon_years: float) -> np.ndarray:
+    """Per grade (0..3 = A..D), the present value of what the published grade costs a firm
+    over its horizon, as a share of a year's output (docs/ODD.md §7.5), as firms learn it from
+    the grades the city gave over the last year: ``moves[g, h]`` firms moved from grade g to
+    h, ``exposure[g]`` firm-months at grade g. The monthly rates are ``moves[g, h] /
+    exposure[g]`` (none from a grade nobody held) and staying is the rest; ``flow``: the yearly
+    cost of each grade (``market.grade_sales_loss``). ``v = sum over months m < round(12 H) of
+    d^m P^m flow / 12``, with ``d = (1 + discount_rate)^(-1/12)``."""
+    n = flow.size
+    rates = np.zeros((n, n))
+    for g in range(n):
+        if exposure[g] > 0:
+            rates[g] = moves[g] / exposure[g]
+        rates[g, g] = 0.0
+        rates[g, g] = 1.0 - rates[g].sum()
+    months = round_half_up(horizon_years * MONTHS_PER_YEAR)
+    monthly = (1.0 + discount_rate) ** (-1.0 / MONTHS_PER_YEAR)
+    value = np.zeros(n)
+    expected = np.asarray(flow, dtype=np.float64) / MONTHS_PER_YEAR  # P^m flow / 12
+    for m in range(months):
+        value += monthly ** m * expected
+        expected = rates @ expected
+    return value
+
+
+def ladder_step(file_failed: np.ndarray, memory_months: int) -> np.ndarray:
+    """The step of the Product Quality Law's ladder (art. 17) a failure this month is on: one
+    more than the failed city inspections in the file's last ``memory_months`` months (this
+    month's failure not yet recorded). 1: correction order and re-inspection; 2: public
+    notice; 3: suspension for rectification; 4 and more: licence revoked."""
+    recent = quality_file.within_mask(memory_months)
+    return np.bitwise_count(np.asarray(file_failed, dtype=np.uint64) & recent).astype(
+        np.int64) + 1
+
+
 def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.ndarray,
-                    uniforms: Uniforms) -> InspectionOutcome:
+                    uniforms: Uniforms, moves: np.ndarray | None = None) -> InspectionOutcome:
     """One month of city inspections (of the firms :func:`choose_inspected` drew, each an agent
     of weight 1) with their consequences. ``uniforms``: the inspected firms' outcomes by slot
     (rows 0-3: detection, product test, revocation, criminal referral). Only inspected firms
     are computed.
+
+    A firm fails on counterfeiting found (with ``detection_probability``), a failed product
+    test or a missing CCC. Under ``sanctions = "flat"`` every failure is fined ``fine_yuan``
+    (counterfeiting ``counterfeit_fine_multiplier`` times it). Under ``"ladder"`` (Product
+    Quality Law arts. 17, 49-50) counterfeiting is fined ``counterfeit_goods_multiple`` times
+    the goods' value (``goods_value_share`` of a year's output) and publicly named; any other
+    failure climbs the ladder of :func:`ladder_step`: a correction order (the re-inspection
+    comes from the worse grade's inspection weight), a public notice, a suspension
+    (``suspension_months`` of margin lost), then revocation. A public notice costs
+    ``market.notice_sales_loss`` of a year's output beyond the fine. Fines (with the discharge
+    fine over the limit) are capped by cash; counterfeiting found may still cost the licence
+    and a criminal referral. The grade moves by :func:`regrade` (moves counted into
+    ``moves``, :func:`count_moves`).
     """
     insp = lv.inspection
     idx = np.flatnonzero(inspected)
@@ -167,40 +292,52 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     ccc_fail = pop.ccc_required[idx] & ~pop.ccc[idx]
     failed = found_cf | product_fail | ccc_fail
 
-    # fines are capped by what the firm can pay (limited liability)
+    # fines are capped by what the firm can pay (limited liability); a public notice, a
+    # suspension cost the firm sales and brand value beyond the fine (Jarrell and Peltzman 1985)
     cash = pop.cash[idx]
+    output = np.maximum(pop.output[idx], 0.0)
     ability = np.maximum(cash, 0.0) * YUAN_PER_MILLION
-    fine = np.where(failed, insp.fine_yuan, 0.0)
-    fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
     over_limit = pop.discharge_ratio[idx] > pop.discharge_limit[idx]
+    if insp.sanctions == "ladder":  # Product Quality Law arts. 17, 49-50
+        step = np.where(failed & ~found_cf,
+                        ladder_step(pop.file_inspection_failed[idx], insp.ladder_memory_months), 0)
+        fine = np.where(found_cf, insp.counterfeit_goods_multiple * insp.goods_value_share
+                        * output * YUAN_PER_MILLION, 0.0)
+        noticed = found_cf | (step >= 2)
+        market_loss = (np.where(noticed, sc.market.notice_sales_loss * output, 0.0)
+                       + np.where(step == 3, np.maximum(pop.margin[idx], 0.0) * output
+                                  * insp.suspension_months / MONTHS_PER_YEAR, 0.0))
+        laddered_out = step >= 4
+    else:
+        fine = np.where(failed, insp.fine_yuan, 0.0)
+        fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
+        noticed = np.zeros(idx.size, dtype=bool)
+        market_loss = np.zeros(idx.size)
+        laddered_out = noticed
     fine = fine + np.where(over_limit, insp.discharge_fine_yuan, 0.0)
     fine = np.minimum(fine, ability)
-    cash -= fine / YUAN_PER_MILLION
+    cash -= fine / YUAN_PER_MILLION + market_loss
 
-    revoked = found_cf & (u[2] < insp.revocation_probability)
+    revoked = (found_cf & (u[2] < insp.revocation_probability)) | laddered_out
     referred = found_cf & (u[3] < insp.criminal_referral_probability)
     cash[referred] -= sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION
     pop.counterfeit[idx[found_cf]] = False
 
     pop.cash[idx] = cash
 
-    # the quality file: caught firms are closely watched until enough clean inspections
-    watched = pop.watched[idx]
-    clean_count = pop.clean_count[idx]
-    clean = ~failed & watched  # watched before this inspection and clean now
-    clean_count[failed] = 0
-    clean_count[clean] += 1
-    leave = clean & (clean_count >= insp.clean_inspections_to_leave)
-    watched = (watched | failed) & ~leave
-    clean_count[leave] = 0
-    pop.watched[idx] = watched
+    # the quality file's published grade (§3.3); the watched tier is grades C and D
+    grade, clean_count = regrade(pop.grade[idx], pop.clean_count[idx], failed, found_cf,
+                                 pop.iso9001[idx], insp.clean_inspections_to_leave)
+    count_moves(moves, pop.grade[idx], grade)
+    pop.grade[idx] = grade
     pop.clean_count[idx] = clean_count
+    pop.watched[idx] = grade >= GRADE_C
 
     pop.belief[idx] = 1.0  # an inspection makes inspection salient (lapse of time)
     quality_file.record(pop, "inspected", idx)
     quality_file.record(pop, "inspection_failed", idx[failed])
     quality_file.record(pop, "counterfeit_found", idx[found_cf])
-    quality_file.record(pop, "sanctioned", idx[(fine > 0) | revoked | referred])
+    quality_file.record(pop, "sanctioned", idx[(fine > 0) | revoked | referred | noticed])
 
     def full(mask):
         out = np.zeros(pop.n_slots, dtype=bool)
@@ -358,8 +495,9 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     """Whether each slot's firm meets the conditions of title ``tier`` (one tier, or a tier
     per slot, 1-3; ``aw``: the scenario's ``awards``): capability (its own, or
     ``capability``) at least ``min_capability`` of the tier, ISO 9001 where the tier requires
-    it (``iso_required``), and no failed national spot check in the last
-    ``clean_record_months`` of its quality file. The award round, the re-examination of titles
+    it (``iso_required``), no failed national spot check in the last
+    ``clean_record_months`` of its quality file, and a published grade no worse than
+    ``max_grade`` (§3.3). The award round, the re-examination of titles
     at expiry and the firms' own decisions (``behaviour.investment_utilities``) read the same
     conditions."""
     cap = pop.capability if capability is None else capability
@@ -367,7 +505,8 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     min_capability = np.array([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])])
     iso_required = np.array([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])])
     clean = ~quality_file.within(pop.file_national_failed, aw.clean_record_months)
-    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & clean
+    graded = pop.grade <= GRADES.index(aw.max_grade)
+    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & clean & graded
 
 
 def field_cutoffs(pop: Population, aw) -> np.ndarray:
@@ -578,8 +717,8 @@ def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Unif
                         next_id: int) -> tuple[np.ndarray, int]:
     """January: the city picks this year's ``subsidy.key_projects_per_year`` key upgrade
     projects (rounded with ``u_round``) among the firms that can carry one (with credit, or any
-    firm when selection brings the loan, ``subsidy.key_project_loan``) and have no subsidy
-    running.
+    firm when selection brings the loan, ``subsidy.key_project_loan``), have no subsidy
+    running and a published grade no worse than ``subsidy.max_grade``.
 
     The priority rule's weights are the scenario's: ``subsidy.priority_size_weight`` times
     log10 output plus ``subsidy.priority_capability_weight`` times capability (the plan serves
@@ -591,7 +730,8 @@ def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Unif
     pop.key_project[:] = False
     s = lv.subsidy
     can_borrow = pop.credit | s.key_project_loan
-    eligible = pop.alive & can_borrow & (pop.subsidy_months_left == 0)
+    eligible = (pop.alive & can_borrow & (pop.subsidy_months_left == 0)
+                & (pop.grade <= GRADES.index(s.max_grade)))  # firms in good standing (§3.3)
     base = (s.priority_size_weight * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
             + s.priority_capability_weight * pop.capability)
     slots = np.flatnonzero(eligible)

@@ -19,7 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from ..categories import EFFORTS, INVESTMENTS, SECTORS, SIZES, TIERS
+from ..categories import EFFORTS, GRADES, INVESTMENTS, SECTORS, SIZES, TIERS
 from ..errors import renamed
 from ..scenario import Scenario
 from ..targets import target_list
@@ -36,6 +36,7 @@ from .government import (
     choose_inspected,
     city_inspection,
     field_cutoffs,
+    grade_values,
     held_title_expiry,
     learn_win_rates,
     national_spot_check,
@@ -174,6 +175,11 @@ class QualityCityModel(mesa.Model):
         # winning score, NaN until a round has had a winner
         self._field_cutoff = field_cutoffs(self.pop, sc.awards)
         self._title_cutoff = np.full(len(TIERS), np.nan)
+        # the grades' moves firms see this year, the firm-months at each grade, and the present
+        # value of each grade they learnt from last year's (zero until then; ODD §7.5)
+        self._grade_moves = np.zeros((len(GRADES), len(GRADES)))
+        self._grade_exposure = np.zeros(len(GRADES))
+        self._grade_value = np.zeros(len(GRADES))
         self._inspection_carry = 0.0
 
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -236,6 +242,7 @@ class QualityCityModel(mesa.Model):
 
         # firm decisions: every draw derives from the month's key and the firm's slot
         p_dec, titles, p_prod = self._parameters.for_year(year)
+        p_dec = p_dec._replace(grade_value=self._grade_value)  # what firms learnt (§7.5)
         contenders = self._contenders(year, titles)
         self.observer.before_decisions(self)
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
@@ -257,10 +264,12 @@ class QualityCityModel(mesa.Model):
         self.counts["cod_cut_trend"] += (1.0 / p_prod.monthly_discharge_trend - 1.0) * cod_now
 
         # national supervision spot checks (§2.2.1d), not steered by the city
+        self._grade_exposure += np.bincount(pop.grade[pop.alive], weights=pop.weight[pop.alive],
+                                            minlength=len(GRADES))
         draws = keyed(rs["national"])
         sampled, passed, self._next_id = national_spot_check(
             pop, t, sc, draws(1, np.arange(pop.n_slots))[0],
-            lambda rows, codes: draws(rows + 1, codes)[1:], self._next_id)
+            lambda rows, codes: draws(rows + 1, codes)[1:], self._next_id, self._grade_moves)
         self.tallies.record_spot_checks(t, pop, sampled, passed)
 
         # the city's own inspections (§3.3, §4.4): one firm each, drawn first
@@ -270,7 +279,9 @@ class QualityCityModel(mesa.Model):
         outcome_draws, selection = keyed(rs["inspection"]), keyed(rs["inspection"])
         inspected, self._next_id = choose_inspected(pop, lv, k, selection, self._next_id)
         self.observer.before_inspections(self)
-        out = city_inspection(pop, lv, sc, inspected, outcome_draws)
+        out = city_inspection(pop, lv, sc, inspected, outcome_draws, self._grade_moves)
+        if month == 12:
+            self._learn_grade_values(p_prod)
         # the environment bureau's review of every source (§3.3): deadlines and closures
         review = review_sources(pop, lv, sc, t, keyed(rs["source_review"])(
             1, np.arange(pop.n_slots))[0], self._cod_coef)
@@ -300,6 +311,16 @@ class QualityCityModel(mesa.Model):
             self._record_tracked(t)
 
     # ------------------------------------------------------------------------------
+    def _learn_grade_values(self, p_prod) -> None:
+        """December: firms learn what each published grade is worth from this year's moves
+        (``government.grade_values``; ODD §7.5), and the year's counts start again."""
+        b = self.scenario.behaviour
+        self._grade_value = grade_values(self._grade_moves, self._grade_exposure,
+                                         p_prod.grade_sales_loss, b.discount_rate,
+                                         b.horizon_years)
+        self._grade_moves[:] = 0.0
+        self._grade_exposure[:] = 0.0
+
     def _titles(self, t: int, year: int, month: int, lv, titles) -> None:
         """Titles withdrawn on this month's record or re-examined at expiry (§3.1); in
         December, the award round (§3.1, §4.2) and what firms learn from it."""
@@ -436,6 +457,12 @@ class QualityCityModel(mesa.Model):
     def ledger_frame(self) -> pd.DataFrame:
         """This run's budget ledger: year, payer, line, yuan."""
         return self.ledger.frame()
+
+    @property
+    def grade_value(self) -> np.ndarray:
+        """The present value (share of a year's output) of what each published grade A-D
+        costs a firm over its horizon, as firms learnt it last December (ODD §7.5)."""
+        return self._grade_value.copy()
 
     @property
     def title_cutoffs(self) -> dict[str, float]:

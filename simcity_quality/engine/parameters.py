@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..categories import SIZES, TIERS
+from ..categories import GRADES, SIZES, TIERS
 from ..scenario import Levers, Scenario
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION, reward_amounts
 
@@ -29,6 +29,12 @@ class DecisionParameters(NamedTuple):
     revocation_probability: float
     referral_cost_million: float  # referral probability x criminal cost
     detection_probability: float
+    ladder: bool  # inspection.sanctions == "ladder" (Product Quality Law arts. 17, 49-50)
+    goods_fine_share: float  # the ladder's counterfeiting fine, share of a year's output
+    notice_sales_loss: float  # sales and brand value lost on a public notice, share of output
+    # the published grade's present value per grade (share of a year's output, 0..3 = A..D),
+    # from the grade moves the firms saw last year (government.grade_values; zero until then)
+    grade_value: np.ndarray
     # §3.4 loans and the key-project interest subsidy
     loan_share: float
     loan_years: float
@@ -76,6 +82,7 @@ class TitleTable(NamedTuple):
     judging_noise: float  # the judges' score: capability + bonuses + judging_noise x N(0, 1)
     certification_bonus: float
     size_bonus: float
+    max_grade: int  # the worst published grade (0..3 = A..D) eligible for a title (§3.3)
 
 
 class ProductionParameters(NamedTuple):
@@ -87,6 +94,7 @@ class ProductionParameters(NamedTuple):
     intl_premium: float
     iso_premium: float
     counterfeit_gain: float
+    grade_sales_loss: np.ndarray  # profit lost a year per published grade, share of output
     procurement_extra_sales: float  # preference x purchase share x sales gain
     procurement_premium: float  # price premium x purchase share x (1 + sales gain) x preference
     discharge_fee_yuan_per_tonne: float
@@ -127,6 +135,10 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         referral_cost_million=insp.criminal_referral_probability * b.criminal_cost_yuan
         / YUAN_PER_MILLION,
         detection_probability=insp.detection_probability,
+        ladder=insp.sanctions == "ladder",
+        goods_fine_share=insp.counterfeit_goods_multiple * insp.goods_value_share,
+        notice_sales_loss=m.notice_sales_loss,
+        grade_value=np.zeros(len(GRADES)),
         loan_share=s.loan_share, loan_years=float(s.loan_years),
         loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,
         key_project_loan=bool(s.key_project_loan),
@@ -178,7 +190,7 @@ def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
         clean_record_mask=np.uint64((1 << aw.clean_record_months) - 1),
         own_score=sc.behaviour.title_belief == "own_score",
         judging_noise=aw.judging_noise, certification_bonus=aw.certification_bonus,
-        size_bonus=aw.size_bonus,
+        size_bonus=aw.size_bonus, max_grade=GRADES.index(aw.max_grade),
     )
 
 
@@ -194,6 +206,7 @@ def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
         monthly_discharge_trend=(1.0 + sc.environment.discharge_trend) ** (1 / 12),
         intl_premium=m.intl_premium, iso_premium=m.iso_premium,
         counterfeit_gain=m.counterfeit_gain,
+        grade_sales_loss=np.array([getattr(m.grade_sales_loss, g) for g in GRADES]),
         procurement_extra_sales=pref * m.government_purchase_share * m.procurement_sales_gain,
         procurement_premium=(lv.procurement.price_premium * m.government_purchase_share
                              * (1.0 + m.procurement_sales_gain) * pref),

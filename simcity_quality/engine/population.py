@@ -58,7 +58,8 @@ class Population:
     counterfeit: np.ndarray  # bool, shoddy or counterfeit production this month (§4.4)
     moral_cost: np.ndarray  # float64, reluctance to counterfeit (logit units)
     watched: np.ndarray  # bool, closely watched tier of the quality file (§3.3)
-    clean_count: np.ndarray  # int8, clean inspections since entering the watched tier
+    clean_count: np.ndarray  # int8, clean inspections since the grade last moved
+    grade: np.ndarray  # int8, published grade of the quality file, 0..3 = A..D (GRADES; §3.3)
     belief: np.ndarray  # float64, subjective chance of a city inspection within a year
     problem_until: np.ndarray  # int32, month until which the national rule re-samples the firm
     key_project: np.ndarray  # bool, chosen as a key upgrade project this year (§3.4)
@@ -195,6 +196,11 @@ def individually_simulated(attrs: dict) -> np.ndarray:
     return (attrs["size"] == SIZE_INDEX["large"]) | (attrs["tier"] > 0)
 
 
+def initial_grade(iso9001: np.ndarray) -> np.ndarray:
+    """The grade of an empty quality file: A with ISO 9001 certification, else B."""
+    return np.where(np.asarray(iso9001, dtype=bool), 0, 1).astype(np.int8)
+
+
 def create_population(sc: Scenario, resolution: int, rng: np.random.Generator,
                       thin_rng: np.random.Generator, initial_belief: float) -> Population:
     """The base-year city (``city.firms`` firms drawn from ``rng``, whatever the resolution),
@@ -215,6 +221,7 @@ def create_population(sc: Scenario, resolution: int, rng: np.random.Generator,
         counterfeit=np.zeros(n, dtype=bool),
         watched=np.zeros(n, dtype=bool),
         clean_count=np.zeros(n, dtype=np.int8),
+        grade=initial_grade(attrs["iso9001"]),
         belief=np.full(n, initial_belief),
         problem_until=np.full(n, -1, dtype=np.int32),
         title_expires=np.full(n, -1, dtype=np.int32),  # set by the model (held_title_expiry)
@@ -238,7 +245,8 @@ def empty_population(n: int) -> Population:
               "credit": bool, "intl_std": bool, "iso9001": bool,
               "ccc_required": bool, "ccc": bool, "tier": np.int8, "applying": np.int8,
               "counterfeit": bool, "watched": bool,
-              "clean_count": np.int8, "problem_until": np.int32, "title_expires": np.int32,
+              "clean_count": np.int8, "grade": np.int8, "problem_until": np.int32,
+              "title_expires": np.int32,
               "deadline": np.int32,
               "key_project": bool,
               "subsidy_months_left": np.int16, "debt_months_left": np.int16,

@@ -43,12 +43,16 @@ def record(pop, event: str, slots) -> None:
     getattr(pop, f"file_{event}")[slots] |= np.uint64(1)
 
 
-def within(bits: np.ndarray, months: int) -> np.ndarray:
-    """Whether the event is in the file in the last ``months`` months (this one included)."""
+def within_mask(months: int) -> np.uint64:
+    """The file's bits of the last ``months`` months (this one included)."""
     if not 0 < months <= MEMORY_MONTHS:
         raise ValueError(f"the file keeps 1 to {MEMORY_MONTHS} months, not {months}")
-    mask = np.uint64(2**64 - 1) >> np.uint64(MEMORY_MONTHS - months)  # the lowest `months` bits
-    return (np.asarray(bits, dtype=np.uint64) & mask) != 0
+    return np.uint64(2**64 - 1) >> np.uint64(MEMORY_MONTHS - months)  # the lowest `months` bits
+
+
+def within(bits: np.ndarray, months: int) -> np.ndarray:
+    """Whether the event is in the file in the last ``months`` months (this one included)."""
+    return (np.asarray(bits, dtype=np.uint64) & within_mask(months)) != 0
 
 
 def events(pop, slot: int, month: int) -> list[tuple[int, str]]:

@@ -14,6 +14,11 @@ YUAN_PER_MILLION = 1e6  # money in the state is in million yuan; rewards, fines,
 MONTHS_PER_YEAR = 12
 
 
+def round_half_up(x: float) -> int:
+    """``x`` rounded to the nearest whole number, halves up (not to even, as ``round``)."""
+    return int(math.floor(2 * x + 1)) // 2  # floor(x + 1/2), in whole numbers
+
+
 def stochastic_round(x: float, u: float) -> int:
     """``x`` rounded down, or up with the chance of its fraction (``u`` uniform in [0, 1)): a
     yearly quota of 0.5 gives one title every other year on average."""

@@ -77,7 +77,8 @@ ENTERPRISE_STATE = ("sector", "size", "output", "margin", "cash", "credit", "cap
                     "intl_std", "iso9001", "ccc_required", "ccc", "tier", "title_expires",
                     "applying", "discharge_ratio", "discharge_limit", "deadline", "counterfeit",
                     "moral_cost", "watched",
-                    "clean_count", "belief", "problem_until", "key_project", "subsidy_monthly",
+                    "clean_count", "grade", "belief", "problem_until", "key_project",
+                    "subsidy_monthly",
                     "subsidy_months_left", "debt_monthly", "debt_months_left", *FILE_FIELDS)
 CONTRACTOR_STATE = ("size", "capability", "effort", "watched", "clean_works")
 SERVICE_STATE = ("sector", "size", "revenue", "standard", "demonstration")

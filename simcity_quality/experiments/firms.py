@@ -28,7 +28,8 @@ from ..scenario import Scenario, load_scenario
 # state kept per firm and month (a subset of population.Population, docs/ODD.md §2)
 STATE = ("sector", "size", "output", "cash", "capability", "intl_std", "iso9001", "ccc_required",
          "ccc", "tier",
-         "applying", "counterfeit", "moral_cost", "watched", "clean_count", "belief",
+         "applying", "counterfeit", "moral_cost", "watched", "clean_count", "grade",
+         "belief",
          "key_project", "discharge_ratio")
 
 
@@ -125,7 +126,7 @@ class _PanelObserver(Observer):
         pop, sc, lv = model.pop, model.scenario, model.levers
         # what the rule sees before it runs (the same arrays it reads)
         self._belief = pop.belief.copy()
-        self._p_cf = counterfeit_probability(pop, lv, sc)
+        self._p_cf = counterfeit_probability(pop, lv, sc, model.grade_value)
         self._penalty = perceived_penalty(pop, lv, sc)
 
     def after_decisions(self, model, decisions):

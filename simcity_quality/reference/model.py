@@ -50,6 +50,7 @@ from ..categories import (
     FAIL,
     FILE_FIELDS,
     FILE_MONTHS,
+    GRADES,
     HIDDEN,
     KEY_INDUSTRIES,
     SECTORS,
@@ -67,11 +68,13 @@ from ..engine.shared import (
     interest_subsidy_yuan,
     median_discharge_ratio,
     reward_amounts,
+    round_half_up,
     standard_limit,
     stochastic_round,
 )
 from ..scenario import Levers, Scenario
 
+GRADE_A, GRADE_B, GRADE_C, GRADE_D = range(len(GRADES))  # the quality file's grades (§3.3)
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
 FILE_WORD = (1 << FILE_MONTHS) - 1  # a quality-file word keeps FILE_MONTHS months
 FOOD = SECTORS.index("food_farm_processing")
@@ -181,6 +184,7 @@ class Enterprise(mesa.Agent):
         self.counterfeit = False
         self.watched = False
         self.clean_count = 0
+        self.grade = GRADE_A if self.iso9001 else GRADE_B  # an empty file (§3.3)
         self.belief = belief
         self.problem_until = -1
         self.key_project = False
@@ -213,20 +217,43 @@ class Enterprise(mesa.Agent):
         its value with it, and a criminal referral (``behaviour.perceived_penalty``)."""
         p, insp = self.model.p, lv.inspection
         firm_value = max(self.margin, 0.0) * self.output * p.horizon_years
-        fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / YUAN_PER_MILLION,
-                   max(self.cash, 0.0))
+        if insp.sanctions == "ladder":  # arts. 49-50: a multiple of the goods' value, named
+            goods = insp.goods_value_share * max(self.output, 0.0)
+            fine = (min(insp.counterfeit_goods_multiple * goods, max(self.cash, 0.0))
+                    + p.notice_sales_loss * max(self.output, 0.0))
+        else:
+            fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / YUAN_PER_MILLION,
+                       max(self.cash, 0.0))
         loss_if_caught = (fine + insp.revocation_probability * firm_value
                           + insp.criminal_referral_probability * p.criminal_cost_yuan
                           / YUAN_PER_MILLION)
         return self.belief * insp.detection_probability * loss_if_caught
 
+    def grade_stake(self, lv: Levers) -> float:
+        """Expected yearly cost (million yuan) of the grade D that counterfeiting found would
+        give the firm, under its belief: the learned present value of D less that of its own
+        grade (``model.grade_value``), times its output (``behaviour.grade_stake_of``)."""
+        value = self.model.grade_value
+        return (self.belief * lv.inspection.detection_probability
+                * (value[GRADE_D] - value[self.grade]) * max(self.output, 0.0))
+
+    def upgrade_grade_value(self) -> float:
+        """What an upgrade is worth through the grade over the horizon: the belief times the
+        fall in the failure chance times the value lost by falling one grade, times output
+        and horizon (``behaviour.upgrade_grade_value``)."""
+        p, value = self.model.p, self.model.grade_value
+        drop = value[min(self.grade + 1, GRADE_D)] - value[self.grade]
+        safer = logistic(self.capability + p.upgrade_gain) - logistic(self.capability)
+        return self.belief * safer * drop * max(self.output, 0.0) * p.horizon_years
+
     def counterfeit_probability(self, lv: Levers) -> float:
         """Binary logit of shoddy or counterfeit production (§4.4;
-        ``behaviour.counterfeit_probability``): the gain against the perceived penalty, in
-        logit units, less its moral cost."""
+        ``behaviour.counterfeit_probability``): the gain against the perceived penalty and the
+        grade at stake, in logit units, less its moral cost."""
         p = self.model.p
         out = max(self.output, MIN_OUTPUT)
-        utility = (p.counterfeit_gain * out - self.perceived_penalty(lv)) / (p.logit_scale * out)
+        utility = ((p.counterfeit_gain * out - self.perceived_penalty(lv) - self.grade_stake(lv))
+                   / (p.logit_scale * out))
         return logistic(utility - self.moral_cost)
 
     # -- the monthly decision (behaviour.choose) -------------------------------------------
@@ -275,7 +302,7 @@ class Enterprise(mesa.Agent):
                    if subsidised else 0.0)
         if self.cash >= (1.0 - upgrade_loan) * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                                  + subsidy) / unit
+                                  + subsidy + self.upgrade_grade_value()) / unit
 
         # international standards (§2.2.1b), with a pull towards what the sector does
         cost_intl = p.intl_cost * out
@@ -438,7 +465,8 @@ class Enterprise(mesa.Agent):
         self.capability += p.capability_drift / MONTHS_PER_YEAR
         self.discharge_ratio *= p.monthly_discharge_trend
         share = (self.margin + p.brand_premium[self.tier] + p.intl_premium * self.intl_std
-                 + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit)
+                 + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit
+                 - p.grade_sales_loss[self.grade])  # what the published grade costs (§3.3)
         if self.tier > 0:
             pref = lv.procurement.preference_share
             extra_sales = pref * p.government_purchase_share * p.procurement_sales_gain
@@ -528,10 +556,12 @@ class Enterprise(mesa.Agent):
 
     def meets_other_conditions(self, tier: int) -> bool:
         """A title's conditions other than capability: ISO 9001 where the tier requires it,
-        and no failed national spot check in the file's last ``clean_record_months``."""
-        months = self.model.scenario.awards.clean_record_months
-        clean = not self.file_national_failed & ((1 << months) - 1)
-        return clean and (self.iso9001 or not self.model.p.iso_required[tier])
+        no failed national spot check in the file's last ``clean_record_months``, and a
+        published grade no worse than ``awards.max_grade``."""
+        aw = self.model.scenario.awards
+        clean = not self.file_national_failed & ((1 << aw.clean_record_months) - 1)
+        good_standing = self.grade <= GRADES.index(aw.max_grade)  # the published grade (§3.3)
+        return clean and good_standing and (self.iso9001 or not self.model.p.iso_required[tier])
 
     def lose_title(self) -> None:
         """The title is withdrawn or lapses: no title, and no application built on it."""
@@ -563,6 +593,13 @@ class Enterprise(mesa.Agent):
         if not passed:
             self.problem_until = t + nat.problem_memory_months
             self.record("national_failed")
+            # the national result reaches the city's file: a grade worse (§3.3)
+            before = self.grade
+            self.grade = min(self.grade + 1, GRADE_D)
+            self.clean_count = 0
+            self.watched = self.grade >= GRADE_C
+            if self.grade != before:
+                model.grade_moves[before][self.grade] += 1
 
     # -- §3.3, §4.4 city inspection ---------------------------------------------------------
     def undergo_inspection(self, lv: Levers, t: int,
@@ -571,9 +608,11 @@ class Enterprise(mesa.Agent):
         its random numbers (default: from the model's generator).
 
         Fails on a counterfeit found, a failed product test or a missing CCC; pays fines capped
-        by its cash (§4.4); a counterfeiter found may lose its licence and be referred to the
-        judiciary, and stops; the quality file watches failed firms until enough clean
-        inspections (§3.3).
+        by its cash (§4.4): flat, or on the Product Quality Law's ladder (arts. 17, 49-50:
+        correction, public notice, suspension, revocation; counterfeiting a multiple of the
+        goods' value and named), a public notice costing sales beyond the fine; a
+        counterfeiter found may lose its licence and be referred to the judiciary, and stops;
+        the published grade moves (§3.3; ``government.regrade``).
         """
         model, p, rnd = self.model, self.model.p, self.random
         if draws is None:
@@ -584,41 +623,67 @@ class Enterprise(mesa.Agent):
         product_fail = draws.product_test >= pass_prob
         failed = found_cf or product_fail or (self.ccc_required and not self.ccc)
 
-        fine = insp.fine_yuan if failed else 0.0
-        if found_cf:
-            fine = insp.fine_yuan * insp.counterfeit_fine_multiplier
         over_limit = self.discharge_ratio > self.discharge_limit
+        output = max(self.output, 0.0)
+        step = 0  # the ladder's step of a failure other than counterfeiting (art. 17)
+        market_loss = 0.0
+        if insp.sanctions == "ladder":
+            if failed and not found_cf:
+                recent = self.file_inspection_failed & ((1 << insp.ladder_memory_months) - 1)
+                step = recent.bit_count() + 1
+            fine = (insp.counterfeit_goods_multiple * insp.goods_value_share * output
+                    * YUAN_PER_MILLION if found_cf else 0.0)
+            noticed = found_cf or step >= 2
+            if noticed:  # a public notice costs sales and brand value (Jarrell, Peltzman 1985)
+                market_loss += p.notice_sales_loss * output
+            if step == 3:  # suspended for rectification
+                market_loss += max(self.margin, 0.0) * output * insp.suspension_months / 12
+        else:
+            fine = insp.fine_yuan if failed else 0.0
+            if found_cf:
+                fine = insp.fine_yuan * insp.counterfeit_fine_multiplier
+            noticed = False
         if over_limit:
             fine += insp.discharge_fine_yuan
         fine = min(fine, max(self.cash, 0.0) * YUAN_PER_MILLION)  # limited liability
-        self.cash -= fine / YUAN_PER_MILLION
+        self.cash -= fine / YUAN_PER_MILLION + market_loss
         model.fines_yuan += fine
 
-        sanctioned = fine > 0
+        sanctioned = fine > 0 or noticed
+        self.licence_revoked = step >= 4  # the ladder's last step
         if found_cf:
             self.licence_revoked = draws.revocation < insp.revocation_probability
-            sanctioned |= self.licence_revoked
             if draws.referral < insp.criminal_referral_probability:
                 self.cash -= p.criminal_cost_yuan / YUAN_PER_MILLION
                 model.counts["criminal_referrals"] += 1
                 sanctioned = True
             self.counterfeit = False
             self.record("counterfeit_found")
+        sanctioned |= self.licence_revoked
         self.record("inspected")
         if failed:
             self.record("inspection_failed")
         if sanctioned:
             self.record("sanctioned")
 
-        # the quality file (§3.3)
-        if failed:
-            self.watched = True
-            self.clean_count = 0
-        elif self.watched:
+        # the quality file's published grade (§3.3): counterfeiting found, D; another
+        # failure, a grade worse; enough clean inspections in a row, a grade better (to A only
+        # with ISO 9001); the watched tier is C and D
+        best = GRADE_A if self.iso9001 else GRADE_B
+        before = self.grade
+        if found_cf:
+            self.grade, self.clean_count = GRADE_D, 0
+        elif failed:
+            self.grade, self.clean_count = min(self.grade + 1, GRADE_D), 0
+        elif self.grade > best:
             self.clean_count += 1
             if self.clean_count >= insp.clean_inspections_to_leave:
-                self.watched = False
-                self.clean_count = 0
+                self.grade, self.clean_count = self.grade - 1, 0
+        else:
+            self.clean_count = 0
+        self.watched = self.grade >= GRADE_C
+        if self.grade != before:
+            model.grade_moves[before][self.grade] += 1
         self.belief = 1.0  # an inspection makes inspection salient
         self.inspected_in = t
         model.record_inspection(failed)
@@ -878,6 +943,11 @@ class ReferenceCityModel(mesa.Model):
         # the cut-off firms judge their chances against (§7.7): the field's under judging =
         # "cutoff" (set each month from field_cutoff), the last winning score under "quota"
         self.title_cutoff = [math.nan] * len(TIERS)
+        # the grades' moves firms saw this year, the firm-months at each grade, and the
+        # present value of each grade they learnt from last year's (zero until then; §7.5)
+        self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
+        self.grade_exposure = [0.0] * len(GRADES)
+        self.grade_value = [0.0] * len(GRADES)
         self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -913,8 +983,9 @@ class ReferenceCityModel(mesa.Model):
                 "bankruptcy_floor_without_credit", "win_belief_learning")},
             **{k: getattr(m, k) for k in (
                 "quality_premium", "intl_premium", "iso_premium", "government_purchase_share",
-                "procurement_sales_gain", "counterfeit_gain")},
+                "procurement_sales_gain", "counterfeit_gain", "notice_sales_loss")},
             exit_hazard=by_size(b.exit_hazard),
+            grade_sales_loss=[float(getattr(m.grade_sales_loss, g)) for g in GRADES],
             iso_cost_yuan=by_size(b.iso_cost_yuan),
             city_fees_yuan=sc.city.city_fees_yuan,
             fee_paying_share=by_size(sc.city.fee_paying_share),
@@ -1087,8 +1158,11 @@ class ReferenceCityModel(mesa.Model):
             self.title_cutoff = [c + drift for c in self.field_cutoff]
         self.firm_decisions(lv, year)
         self.production(lv, year)
+        self.count_grade_exposure()
         self.national_spot_checks(t)
         self.city_inspections(lv, year, t)
+        if month == 12:  # firms learn what each grade is worth from this year's moves
+            self.learn_grade_values()
         self.review_sources(lv, t)
         self.update_beliefs(t)
         self.review_titles(t)
@@ -1100,6 +1174,38 @@ class ReferenceCityModel(mesa.Model):
         self.service_standards(lv, year, month)
         self.measure(t)
         self.datacollector.collect(self)
+
+    def count_grade_exposure(self) -> None:
+        """Add this month's firms at each grade to the year's firm-months."""
+        for firm in self.enterprises:
+            self.grade_exposure[firm.grade] += 1
+
+    def grade_values(self) -> list[float]:
+        """Per grade, the present value over the firms' horizon of what the published grade
+        costs, a share of a year's output, from this year's moves (``government.grade_values``;
+        ODD §7.5): monthly rates moves / firm-months (none from a grade nobody held), staying
+        the rest; the sum over round(12 H) months of the discounted expected monthly cost."""
+        n, b = len(GRADES), self.scenario.behaviour
+        rates = [[0.0] * n for _ in range(n)]
+        for g in range(n):
+            for h in range(n):
+                if h != g and self.grade_exposure[g] > 0:
+                    rates[g][h] = self.grade_moves[g][h] / self.grade_exposure[g]
+            rates[g][g] = 1.0 - sum(rates[g])
+        monthly = (1.0 + b.discount_rate) ** (-1.0 / MONTHS_PER_YEAR)
+        expected = [c / MONTHS_PER_YEAR for c in self.p.grade_sales_loss]
+        value = [0.0] * n
+        for m in range(round_half_up(b.horizon_years * MONTHS_PER_YEAR)):
+            value = [v + monthly ** m * e for v, e in zip(value, expected, strict=True)]
+            expected = [sum(rates[g][h] * expected[h] for h in range(n)) for g in range(n)]
+        return value
+
+    def learn_grade_values(self) -> None:
+        """December: the grades' values become this year's (:meth:`grade_values`), and the
+        year's moves and firm-months start again."""
+        self.grade_value = self.grade_values()
+        self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
+        self.grade_exposure = [0.0] * len(GRADES)
 
     def select_key_projects(self, lv: Levers, draws: tuple | None = None) -> None:
         """§3.4, January: the city picks this year's key technical-upgrade projects among firms
@@ -1115,7 +1221,8 @@ class ReferenceCityModel(mesa.Model):
         priority = {}
         for firm in self.enterprises:
             firm.key_project = False
-            if (firm.credit or s.key_project_loan) and firm.subsidy_months_left == 0:
+            if ((firm.credit or s.key_project_loan) and firm.subsidy_months_left == 0
+                    and firm.grade <= GRADES.index(s.max_grade)):  # good standing (§3.3)
                 priority[firm] = (s.priority_size_weight
                                   * math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
                                   + s.priority_capability_weight * firm.capability + z[firm])
@@ -1200,18 +1307,27 @@ class ReferenceCityModel(mesa.Model):
     def choose_inspected(self, lv: Levers, k: int,
                          keys: dict | None = None) -> list[Enterprise]:
         """Whom the city inspects: ``k`` firms at random (those with the smallest of a uniform
-        key each, ``keys`` or drawn); tiered targeting (§3.3 quality file) takes
-        ``watched_share`` of them from the watched tier first
-        (``government.choose_inspected``)."""
+        key each, ``keys`` or drawn); tiered targeting (§3.3 graded files) shares the ``k`` among
+        the grades in proportion to firms x ``grade_inspection_weight`` (the rounded
+        cumulative share less the previous grades'), drawn at random within each grade from
+        the worst, the rest at random among the others (``government.choose_inspected``)."""
         insp = lv.inspection
         eligible = [f for f in self.enterprises if f.tier == 0 or not insp.exempt_award_holders]
         if keys is None:
             keys = {f: self.random.random() for f in eligible}
         chosen = []
-        if insp.targeting == "tiered":
-            watched = [f for f in eligible if f.watched]
-            n_watched = int(round(insp.watched_share * k))
-            chosen = sorted(watched, key=keys.get)[:max(0, n_watched)]
+        if insp.targeting == "tiered":  # graded: the k shared among the grades
+            weights = [getattr(insp.grade_inspection_weight, g) for g in GRADES]
+            by_grade = [[f for f in eligible if f.grade == g] for g in range(len(GRADES))]
+            total = sum(len(firms) * w for firms, w in zip(by_grade, weights, strict=True))
+            cum, before, quota = 0.0, 0, [0] * len(GRADES)
+            for g in range(len(GRADES)):
+                if total > 0:
+                    cum += len(by_grade[g]) * weights[g]
+                    upto = round_half_up(k * cum / total)
+                    quota[g], before = upto - before, upto
+            for g in reversed(range(len(GRADES))):  # the worst grade first
+                chosen += sorted(by_grade[g], key=keys.get)[:quota[g]]
             k -= len(chosen)
         picked = set(chosen)
         rest = [f for f in eligible if f not in picked]

@@ -9,8 +9,8 @@ Each :class:`PlanLever` names a lever in the plan's terms with its section, the 
   before the plan (the number of city inspections, the §4.4 penalties, the supervision of
   construction works) the level of the scenario's ``[status_quo]``, so that *plan minus off*
   is what the plan's change of that lever buys, not the worth of having inspections at all. A
-  key that matters only while its lever is on (the watched share of tiered inspections, the
-  price premium of preferred purchases) is left at the plan's value.
+  key that matters only while its lever is on (the price premium of preferred purchases, the
+  grades' inspection weights) is left at the plan's value.
 - **plan**: the scenario's own ``[policy]`` values.
 - **high**: the plan's values times ``multiple`` (:data:`HIGH_MULTIPLE`, 3, as in
   ``scenarios/subsidy_heavy.toml``), capped at the key's upper bound in the schema (shares and
@@ -179,13 +179,26 @@ PLAN_LEVERS: tuple[PlanLever, ...] = (
         "apply either way); firms weigh closure in their abatement investment. A flag: on is "
         "its extreme, which the plan already has."),
     PlanLever(
-        "targeting", "tiered supervision by the enterprise quality files (targeting of "
-        "inspections)", "§3.3",
+        "targeting", "tiered supervision by the enterprise quality files' published grades "
+        "(targeting of inspections at an equal inspection budget)", "§3.3",
         (LeverKey("policy.inspection.targeting", off="uniform", high="tiered"),
-         LeverKey("policy.inspection.watched_share", off=PLAN)),
-        "Tiered targeting aims a share of the city's inspections at firms on the watched tier "
-        "(those that failed before); uniform inspects at random. High aims every inspection it "
-        "can at the watched tier."),
+         LeverKey("policy.inspection.grade_inspection_weight.C", off=PLAN),
+         LeverKey("policy.inspection.grade_inspection_weight.D", off=PLAN)),
+        "Graded targeting shares the city's inspections among the published grades A-D in "
+        "proportion to firms times each grade's inspection weight (a firm at D inspected six "
+        "times as often as one at B, at the same number of inspections); uniform inspects at "
+        "random. High triples the weights of grades C and D (a steeper gradient at the same "
+        "budget)."),
+    PlanLever(
+        "sanction_ladder", "the Product Quality Law's sanction ladder for failed checks "
+        "against a flat fine for every failure", "§4.4",
+        (LeverKey("policy.inspection.sanctions", off="flat", high="ladder"),
+         LeverKey("policy.inspection.counterfeit_goods_multiple", off=PLAN, high=3.0)),
+        "Under the ladder a failed check is ordered corrected (and re-inspected through the "
+        "worse grade), a repeat within a year publicly named, then suspended, then revoked; "
+        "counterfeiting is fined a multiple of the goods' value and named (arts. 17, 49-50), a "
+        "public notice costing the firm sales beyond the fine. Flat fines every failure "
+        "fine_yuan. High fines counterfeiting the law's maximum, three times the goods' value."),
     PlanLever(
         "inspections", "the number of city inspections", "§3.3, §4.4",
         (LeverKey("policy.inspection.spot_checks_per_year", off=STATUS_QUO),),

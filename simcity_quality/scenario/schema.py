@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
+from ..categories import EFFORTS, GRADES, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from ..errors import ScenarioError
 from .keys import flatten, suggest
 from .priors import UncertainRange
@@ -138,6 +138,12 @@ def _grouped(names: tuple[str, ...], label: str, unit: str, source: str, descrip
 def _by_size(unit: str, source: str, description: str, reason: str | None = None, **bounds):
     """Annotated type for one value per size class (large / medium / small by output)."""
     model, field = _grouped(SIZES, "BySize", unit, source, description, reason, **bounds)
+    return Annotated[model, field]
+
+
+def _by_grade(unit: str, source: str, description: str, reason: str | None = None, **bounds):
+    """Annotated type for one value per published grade of the quality file (``GRADES``)."""
+    model, field = _grouped(GRADES, "ByGrade", unit, source, description, reason, **bounds)
     return Annotated[model, field]
 
 
@@ -302,13 +308,44 @@ class Inspection(_Strict):
     targeting: Literal["uniform", "tiered"] = P(unit="rule", strict=None,
                                                 source="§3.3 (tiered supervision)",
                                                 description="whom the city inspects")
-    watched_share: float = P(unit="share", source="docs: notes/modelling.md (Harrington 1988)",
-                             ge=0, le=1, description="share of inspections aimed at the "
-                             "closely watched tier when targeting is tiered")
+    grade_inspection_weight: _by_grade(
+        "relative inspections per firm", "§3.3 (tiered supervision); docs: notes/modelling.md "
+        "(Harrington 1988; Friesen 2003)", "under tiered targeting, how often a firm of each "
+        "published grade is inspected relative to the others (the month's inspections are "
+        "shared among the grades in proportion to firms x weight)", ge=0, le=1000)
     clean_inspections_to_leave: int = P(unit="inspections", source="docs: notes/modelling.md "
                                         "(Harrington 1988)", ge=1, le=20,
-                                        description="clean inspections a watched firm needs to "
-                                        "return to the normal tier")
+                                        description="consecutive clean city inspections that "
+                                        "raise a firm's grade by one (to A only with ISO 9001)")
+    sanctions: Literal["ladder", "flat"] = P(
+        unit="rule", strict=None, source="Product Quality Law of the PRC (2000 revision), "
+        "arts. 17, 49-50", description="ladder: a failed check is ordered corrected and "
+        "re-inspected, a repeat within ladder_memory_months is published, then suspended, then "
+        "revoked; counterfeiting is fined a multiple of the goods' value; flat: fine_yuan for "
+        "every failed check, x counterfeit_fine_multiplier for counterfeiting")
+    ladder_memory_months: int = P(unit="months", source="Product Quality Law art. 17 (reading: "
+                                  "a repeat failure of the same firm)", ge=1, le=60,
+                                  description="failed city inspections within this many months "
+                                  "count as repeats on the ladder",
+                                  reason="the law names no window; a year of spot-check rounds")
+    goods_value_share: float = P(unit="share of a year's output", source="assumption", gt=0,
+                                 le=1, description="value of the goods a counterfeiting case "
+                                 "concerns (the base of the art. 49-50 fine)",
+                                 reason="the law counts the goods of the case, sold and "
+                                 "unsold: read as the batch and stock of one product line "
+                                 "found, about two days of output; a month of output would "
+                                 "fine the city's counterfeiters about 200 M yuan in the "
+                                 "plan's first year")
+    counterfeit_goods_multiple: float = P(unit="x goods' value", source="Product Quality Law "
+                                          "arts. 49-50 (fines of 0.5 to 3 times the goods' "
+                                          "value)", ge=0.5, le=3,
+                                          description="fine for counterfeiting found under the "
+                                          "ladder, a multiple of the goods' value")
+    suspension_months: float = P(unit="months", source="Product Quality Law art. 17 (suspension "
+                                 "of production for rectification)", ge=0, le=12,
+                                 description="months of margin lost when a third failure "
+                                 "within the memory suspends production",
+                                 reason="the law names no length; a quarter")
     exempt_award_holders: bool = P(unit="flag", source="docs: notes/modelling.md (Sanlu 2008)",
                                    description="award holders exempt from city inspection")
     fine_yuan: float = P(unit="yuan", source="§4.4", ge=0,
@@ -365,6 +402,11 @@ class Subsidy(_Strict):
                                     "sizes (10-20 M yuan, Tianjin 2005-2009)", ge=0, le=100,
                                     description="weight of log10 output in the city's ranking "
                                     "of key projects (0: size does not count)")
+
+    max_grade: Literal[GRADES] = P(unit="grade", strict=None, source="§3.3 (quality files "
+                                   "grade firms; reading: the plan's support goes to firms in "
+                                   "good standing)", description="the worst published grade "
+                                   "of a firm the city still selects as a key project")
 
 
 class Fees(_Strict):
@@ -569,6 +611,12 @@ class Awards(_Strict):
         "provincial level or above in the three years before applying",
         description="months of the quality file (at most the 64 it keeps) in which a failed "
         "national spot check makes a firm ineligible for every title (docs/ODD.md §7.7)")
+    max_grade: Literal[GRADES] = P(unit="grade", strict=None, source="AQSIQ (2001), Measures "
+                                   "for the Administration of China Famous Brand Products (as "
+                                   "read in copies): a clean quality record; §3.3 quality files",
+                                   description="the worst published grade of the quality file "
+                                   "with which a firm is eligible for a title (and keeps one at "
+                                   "re-examination)")
     held_title_validity_months: int = P(
         unit="months", ge=1, le=120,
         source="AQSIQ (2008), Notice on extending the validity of China Famous Brand "
@@ -580,6 +628,14 @@ class Awards(_Strict):
 
 
 class Market(_Strict):
+    grade_sales_loss: _by_grade(
+        "share of output/year", "Jin, G. Z. and Leslie, P. (2003) 'The Effect of Information "
+        "on Product Quality: Evidence from Restaurant Hygiene Grade Cards', Quarterly Journal "
+        "of Economics 118(2) (as summarised: revenue about 5.7 % up with an A card, 0.7 % with "
+        "a B, 1 % down with a C); GreenWatch (Wang et al. 2004, World Bank PRWP 2889)",
+        "profit a firm loses a year, as a share of its output, while its quality file's grade "
+        "is published at this grade (buyers read it; margin lost on the sales lost)", ge=0, le=1,
+        reason="revenue effects of a few per cent per grade, times a margin of about 0.1-0.2")
     quality_premium: float = P(unit="share of output/year per logit", source="assumption",
                                ge=0, le=1, description="extra profit per unit of capability",
                                reason="buyers pay a little more for reliable goods; "
@@ -605,6 +661,16 @@ class Market(_Strict):
     counterfeit_gain: float = P(unit="share of output/year", source="notes/modelling.md "
                                 "(Becker 1968: violate when the gain exceeds p*F)", ge=0, le=1,
                                 description="cost saved by shoddy or counterfeit production")
+    notice_sales_loss: float = P(unit="share of a year's output", source="Jarrell, G. and "
+                                 "Peltzman, S. (1985) 'The Impact of Product Recalls on the "
+                                 "Wealth of Sellers', Journal of Political Economy 93(3) (the "
+                                 "abstract and summaries read, not the paper); Sanlu 2008 "
+                                 "(docs: notes/modelling.md)", ge=0, le=1,
+                                 description="sales margin and brand value a firm loses when "
+                                 "it is publicly named (a published failure on the ladder, or "
+                                 "counterfeiting found), beyond the fine",
+                                 reason="shareholder losses after recalls several times the "
+                                 "direct costs; a range in [uncertain]")
 
 
 class Behaviour(_Strict):
@@ -617,6 +683,12 @@ class Behaviour(_Strict):
     horizon_years: float = P(unit="years", source="assumption", gt=0, le=30,
                              description="years of benefit a firm counts when it invests",
                              reason="short horizons of small firms")
+    discount_rate: float = P(unit="1/year", source="assumption", ge=0, le=1,
+                             description="rate at which a firm discounts the future value of "
+                             "its published grade (the grade's present value over "
+                             "horizon_years, docs/ODD.md §7.5)",
+                             reason="about the bank lending rate (5.31 % in 2009) plus a risk "
+                             "premium")
     imitation_weight: float = P(unit="logit per share", source="notes/modelling.md (Guler et "
                                 "al. 2002: mimetic adoption)", ge=0, le=20,
                                 description="pull of the sector's adoption share")

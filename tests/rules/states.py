@@ -98,6 +98,13 @@ def firms(n: int = 120, seed: int = 0):
     # or falling due around YEAR's summer (§3.3)
     pop.discharge_limit[:] = np.where(rng.random(n) < 0.3, 0.6, 1.0)
     pop.deadline[:] = np.where(rng.random(n) < 0.3, rng.integers(26, 36, n), -1)
+    # published grades A-D of the quality file (§3.3), from a stream of their own so that the
+    # attributes above keep their draws; the watched tier is C and D
+    grades = np.random.default_rng(seed + 10_000).choice(4, n, p=[0.25, 0.4, 0.2, 0.15])
+    pop.grade[:] = grades
+    if n >= 6:
+        pop.grade[:6] = 1  # the title thresholds' edge cases keep a good standing
+    pop.watched[:] = pop.grade >= 2
     return pop
 
 

@@ -31,21 +31,29 @@ def test_counterfeit_probability_and_penalty_agree(sc):
 
 def test_counterfeit_probability_by_hand(sc):
     """docs/ODD.md §7.2: a small firm (output 8, margin 0.06, cash 2/12 of output, moral cost
-    5.5, belief 0.1)."""
+    5.5, belief 0.1), under flat fines and under the sanction ladder."""
     pop = firms(1)
     pop.output[0], pop.margin[0], pop.cash[0] = 8.0, 0.06, 8.0 * 2 / 12
     pop.moral_cost[0], pop.belief[0] = 5.5, 0.1
-    lv, b, m = sc.policy, sc.behaviour, sc.market
-    insp = lv.inspection
-    fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6, 8.0 * 2 / 12)
-    loss = (fine + insp.revocation_probability * 0.06 * 8.0 * b.horizon_years
-            + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
-    utility = (m.counterfeit_gain * 8.0 - 0.1 * insp.detection_probability * loss) / (
-        b.logit_scale * 8.0) - 5.5
-    expected = 1.0 / (1.0 + math.exp(-utility))
-    got = behaviour.counterfeit_probability(pop, lv, sc)[0]
-    assert abs(got - expected) < 1e-12
-    assert abs(twin_reference(sc, pop).firms[0].counterfeit_probability(lv) - expected) < 1e-12
+    b, m = sc.behaviour, sc.market
+    for rule in ("flat", "ladder"):
+        case = sc.override({"policy.inspection.sanctions": rule})
+        lv = case.policy
+        insp = lv.inspection
+        if rule == "flat":
+            fine = min(insp.fine_yuan * insp.counterfeit_fine_multiplier / 1e6, 8.0 * 2 / 12)
+        else:  # a multiple of the goods' value (capped by cash), and the notice's market loss
+            fine = (min(insp.counterfeit_goods_multiple * insp.goods_value_share * 8.0,
+                        8.0 * 2 / 12) + m.notice_sales_loss * 8.0)
+        loss = (fine + insp.revocation_probability * 0.06 * 8.0 * b.horizon_years
+                + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
+        utility = (m.counterfeit_gain * 8.0 - 0.1 * insp.detection_probability * loss) / (
+            b.logit_scale * 8.0) - 5.5
+        expected = 1.0 / (1.0 + math.exp(-utility))
+        got = behaviour.counterfeit_probability(pop, lv, case)[0]
+        assert abs(got - expected) < 1e-12, rule
+        assert abs(twin_reference(case, pop).firms[0].counterfeit_probability(lv)
+                   - expected) < 1e-12, rule
 
 
 def _decision_state(sc, n: int = 240, seed: int = 0):
@@ -60,7 +68,15 @@ def _decision_state(sc, n: int = 240, seed: int = 0):
         pop.iso9001[list(slots)], pop.capability[list(slots)] = True, 4.0
         pop.cash[list(slots)] = pop.output[list(slots)]
         pop.file_national_failed[list(slots)] = 0  # a clean record (§7.7)
+        pop.grade[list(slots)] = 1  # in good standing (awards.max_grade, §7.5)
     pop.credit[::4] = True
+    # firms near their next title's capability threshold in good standing, so that a changed
+    # threshold changes someone's eligibility (the grade gate is exercised by the others)
+    threshold = np.array([np.inf, *(getattr(sc.awards.min_capability, t) for t in TIERS[1:])])
+    nxt = np.minimum(pop.tier + 1, len(TIERS) - 1)
+    near = np.abs(pop.capability - threshold[nxt]) < 0.15 * threshold[nxt]
+    pop.grade[near & (pop.grade >= 2)] = 1
+    pop.watched[:] = pop.grade >= 2
     p = decision_parameters(sc, sc.levers_for(YEAR))
     out = pop.output
     own = 1.0 - np.where(pop.credit, p.loan_share, 0.0)
@@ -93,16 +109,20 @@ def _adoption_uniforms(sc, pop, p, u_front, seed: int) -> np.ndarray:
 WIN_BELIEF = np.array([0.0, 0.4, 0.2, 0.1])
 
 
-def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None):
+def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None, grade_value=None):
     """One month of decisions by every firm, in the engine and in the reference, on the same
     uniforms: review draws around the decision rate, counterfeit draws around each firm's
     chance and substantive-ISO draws around their probability, misuse draws alternately just
     above and just below its probability, and adoption draws around each investment's chance
-    (``_adoption_uniforms``)."""
+    (``_adoption_uniforms``). ``grade_value``: the grades' learnt present values (None:
+    none yet)."""
     lv = sc.levers_for(YEAR)
     p = decision_parameters(sc, lv)
+    if grade_value is not None:
+        p = p._replace(grade_value=np.asarray(grade_value, dtype=float))
     win_belief = WIN_BELIEF if win_belief is None else win_belief
     twin = twin_reference(sc, pop)  # the state before anything is decided
+    twin.model.grade_value = [float(v) for v in p.grade_value]
     twin.model.win_belief = list(win_belief)
     if cutoff is not None:
         twin.model.title_cutoff = list(cutoff)
@@ -112,7 +132,8 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None):
     # firms under a deadline-treatment order (§3.3) review every month
     reviewers = np.flatnonzero((u_review < p.decision_rate) | (pop.deadline >= 0))
     front = np.vstack([u_review,
-                       edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc), seed + 1),
+                       edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc,
+                                                                       p.grade_value), seed + 1),
                        # every draw just above or just below the misuse chance (few subsidised)
                        np.where(np.arange(n) % 2 == 0, 1.05, 0.95) * p.subsidy_misuse,
                        edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3)])
@@ -391,3 +412,103 @@ def test_own_score_win_chance_by_hand(sc):
     city = title_table(sc, lv, YEAR)
     assert behaviour.win_chance(pop.arrays(), 0, city, WIN_BELIEF, cutoff, 1,
                                 pop.capability[0]) == WIN_BELIEF[1]
+
+
+# ---------------------------------------------------------------------------------------
+# the published grade's value in the firms' choices (docs/ODD.md §7.5)
+
+GRADE_VALUE = np.array([0.004, 0.011, 0.05, 0.12])  # a learnt present value per grade
+
+
+def test_the_grade_at_stake_weighs_on_counterfeiting_alike(sc):
+    """With learnt grade values, counterfeiting also risks falling to D: engine and
+    reference agree, and a hand-computed firm matches."""
+    pop = firms()
+    twin = twin_reference(sc, pop)
+    twin.model.grade_value = GRADE_VALUE.tolist()
+    slots = np.arange(pop.n_slots)
+    for lv in (sc.status_quo, sc.policy):
+        got = behaviour.counterfeit_probability(pop, lv, sc, GRADE_VALUE)
+        assert_same(got, [twin.firms[s].counterfeit_probability(lv) for s in slots], "p_cf")
+        assert (got <= behaviour.counterfeit_probability(pop, lv, sc) + 1e-15).all()
+        assert (got < behaviour.counterfeit_probability(pop, lv, sc) - 1e-6).any()
+    one = firms(1)
+    one.output[0], one.margin[0], one.cash[0], one.grade[0] = 8.0, 0.06, 8.0 * 2 / 12, 1
+    one.moral_cost[0], one.belief[0] = 1.5, 0.4
+    lv, b, m = sc.policy, sc.behaviour, sc.market
+    insp = lv.inspection
+    fine = (min(insp.counterfeit_goods_multiple * insp.goods_value_share * 8.0, 8.0 * 2 / 12)
+            + m.notice_sales_loss * 8.0)
+    loss = (fine + insp.revocation_probability * 0.06 * 8.0 * b.horizon_years
+            + insp.criminal_referral_probability * b.criminal_cost_yuan / 1e6)
+    stake = 0.4 * insp.detection_probability * (0.12 - 0.011) * 8.0
+    utility = (m.counterfeit_gain * 8.0 - 0.4 * insp.detection_probability * loss - stake) / (
+        b.logit_scale * 8.0) - 1.5
+    expected = 1.0 / (1.0 + math.exp(-utility))
+    assert abs(behaviour.counterfeit_probability(one, lv, sc, GRADE_VALUE)[0] - expected) < 1e-12
+
+
+def test_the_grade_kept_weighs_on_the_upgrade_alike(sc):
+    """An upgrade lowers the chance of failing and so of falling a grade: its payoff gains
+    belief x (logistic(c + gain) - logistic(c)) x (value of the worse grade - own) x output x
+    horizon, in engine and reference alike."""
+    pop = _decision_state(sc)
+    twin = twin_reference(sc, pop)
+    twin.model.grade_value = GRADE_VALUE.tolist()
+    lv = sc.levers_for(YEAR)
+    p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE)
+    f = pop.arrays()
+    got = np.array([behaviour.upgrade_grade_value(f, i, p) for i in range(pop.n_slots)])
+    ref = np.array([twin.firms[s].upgrade_grade_value() for s in range(pop.n_slots)])
+    assert_same(got, ref, "the grade's value of an upgrade")
+    i = int(np.flatnonzero(pop.grade == 1)[0])
+
+    def logistic(x):
+        return 1.0 / (1.0 + math.exp(-x))
+
+    by_hand = (pop.belief[i] * (logistic(pop.capability[i] + p.upgrade_gain)
+                                - logistic(pop.capability[i]))
+               * (GRADE_VALUE[2] - GRADE_VALUE[1]) * pop.output[i] * p.horizon_years)
+    assert abs(got[i] - by_hand) < 1e-12 * abs(by_hand) and by_hand > 0
+    assert got[pop.grade == 3].max() == 0.0  # nothing to lose at D
+
+
+def test_decisions_with_learnt_grade_values_agree(sc):
+    """The whole month's decisions with learnt grade values: the same utilities, choices and
+    counterfeiting in engine and reference, and upgrades worth more than without them."""
+    pop = _decision_state(sc)
+    before = copy.deepcopy(pop)
+    dec, twin, reviewers = _decide_both(sc, pop, grade_value=GRADE_VALUE)
+    ref_util = np.array([[twin.firms[int(s)].last_utilities.get(o, -np.inf) for o in OPTIONS]
+                         for s in reviewers])
+    assert_same(dec.utilities, ref_util, "utilities")
+    everyone = np.arange(pop.n_slots)
+    for name in ("counterfeit", "capability", "cash"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, everyone), name)
+    plain, _, _ = _decide_both(sc, before)
+    up = OPTIONS.index("upgrade")
+    open_ = np.isfinite(plain.utilities[:, up])
+    assert (dec.utilities[open_, up] >= plain.utilities[open_, up] - 1e-12).all()
+    assert (dec.utilities[open_, up] > plain.utilities[open_, up] + 1e-9).any()
+
+
+def test_the_reference_counts_what_contenders_invest_in(sc):
+    """The contenders' upgrades and international-standard adoptions the reference counts
+    (``ReferenceCityModel.firm_decisions``) are those of the firms that were contenders before
+    the month's decisions (``government.title_contenders``, docs/ODD.md §7.7)."""
+    from simcity_quality.engine import government
+
+    pop = _decision_state(sc)
+    titles = title_table(sc, sc.levers_for(YEAR), YEAR)
+    cutoff = np.array([np.nan, 3.6, 4.4, 5.0])
+    contenders = np.flatnonzero(government.title_contenders(
+        pop, sc.awards, titles.open_round, cutoff, sc.behaviour.upgrade_gain))
+    dec, twin, _ = _decide_both(sc, pop, cutoff=cutoff)
+    counts = twin.model.counts
+    upgrades = sum("upgrade" in twin.firms[int(s)].last_invested for s in contenders)
+    intl = sum("intl_standard" in twin.firms[int(s)].last_invested for s in contenders)
+    assert counts["title_contenders"] == contenders.size > 0
+    assert counts["contender_upgrades"] == upgrades
+    assert counts["contender_intl_adoptions"] == intl
+    made = [twin.firms[int(s)].last_invested for s in contenders]
+    assert any("upgrade" not in m for m in made) and any("intl_standard" not in m for m in made)

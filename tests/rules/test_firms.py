@@ -34,11 +34,31 @@ def test_production_and_finances_agree(sc):
     assert ledger.total() > 0
 
 
+def test_the_reference_counts_what_the_trend_takes_off(sc):
+    """A month's autonomous discharge trend takes ``(1 / monthly trend - 1)`` of the COD a
+    year discharged after it off (docs/ODD.md §7.3), as the reference counts it."""
+    pop = firms()
+    twin = twin_reference(sc, pop)
+    lv = sc.levers_for(YEAR)
+    twin.model.counts["cod_cut_trend"] = 0.0
+    twin.model.production(lv, YEAR)
+    slots = np.arange(pop.n_slots)
+    cod = sum(f.pollution_load() * f.discharge_ratio for f in twin.firms.values())
+    trend = (1 + sc.environment.discharge_trend) ** (1 / 12)
+    assert sc.environment.discharge_trend < 0 and cod > 0
+    expected = (1 / trend - 1) * float(np.sum(
+        twin.enterprise_values("output", slots) * sector_cod_coefficients(sc)[pop.sector]
+        * twin.enterprise_values("discharge_ratio", slots)))
+    assert abs(twin.model.counts["cod_cut_trend"] - expected) < 1e-9 * expected
+
+
 def test_production_by_hand(sc):
     """A title holder's month: margin, title, standards, certification and counterfeiting
-    premiums, the §3.1 procurement gains, less the discharge fee and its loan payment."""
+    premiums, the §3.1 procurement gains, less what its published grade (C) costs, the
+    discharge fee and its loan payment."""
     pop = firms(1)
     pop.tier[0], pop.intl_std[0], pop.iso9001[0], pop.counterfeit[0] = 1, True, True, True
+    pop.grade[0] = 2
     pop.margin[0], pop.output[0], pop.cash[0] = 0.05, 12.0, 1.0
     pop.debt_monthly[0], pop.debt_months_left[0] = 0.02, 2
     lv, m, env = sc.policy, sc.market, sc.environment
@@ -46,7 +66,7 @@ def test_production_by_hand(sc):
     ratio = pop.discharge_ratio[0] * (1 + env.discharge_trend) ** (1 / 12)
     pref = lv.procurement.preference_share * m.government_purchase_share
     share = (0.05 + m.brand_premium.provincial_award + m.intl_premium + m.iso_premium
-             + m.counterfeit_gain
+             + m.counterfeit_gain - m.grade_sales_loss.C
              + pref * (m.procurement_sales_gain * 0.05
                        + lv.procurement.price_premium * (1 + m.procurement_sales_gain)))
     cod = y * sector_cod_coefficients(sc)[pop.sector[0]] * ratio

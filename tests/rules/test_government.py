@@ -47,7 +47,7 @@ def test_national_spot_checks_agree(sc):
     assert 0 < passed.sum() < sampled.sum() < pop.n_slots
 
 
-def _inspect_both(sc, pop, twin, month: int, seed: int):
+def _inspect_both(sc, pop, twin, month: int, seed: int, moves=None):
     """One month of city inspections in both (the reference's carry set to give the same k),
     with outcome draws at the edges of each firm's chances."""
     lv = sc.levers_for(YEAR)
@@ -67,7 +67,8 @@ def _inspect_both(sc, pop, twin, month: int, seed: int):
     # the engine takes the members with the largest draws, the reference the smallest keys
     inspected, _ = government.choose_inspected(
         pop, lv, k, lambda rows, codes: keys[None, codes >> MEMBER_BITS], pop.n_slots)
-    out = government.city_inspection(pop, lv, sc, inspected, lambda rows, idx: u[:rows, idx])
+    out = government.city_inspection(pop, lv, sc, inspected, lambda rows, idx: u[:rows, idx],
+                                     moves)
     government.book_inspections(ledger, YEAR, lv, out)
     twin.model.ledger = Ledger(twin.model.years)
     twin.model.fines_yuan = 0.0
@@ -78,7 +79,8 @@ def _inspect_both(sc, pop, twin, month: int, seed: int):
     return out, k
 
 
-INSPECTED_STATE = ("cash", "counterfeit", "discharge_ratio", "watched", "clean_count", "belief",
+INSPECTED_STATE = ("cash", "counterfeit", "discharge_ratio", "watched", "clean_count", "grade",
+                   "belief",
                    "file_inspected", "file_inspection_failed", "file_counterfeit_found",
                    "file_sanctioned")
 
@@ -112,21 +114,27 @@ def test_city_inspections_and_their_outcome_agree(sc):
     assert not (out.inspected & (pop.tier > 0)).any()
 
 
-def test_the_quality_files_tiers_move_alike_over_months(sc):
-    """Failed firms join the watched tier; enough clean inspections take them off it."""
-    everyone = sc.override({"policy.inspection.spot_checks_per_year": 40 * 12,
-                            "policy.inspection.watched_share": 0.5})
+def test_the_quality_files_grades_move_alike_over_months(sc):
+    """Failed firms fall a grade (counterfeiting found: to D); enough clean inspections raise
+    them one; the watched tier is C and D."""
+    everyone = sc.override({"policy.inspection.spot_checks_per_year": 40 * 12})
     pop = firms(40)
     twin = twin_reference(everyone, pop)
-    left = False
+    rose = fell = False
+    moves = np.zeros((4, 4))
     for month in range(T, T + 6):
-        was = pop.watched.copy()
-        _inspect_both(everyone, pop, twin, month, seed=month)
+        was = pop.grade.copy()
+        _inspect_both(everyone, pop, twin, month, seed=month, moves=moves)
         slots = np.arange(pop.n_slots)
-        for name in ("watched", "clean_count"):
+        for name in ("watched", "clean_count", "grade"):
             assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
-        left |= (was & ~pop.watched).any()
-    assert left  # some firm earned its way off the watched tier
+        assert (pop.watched == (pop.grade >= 2)).all()
+        rose |= (pop.grade < was).any()
+        fell |= (pop.grade > was).any()
+    assert rose and fell  # some firm earned a better grade, some fell
+    # the moves both count for the firms' learning (§7.5), and nothing counted as a move twice
+    assert_same(moves, np.array(twin.model.grade_moves), "grade moves")
+    assert np.trace(moves) == 0 and moves[3, :3].sum() > 0 and moves[:3, 3].sum() > 0
 
 
 def test_beliefs_and_campaigns_agree(sc):
@@ -158,6 +166,7 @@ def test_award_round_and_win_beliefs_agree(sc):
     pop.applying[:] = np.where(applying, np.minimum(pop.tier + 1, len(TIERS) - 1), 0)
     pop.iso9001[applying] = True  # most applicants eligible: the quota binds in every tier
     pop.capability[applying] += 1.0
+    pop.grade[applying] = 1  # in good standing (awards.max_grade)
     twin = twin_reference(generous, pop)
     lv = generous.levers_for(YEAR)
     v = np.random.default_rng(9).random((3, pop.n_slots))
@@ -650,3 +659,202 @@ def test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_ba
     twin = twin_reference(sc, short)
     twin.model.title_cutoff = list(bars)
     assert [twin.firms[i].is_contender(YEAR) for i in range(2)] == [True, True]
+
+
+# ---------------------------------------------------------------------------------------
+# §3.3 graded quality files and §4.4 the Product Quality Law's sanction ladder
+
+
+def test_grade_quotas_by_hand():
+    """72 weighted firms (A: 2 x 0.5, B: 50 x 1, C: 5 x 3, D: 1 x 6): cumulative shares of
+    10 inspections 0.14, 7.08, 9.17, 10 round to 0, 7, 9, 10."""
+    assert government.grade_quotas(10, [2, 50, 5, 1], [0.5, 1.0, 3.0, 6.0]) == [0, 7, 2, 1]
+    assert government.grade_quotas(7, [0, 0, 0, 0], [1.0, 1.0, 1.0, 1.0]) == [0, 0, 0, 0]
+    assert government.grade_quotas(4, [3, 3, 0, 0], [1.0, 1.0, 5.0, 5.0]) == [2, 2, 0, 0]
+    assert sum(government.grade_quotas(61, [17, 240, 31, 9], [0.5, 1.0, 3.0, 6.0])) == 61
+
+
+def test_regrade_by_hand():
+    """Counterfeiting found: D; another failure: a grade worse (D stays D); clean inspections
+    in a row raise a grade (to A only with ISO 9001); at its best grade a firm counts none."""
+    grade = np.array([0, 1, 1, 2, 2, 3, 1, 1, 3], dtype=np.int8)
+    count = np.array([0, 0, 1, 1, 0, 1, 1, 1, 0], dtype=np.int8)
+    failed = np.array([1, 1, 0, 0, 0, 1, 0, 0, 1], dtype=bool)
+    found = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=bool)
+    iso = np.array([1, 0, 1, 0, 0, 0, 0, 1, 0], dtype=bool)
+    new, clean = government.regrade(grade, count, failed, found, iso, 2)
+    assert new.tolist() == [1, 2, 0, 1, 2, 3, 1, 0, 3]
+    assert clean.tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0]
+    # three clean inspections needed: the B firm with ISO at 1 counts on to 2, no move
+    new, clean = government.regrade(grade, count, failed, found, iso, 3)
+    assert new[2] == 1 and clean[2] == 2
+
+
+def test_the_sanction_ladder_by_hand(sc):
+    """Failed honest products on each step of art. 17 (no repeat, one, two, three in the last
+    12 months; one 13 months ago does not count), and counterfeiting found (arts. 49-50),
+    engine against reference and against the hand-computed cash."""
+    pop = firms(7)
+    lv = sc.levers_for(YEAR)
+    insp, m = lv.inspection, sc.market
+    assert insp.sanctions == "ladder" and insp.ladder_memory_months == 12
+    pop.capability[:], pop.counterfeit[:] = -5.0, False
+    pop.counterfeit[5] = True
+    pop.ccc_required[:], pop.discharge_ratio[:] = False, 0.5
+    pop.output[:], pop.margin[:], pop.cash[:] = 20.0, 0.05, 50.0
+    pop.grade[:], pop.clean_count[:], pop.tier[:] = 1, 0, 0
+    bits = [0, 1 << 3, (1 << 2) | (1 << 11), 0b1110, 0, 0, 1 << 12]
+    pop.file_inspection_failed[:] = np.array(bits, dtype=np.uint64)
+    twin = twin_reference(sc, pop)
+    twin.model.steps, twin.model.fines_yuan = T + 1, 0.0
+    u = np.array([[0.0] * 7, [0.99] * 7, [0.99] * 7, [0.99] * 7])  # found; failed; no revocation
+    steps = government.ladder_step(pop.file_inspection_failed, 12)
+    assert steps.tolist() == [1, 2, 3, 4, 1, 1, 1]
+    out = government.city_inspection(pop, lv, sc, np.ones(7, dtype=bool),
+                                     lambda rows, idx: u[:rows, idx])
+    for s in range(7):
+        twin.firms[s].undergo_inspection(lv, T, InspectionDraws(*u[:, s]))
+    notice = m.notice_sales_loss * 20.0
+    suspension = 0.05 * 20.0 * insp.suspension_months / 12
+    fine = insp.counterfeit_goods_multiple * insp.goods_value_share * 20.0
+    expected = 50.0 - np.array([0.0, notice, notice + suspension, 0.0, 0.0, fine + notice, 0.0])
+    assert np.allclose(pop.cash[[0, 1, 2, 4, 5, 6]], expected[[0, 1, 2, 4, 5, 6]], rtol=1e-12)
+    assert out.revoked.tolist() == [False, False, False, True, False, False, False]
+    assert abs(out.fines_yuan - fine * 1e6) < 1e-6
+    assert pop.grade.tolist() == [2, 2, 2, 2, 2, 3, 2]
+    slots = np.arange(7)
+    for name in ("cash", "grade", "clean_count", "watched", "file_sanctioned"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(out.revoked, twin.enterprise_values("licence_revoked", slots), "revoked")
+    assert abs(out.fines_yuan - twin.model.fines_yuan) < 1e-6
+    # a correction order is not a sanction in the file; the notice, suspension and fine are
+    assert (pop.file_sanctioned & np.uint64(1)).astype(bool).tolist() == [
+        False, True, True, True, False, True, False]
+    # flat fines: every failure fine_yuan, counterfeiting x the multiplier; no market loss
+    flat = sc.override({"policy.inspection.sanctions": "flat"})
+    pop2 = firms(7)
+    for name in ("capability", "counterfeit", "ccc_required", "discharge_ratio", "output",
+                 "margin", "cash", "grade", "clean_count", "tier", "file_inspection_failed"):
+        getattr(pop2, name)[:] = getattr(pop, name) if name not in ("cash", "counterfeit",
+                                                                      "grade") else 0
+    pop2.cash[:], pop2.counterfeit[5], pop2.grade[:] = 50.0, True, 1
+    pop2.file_inspection_failed[:] = np.array(bits, dtype=np.uint64)
+    finsp = flat.levers_for(YEAR).inspection
+    twin2 = twin_reference(flat, pop2)
+    twin2.model.steps, twin2.model.fines_yuan = T + 1, 0.0
+    government.city_inspection(pop2, flat.levers_for(YEAR), flat, np.ones(7, dtype=bool),
+                               lambda rows, idx: u[:rows, idx])
+    for s in range(7):
+        twin2.firms[s].undergo_inspection(flat.levers_for(YEAR), T, InspectionDraws(*u[:, s]))
+    assert_same(pop2.cash, twin2.enterprise_values("cash", slots), "flat fines")
+    expected = 50.0 - np.full(7, finsp.fine_yuan / 1e6)
+    expected[5] = 50.0 - finsp.fine_yuan * finsp.counterfeit_fine_multiplier / 1e6
+    assert np.allclose(pop2.cash, expected, rtol=1e-12)
+
+
+def test_graded_inspection_shares_the_budget_by_grade(sc):
+    """Tiered targeting draws each grade's quota (grade_quotas of members x weight) at random
+    within the grade; uniform targeting ignores the grades; the reference picks the same."""
+    pop = firms(300)
+    lv = sc.levers_for(YEAR)
+    k = 60
+    keys = np.random.default_rng(21).random(pop.n_slots)
+    inspected, _ = government.choose_inspected(
+        pop, lv, k, lambda rows, codes: keys[None, codes >> MEMBER_BITS], pop.n_slots)
+    w = [getattr(lv.inspection.grade_inspection_weight, g) for g in "ABCD"]
+    quotas = government.grade_quotas(k, [float((pop.grade == g).sum()) for g in range(4)], w)
+    assert [int((inspected & (pop.grade == g)).sum()) for g in range(4)] == quotas
+    assert quotas[3] > quotas[0] and inspected.sum() == k
+    twin = twin_reference(sc, pop)
+    slots = np.arange(pop.n_slots)
+    chosen = twin.model.choose_inspected(lv, k, {twin.firms[s]: -keys[s] for s in slots})
+    ref = np.zeros(pop.n_slots, dtype=bool)
+    slot_of = {f: s for s, f in twin.firms.items()}
+    ref[[slot_of[f] for f in chosen]] = True
+    assert_same(inspected, ref, "who is inspected")
+    uniform = sc.override({"policy.inspection.targeting": "uniform"}).levers_for(YEAR)
+    flat_pick, _ = government.choose_inspected(
+        pop, uniform, k, lambda rows, codes: keys[None, codes >> MEMBER_BITS], pop.n_slots)
+    assert flat_pick.sum() == k
+    assert (flat_pick == (keys >= np.sort(keys)[-k])).all()  # the k largest keys, any grade
+
+
+def test_a_failed_national_check_lowers_the_grade(sc):
+    """A failed national spot check reaches the city's file: a grade worse, the clean count
+    reset (engine and reference)."""
+    pop = firms(300)
+    was = pop.grade.copy()
+    twin = twin_reference(sc, pop)
+    twin.model.steps = T + 1
+    slots = np.arange(pop.n_slots)
+    u = np.zeros(pop.n_slots)  # everyone sampled
+    test_u = edge_uniforms(_pass_chance(sc, pop), 5)
+    moves = np.zeros((4, 4))
+    _, passed, _ = government.national_spot_check(
+        pop, T, sc, u, lambda rows, codes: test_u[None, codes >> MEMBER_BITS], pop.n_slots,
+        moves)
+    weights = [twin.firms[s].sampling_weight(T) for s in slots]
+    twin.model.national_spot_checks(T, {twin.firms[s]: (u[s], test_u[s]) for s in slots})
+    failed = (pop.file_national_failed & np.uint64(1)).astype(bool)
+    assert failed.any() and (~failed).any() and len(weights) == pop.n_slots
+    assert (pop.grade == np.where(failed, np.minimum(was + 1, 3), was)).all()
+    assert (pop.clean_count[failed] == 0).all()
+    for name in ("grade", "clean_count", "watched"):
+        assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
+    assert_same(moves, np.array(twin.model.grade_moves), "grade moves")
+    assert moves.sum() == (failed & (was < 3)).sum() and np.trace(moves) == 0
+
+
+def test_grades_gate_titles_and_key_projects(sc):
+    """A firm at a grade worse than awards.max_grade is not eligible for a title, nor one
+    worse than subsidy.max_grade a key project (engine and reference)."""
+    pop = firms(8)
+    pop.capability[:], pop.iso9001[:], pop.file_national_failed[:] = 5.0, True, 0
+    pop.grade[:] = [0, 1, 2, 3, 0, 1, 2, 3]
+    pop.credit[:], pop.subsidy_months_left[:] = True, 0
+    twin = twin_reference(sc, pop)
+    assert sc.awards.max_grade == "B" and sc.policy.subsidy.max_grade == "B"
+    ok = government.title_eligible(pop, 1, sc.awards)
+    assert ok.tolist() == [True, True, False, False] * 2
+    assert [twin.firms[s].eligible_for(1) for s in range(8)] == ok.tolist()
+    priority, _ = government.select_key_projects(
+        pop, sc.policy, 0.5, lambda rows, codes: np.full((rows, codes.size), 0.5), pop.n_slots)
+    assert np.isfinite(priority).tolist() == ok.tolist()
+    twin.model.select_key_projects(sc.policy, (0.5, {twin.firms[s]: 0.0 for s in range(8)}))
+    slot_of = {f: s for s, f in twin.firms.items()}
+    assert sorted(slot_of[f] for f in twin.model.last_priority) == np.flatnonzero(ok).tolist()
+
+
+def test_grade_values_by_hand_and_alike(sc):
+    """The present value of each grade's cost over the horizon (§7.5): with no moves, each
+    grade's own yearly cost discounted over round(12 H) months; with every B firm falling to D
+    each month, B pays its cost once and D's after; engine and reference agree on learnt
+    moves."""
+    b = sc.behaviour
+    flow = np.array([0.0, 0.002, 0.005, 0.01])
+    months = round(12 * b.horizon_years)
+    d = (1 + b.discount_rate) ** (-1 / 12)
+    annuity = sum(d ** m for m in range(months))
+    none = government.grade_values(np.zeros((4, 4)), np.full(4, 50.0), flow, b.discount_rate,
+                                   b.horizon_years)
+    assert np.allclose(none, flow / 12 * annuity, rtol=1e-12, atol=0)
+    moves = np.zeros((4, 4))
+    moves[1, 3] = 100.0
+    fall = government.grade_values(moves, np.array([0.0, 100.0, 0.0, 7.0]), flow,
+                                   b.discount_rate, b.horizon_years)
+    assert abs(fall[1] - (0.002 / 12 + 0.01 / 12 * (annuity - 1))) < 1e-15
+    assert abs(fall[3] - 0.01 / 12 * annuity) < 1e-15 and fall[0] == 0.0
+    twin = twin_reference(sc, firms(5))
+    rng = np.random.default_rng(31)
+    learnt = rng.integers(0, 9, (4, 4)).astype(float)
+    np.fill_diagonal(learnt, 0.0)
+    exposure = np.array([120.0, 400.0, 60.0, 0.0])  # nobody held D: no move from it
+    twin.model.grade_moves = learnt.astype(int).tolist()
+    twin.model.grade_exposure = exposure.tolist()
+    engine = government.grade_values(learnt, exposure, np.array(twin.model.p.grade_sales_loss),
+                                     b.discount_rate, b.horizon_years)
+    assert_same(engine, twin.model.grade_values(), "grade values")
+    assert (np.diff(engine) > 0).all()  # worse grades cost more
+    twin.model.learn_grade_values()
+    assert_same(engine, twin.model.grade_value, "learnt in December")
+    assert twin.model.grade_exposure == [0.0] * 4 and not np.any(twin.model.grade_moves)

@@ -17,7 +17,8 @@ from simcity_quality.scenario.plan_levers import (
 # the levers issue 16 names, with their plan sections
 EXPECTED = {
     "rewards": "§4.2", "fee_waivers": "§4.2", "procurement": "§3.1", "key_projects": "§3.4",
-    "permits": "§3.3", "targeting": "§3.3", "inspections": "§3.3, §4.4", "penalties": "§4.4",
+    "permits": "§3.3", "targeting": "§3.3", "sanction_ladder": "§4.4",
+    "inspections": "§3.3, §4.4", "penalties": "§4.4",
     "campaigns": "§4.5", "construction_supervision": "§2.2.2, §3.3",
     "demonstration_contests": "§3.2",
 }
@@ -83,7 +84,7 @@ def test_high_is_a_multiple_capped_at_the_bound_or_a_natural_extreme(plan):
     for capped in ("policy.fees.fee_waiver_share", "policy.subsidy.interest_subsidy_rate",
                    "policy.inspection.revocation_probability",
                    "policy.procurement.preference_share",
-                   "policy.construction.supervision_share", "policy.inspection.watched_share"):
+                   "policy.construction.supervision_share"):
         assert high[capped] == 1.0, capped  # a share or probability: at most 1
     assert high["policy.inspection.targeting"] == "tiered"
     assert high["policy.construction.targeting"] == "tiered"
@@ -103,7 +104,8 @@ def test_off_is_zero_or_the_status_quo_for_levers_the_city_had_before(plan):
     assert off["policy.fees.fee_waiver_share"] == 0
     assert off["policy.subsidy.interest_subsidy_rate"] == 0
     # a key that matters only with its lever on keeps the plan's value
-    assert off["policy.inspection.watched_share"] == plan.get("policy.inspection.watched_share")
+    assert off["policy.procurement.price_premium"] == plan.get("policy.procurement.price_premium")
+    assert off["policy.inspection.sanctions"] == "flat"
     assert all(k.high == MULTIPLE for k in plan_lever("rewards").keys)
 
 
