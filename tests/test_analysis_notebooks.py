@@ -132,6 +132,26 @@ def _firm(firm_id, steps, over=None):
     return [{"id": firm_id, "step": s, **(over or {}).get(s, {})} for s in steps]
 
 
+def test_inspections_by_grade_read_the_grade_at_the_months_start():
+    # firm 1 is at grade B in January and C from February on (its end-of-month grade), inspected
+    # in February (counted at B, its grade at the month's start) and in March (at C), failing in
+    # March and counterfeiting from March; firm 2 stays at A, inspected once
+    grade1 = {1: 1, **{s: 2 for s in range(2, 13)}}
+    rows = _firm(1, range(1, 13), {s: {"grade": grade1[s], "counterfeit": s >= 3,
+                                       **({"inspected": True} if s == 2 else {}),
+                                       **({"inspected": True, "failed": True} if s == 3 else {})}
+                                   for s in range(1, 13)})
+    rows += _firm(2, range(1, 13), {s: {"grade": 0, **({"inspected": True} if s == 5 else {})}
+                                    for s in range(1, 13)})
+    t = firms.inspections_by_group(panels.FirmPanel(_months(rows), model=None))
+    g = t[t["grouping"] == "grade"].set_index("group")
+    assert g["inspections"].to_dict() == {"A": 1, "B": 1, "C": 1}
+    assert g["firm_months"].to_dict() == {"A": 12, "B": 2, "C": 10}
+    assert (g.loc["C", "failure_rate"], g.loc["B", "failure_rate"]) == (1.0, 0.0)
+    assert g.loc["C", "counterfeiting"] == 1.0 and g.loc["A", "counterfeiting"] == 0.0
+    assert g.loc["B", "counterfeiting"] == 0.0
+
+
 def test_pick_firms_chooses_by_the_rules_not_by_id():
     rows = [
         # two caught counterfeiters: 7 counterfeited longer than 3

@@ -5,15 +5,18 @@ inspected, firms worth following, and one firm's story tied to the rules (docs/O
 import numpy as np
 import pandas as pd
 
+from ..categories import GRADES
 from ..engine.kpis import pass_probability
 from ..experiments.firms import FirmPanel
 
 
 def inspections_by_group(panel: FirmPanel) -> pd.DataFrame:
     """Who the city inspected over the run: for the watched and normal tiers of the quality
-    file, and for title holders and others (as at the start of each month), the number of
-    inspections, their share of all inspections, the firm-months in the group, inspections per
-    firm and year, and the share of those inspections that failed (§3.3, §7.5)."""
+    file, for its published grades (where the panel has them) and for title holders and others
+    (as at the start of each month), the number of inspections, their share of all
+    inspections, the firm-months in the group, inspections per firm and year, the share of
+    those inspections that failed, and the share of the group's firm-months counterfeiting
+    (§3.3, §7.5)."""
     m = panel.months
     # the group a firm-month belongs to, as seen when the city chose whom to inspect
     m = m.assign(
@@ -24,6 +27,8 @@ def inspections_by_group(panel: FirmPanel) -> pd.DataFrame:
         "quality file": np.where(m["watched_at"], "watched", "normal"),
         "title": np.where(m["tier_at_start"] != "none", "title holder", "no title"),
     }
+    if "grade" in m:
+        groups["grade"] = np.array(GRADES)[_grade_before(m)]
     total = int(m["inspected"].sum())
     for kind, labels in groups.items():
         for label in sorted(set(labels)):
@@ -35,8 +40,16 @@ def inspections_by_group(panel: FirmPanel) -> pd.DataFrame:
                          "inspections_per_firm_year": 12 * n_insp / sel.sum() if sel.any()
                          else np.nan,
                          "failure_rate": float(m.loc[sel & m["inspected"], "failed"].mean())
-                         if n_insp else np.nan})
+                         if n_insp else np.nan,
+                         "counterfeiting": float(m.loc[sel, "counterfeit"].mean())})
     return pd.DataFrame(rows)
+
+
+def _grade_before(m: pd.DataFrame) -> np.ndarray:
+    """Each firm's published grade (0-3, A-D) at the start of its month: its end-of-month grade
+    the month before; in its first month, that month's."""
+    prev = m.groupby("id", sort=False)["grade"].shift(1)
+    return prev.fillna(m["grade"]).astype(int).to_numpy()
 
 
 def _watched_before(m: pd.DataFrame) -> np.ndarray:
