@@ -249,7 +249,8 @@ LEAVES |= {f for cls_name in ("DecisionParameters", "ProductionParameters", "Exi
                                   cls_name).__annotations__.items()
            if kind is not bool}  # flags are not scaled
 GROUPS |= {f for f in importlib.import_module("simcity_quality.engine.parameters")
-           .TitleTable._fields if f != "iso_required"} | {"exit_hazard"}
+           .TitleTable._fields if f not in ("iso_required", "open_round")} | {"exit_hazard"}
+# (flags per tier, iso_required and open_round, are not scaled)
 
 
 @dataclass

@@ -19,6 +19,16 @@ from simcity_quality import validation as v
 ROOT = Path(__file__).resolve().parents[1]
 
 # why ISO 9001 spreads fast in the model (read in the code; the "high" and "fast" readings)
+BRAND_TRACE = (
+    "Re-run on the title contests (issue 17: recommendation, the field's cut-off, the "
+    "own_score belief): the verdict is unchanged. Traced: an application is still its own "
+    "binary logit of its net payoff in units of 1 % of the firm's output "
+    "(behaviour.investment_utilities, decide), and for the firms eligible for China Famous "
+    "Brand (ISO 9001, grade B or better, capability 3) the reward's part of that payoff is "
+    "small against the unit and the brand premium, so applications follow the logit's noise "
+    "more than the prize; under own_score the reward moves only firms whose score is near or "
+    "above the cut-off. The national surge also came with local bureaus recommending more "
+    "candidates, which the model holds fixed (awards.recommendations). ")
 ISO_TRACE = (
     "Traced: a firm's ISO payoff is the ISO premium on its output over its horizon less the "
     "certification body's fee (behaviour.investment_utilities), and for the median small firm "
@@ -56,7 +66,8 @@ MEANING = {
                "yuan spent on rewards is affected little; but the model probably understates "
                "how many firms rewards pull into the title race and the upgrades they make to "
                "qualify, so treat its answers on reward levels (e.g. the lowest reward meeting "
-               "the product-quality targets) as conservative on participation.",
+               "the product-quality targets) as conservative on participation."
+               " " + BRAND_TRACE.rstrip(),
         "high": "The model's firms apply {value:+.0%} more for China Famous Brand titles when "
                 "the plan's support starts, more than twice the national rise of 58.9 %: it "
                 "probably overstates how many firms rewards pull into the title race.",
