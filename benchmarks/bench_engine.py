@@ -23,6 +23,7 @@ Usage: ``python benchmarks/bench_engine.py [--quick] [--repeat N] [--previous RE
 import argparse
 import gc
 import importlib
+import inspect
 import shutil
 import subprocess
 import sys
@@ -143,10 +144,17 @@ def compare_references(rev: str, sc, sizes, repeat: int, months: int) -> None:
         print(f"\nMesa reference of {rev} against today's (run time per firm-month, best of "
               f"{repeat}, alternating):")
         print(f"{'firms':>8} {'previous ns':>12} {'today ns':>10} {'previous/today':>15}")
+        takes_firms = "firms" in inspect.signature(old_cls).parameters
         for firms in sizes:
             best_old = best_new = float("inf")
             for _ in range(repeat):
-                old = lambda seed, n=firms: old_cls(old_sc, seed=seed, firms=n)  # noqa: E731
+                if takes_firms:  # before the resolution rename: the model scaled the city
+                    old = lambda seed, n=firms: old_cls(old_sc, seed=seed, firms=n)  # noqa: E731
+                else:  # since: a miniature city of n firms, as today's is built
+                    small_sc = importlib.import_module(
+                        "simcity_quality_previous.experiments.equivalence").small_city(
+                        old_sc, firms)
+                    old = lambda seed, s=small_sc: old_cls(s, seed=seed)  # noqa: E731
                 best_old = min(best_old, timed(old, 1)[1])
                 best_new = min(best_new, timed(city_of(ReferenceCityModel, sc, firms), 1)[1])
             per = firms * months / 1e9
