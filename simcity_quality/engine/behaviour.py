@@ -146,15 +146,17 @@ def _counterfeit_and_penalty(pop, lv, sc, grade_value=None) -> tuple[np.ndarray,
 
 
 @jit(inline=True)
-def upgrade_grade_value(f: FirmArrays, i: int, p: DecisionParameters) -> float:
-    """What a quality upgrade is worth to firm ``i`` through its published grade (million
-    yuan over its horizon): under its belief of an inspection a year, the fall in its failure
-    chance (``logistic(capability)`` before and after ``upgrade_gain``) times the present value
-    it would lose by falling a grade (``p.grade_value``), times its output and horizon."""
-    worse = min(f.grade[i] + 1, WORST_GRADE)
-    drop = p.grade_value[worse] - p.grade_value[f.grade[i]]
-    safer = _logistic(f.capability[i] + p.upgrade_gain) - _logistic(f.capability[i])
-    return f.belief[i] * safer * drop * max(f.output[i], 0.0) * p.horizon_years
+def upgrade_grade_value(grade: int, capability: float, belief: float, output: float,
+                        p: DecisionParameters) -> float:
+    """What a quality upgrade is worth to a firm through its published grade ``grade`` (million
+    yuan over its horizon): under its ``belief`` of an inspection a year, the fall in its
+    failure chance (``logistic(capability)`` before and after ``upgrade_gain``) times the present
+    value it would lose by falling a grade (``p.grade_value``), times its ``output`` and horizon.
+    It takes the firm's numbers, not its arrays (engine/jit.py)."""
+    worse = min(grade + 1, WORST_GRADE)
+    drop = p.grade_value[worse] - p.grade_value[grade]
+    safer = _logistic(capability + p.upgrade_gain) - _logistic(capability)
+    return belief * safer * drop * max(output, 0.0) * p.horizon_years
 
 
 @jit(inline=True)
@@ -252,7 +254,8 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if cash >= (1.0 - _upgrade_loan_share(key_project, credit, p)) * cost_up:
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
                          + _key_project_subsidy(key_project, credit, p, cost_up)
-                         + upgrade_grade_value(f, i, p)) / unit  # the grade kept (§3.3)
+                         + upgrade_grade_value(grade, capability, belief, output, p)
+                         ) / unit  # the grade kept (§3.3)
 
     # international standards (§2.2.1b), with a pull towards what the sector does
     cost_intl = p.intl_cost * out

@@ -458,7 +458,8 @@ def test_the_grade_kept_weighs_on_the_upgrade_alike(sc):
     lv = sc.levers_for(YEAR)
     p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE)
     f = pop.arrays()
-    got = np.array([behaviour.upgrade_grade_value(f, i, p) for i in range(pop.n_slots)])
+    got = np.array([behaviour.upgrade_grade_value(f.grade[i], f.capability[i], f.belief[i],
+                                                  f.output[i], p) for i in range(pop.n_slots)])
     ref = np.array([twin.firms[s].upgrade_grade_value() for s in range(pop.n_slots)])
     assert_same(got, ref, "the grade's value of an upgrade")
     i = int(np.flatnonzero(pop.grade == 1)[0])
