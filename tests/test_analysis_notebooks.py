@@ -150,6 +150,16 @@ def test_inspections_by_grade_read_the_grade_at_the_months_start():
     assert (g.loc["C", "failure_rate"], g.loc["B", "failure_rate"]) == (1.0, 0.0)
     assert g.loc["C", "counterfeiting"] == 1.0 and g.loc["A", "counterfeiting"] == 0.0
     assert g.loc["B", "counterfeiting"] == 0.0
+    # the sanctions: firm 1's failed March inspection cost it 30,000 yuan and was sanctioned
+    rows[2].update(paid_at_inspection_yuan=30_000.0, file_sanctioned=True)
+    for r in rows:
+        r.setdefault("paid_at_inspection_yuan", 0.0)
+        r.setdefault("file_sanctioned", False)
+    g = firms.inspections_by_group(panels.FirmPanel(_months(rows), model=None))
+    g = g[g["grouping"] == "grade"].set_index("group")
+    assert g.loc["C", "paid_per_inspection_yuan"] == 30_000.0
+    assert (g.loc["C", "sanctioned_share"], g.loc["B", "sanctioned_share"]) == (1.0, 0.0)
+    assert g["revocations"].sum() == 0
 
 
 def test_pick_firms_chooses_by_the_rules_not_by_id():

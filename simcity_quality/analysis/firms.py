@@ -15,8 +15,8 @@ def inspections_by_group(panel: FirmPanel) -> pd.DataFrame:
     file, for its published grades (where the panel has them) and for title holders and others
     (as at the start of each month), the number of inspections, their share of all
     inspections, the firm-months in the group, inspections per firm and year, the share of
-    those inspections that failed, and the share of the group's firm-months counterfeiting
-    (§3.3, §7.5)."""
+    those inspections that failed, the share of the group's firm-months counterfeiting, and
+    the sanctions its inspections brought (:func:`_sanctions`; §3.3, §4.4, §7.5)."""
     m = panel.months
     # the group a firm-month belongs to, as seen when the city chose whom to inspect
     m = m.assign(
@@ -41,8 +41,26 @@ def inspections_by_group(panel: FirmPanel) -> pd.DataFrame:
                          else np.nan,
                          "failure_rate": float(m.loc[sel & m["inspected"], "failed"].mean())
                          if n_insp else np.nan,
-                         "counterfeiting": float(m.loc[sel, "counterfeit"].mean())})
+                         "counterfeiting": float(m.loc[sel, "counterfeit"].mean()),
+                         **_sanctions(m, sel, n_insp)})
     return pd.DataFrame(rows)
+
+
+def _sanctions(m: pd.DataFrame, sel: np.ndarray, n_insp: int) -> dict:
+    """What the group's inspections cost it (§4.4): the mean paid at an inspection (fines and
+    criminal costs, yuan), the share of inspections the quality file records as sanctioned (a
+    fine, revocation or referral) and the licences revoked; NaN where the panel lacks them."""
+    insp = sel & m["inspected"].to_numpy(dtype=bool)
+    out = {}
+    for key, column, how in (("paid_per_inspection_yuan", "paid_at_inspection_yuan", "mean"),
+                             ("sanctioned_share", "file_sanctioned", "mean"),
+                             ("revocations", "revoked", "sum")):
+        if column not in m or not n_insp:
+            out[key] = np.nan
+            continue
+        values = m.loc[insp if how == "mean" else sel, column].astype(float)
+        out[key] = float(values.mean() if how == "mean" else values.sum())
+    return out
 
 
 def _grade_before(m: pd.DataFrame) -> np.ndarray:
