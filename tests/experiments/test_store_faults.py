@@ -21,6 +21,9 @@ PLAN = ROOT / "scenarios" / "the_plan.toml"
 REWARD = "policy.rewards.city_provincial_award"
 GRID = f"{REWARD}=0,25000,50000,75000,100000,125000"
 SMALL = ["-r", "5", "--resolution", "1000", "--executor", "serial", "--batch-size", "1"]
+# serial, committed run by run, and long enough (120 runs, several seconds) that an interrupt
+# sent after the first commits lands part-way however fast the engine has become
+INTERRUPTED = ["-r", "20", "--resolution", "1000", "--executor", "serial", "--batch-size", "1"]
 # long enough (a few seconds on two workers) to be caught part-way
 LONG = ["-r", "20", "--resolution", "5000", "--batch-size", "2"]
 DEADLINE = 120  # seconds any wait below may take
@@ -70,6 +73,13 @@ def same_data(a: Path, b: Path) -> None:
 def whole_small(tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("whole") / "small"
     assert subprocess.run(command(store, SMALL), capture_output=True).returncode == 0
+    return store
+
+
+@pytest.fixture(scope="module")
+def whole_interrupted(tmp_path_factory) -> Path:
+    store = tmp_path_factory.mktemp("whole") / "interrupted"
+    assert subprocess.run(command(store, INTERRUPTED), capture_output=True).returncode == 0
     return store
 
 
@@ -213,15 +223,16 @@ def test_a_killed_worker_is_one_paragraph_naming_the_resume_command(tmp_path, wh
     same_data(store, whole_long)
 
 
-def test_ctrl_c_keeps_the_committed_runs_and_says_how_to_resume(tmp_path, whole_small):
+def test_ctrl_c_keeps_the_committed_runs_and_says_how_to_resume(tmp_path, whole_interrupted):
     store = tmp_path / "interrupted"
-    proc = start(store, SMALL)
+    proc = start(store, INTERRUPTED)
     until(lambda: markers(store) >= 2, "two committed batches")
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
-    assert code == 130 and "Traceback" not in err
+    assert code == 130 and "Traceback" not in err, (code, err, markers(store))
     assert "interrupted." in err and "--resume" in err and "runs are committed" in err
     state = json.loads((store / "manifest.json").read_text())
     assert state["finished"] is None
-    assert subprocess.run(command(store, SMALL, "--resume"), capture_output=True).returncode == 0
-    same_data(store, whole_small)
+    assert subprocess.run(command(store, INTERRUPTED, "--resume"),
+                          capture_output=True).returncode == 0
+    same_data(store, whole_interrupted)
