@@ -36,9 +36,16 @@ def command(store, size, *extra):
             "--seed", "9", "-q", *size, "-o", str(store), *extra]
 
 
+def _interruptible() -> None:
+    """In the child before it starts: SIGINT at its default, as at a terminal. A shell without
+    job control starts background commands with SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler, so a test run that way could not interrupt the sweep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(store, size, *extra):
     return subprocess.Popen(command(store, size, *extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
 
 
 def until(condition, what: str, deadline: float = DEADLINE):
