@@ -299,13 +299,24 @@ def _processes(batches, args, call, n_workers):
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=end_with,
                                initargs=(os.getpid(),))
     clean = False
+    pending = {}
+
+    def submit(batch) -> str | None:
+        # a worker that died between two batches breaks the pool, and the next submit raises
+        # what result() would have: both are the same lost worker
+        try:
+            pending[pool.submit(run_batch, *args, _plain(batch), *call)] = batch
+        except BrokenProcessPool:
+            return f"before point {batch[0][0]} replication {batch[0][1]} could start"
+        return None
+
     try:
-        pending = {}
         queue = iter(batches)
+        lost = None
         # keep a bounded number of tasks in flight, so memory stays flat
         for batch in queue:
-            pending[pool.submit(run_batch, *args, _plain(batch), *call)] = batch
-            if len(pending) >= 2 * n_workers:
+            lost = submit(batch)
+            if lost or len(pending) >= 2 * n_workers:
                 break
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -314,12 +325,16 @@ def _processes(batches, args, call, n_workers):
                 try:
                     result = fut.result()
                 except BrokenProcessPool:
-                    raise _WorkerLost(f"while running point {batch[0][0]} replication "
-                                      f"{batch[0][1]} and {len(batch) - 1} runs more") from None
+                    lost = lost or (f"while running point {batch[0][0]} replication "
+                                    f"{batch[0][1]} and {len(batch) - 1} runs more")
+                    continue
+                # a batch that finished before the worker was lost is still committed
                 yield batch, result
-                nxt = next(queue, None)
+                nxt = None if lost else next(queue, None)
                 if nxt is not None:
-                    pending[pool.submit(run_batch, *args, _plain(nxt), *call)] = nxt
+                    lost = submit(nxt)
+        if lost:
+            raise _WorkerLost(lost)
         clean = True
     finally:
         # on an error or interruption, do not wait for batches whose results are not wanted

@@ -1,5 +1,6 @@
 """Experiments: designs, executors (bit-identical), the resumable store, failures, refusals."""
 
+import importlib
 import json
 import os
 import signal
@@ -15,7 +16,8 @@ import pytest
 import simcity_quality as sq
 from simcity_quality.errors import SimcityQualityError
 from simcity_quality.experiments import designs
-from simcity_quality.experiments.sweep import _tasks
+from simcity_quality.experiments.integrity import inspect_store
+from simcity_quality.experiments.sweep import SweepInterrupted, _tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "scenarios" / "the_plan.toml"
@@ -109,6 +111,50 @@ def test_runs_are_ordered_replication_major_so_a_prefix_covers_the_design(plan):
 
 
 # --- executors ---------------------------------------------------------------------------
+
+class _PoolThatBreaksBetweenBatches:
+    """A process pool that runs its first ``good`` batches in this process, then behaves as a
+    pool whose worker was killed while it was idle: ``submit`` itself raises."""
+
+    good = 2
+
+    def __init__(self, *args, **kwargs):
+        self.submitted = 0
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.submitted >= self.good:
+            raise BrokenProcessPool("A child process terminated abruptly")
+        self.submitted += 1
+        fut = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def test_a_worker_lost_between_batches_stops_the_sweep_with_the_resume_paragraph(
+        plan, tmp_path, monkeypatch):
+    sweep_module = importlib.import_module("simcity_quality.experiments.sweep")
+    monkeypatch.setattr(sweep_module, "ProcessPoolExecutor", _PoolThatBreaksBetweenBatches)
+    kw = dict(replications=2, seed=5, resolution=200, progress=False, batch_size=1)
+    with pytest.raises(SweepInterrupted) as stopped:
+        sq.sweep(plan, small_design(), store=tmp_path / "s", executor="processes", workers=1,
+                 command="simcity-quality sweep plan.toml", **kw)
+    said = str(stopped.value)
+    assert "a worker process ended abruptly" in said and "could start" in said
+    assert "simcity-quality sweep plan.toml --resume" in said
+    kept = inspect_store(tmp_path / "s")
+    assert kept.committed_runs == 2 and kept.state() == "interrupted"  # the two it ran: kept
+    monkeypatch.undo()
+    resumed = sq.sweep(plan, small_design(), store=tmp_path / "s", executor="serial",
+                       resume=True, **kw)
+    whole = sq.sweep(plan, small_design(), store=tmp_path / "w", executor="serial", **kw)
+    pd.testing.assert_frame_equal(resumed.finals, whole.finals)
+
 
 @pytest.mark.slow
 def test_executors_give_bit_identical_results(plan, tmp_path):
