@@ -16,7 +16,7 @@ import numpy as np
 from ..categories import GRADES, SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
-from .jit import jit
+from .jit import bincount_weights, jit
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .population import KEY_INDUSTRY_CODES, Population, sector_limits
@@ -166,16 +166,21 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
     if insp.exempt_award_holders:
         eligible &= pop.tier == 0
     counts = np.zeros(pop.n_slots, dtype=np.int64)
+    base = np.zeros(pop.n_slots)  # uniform values, nothing added
 
     def draw(mask, k):
+        if k <= 0:  # nobody to draw (top_members would draw no uniform either)
+            return
         slots = np.flatnonzero(mask & (counts == 0))
-        counts[slots] += top_members(slots, pop.weight, k, np.zeros(pop.n_slots), 0.0,
+        counts[slots] += top_members(slots, pop.weight, k, base, 0.0,
                                      lambda codes: keys(1, codes)[0], normal=False)
 
     if insp.targeting == "tiered":
         weights = [float(getattr(insp.grade_inspection_weight, g)) for g in GRADES]
-        members = [float(pop.weight[eligible & (pop.grade == g)].sum())
-                   for g in range(len(GRADES))]
+        # whole-number weights: the sums by grade are exact in any order
+        by_grade = bincount_weights(pop.grade, np.where(eligible, pop.weight, 0.0),
+                                    len(GRADES))
+        members = [float(x) for x in by_grade]
         quotas = grade_quotas(k, members, weights)
         for g in range(len(GRADES) - 1, -1, -1):  # the worst grade first
             draw(eligible & (pop.grade == g), quotas[g])

@@ -216,6 +216,14 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
         candidates = np.flatnonzero(value >= kth)
     else:
         candidates = np.arange(slots.size)
+    if w[candidates].max() == 1:
+        # agents of one member each (every agent at full resolution) have no next member to
+        # draw: the heap would pop the ``take`` best values, ties to the lower index, which a
+        # stable sort gives without a Python object per candidate
+        best = candidates[np.argsort(-value[candidates], kind="stable")[:take]]
+        counts[best] = 1
+        last = float(value[best[-1]])
+        return (counts, last) if with_cutoff else counts
     # the heap and the tallies in Python numbers (the same values): cheaper than numpy scalars
     js = candidates.tolist()
     heap = list(zip((-value[candidates]).tolist(), js, v[candidates].tolist(), strict=True))
