@@ -21,6 +21,7 @@ import numpy as np
 
 from ..categories import EFFORTS, EXCELLENT, FAIL, HIDDEN, SIZES
 from ..scenario import Levers, Scenario
+from .parameters import frozen, once
 from .resolution import field_names, thinning
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
@@ -68,6 +69,17 @@ def create_contractors(sc: Scenario, agents: int, rng: np.random.Generator,
                        clean_works=np.zeros(k, dtype=np.int16))
 
 
+def _tables(c) -> dict[str, np.ndarray]:
+    """``construction``'s numbers by effort and by size class, as arrays (built once per
+    scenario, :func:`~.parameters.once`)."""
+    return {"effort_shift": frozen([getattr(c.effort_shift, e) for e in EFFORTS]),
+            "excellence_rating": frozen([getattr(c.excellence_rating, e) for e in EFFORTS]),
+            "effort_cost": frozen([getattr(c.effort_cost, e) for e in EFFORTS]),
+            "work_value_million": frozen([getattr(c.work_value_million, s) for s in SIZES]),
+            "works_per_year": frozen([getattr(c.works_per_year, s) for s in SIZES]),
+            "split": frozen([1.0 - c.large_project_share, c.large_project_share])}
+
+
 def supervision_share(con: Contractors, lv: Levers) -> np.ndarray:
     """Share of each contractor's works the station follows (tiered: watched ones more)."""
     cl = lv.construction
@@ -81,8 +93,9 @@ def outcome_probabilities(con: Contractors, lv: Levers, sc: Scenario,
                           effort: np.ndarray) -> np.ndarray:
     """Per contractor, the chances (fail, hidden, excellent, plain pass) of one work."""
     c = sc.construction
-    shift = np.array([getattr(c.effort_shift, e) for e in EFFORTS])[effort]
-    rating = np.array([getattr(c.excellence_rating, e) for e in EFFORTS])[effort]
+    tb = once(c, _tables)
+    shift = tb["effort_shift"][effort]
+    rating = tb["excellence_rating"][effort]
     q = 1.0 / (1.0 + np.exp(con.capability + shift))  # chance of a defect
     remaining = q * (1.0 - supervision_share(con, lv) * c.correction_share)
     fail = remaining * c.acceptance_detection
@@ -103,18 +116,18 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
     """
     c, cl = sc.construction, lv.construction
     utilities = np.full((len(EFFORTS), con.size.shape[0]), np.nan)
-    reviewing = np.flatnonzero(u < c.review_rate)
+    reviewing = (u < c.review_rate).nonzero()[0]
     if reviewing.size == 0:
         return utilities
     gumbel = gumbel[:, reviewing]
     con_all, con = con, con.take(reviewing)  # only reviewing contractors are computed
-    value = (np.array([getattr(c.work_value_million, s) for s in SIZES])[con.size]
-             * YUAN_PER_MILLION)
+    tb = once(c, _tables)
+    value = tb["work_value_million"][con.size] * YUAN_PER_MILLION
     s_corr = supervision_share(con, lv) * c.correction_share
     # all efforts at once: rows are efforts, columns reviewing contractors
-    shift = np.array([[getattr(c.effort_shift, e)] for e in EFFORTS])
-    rating = np.array([[getattr(c.excellence_rating, e)] for e in EFFORTS])
-    effort_cost = np.array([[getattr(c.effort_cost, e)] for e in EFFORTS])
+    shift = tb["effort_shift"][:, None]
+    rating = tb["excellence_rating"][:, None]
+    effort_cost = tb["effort_cost"][:, None]
     q = 1.0 / (1.0 + np.exp(con.capability + shift))  # chance of a defect
     remaining = q * (1.0 - s_corr)
     fail = remaining * c.acceptance_detection
@@ -151,10 +164,11 @@ def draw_works(con: Contractors, lv: Levers, sc: Scenario,
     outcome is the same as independent Poisson counts per cell, drawn in one call.
     """
     c = sc.construction
-    rate = (np.array([getattr(c.works_per_year, s) for s in SIZES])[con.size] * con.weight
+    tb = once(c, _tables)
+    rate = (tb["works_per_year"][con.size] * con.weight
             / MONTHS_PER_YEAR)  # an agent's works are those of every contractor it stands for
     p = outcome_probabilities(con, lv, sc, con.effort)
-    split = np.array([1.0 - c.large_project_share, c.large_project_share])
+    split = tb["split"]
     counts = rng.poisson(rate[:, None, None] * split[None, :, None] * p[:, None, :])
     supervised = rng.binomial(counts.sum(axis=(1, 2)), supervision_share(con, lv))
     return counts, supervised

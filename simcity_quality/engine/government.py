@@ -19,6 +19,7 @@ from . import quality_file
 from .jit import bincount_weights, jit
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
+from .parameters import frozen, once
 from .population import KEY_INDUSTRY_CODES, Population, sector_limits
 from .resolution import (
     MEMBER_BITS,
@@ -99,11 +100,11 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     n = pop.n_slots
     chance = np.where(pop.alive, national_sampling_chance(pop, month, sc), 0.0)
     sampled = binomial_members(u, pop.weight, chance)
-    owner, code = members(sampled, np.flatnonzero(sampled))
+    owner, code = members(sampled, sampled.nonzero()[0])
     ok = uniforms(1, code)[0] < pass_probability(
         pop.capability[owner], pop.counterfeit[owner], sc.behaviour.counterfeit_pass_factor)
     passed = count_by_owner(owner, ok, n)
-    single = np.flatnonzero((sampled > 0) & (pop.weight == 1))  # firms simulated one each
+    single = ((sampled > 0) & (pop.weight == 1)).nonzero()[0]  # firms simulated one each
     failed, next_id = split(pop, sampled - passed, next_id)
     pop.problem_until[failed] = month + sc.national.problem_memory_months
     regrade_national(pop, failed, moves)  # the national result reaches the city's file (§3.3)
@@ -171,12 +172,12 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
     def draw(mask, k):
         if k <= 0:  # nobody to draw (top_members would draw no uniform either)
             return
-        slots = np.flatnonzero(mask & (counts == 0))
+        slots = (mask & (counts == 0)).nonzero()[0]
         counts[slots] += top_members(slots, pop.weight, k, base, 0.0,
                                      lambda codes: keys(1, codes)[0], normal=False)
 
     if insp.targeting == "tiered":
-        weights = [float(getattr(insp.grade_inspection_weight, g)) for g in GRADES]
+        weights = once(insp.grade_inspection_weight, _by_grade)
         # whole-number weights: the sums by grade are exact in any order
         by_grade = bincount_weights(pop.grade, np.where(eligible, pop.weight, 0.0),
                                     len(GRADES))
@@ -190,6 +191,11 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
     inspected = np.zeros(pop.n_slots, dtype=bool)
     inspected[slots] = True
     return inspected, next_id
+
+
+def _by_grade(record) -> list[float]:
+    """The record's number for each grade, A first."""
+    return [float(getattr(record, g)) for g in GRADES]
 
 
 def regrade(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
@@ -288,7 +294,7 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     ``moves``, :func:`count_moves`).
     """
     insp = lv.inspection
-    idx = np.flatnonzero(inspected)
+    idx = inspected.nonzero()[0]
     u = uniforms(4, idx)
     pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
                                  sc.behaviour.counterfeit_pass_factor)
@@ -507,11 +513,25 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     conditions."""
     cap = pop.capability if capability is None else capability
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
-    min_capability = np.array([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])])
-    iso_required = np.array([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])])
+    min_capability, iso_required, _ = once(aw, _title_conditions)
+    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & standing(
+        pop, aw)
+
+
+def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per tier (index 0: no title), the minimum capability and whether ISO 9001 is
+    required; and the worst published grade a title holder may have (0..3 = A..D)."""
+    return (frozen([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])]),
+            frozen([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])]),
+            GRADES.index(aw.max_grade))
+
+
+def standing(pop: Population, aw) -> np.ndarray:
+    """The titles' conditions on the quality file (:func:`title_eligible`): no failed national
+    spot check in the last ``clean_record_months`` and a published grade no worse than
+    ``max_grade``."""
     clean = ~quality_file.within(pop.file_national_failed, aw.clean_record_months)
-    graded = pop.grade <= GRADES.index(aw.max_grade)
-    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & clean & graded
+    return clean & (pop.grade <= once(aw, _title_conditions)[2])
 
 
 def field_cutoffs(pop: Population, aw) -> np.ndarray:
@@ -588,8 +608,8 @@ def review_titles(pop: Population, sc: Scenario, month: int,
     ok = title_eligible(pop, pop.tier, aw)
     if open_round is not None:
         ok &= np.asarray(open_round)[pop.tier]
-    out = TitleReview(np.flatnonzero(held & found), np.flatnonzero(due & ~ok),
-                      np.flatnonzero(due & ok))
+    out = TitleReview((held & found).nonzero()[0], (due & ~ok).nonzero()[0],
+                      (due & ok).nonzero()[0])
     lost = np.concatenate([out.withdrawn, out.lapsed])
     pop.tier[lost] = 0
     pop.title_expires[lost] = -1
@@ -627,7 +647,7 @@ def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: L
         eligible = applicants & title_eligible(pop, t, aw) & is_open
         k = stochastic_round(getattr(aw.recommendations if by_cutoff else aw.quota, TIERS[t]),
                              u[t - 1])
-        slots = np.flatnonzero(eligible)
+        slots = eligible.nonzero()[0]
 
         def member_u(codes, row=t - 1):
             return noise(row + 1, codes)[row]
@@ -671,10 +691,16 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     no contender)."""
     top = len(TIERS) - 1
     nxt = np.minimum(pop.tier + 1, top).astype(np.int64)
-    now = title_eligible(pop, nxt, aw)
-    after = title_eligible(pop, nxt, aw, capability=pop.capability + upgrade_gain)
-    score = np.where(now, judging_base(pop, aw),
-                     judging_base(pop, aw, capability=pop.capability + upgrade_gain))
+    # title_eligible and judging_base now and after the upgrade, their shared parts once
+    min_capability, iso_required, _ = once(aw, _title_conditions)
+    needs = min_capability[nxt]
+    conditions = (pop.iso9001 | ~iso_required[nxt]) & standing(pop, aw)
+    raised = pop.capability + upgrade_gain
+    now = (pop.capability >= needs) & conditions
+    after = (raised >= needs) & conditions
+    # each firm's score is judging_base's sum on the capability it is judged with
+    score = (np.where(now, pop.capability, raised) + aw.certification_bonus * pop.iso9001
+             + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
     bar = np.asarray(cutoff)[nxt]
     near = np.abs(score - bar) <= aw.judging_noise  # False where the bar is NaN
     return pop.alive & (pop.tier < top) & np.asarray(open_round)[nxt] & (now | after) & near
@@ -739,7 +765,7 @@ def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Unif
                 & (pop.grade <= GRADES.index(s.max_grade)))  # firms in good standing (§3.3)
     base = (s.priority_size_weight * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG))
             + s.priority_capability_weight * pop.capability)
-    slots = np.flatnonzero(eligible)
+    slots = eligible.nonzero()[0]
 
     def member_u(codes):
         return noise(1, codes)[0]

@@ -8,10 +8,10 @@ import numpy as np
 
 
 def _weighted_share(flag: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> float:
-    total = float(np.sum(weight, where=mask))
+    total = float(np.add.reduce(weight, where=mask))
     if total <= 0:
         return float("nan")
-    return float(np.sum(weight, where=mask & flag)) / total
+    return float(np.add.reduce(weight, where=mask & flag)) / total
 
 
 def pass_probability(capability: np.ndarray, counterfeit: np.ndarray,
@@ -28,10 +28,10 @@ def intl_standard_share(output, intl_std, alive) -> float:
 
 def factory_pass_rate(output, pass_prob, alive) -> float:
     """§2.2.1c: output-weighted expected pass rate of products leaving the factory."""
-    total = float(np.sum(output, where=alive))
+    total = float(np.add.reduce(output, where=alive))
     if total <= 0:
         return float("nan")
-    return float(np.sum(output * pass_prob, where=alive)) / total
+    return float(np.add.reduce(output * pass_prob, where=alive)) / total
 
 
 def spot_check_pass_rate(passed: int, sampled: int) -> float:
@@ -88,7 +88,8 @@ def share(flag, alive, firms=None) -> float:
     if firms is None:
         n = int(np.count_nonzero(alive))
         return float(np.count_nonzero(flag & alive)) / n if n else float("nan")
-    return ratio(float(np.sum(firms, where=alive & flag)), float(np.sum(firms, where=alive)))
+    return ratio(float(np.add.reduce(firms, where=alive & flag)),
+                 float(np.add.reduce(firms, where=alive)))
 
 
 def ratio(part: float, total: float) -> float:

@@ -83,7 +83,7 @@ class Tallies:
         sw, cw = service_firms.weight, contractors.weight
 
         def firms(mask, weight) -> int:
-            return int(round(float(np.sum(weight, where=mask))))
+            return int(round(float(np.add.reduce(weight, where=mask))))
 
         n = np.zeros(len(FIRM_COUNTS) + len(TIERS))
         _firm_counts(alive, w, pop.counterfeit, pop.watched, pop.iso9001, pop.ccc_required,

@@ -111,6 +111,35 @@ class ExitParameters(NamedTuple):
     entry_rate: float
 
 
+_ONCE: dict[tuple, tuple[object, object]] = {}
+
+
+def once(record, build, *args):
+    """``build(record, *args)``, made once per scenario record and kept while it is cached.
+
+    Scenario records are frozen, so a table built from one never changes; the monthly rules
+    read the same small tables (a number per category, tier or grade) every month, and
+    building one (a ``getattr`` per category and a new array) costs more than using it. The
+    cache holds the record itself, so its ``id`` cannot be reused by another record while
+    the entry lives. Arrays returned are shared: callers must not write into them (make
+    them read-only in ``build``).
+    """
+    key = (id(record), build, *args)
+    hit = _ONCE.get(key)
+    if hit is None or hit[0] is not record:
+        if len(_ONCE) >= 4096:  # many scenarios in one process: start again
+            _ONCE.clear()
+        hit = _ONCE[key] = (record, build(record, *args))
+    return hit[1]
+
+
+def frozen(values) -> np.ndarray:
+    """``np.array(values)``, read-only (a table :func:`once` shares)."""
+    out = np.array(values)
+    out.flags.writeable = False
+    return out
+
+
 def as_numbers(values):
     """``values`` (a record of this module, or an array) with each array as a tuple of the
     same numbers, for a compiled per-firm loop: numba counts the references to every array an

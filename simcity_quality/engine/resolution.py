@@ -57,7 +57,7 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
     (those of weight 0), the arrays growing when there are too few. ``next_id``: ids for the
     new agents if the state has an ``id`` field.
     """
-    agents = np.flatnonzero(counts > 0)
+    agents = (counts > 0).nonzero()[0]
     if agents.size == 0:
         return agents, next_id
     w = state.weight[agents].astype(np.int64)
@@ -93,10 +93,10 @@ def field_names(cls) -> tuple[str, ...]:
 
 def free_slots(state, k: int) -> np.ndarray:
     """``k`` slots of weight 0, growing every array of ``state`` when there are too few."""
-    free = np.flatnonzero(state.weight == 0)
+    free = (state.weight == 0).nonzero()[0]
     if free.size < k:
         grow(state, max(k - free.size, state.weight.size // 2))
-        free = np.flatnonzero(state.weight == 0)
+        free = (state.weight == 0).nonzero()[0]
     return free[:k]
 
 
@@ -118,7 +118,7 @@ def thinning(n_city: int, individual: np.ndarray, agents: int, rng: np.random.Ge
     simulated)."""
     weight = np.zeros(n_city)
     weight[individual] = 1.0
-    rest = np.flatnonzero(~individual)
+    rest = (~individual).nonzero()[0]
     m = agents - int(individual.sum())
     if rest.size == 0 or m >= rest.size:
         weight[rest] = 1.0
@@ -213,7 +213,7 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     # for every agent of the city each month
     if take < slots.size:
         kth = np.partition(value, -take)[-take]  # the take-th largest first member
-        candidates = np.flatnonzero(value >= kth)
+        candidates = (value >= kth).nonzero()[0]
     else:
         candidates = np.arange(slots.size)
     if w[candidates].max() == 1:
@@ -266,7 +266,7 @@ def members_reaching(slots: np.ndarray, counts: np.ndarray, base: np.ndarray, sp
     from scipy.special import ndtri
 
     out = np.zeros(slots.size, dtype=np.int64)
-    taken = np.flatnonzero(counts > 0)
+    taken = (counts > 0).nonzero()[0]
     if taken.size == 0:
         return out
     owner = np.repeat(taken, counts[taken])

@@ -80,7 +80,7 @@ def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: f
     adoption draws (row 0). Only reviewing non-adopters are computed.
     """
     sv, b, sl = sc.services, sc.behaviour, lv.services
-    cand = np.flatnonzero(~firms.standard & (firms.weight > 0) & (u_review < b.decision_rate))
+    cand = (~firms.standard & (firms.weight > 0) & (u_review < b.decision_rate)).nonzero()[0]
     adopted = np.zeros(firms.standard.shape[0], dtype=bool)
     chance = np.full(firms.standard.shape[0], np.nan)
     if cand.size == 0:
@@ -124,7 +124,7 @@ def demonstration_contest(firms: ServiceFirms, lv: Levers, sc: Scenario, u_round
     k = stochastic_round(lv.services.demonstration_titles_per_year, u_round)
     eligible = firms.standard & ~firms.demonstration & (firms.weight > 0)
     base = np.log10(np.maximum(firms.revenue, MIN_REVENUE_FOR_LOG))
-    slots = np.flatnonzero(eligible)
+    slots = eligible.nonzero()[0]
     spread = sc.services.judging_noise
 
     def member_u(codes):
