@@ -14,6 +14,7 @@ from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZE_INDEX, SIZE
 from ..scenario import Scenario
 from . import quality_file
 from .kpis import pass_probability
+from .parameters import frozen, once
 from .resolution import thinning
 from .shared import median_discharge_ratio, standard_limit
 
@@ -22,8 +23,12 @@ KEY_INDUSTRY_CODES = np.array([SECTOR_INDEX[s] for s in KEY_INDUSTRIES], dtype=n
 
 def sector_limits(sc: Scenario, year: int, new_source: bool) -> np.ndarray:
     """The COD limit in force in ``year`` by sector code, for existing or new sources
-    (:func:`~.shared.standard_limit`)."""
-    return np.array([standard_limit(sc.environment, s, year, new_source) for s in SECTORS])
+    (:func:`~.shared.standard_limit`; read-only, built once per year and kind of source)."""
+    return once(sc.environment, _sector_limits, year, new_source)
+
+
+def _sector_limits(env, year: int, new_source: bool) -> np.ndarray:
+    return frozen([standard_limit(env, s, year, new_source) for s in SECTORS])
 
 
 def sector_cod_coefficients(sc: Scenario) -> np.ndarray:
@@ -96,8 +101,22 @@ class Population:
         return pass_probability(self.capability, self.counterfeit, counterfeit_pass_factor)
 
     def arrays(self) -> "FirmArrays":
-        """The same arrays as a named tuple, which the compiled rules take (``f.cash[i]``)."""
-        return FirmArrays._make([getattr(self, name) for name in FirmArrays._fields])
+        """The same arrays as a named tuple, which the compiled rules take (``f.cash[i]``).
+
+        Kept until an array is replaced by another (the slots growing): several rules a month
+        take it, and gathering forty arrays each time costs more than their kernels' loops at
+        a thousand firms."""
+        cached = self.__dict__.get("_arrays")
+        if cached is None:
+            cached = FirmArrays._make([getattr(self, name) for name in FirmArrays._fields])
+            object.__setattr__(self, "_arrays", cached)
+        return cached
+
+    def __setattr__(self, name, value) -> None:
+        # a new array object makes the tuple of arrays stale (writing into one does not)
+        if self.__dict__.get(name) is not value:
+            self.__dict__.pop("_arrays", None)
+        object.__setattr__(self, name, value)
 
     def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write attribute values into the given slots (used for entrants)."""
@@ -146,21 +165,28 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     (``tables``: :func:`firm_tables` of ``sc``, built here if not given)."""
     c = sc.city
     tb = tables if tables is not None else firm_tables(sc)
+    # the draws in the order they have always been made, consecutive ones of a kind in one
+    # call (a generator's stream split in two is the same numbers as two calls of half the
+    # size; each call costs more than the draws when few firms enter)
+    u_class = rng.random((2, k))
+    z_firm = rng.standard_normal((2, k))
+    u_rest = rng.random((6, k))
+    z_rest = rng.standard_normal((3, k))
     # categorical draws by inverting the cumulative shares (Generator.choice's checks cost more
     # than the draw when few firms enter)
-    sector = _categorical(tb["sector_cdf"], rng.random(k))
-    size = _categorical(tb["size_cdf"], rng.random(k))
+    sector = _categorical(tb["sector_cdf"], u_class[0])
+    size = _categorical(tb["size_cdf"], u_class[1])
     med = tb["output_median"][size]
-    output = med * np.exp(c.output_sigma * rng.standard_normal(k))
+    output = med * np.exp(c.output_sigma * z_firm[0])
     cap_mean = tb["capability_mean"][size]
-    capability = cap_mean + capability_shift + c.capability_sd * rng.standard_normal(k)
+    capability = cap_mean + capability_shift + c.capability_sd * z_firm[1]
     intl_p = tb["intl_standard_share"][size]
     iso_p = tb["iso9001_share"][size]
     credit_p = tb["credit_access"][size]
     ccc_required = tb["ccc_required"][sector]
     # titles: large firms first; shares are of all firms
     tier = np.zeros(k, dtype=np.int8)
-    u_tier = rng.random(k)
+    u_tier = u_rest[0]
     weight = tb["title_holder_size_weight"][size]  # larger firms hold titles far more often
     weight = weight / weight.mean()
     cum = 0.0
@@ -169,11 +195,11 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
         tier = np.where((tier == 0) & (u_tier >= cum * weight)
                         & (u_tier < (cum + share) * weight), t, tier).astype(np.int8)
         cum += share
-    u = rng.random((5, k))
-    margin = c.margin_mean + c.margin_sd * rng.standard_normal(k)
+    u = u_rest[1:]
+    margin = c.margin_mean + c.margin_sd * z_rest[0]
     disc = median_discharge_ratio(sc.environment) * np.exp(
-        sc.environment.discharge_ratio_sigma * rng.standard_normal(k))
-    moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * rng.standard_normal(k))
+        sc.environment.discharge_ratio_sigma * z_rest[1])
+    moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * z_rest[2])
     return {
         "sector": sector, "size": size, "output": output,
         "margin": margin,
