@@ -93,7 +93,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["test_government:test_national_spot_checks_agree",
          "test_government:test_a_failed_national_check_lowers_the_grade"]),
     "city inspection and its outcome, grades and the sanction ladder": (
-        [E + "government:choose_inspected", E + "government:grade_quotas",
+        [E + "government:choose_inspected", E + "government:_by_grade",
+         E + "government:grade_quotas",
          E + "government:regrade", E + "government:ladder_step",
          E + "government:count_moves", E + "government:grade_values",
          E + "government:city_inspection"],
@@ -135,7 +136,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse",
          "test_government:test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_bar"]),
     "title validity, eligibility and the belief rule": (
-        [E + "government:title_eligible", E + "government:review_titles",
+        [E + "government:title_eligible", E + "government:_title_conditions",
+         E + "government:standing", E + "government:review_titles",
          E + "government:held_title_expiry", E + "government:record_cutoffs",
          E + "behaviour:win_chance", E + "behaviour:win_chance_of"],
         [R + ":Enterprise.win_chance", R + ":Enterprise.eligible_for",
@@ -172,7 +174,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_resolution:test_a_weighted_agent_exits_member_by_member",
          "test_resolution:test_entrants_at_a_resolution"]),
     "contractors' effort and works": (
-        [E + "construction:supervision_share", E + "construction:outcome_probabilities",
+        [E + "construction:supervision_share", E + "construction:_tables",
+         E + "construction:outcome_probabilities",
          E + "construction:choose_effort", E + "construction:complete_works"],
         [R + ":Contractor.supervision_share", R + ":Contractor.outcome_probabilities",
          R + ":Contractor.choose_effort", R + ":Contractor.complete_works"],

@@ -70,13 +70,18 @@ def create_contractors(sc: Scenario, agents: int, rng: np.random.Generator,
 
 
 def _tables(c) -> dict[str, np.ndarray]:
-    """``construction``'s numbers by effort and by size class, as arrays (built once per
-    scenario, :func:`~.parameters.once`)."""
+    """``construction``'s numbers by effort and by size class that the effort choice and a
+    work's outcome read, as arrays (built once per scenario, :func:`~.parameters.once`)."""
     return {"effort_shift": frozen([getattr(c.effort_shift, e) for e in EFFORTS]),
             "excellence_rating": frozen([getattr(c.excellence_rating, e) for e in EFFORTS]),
             "effort_cost": frozen([getattr(c.effort_cost, e) for e in EFFORTS]),
-            "work_value_million": frozen([getattr(c.work_value_million, s) for s in SIZES]),
-            "works_per_year": frozen([getattr(c.works_per_year, s) for s in SIZES]),
+            "work_value_million": frozen([getattr(c.work_value_million, s) for s in SIZES])}
+
+
+def _works_tables(c) -> dict[str, np.ndarray]:
+    """The works a contractor of each size class completes a year, and the shares of other
+    works and large projects (:func:`draw_works`; built once per scenario)."""
+    return {"works_per_year": frozen([getattr(c.works_per_year, s) for s in SIZES]),
             "split": frozen([1.0 - c.large_project_share, c.large_project_share])}
 
 
@@ -164,7 +169,7 @@ def draw_works(con: Contractors, lv: Levers, sc: Scenario,
     outcome is the same as independent Poisson counts per cell, drawn in one call.
     """
     c = sc.construction
-    tb = once(c, _tables)
+    tb = once(c, _works_tables)
     rate = (tb["works_per_year"][con.size] * con.weight
             / MONTHS_PER_YEAR)  # an agent's works are those of every contractor it stands for
     p = outcome_probabilities(con, lv, sc, con.effort)

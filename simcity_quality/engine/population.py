@@ -101,22 +101,8 @@ class Population:
         return pass_probability(self.capability, self.counterfeit, counterfeit_pass_factor)
 
     def arrays(self) -> "FirmArrays":
-        """The same arrays as a named tuple, which the compiled rules take (``f.cash[i]``).
-
-        Kept until an array is replaced by another (the slots growing): several rules a month
-        take it, and gathering forty arrays each time costs more than their kernels' loops at
-        a thousand firms."""
-        cached = self.__dict__.get("_arrays")
-        if cached is None:
-            cached = FirmArrays._make([getattr(self, name) for name in FirmArrays._fields])
-            object.__setattr__(self, "_arrays", cached)
-        return cached
-
-    def __setattr__(self, name, value) -> None:
-        # a new array object makes the tuple of arrays stale (writing into one does not)
-        if self.__dict__.get(name) is not value:
-            self.__dict__.pop("_arrays", None)
-        object.__setattr__(self, name, value)
+        """The same arrays as a named tuple, which the compiled rules take (``f.cash[i]``)."""
+        return FirmArrays._make([getattr(self, name) for name in FirmArrays._fields])
 
     def write(self, slots: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Write attribute values into the given slots (used for entrants)."""
