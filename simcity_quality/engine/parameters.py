@@ -127,7 +127,7 @@ def once(record, build, *args):
     key = (id(record), build, *args)
     hit = _ONCE.get(key)
     if hit is None or hit[0] is not record:
-        if len(_ONCE) >= 4096:  # many scenarios in one process: start again
+        if len(_ONCE) >= 1 << 12:  # many scenarios in one process: start again
             _ONCE.clear()
         hit = _ONCE[key] = (record, build(record, *args))
     return hit[1]

@@ -156,7 +156,7 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     # size; each call costs more than the draws when few firms enter)
     u_class = rng.random((2, k))
     z_firm = rng.standard_normal((2, k))
-    u_rest = rng.random((6, k))
+    u_rest = rng.random((1 + 5, k))  # the title's uniform, then five per firm
     z_rest = rng.standard_normal((3, k))
     # categorical draws by inverting the cumulative shares (Generator.choice's checks cost more
     # than the draw when few firms enter)
