@@ -698,9 +698,8 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     raised = pop.capability + upgrade_gain
     now = (pop.capability >= needs) & conditions
     after = (raised >= needs) & conditions
-    # each firm's score is judging_base's sum on the capability it is judged with
-    score = (np.where(now, pop.capability, raised) + aw.certification_bonus * pop.iso9001
-             + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
+    # each firm's score on the capability it is judged with (one judging_base, not two)
+    score = judging_base(pop, aw, capability=np.where(now, pop.capability, raised))
     bar = np.asarray(cutoff)[nxt]
     near = np.abs(score - bar) <= aw.judging_noise  # False where the bar is NaN
     return pop.alive & (pop.tier < top) & np.asarray(open_round)[nxt] & (now | after) & near
