@@ -48,12 +48,15 @@ E, R = "simcity_quality.engine.", "simcity_quality.reference.model"
 MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "counterfeit choice": (
         [E + "behaviour:perceived_penalty_of", E + "behaviour:counterfeit_utility_of",
-         E + "behaviour:_counterfeit_probabilities", E + "behaviour:grade_stake_of"],
+         E + "behaviour:_counterfeit_probabilities", E + "behaviour:grade_stake_of",
+         E + "behaviour:grade_loss", E + "behaviour:procurement_gain"],
         [R + ":Enterprise.perceived_penalty", R + ":Enterprise.counterfeit_probability",
-         R + ":Enterprise.grade_stake"],
+         R + ":Enterprise.grade_stake", R + ":Enterprise.grade_loss",
+         R + ":Enterprise.procurement_gain"],
         ["test_decisions:test_counterfeit_probability_and_penalty_agree",
          "test_decisions:test_counterfeit_probability_by_hand",
-         "test_decisions:test_the_grade_at_stake_weighs_on_counterfeiting_alike"]),
+         "test_decisions:test_the_grade_at_stake_weighs_on_counterfeiting_alike",
+         "test_decisions:test_the_procurement_preference_a_worse_grade_forgoes_weighs_alike"]),
     "investment choice": (
         [E + "behaviour:_loan_share", E + "behaviour:_key_project_subsidy",
          E + "behaviour:_is_subsidised_project", E + "behaviour:_upgrade_loan_share",
@@ -75,6 +78,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_permits:test_a_source_under_an_order_reconsiders_abatement_alone_between_its_reviews",
          "test_decisions:test_the_grade_kept_weighs_on_the_upgrade_alike",
          "test_decisions:test_decisions_with_learnt_grade_values_agree",
+         "test_decisions:test_the_procurement_preference_a_worse_grade_forgoes_weighs_alike",
          "test_decisions:test_the_reference_counts_what_contenders_invest_in",
          "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse"]),
     "source review, deadlines and closure; discharge standards": (
@@ -163,7 +167,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         [R + ":Enterprise.produce", R + ":ReferenceCityModel.production"],
         ["test_firms:test_production_and_finances_agree", "test_firms:test_production_by_hand",
          "test_subsidies_and_fees:test_a_waived_fee_lowers_the_firms_costs_and_the_city_pays_it",
-         "test_firms:test_the_reference_counts_what_the_trend_takes_off"]),
+         "test_firms:test_the_reference_counts_what_the_trend_takes_off",
+         "test_firms:test_procurement_prefers_only_holders_whose_grade_it_admits"]),
     "exits and entry": (
         [E + "demography:leave", E + "demography:exits", E + "demography:admit",
          E + "demography:thin_entrants"],
