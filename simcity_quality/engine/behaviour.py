@@ -191,6 +191,35 @@ def upgrade_grade_value(grade: int, capability: float, belief: float, output: fl
 
 
 @jit(inline=True)
+def failure_cost(file_failed: np.uint64, margin: float, output: float, grade: int, tier: int,
+                 p: DecisionParameters) -> float:
+    """What a failed city inspection other than counterfeiting (a missing CCC, say) costs a
+    firm (million yuan): under flat fines ``fine_yuan``; on the Product Quality Law's ladder
+    (art. 17; ``government.ladder_step``) nothing at a correction order, a public notice's
+    sales at the second step, with a suspension's margin at the third, the firm's value
+    (its margin over the horizon) when its licence is revoked; and under both, what falling a
+    grade loses (:func:`grade_loss`)."""
+    out = max(output, 0.0)
+    worse = min(grade + 1, WORST_GRADE)
+    cost = grade_loss(grade, worse, tier, margin, p) * out
+    if not p.ladder:
+        return cost + p.failed_check_fine_million
+    recent = file_failed & p.ladder_memory_mask
+    step = 1
+    while recent:  # one more step for each failed city inspection in the ladder's memory
+        recent &= recent - np.uint64(1)
+        step += 1
+    if step == 2:
+        cost += p.notice_sales_loss * out
+    elif step == 3:
+        cost += (p.notice_sales_loss + max(margin, 0.0) * p.suspension_months
+                 / MONTHS_PER_YEAR) * out
+    elif step >= 4:
+        cost += max(margin, 0.0) * out * p.horizon_years
+    return cost
+
+
+@jit(inline=True)
 def _loan_share(credit: bool, p: DecisionParameters) -> float:
     """Share of an investment's cost a firm borrows (only firms with credit borrow)."""
     return p.loan_share if credit else 0.0
@@ -273,6 +302,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     size, sector, tier, applying = f.size[i], f.sector[i], f.tier[i], f.applying[i]
     discharge_ratio, national_failed = f.discharge_ratio[i], f.file_national_failed[i]
     discharge_limit, grade = f.discharge_limit[i], f.grade[i]
+    inspection_failed = f.file_inspection_failed[i]
     out = max(output, MIN_OUTPUT)
     unit = p.logit_scale * out
     H = p.horizon_years
@@ -294,12 +324,14 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if not intl_std and capability >= p.intl_min_capability and cash >= own * cost_intl:
         util[INTL] = (p.intl_premium * out * H - cost_intl) / unit + imitation_intl
 
-    # certification (§3.3): a missing CCC avoids a sure failure when inspected; else ISO 9001
+    # certification (§3.3): a missing CCC avoids a sure failure when inspected (what it costs
+    # on the firm's step of the sanctions, and the grade it would lose); else ISO 9001
     needs_ccc = ccc_required and not ccc
     cost_cert = p.certification_cost_million[size]
     if (needs_ccc or not iso9001) and cash >= cost_cert:
         if needs_ccc:
-            benefit = belief * p.failed_check_fine_million * H
+            benefit = belief * failure_cost(inspection_failed, margin, output, grade, tier,
+                                            p) * H
             util[CERTIFY] = (benefit - cost_cert) / unit
         else:
             benefit = p.iso_premium * out * H

@@ -32,6 +32,8 @@ class DecisionParameters(NamedTuple):
     ladder: bool  # inspection.sanctions == "ladder" (Product Quality Law arts. 17, 49-50)
     goods_fine_share: float  # the ladder's counterfeiting fine, share of a year's output
     notice_sales_loss: float  # sales and brand value lost on a public notice, share of output
+    suspension_months: float  # the ladder's suspension for rectification (art. 17)
+    ladder_memory_mask: np.uint64  # the quality file's bits of the ladder's memory
     # the published grade's present value per grade (share of a year's output, 0..3 = A..D),
     # from the grade moves the firms saw last year (government.grade_values; zero until then)
     grade_value: np.ndarray
@@ -143,6 +145,8 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         ladder=insp.sanctions == "ladder",
         goods_fine_share=insp.counterfeit_goods_multiple * insp.goods_value_share,
         notice_sales_loss=m.notice_sales_loss,
+        suspension_months=float(insp.suspension_months),
+        ladder_memory_mask=np.uint64((1 << insp.ladder_memory_months) - 1),
         grade_value=np.zeros(len(GRADES)), years_unpreferred=np.zeros(len(GRADES)),
         loan_share=s.loan_share, loan_years=float(s.loan_years),
         loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,

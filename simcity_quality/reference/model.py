@@ -265,6 +265,27 @@ class Enterprise(mesa.Agent):
         safer = logistic(self.capability + p.upgrade_gain) - logistic(self.capability)
         return self.belief * safer * drop * max(self.output, 0.0) * p.horizon_years
 
+    def failure_cost(self, lv: Levers) -> float:
+        """What a failed inspection other than counterfeiting would cost the firm (million
+        yuan; ``behaviour.failure_cost``): the flat fine, or on the ladder its next step's
+        cost (nothing, a notice, a notice and a suspension, its value when revoked), and
+        under both the loss of falling one grade."""
+        insp, output = lv.inspection, max(self.output, 0.0)
+        margin = max(self.margin, 0.0)
+        cost = self.grade_loss(lv, min(self.grade + 1, GRADE_D)) * output
+        if insp.sanctions != "ladder":
+            return cost + insp.fine_yuan / YUAN_PER_MILLION
+        recent = self.file_inspection_failed & ((1 << insp.ladder_memory_months) - 1)
+        step = recent.bit_count() + 1
+        notice = self.model.p.notice_sales_loss * output
+        if step == 2:
+            cost += notice
+        elif step == 3:
+            cost += notice + margin * output * insp.suspension_months / MONTHS_PER_YEAR
+        elif step >= 4:  # the licence revoked: the firm's value is lost
+            cost += margin * output * self.model.p.horizon_years
+        return cost
+
     def counterfeit_probability(self, lv: Levers) -> float:
         """Binary logit of shoddy or counterfeit production (§4.4;
         ``behaviour.counterfeit_probability``): the gain against the perceived penalty and the
@@ -335,7 +356,7 @@ class Enterprise(mesa.Agent):
         cost_cert = p.iso_cost_yuan[self.size] / YUAN_PER_MILLION
         if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
             if needs_ccc:
-                benefit = self.belief * lv.inspection.fine_yuan / YUAN_PER_MILLION * H
+                benefit = self.belief * self.failure_cost(lv) * H
                 imitation = 0.0
             else:
                 benefit = p.iso_premium * out * H

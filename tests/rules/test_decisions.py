@@ -522,6 +522,48 @@ def test_the_procurement_preference_a_worse_grade_forgoes_weighs_alike(sc):
     assert_same(dec.utilities, ref_util, "utilities")
 
 
+def test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step(sc):
+    """The CCC a firm lacks is worth what the failure it avoids would cost (§3.3;
+    ``behaviour.failure_cost``): on the ladder nothing at a correction order but the grade,
+    a notice at the second step, a notice and a suspension at the third, the firm's value at
+    the fourth (revoked); under flat fines the fine; engine and reference alike, by hand."""
+    lv = sc.policy
+    insp, m = lv.inspection, sc.market
+    assert insp.sanctions == "ladder" and insp.ladder_memory_months == 12
+    pop = firms(6)
+    pop.grade[:], pop.tier[:], pop.margin[:], pop.output[:] = 1, 1, 0.05, 10.0
+    # no, one, two and three failed inspections in the ladder's memory; two outside it
+    bits = [0, 1, 0b11, 0b111, 1 << 12, (1 << 13) | (1 << 20)]
+    pop.file_inspection_failed[:] = np.array(bits, dtype=np.uint64)
+    twin = twin_reference(sc, pop)
+    twin.model.grade_value = GRADE_VALUE.tolist()
+    twin.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
+    p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE,
+                                             years_unpreferred=YEARS_UNPREFERRED)
+    f = pop.arrays()
+    got = np.array([behaviour.failure_cost(f.file_inspection_failed[i], f.margin[i],
+                                           f.output[i], f.grade[i], f.tier[i], p)
+                    for i in range(6)])
+    assert_same(got, [twin.firms[s].failure_cost(lv) for s in range(6)], "failure cost")
+    grade = behaviour.grade_loss(1, 2, 1, 0.05, p) * 10.0
+    notice = m.notice_sales_loss * 10.0
+    by_hand = [grade, grade + notice,
+               grade + notice + 0.05 * 10.0 * insp.suspension_months / 12,
+               grade + 0.05 * 10.0 * sc.behaviour.horizon_years, grade, grade]
+    assert np.allclose(got, by_hand, rtol=1e-12, atol=0) and grade > 0
+    flat = sc.override({"policy.inspection.sanctions": "flat"})
+    lv_flat = flat.policy
+    pf = decision_parameters(flat, lv_flat)._replace(grade_value=GRADE_VALUE,
+                                                     years_unpreferred=YEARS_UNPREFERRED)
+    twin_flat = twin_reference(flat, pop)
+    twin_flat.model.grade_value = GRADE_VALUE.tolist()
+    twin_flat.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
+    for i in range(6):
+        cost = behaviour.failure_cost(f.file_inspection_failed[i], 0.05, 10.0, 1, 1, pf)
+        assert abs(cost - (grade + lv_flat.inspection.fine_yuan / 1e6)) < 1e-12
+        assert abs(cost - twin_flat.firms[i].failure_cost(lv_flat)) < 1e-12
+
+
 def test_decisions_with_learnt_grade_values_agree(sc):
     """The whole month's decisions with learnt grade values: the same utilities, choices and
     counterfeiting in engine and reference, and upgrades worth more than without them."""
