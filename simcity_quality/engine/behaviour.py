@@ -89,11 +89,36 @@ def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
 
 
 @jit(inline=True)
+def procurement_gain(tier: int, margin: float, p: DecisionParameters) -> float:
+    """What the §3.1 procurement preference earns a title holder (``tier`` > 0) a year, as a
+    share of its output, while its grade is admitted: the margin on the extra government sales
+    and the price premium on all of them (as ``finance.produce_month`` pays it)."""
+    if tier == 0:
+        return 0.0
+    return p.procurement_share * (p.procurement_sales_gain * max(margin, 0.0)
+                                  + p.procurement_price_premium
+                                  * (1.0 + p.procurement_sales_gain))
+
+
+@jit(inline=True)
+def grade_loss(grade: int, worse: int, tier: int, margin: float,
+               p: DecisionParameters) -> float:
+    """The present value (a share of a year's output) a firm at ``grade`` loses by moving to
+    ``worse``, as it has learnt the grades' moves (docs/ODD.md §7.5): the sales a worse grade
+    loses (``p.grade_value``) and, for a title holder, the procurement preference the worse
+    grade forgoes for the time it spends beyond ``procurement.max_grade``
+    (``p.years_unpreferred``)."""
+    return (p.grade_value[worse] - p.grade_value[grade]
+            + procurement_gain(tier, margin, p)
+            * (p.years_unpreferred[worse] - p.years_unpreferred[grade]))
+
+
+@jit(inline=True)
 def grade_stake_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     """Expected yearly cost (million yuan) to firm ``i`` of the grade counterfeiting found
-    would give it (D) under its belief: the present value of grade D less that of its own
-    grade (``p.grade_value``, learned; docs/ODD.md §7.5), times its output."""
-    loss = p.grade_value[WORST_GRADE] - p.grade_value[f.grade[i]]
+    would give it (D) under its belief: what it would lose by moving from its grade to D
+    (:func:`grade_loss`), times its output."""
+    loss = grade_loss(f.grade[i], WORST_GRADE, f.tier[i], f.margin[i], p)
     return f.belief[i] * p.detection_probability * loss * max(f.output[i], 0.0)
 
 
@@ -121,10 +146,12 @@ def _counterfeit_probabilities(f: FirmArrays, p: DecisionParameters, out: np.nda
 
 
 def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario,
-                            grade_value: np.ndarray | None = None) -> np.ndarray:
+                            grade_value: np.ndarray | None = None,
+                            years_unpreferred: np.ndarray | None = None) -> np.ndarray:
     """Chance each slot's firm would counterfeit if it reviewed now (binary logit, §4.4);
-    ``grade_value``: the grades' present values firms learnt (None: none yet, zeros)."""
-    return _counterfeit_and_penalty(pop, lv, sc, grade_value)[0]
+    ``grade_value``, ``years_unpreferred``: what firms learnt of the grades (the model's
+    properties of those names; None: nothing yet, zeros)."""
+    return _counterfeit_and_penalty(pop, lv, sc, grade_value, years_unpreferred)[0]
 
 
 def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
@@ -132,11 +159,14 @@ def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
     return _counterfeit_and_penalty(pop, lv, sc)[1]
 
 
-def _counterfeit_and_penalty(pop, lv, sc, grade_value=None) -> tuple[np.ndarray, np.ndarray]:
+def _counterfeit_and_penalty(pop, lv, sc, grade_value=None,
+                             years_unpreferred=None) -> tuple[np.ndarray, np.ndarray]:
     prob, penalty = np.empty(pop.n_slots), np.empty(pop.n_slots)
     p = decision_parameters(sc, lv)
     if grade_value is not None:
         p = p._replace(grade_value=np.asarray(grade_value, dtype=np.float64))
+    if years_unpreferred is not None:
+        p = p._replace(years_unpreferred=np.asarray(years_unpreferred, dtype=np.float64))
     _counterfeit_probabilities(pop.arrays(), p, prob, penalty)
     return prob, penalty
 
@@ -147,16 +177,46 @@ def _counterfeit_and_penalty(pop, lv, sc, grade_value=None) -> tuple[np.ndarray,
 
 @jit(inline=True)
 def upgrade_grade_value(grade: int, capability: float, belief: float, output: float,
-                        p: DecisionParameters) -> float:
+                        tier: int, margin: float, p: DecisionParameters) -> float:
     """What a quality upgrade is worth to a firm through its published grade ``grade`` (million
     yuan over its horizon): under its ``belief`` of an inspection a year, the fall in its
-    failure chance (``logistic(capability)`` before and after ``upgrade_gain``) times the present
-    value it would lose by falling a grade (``p.grade_value``), times its ``output`` and horizon.
-    It takes the firm's numbers, not its arrays (engine/jit.py)."""
+    failure chance (``logistic(capability)`` before and after ``upgrade_gain``) times what it
+    would lose by falling a grade (:func:`grade_loss`, with its title ``tier`` and ``margin``),
+    times its ``output`` and horizon. It takes the firm's numbers, not its arrays
+    (engine/jit.py)."""
     worse = min(grade + 1, WORST_GRADE)
-    drop = p.grade_value[worse] - p.grade_value[grade]
+    drop = grade_loss(grade, worse, tier, margin, p)
     safer = _logistic(capability + p.upgrade_gain) - _logistic(capability)
     return belief * safer * drop * max(output, 0.0) * p.horizon_years
+
+
+@jit(inline=True)
+def failure_cost(file_failed: np.uint64, margin: float, output: float, grade: int, tier: int,
+                 p: DecisionParameters) -> float:
+    """What a failed city inspection other than counterfeiting (a missing CCC, say) costs a
+    firm (million yuan): under flat fines ``fine_yuan``; on the Product Quality Law's ladder
+    (art. 17; ``government.ladder_step``) nothing at a correction order, a public notice's
+    sales at the second step, with a suspension's margin at the third, the firm's value
+    (its margin over the horizon) when its licence is revoked; and under both, what falling a
+    grade loses (:func:`grade_loss`)."""
+    out = max(output, 0.0)
+    worse = min(grade + 1, WORST_GRADE)
+    cost = grade_loss(grade, worse, tier, margin, p) * out
+    if not p.ladder:
+        return cost + p.failed_check_fine_million
+    recent = file_failed & p.ladder_memory_mask
+    step = 1
+    while recent:  # one more step for each failed city inspection in the ladder's memory
+        recent &= recent - np.uint64(1)
+        step += 1
+    if step == 2:
+        cost += p.notice_sales_loss * out
+    elif step == 3:
+        cost += (p.notice_sales_loss + max(margin, 0.0) * p.suspension_months
+                 / MONTHS_PER_YEAR) * out
+    elif step >= 4:
+        cost += max(margin, 0.0) * out * p.horizon_years
+    return cost
 
 
 @jit(inline=True)
@@ -242,6 +302,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     size, sector, tier, applying = f.size[i], f.sector[i], f.tier[i], f.applying[i]
     discharge_ratio, national_failed = f.discharge_ratio[i], f.file_national_failed[i]
     discharge_limit, grade = f.discharge_limit[i], f.grade[i]
+    inspection_failed = f.file_inspection_failed[i]
     out = max(output, MIN_OUTPUT)
     unit = p.logit_scale * out
     H = p.horizon_years
@@ -254,7 +315,8 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if cash >= (1.0 - _upgrade_loan_share(key_project, credit, p)) * cost_up:
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
                          + _key_project_subsidy(key_project, credit, p, cost_up)
-                         + upgrade_grade_value(grade, capability, belief, output, p)
+                         + upgrade_grade_value(grade, capability, belief, output, tier,
+                                               margin, p)
                          ) / unit  # the grade kept (§3.3)
 
     # international standards (§2.2.1b), with a pull towards what the sector does
@@ -262,12 +324,14 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if not intl_std and capability >= p.intl_min_capability and cash >= own * cost_intl:
         util[INTL] = (p.intl_premium * out * H - cost_intl) / unit + imitation_intl
 
-    # certification (§3.3): a missing CCC avoids a sure failure when inspected; else ISO 9001
+    # certification (§3.3): a missing CCC avoids a sure failure when inspected (what it costs
+    # on the firm's step of the sanctions, and the grade it would lose); else ISO 9001
     needs_ccc = ccc_required and not ccc
     cost_cert = p.certification_cost_million[size]
     if (needs_ccc or not iso9001) and cash >= cost_cert:
         if needs_ccc:
-            benefit = belief * p.failed_check_fine_million * H
+            benefit = belief * failure_cost(inspection_failed, margin, output, grade, tier,
+                                            p) * H
             util[CERTIFY] = (benefit - cost_cert) / unit
         else:
             benefit = p.iso_premium * out * H
@@ -298,10 +362,11 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if tier < TOP_TIER and titles.open_round[tier + 1]:
         nxt = tier + 1
         # preferred title holders win extra government sales at their margin and are paid the
-        # price premium on all government sales (§3.1)
-        procurement = p.procurement_share * (
-            p.procurement_sales_gain * max(margin, 0.0)
-            + p.procurement_price_premium * (1.0 + p.procurement_sales_gain)) * out * H
+        # price premium on all government sales (§3.1), while their grade is admitted: a
+        # firm's first title brings it (any title is preferred; a higher one adds nothing)
+        procurement = 0.0
+        if tier == 0 and grade <= p.procurement_max_grade:
+            procurement = procurement_gain(nxt, margin, p) * out * H
         prize = titles.reward_million[nxt] + titles.brand_premium[nxt] * out * H + procurement
         value = win_chance_of(iso9001, output, titles, win_belief, cutoff, nxt,
                               capability) * prize

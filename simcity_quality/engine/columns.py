@@ -19,6 +19,8 @@ REPORTED = (
     "title_recommendations", "titles_withdrawn", "titles_lapsed", "title_contenders",
     "contender_upgrades", "contender_intl_adoptions",
     "deadline_orders", "cod_cut_abatement", "cod_cut_closures", "cod_cut_trend",
+    # the sanction ladder's steps (docs/ODD.md §7.5)
+    "correction_orders", "public_notices", "suspensions",
 )
 # counts that accumulate from the base year (the rest of REPORTED are levels measured now)
 CUMULATIVE = (
@@ -34,4 +36,6 @@ CUMULATIVE = (
     # investments, by closures over the limit and by the autonomous trend, each summed over the
     # months at the time it was taken off (docs/ODD.md §7.17)
     "deadline_orders", "cod_cut_abatement", "cod_cut_closures", "cod_cut_trend",
+    # the ladder's correction orders, public notices and suspensions (firms; §7.5)
+    "correction_orders", "public_notices", "suspensions",
 )

@@ -18,8 +18,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
                   cod_coefficients: np.ndarray) -> None:
     """Every slot's month: output grows, capability drifts, discharge technology improves;
     alive firms book their profit (margin, title, standards, certification and counterfeiting
-    premiums, less what their published grade costs them, and for title holders the §3.1
-    procurement gains) less the discharge fee and the
+    premiums, less what their published grade costs them, and for title holders whose grade
+    the preference admits the §3.1 procurement gains) less the discharge fee and the
     city's metrology and testing fees (net of what §4.2 waives), and repay their loans."""
     # the record's arrays as local names, read once (engine/jit.py)
     output, capability, discharge_ratio, alive = f.output, f.capability, f.discharge_ratio, f.alive
@@ -35,7 +35,7 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
             share = (margin[i] + brand_premium[tier[i]] + p.intl_premium * intl_std[i]
                      + p.iso_premium * iso9001[i] + p.counterfeit_gain * counterfeit[i]
                      - p.grade_sales_loss[grade[i]])  # the published grade (§3.3)
-            if tier[i] > 0:  # preferred title holders (§3.1)
+            if tier[i] > 0 and grade[i] <= p.procurement_max_grade:  # preferred holders (§3.1)
                 share += (p.procurement_extra_sales * max(margin[i], 0.0)
                           + p.procurement_premium)
             cod = output[i] * cod_coefficients[sector[i]] * discharge_ratio[i]
@@ -51,11 +51,12 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
 def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionParameters,
             brand_premium: np.ndarray, cod_coefficients: np.ndarray, ledger: Ledger) -> None:
     """One month of production and finances for every slot; books the city's procurement
-    premium on what government buys from title holders (§3.1) and the fees it waives (§4.2).
+    premium on what government buys from preferred title holders (§3.1) and the fees it
+    waives (§4.2).
     ``brand_premium``: margin gained per title tier (tier 0 first)."""
     produce_month(pop.arrays(), p, brand_premium, cod_coefficients)
     m = sc.market
-    branded = pop.alive & (pop.tier > 0)
+    branded = pop.alive & (pop.tier > 0) & (pop.grade <= p.procurement_max_grade)  # preferred
     branded_output = float((pop.output * pop.weight).sum(where=branded))
     gov_bought = (branded_output * m.government_purchase_share
                   * (1.0 + m.procurement_sales_gain) * lv.procurement.preference_share)

@@ -128,6 +128,11 @@ class InspectionOutcome:
     # review (:func:`review_sources`, which the model runs with the inspections; §3.3)
     fines_yuan: float
     referrals: int
+    # the ladder's steps this month (Product Quality Law art. 17; zero under flat fines):
+    # correction orders, public notices (counterfeiting found is named too), suspensions
+    corrections: int = 0
+    notices: int = 0
+    suspensions: int = 0
 
 
 GRADE_A, GRADE_B, GRADE_C, GRADE_D = range(len(GRADES))
@@ -355,9 +360,13 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
         out[idx[mask]] = True
         return out
 
+    ladder = insp.sanctions == "ladder"
     return InspectionOutcome(inspected, full(failed), full(revoked),
                              np.zeros(pop.n_slots, dtype=bool), float(fine.sum()),
-                             int(referred.sum()))
+                             int(referred.sum()),
+                             corrections=int((step == 1).sum()) if ladder else 0,
+                             notices=int(noticed.sum()),
+                             suspensions=int((step == 3).sum()) if ladder else 0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -180,6 +180,7 @@ class QualityCityModel(mesa.Model):
         self._grade_moves = np.zeros((len(GRADES), len(GRADES)))
         self._grade_exposure = np.zeros(len(GRADES))
         self._grade_value = np.zeros(len(GRADES))
+        self._years_unpreferred = np.zeros(len(GRADES))
         self._inspection_carry = 0.0
 
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -242,7 +243,8 @@ class QualityCityModel(mesa.Model):
 
         # firm decisions: every draw derives from the month's key and the firm's slot
         p_dec, titles, p_prod = self._parameters.for_year(year)
-        p_dec = p_dec._replace(grade_value=self._grade_value)  # what firms learnt (§7.5)
+        p_dec = p_dec._replace(grade_value=self._grade_value,  # what firms learnt (§7.5)
+                               years_unpreferred=self._years_unpreferred)
         contenders = self._contenders(year, titles)
         self.observer.before_decisions(self)
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
@@ -293,7 +295,10 @@ class QualityCityModel(mesa.Model):
         self.tallies.record_inspections(t, n_insp, int(np.count_nonzero(out.failed)))
         book_inspections(self.ledger, year, lv, out)
         self.counts["city_inspections"] += n_insp
-        self.counts["criminal_referrals"] += out.referrals
+        for name, n in (("criminal_referrals", out.referrals),  # and the ladder's steps
+                        ("correction_orders", out.corrections), ("public_notices", out.notices),
+                        ("suspensions", out.suspensions)):
+            self.counts[name] += n
         self._anchors = update_beliefs(pop, self._anchors, out.inspected, sc.behaviour)
 
         self._titles(t, year, month, lv, titles)
@@ -318,6 +323,10 @@ class QualityCityModel(mesa.Model):
         self._grade_value = grade_values(self._grade_moves, self._grade_exposure,
                                          p_prod.grade_sales_loss, b.discount_rate,
                                          b.horizon_years)
+        # the same sum with a year's cost of 1 at the grades procurement does not prefer
+        unpreferred = (np.arange(len(GRADES)) > p_prod.procurement_max_grade).astype(float)
+        self._years_unpreferred = grade_values(self._grade_moves, self._grade_exposure,
+                                               unpreferred, b.discount_rate, b.horizon_years)
         self._grade_moves[:] = 0.0
         self._grade_exposure[:] = 0.0
 
@@ -463,6 +472,13 @@ class QualityCityModel(mesa.Model):
         """The present value (share of a year's output) of what each published grade A-D
         costs a firm over its horizon, as firms learnt it last December (ODD §7.5)."""
         return self._grade_value.copy()
+
+    @property
+    def years_unpreferred(self) -> np.ndarray:
+        """Per grade A-D, the discounted years a firm starting there expects to spend at grades
+        the procurement preference does not admit (``procurement.max_grade``), over its
+        horizon, as firms learnt it last December (ODD §7.5)."""
+        return self._years_unpreferred.copy()
 
     @property
     def title_cutoffs(self) -> dict[str, float]:

@@ -32,9 +32,14 @@ class DecisionParameters(NamedTuple):
     ladder: bool  # inspection.sanctions == "ladder" (Product Quality Law arts. 17, 49-50)
     goods_fine_share: float  # the ladder's counterfeiting fine, share of a year's output
     notice_sales_loss: float  # sales and brand value lost on a public notice, share of output
+    suspension_months: float  # the ladder's suspension for rectification (art. 17)
+    ladder_memory_mask: np.uint64  # the quality file's bits of the ladder's memory
     # the published grade's present value per grade (share of a year's output, 0..3 = A..D),
     # from the grade moves the firms saw last year (government.grade_values; zero until then)
     grade_value: np.ndarray
+    # per grade, the discounted years a firm starting there spends at grades worse than the
+    # procurement preference admits (procurement.max_grade), over its horizon (same rates)
+    years_unpreferred: np.ndarray
     # §3.4 loans and the key-project interest subsidy
     loan_share: float
     loan_years: float
@@ -66,6 +71,7 @@ class DecisionParameters(NamedTuple):
     procurement_share: float  # preference share x government purchase share
     procurement_sales_gain: float
     procurement_price_premium: float
+    procurement_max_grade: int  # the worst published grade (0..3 = A..D) still preferred
 
 
 class TitleTable(NamedTuple):
@@ -97,6 +103,7 @@ class ProductionParameters(NamedTuple):
     grade_sales_loss: np.ndarray  # profit lost a year per published grade, share of output
     procurement_extra_sales: float  # preference x purchase share x sales gain
     procurement_premium: float  # price premium x purchase share x (1 + sales gain) x preference
+    procurement_max_grade: int  # the worst published grade (0..3 = A..D) still preferred
     discharge_fee_yuan_per_tonne: float
     city_fees_million: np.ndarray  # by size class: the city's fees a firm pays a year, net
     fees_waived_million: np.ndarray  # by size class: what the city waives of them a year
@@ -167,7 +174,9 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         ladder=insp.sanctions == "ladder",
         goods_fine_share=insp.counterfeit_goods_multiple * insp.goods_value_share,
         notice_sales_loss=m.notice_sales_loss,
-        grade_value=np.zeros(len(GRADES)),
+        suspension_months=float(insp.suspension_months),
+        ladder_memory_mask=np.uint64((1 << insp.ladder_memory_months) - 1),
+        grade_value=np.zeros(len(GRADES)), years_unpreferred=np.zeros(len(GRADES)),
         loan_share=s.loan_share, loan_years=float(s.loan_years),
         loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,
         key_project_loan=bool(s.key_project_loan),
@@ -190,6 +199,7 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         procurement_share=lv.procurement.preference_share * m.government_purchase_share,
         procurement_sales_gain=m.procurement_sales_gain,
         procurement_price_premium=lv.procurement.price_premium,
+        procurement_max_grade=GRADES.index(lv.procurement.max_grade),
     )
 
 
@@ -239,6 +249,7 @@ def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
         procurement_extra_sales=pref * m.government_purchase_share * m.procurement_sales_gain,
         procurement_premium=(lv.procurement.price_premium * m.government_purchase_share
                              * (1.0 + m.procurement_sales_gain) * pref),
+        procurement_max_grade=GRADES.index(lv.procurement.max_grade),
         discharge_fee_yuan_per_tonne=sc.environment.discharge_fee_yuan_per_tonne,
         city_fees_million=fees - waived, fees_waived_million=waived,
     )

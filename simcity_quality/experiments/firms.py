@@ -126,7 +126,8 @@ class _PanelObserver(Observer):
         pop, sc, lv = model.pop, model.scenario, model.levers
         # what the rule sees before it runs (the same arrays it reads)
         self._belief = pop.belief.copy()
-        self._p_cf = counterfeit_probability(pop, lv, sc, model.grade_value)
+        self._p_cf = counterfeit_probability(pop, lv, sc, model.grade_value,
+                                           model.years_unpreferred)
         self._penalty = perceived_penalty(pop, lv, sc)
 
     def after_decisions(self, model, decisions):

@@ -229,22 +229,62 @@ class Enterprise(mesa.Agent):
                           / YUAN_PER_MILLION)
         return self.belief * insp.detection_probability * loss_if_caught
 
+    def procurement_gain(self, lv: Levers) -> float:
+        """What the §3.1 preference earns this firm a year as a title holder, a share of its
+        output: the margin on extra government sales and the price premium on all of them;
+        zero without a title (``behaviour.procurement_gain``)."""
+        if self.tier == 0:
+            return 0.0
+        p, pref = self.model.p, lv.procurement
+        return (pref.preference_share * p.government_purchase_share
+                * (p.procurement_sales_gain * max(self.margin, 0.0)
+                   + pref.price_premium * (1.0 + p.procurement_sales_gain)))
+
+    def grade_loss(self, lv: Levers, worse: int) -> float:
+        """The present value (share of a year's output) the firm loses by moving from its
+        grade to ``worse``: the learnt value of the sales lost, and for a title holder the
+        procurement preference forgone in the learnt years beyond ``procurement.max_grade``
+        (``behaviour.grade_loss``)."""
+        value, years = self.model.grade_value, self.model.years_unpreferred
+        return (value[worse] - value[self.grade]
+                + self.procurement_gain(lv) * (years[worse] - years[self.grade]))
+
     def grade_stake(self, lv: Levers) -> float:
         """Expected yearly cost (million yuan) of the grade D that counterfeiting found would
-        give the firm, under its belief: the learned present value of D less that of its own
-        grade (``model.grade_value``), times its output (``behaviour.grade_stake_of``)."""
-        value = self.model.grade_value
+        give the firm, under its belief: what moving to D loses (:meth:`grade_loss`), times
+        its output (``behaviour.grade_stake_of``)."""
         return (self.belief * lv.inspection.detection_probability
-                * (value[GRADE_D] - value[self.grade]) * max(self.output, 0.0))
+                * self.grade_loss(lv, GRADE_D) * max(self.output, 0.0))
 
-    def upgrade_grade_value(self) -> float:
+    def upgrade_grade_value(self, lv: Levers) -> float:
         """What an upgrade is worth through the grade over the horizon: the belief times the
-        fall in the failure chance times the value lost by falling one grade, times output
-        and horizon (``behaviour.upgrade_grade_value``)."""
-        p, value = self.model.p, self.model.grade_value
-        drop = value[min(self.grade + 1, GRADE_D)] - value[self.grade]
+        fall in the failure chance times what falling one grade loses, times output and
+        horizon (``behaviour.upgrade_grade_value``)."""
+        p = self.model.p
+        drop = self.grade_loss(lv, min(self.grade + 1, GRADE_D))
         safer = logistic(self.capability + p.upgrade_gain) - logistic(self.capability)
         return self.belief * safer * drop * max(self.output, 0.0) * p.horizon_years
+
+    def failure_cost(self, lv: Levers) -> float:
+        """What a failed inspection other than counterfeiting would cost the firm (million
+        yuan; ``behaviour.failure_cost``): the flat fine, or on the ladder its next step's
+        cost (nothing, a notice, a notice and a suspension, its value when revoked), and
+        under both the loss of falling one grade."""
+        insp, output = lv.inspection, max(self.output, 0.0)
+        margin = max(self.margin, 0.0)
+        cost = self.grade_loss(lv, min(self.grade + 1, GRADE_D)) * output
+        if insp.sanctions != "ladder":
+            return cost + insp.fine_yuan / YUAN_PER_MILLION
+        recent = self.file_inspection_failed & ((1 << insp.ladder_memory_months) - 1)
+        step = recent.bit_count() + 1
+        notice = self.model.p.notice_sales_loss * output
+        if step == 2:
+            cost += notice
+        elif step == 3:
+            cost += notice + margin * output * insp.suspension_months / MONTHS_PER_YEAR
+        elif step >= 4:  # the licence revoked: the firm's value is lost
+            cost += margin * output * self.model.p.horizon_years
+        return cost
 
     def counterfeit_probability(self, lv: Levers) -> float:
         """Binary logit of shoddy or counterfeit production (§4.4;
@@ -302,7 +342,7 @@ class Enterprise(mesa.Agent):
                    if subsidised else 0.0)
         if self.cash >= (1.0 - upgrade_loan) * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                                  + subsidy + self.upgrade_grade_value()) / unit
+                                  + subsidy + self.upgrade_grade_value(lv)) / unit
 
         # international standards (§2.2.1b), with a pull towards what the sector does
         cost_intl = p.intl_cost * out
@@ -316,7 +356,7 @@ class Enterprise(mesa.Agent):
         cost_cert = p.iso_cost_yuan[self.size] / YUAN_PER_MILLION
         if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
             if needs_ccc:
-                benefit = self.belief * lv.inspection.fine_yuan / YUAN_PER_MILLION * H
+                benefit = self.belief * self.failure_cost(lv) * H
                 imitation = 0.0
             else:
                 benefit = p.iso_premium * out * H
@@ -348,11 +388,14 @@ class Enterprise(mesa.Agent):
         cost_apply = 0.0
         if self.tier < len(TIERS) - 1 and model.round_open(nxt, year):
             province, city = reward_amounts(lv, year, nxt)
-            # extra government sales at the margin, and the price premium on all of them (§3.1)
-            procurement = (lv.procurement.preference_share * p.government_purchase_share
-                           * (p.procurement_sales_gain * margin
-                              + lv.procurement.price_premium * (1.0 + p.procurement_sales_gain))
-                           * out * H)
+            # extra government sales at the margin, and the price premium on all of them
+            # (§3.1), which the first title brings while the grade is admitted
+            procurement = 0.0
+            if self.tier == 0 and self.grade <= GRADES.index(lv.procurement.max_grade):
+                procurement = (lv.procurement.preference_share * p.government_purchase_share
+                               * (p.procurement_sales_gain * margin
+                                  + lv.procurement.price_premium
+                                  * (1.0 + p.procurement_sales_gain)) * out * H)
             prize = ((province + city) / YUAN_PER_MILLION + p.brand_premium[nxt] * out * H
                      + procurement)
             value = self.win_chance(nxt, self.capability) * prize
@@ -458,8 +501,9 @@ class Enterprise(mesa.Agent):
     # -- production and finances (QualityCityModel._produce) --------------------------------
     def produce(self, lv: Levers) -> None:
         """One month of output growth, capability drift, cleaner technology, profit, discharge
-        fee and loan repayment (``QualityCityModel._produce``; ODD §7.3). A title holder gets
-        the margin on extra government sales and the price premium (§3.1 procurement)."""
+        fee and loan repayment (``QualityCityModel._produce``; ODD §7.3). A title holder whose
+        grade the preference admits gets the margin on extra government sales and the price
+        premium (§3.1 procurement)."""
         model, p = self.model, self.model.p
         self.output *= p.monthly_growth
         self.capability += p.capability_drift / MONTHS_PER_YEAR
@@ -467,7 +511,7 @@ class Enterprise(mesa.Agent):
         share = (self.margin + p.brand_premium[self.tier] + p.intl_premium * self.intl_std
                  + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit
                  - p.grade_sales_loss[self.grade])  # what the published grade costs (§3.3)
-        if self.tier > 0:
+        if self.tier > 0 and self.grade <= GRADES.index(lv.procurement.max_grade):
             pref = lv.procurement.preference_share
             extra_sales = pref * p.government_purchase_share * p.procurement_sales_gain
             premium = (lv.procurement.price_premium * p.government_purchase_share
@@ -636,8 +680,12 @@ class Enterprise(mesa.Agent):
             noticed = found_cf or step >= 2
             if noticed:  # a public notice costs sales and brand value (Jarrell, Peltzman 1985)
                 market_loss += p.notice_sales_loss * output
+                model.counts["public_notices"] += 1
+            if step == 1:  # a correction order and re-inspection
+                model.counts["correction_orders"] += 1
             if step == 3:  # suspended for rectification
                 market_loss += max(self.margin, 0.0) * output * insp.suspension_months / 12
+                model.counts["suspensions"] += 1
         else:
             fine = insp.fine_yuan if failed else 0.0
             if found_cf:
@@ -948,6 +996,7 @@ class ReferenceCityModel(mesa.Model):
         self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
         self.grade_exposure = [0.0] * len(GRADES)
         self.grade_value = [0.0] * len(GRADES)
+        self.years_unpreferred = [0.0] * len(GRADES)
         self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -1162,7 +1211,7 @@ class ReferenceCityModel(mesa.Model):
         self.national_spot_checks(t)
         self.city_inspections(lv, year, t)
         if month == 12:  # firms learn what each grade is worth from this year's moves
-            self.learn_grade_values()
+            self.learn_grade_values(lv)
         self.review_sources(lv, t)
         self.update_beliefs(t)
         self.review_titles(t)
@@ -1180,11 +1229,12 @@ class ReferenceCityModel(mesa.Model):
         for firm in self.enterprises:
             self.grade_exposure[firm.grade] += 1
 
-    def grade_values(self) -> list[float]:
+    def grade_values(self, flow: list[float] | None = None) -> list[float]:
         """Per grade, the present value over the firms' horizon of what the published grade
         costs, a share of a year's output, from this year's moves (``government.grade_values``;
         ODD §7.5): monthly rates moves / firm-months (none from a grade nobody held), staying
-        the rest; the sum over round(12 H) months of the discounted expected monthly cost."""
+        the rest; the sum over round(12 H) months of the discounted expected monthly cost.
+        ``flow``: each grade's yearly cost (default ``market.grade_sales_loss``)."""
         n, b = len(GRADES), self.scenario.behaviour
         rates = [[0.0] * n for _ in range(n)]
         for g in range(n):
@@ -1193,17 +1243,22 @@ class ReferenceCityModel(mesa.Model):
                     rates[g][h] = self.grade_moves[g][h] / self.grade_exposure[g]
             rates[g][g] = 1.0 - sum(rates[g])
         monthly = (1.0 + b.discount_rate) ** (-1.0 / MONTHS_PER_YEAR)
-        expected = [c / MONTHS_PER_YEAR for c in self.p.grade_sales_loss]
+        flow = self.p.grade_sales_loss if flow is None else flow
+        expected = [c / MONTHS_PER_YEAR for c in flow]
         value = [0.0] * n
         for m in range(round_half_up(b.horizon_years * MONTHS_PER_YEAR)):
             value = [v + monthly ** m * e for v, e in zip(value, expected, strict=True)]
             expected = [sum(rates[g][h] * expected[h] for h in range(n)) for g in range(n)]
         return value
 
-    def learn_grade_values(self) -> None:
+    def learn_grade_values(self, lv: Levers) -> None:
         """December: the grades' values become this year's (:meth:`grade_values`), and the
-        year's moves and firm-months start again."""
+        years beyond the procurement preference's grade (``lv.procurement.max_grade``) with
+        them; the year's moves and firm-months start again."""
         self.grade_value = self.grade_values()
+        # a year's cost of 1 at each grade the procurement preference does not admit
+        gate = GRADES.index(lv.procurement.max_grade)
+        self.years_unpreferred = self.grade_values([float(g > gate) for g in range(len(GRADES))])
         self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
         self.grade_exposure = [0.0] * len(GRADES)
 

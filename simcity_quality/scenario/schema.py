@@ -424,6 +424,14 @@ class Procurement(_Strict):
     price_premium: float = P(unit="share of price", source="assumption", ge=0, le=1,
                              description="extra price paid for a preferred branded product",
                              reason="'at equal terms' (§3.1) implies a small premium")
+    max_grade: Literal[GRADES] = P(
+        unit="grade", strict=None,
+        source="§3.1 'at equal terms' with the §3.3 quality files; Government Procurement Law "
+        "of the PRC (2002), art. 22(5): a supplier has no major illegal record in its business "
+        "in the three years before (as read in copies)",
+        description="the worst published grade of the quality file with which a title "
+        "holder's products are preferred in government purchases (D: no condition; C: "
+        "counterfeiting found, which puts a firm at D, excludes it)")
 
 
 class Permits(_Strict):

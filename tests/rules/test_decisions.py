@@ -109,20 +109,24 @@ def _adoption_uniforms(sc, pop, p, u_front, seed: int) -> np.ndarray:
 WIN_BELIEF = np.array([0.0, 0.4, 0.2, 0.1])
 
 
-def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None, grade_value=None):
+def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None, grade_value=None,
+                 years_unpreferred=None):
     """One month of decisions by every firm, in the engine and in the reference, on the same
     uniforms: review draws around the decision rate, counterfeit draws around each firm's
     chance and substantive-ISO draws around their probability, misuse draws alternately just
     above and just below its probability, and adoption draws around each investment's chance
-    (``_adoption_uniforms``). ``grade_value``: the grades' learnt present values (None:
-    none yet)."""
+    (``_adoption_uniforms``). ``grade_value``, ``years_unpreferred``: what firms learnt of
+    the grades (None: nothing yet)."""
     lv = sc.levers_for(YEAR)
     p = decision_parameters(sc, lv)
     if grade_value is not None:
         p = p._replace(grade_value=np.asarray(grade_value, dtype=float))
+    if years_unpreferred is not None:
+        p = p._replace(years_unpreferred=np.asarray(years_unpreferred, dtype=float))
     win_belief = WIN_BELIEF if win_belief is None else win_belief
     twin = twin_reference(sc, pop)  # the state before anything is decided
     twin.model.grade_value = [float(v) for v in p.grade_value]
+    twin.model.years_unpreferred = [float(v) for v in p.years_unpreferred]
     twin.model.win_belief = list(win_belief)
     if cutoff is not None:
         twin.model.title_cutoff = list(cutoff)
@@ -132,8 +136,8 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None, grade_val
     # firms under a deadline-treatment order (§3.3) review every month
     reviewers = np.flatnonzero((u_review < p.decision_rate) | (pop.deadline >= 0))
     front = np.vstack([u_review,
-                       edge_uniforms(behaviour.counterfeit_probability(pop, lv, sc,
-                                                                       p.grade_value), seed + 1),
+                       edge_uniforms(behaviour.counterfeit_probability(
+                           pop, lv, sc, p.grade_value, p.years_unpreferred), seed + 1),
                        # every draw just above or just below the misuse chance (few subsidised)
                        np.where(np.arange(n) % 2 == 0, 1.05, 0.95) * p.subsidy_misuse,
                        edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3)])
@@ -418,6 +422,8 @@ def test_own_score_win_chance_by_hand(sc):
 # the published grade's value in the firms' choices (docs/ODD.md §7.5)
 
 GRADE_VALUE = np.array([0.004, 0.011, 0.05, 0.12])  # a learnt present value per grade
+# learnt discounted years beyond the procurement preference's grade (the plan's C: at D)
+YEARS_UNPREFERRED = np.array([0.05, 0.2, 0.6, 2.4])
 
 
 def test_the_grade_at_stake_weighs_on_counterfeiting_alike(sc):
@@ -459,8 +465,9 @@ def test_the_grade_kept_weighs_on_the_upgrade_alike(sc):
     p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE)
     f = pop.arrays()
     got = np.array([behaviour.upgrade_grade_value(f.grade[i], f.capability[i], f.belief[i],
-                                                  f.output[i], p) for i in range(pop.n_slots)])
-    ref = np.array([twin.firms[s].upgrade_grade_value() for s in range(pop.n_slots)])
+                                                  f.output[i], f.tier[i], f.margin[i], p)
+                    for i in range(pop.n_slots)])
+    ref = np.array([twin.firms[s].upgrade_grade_value(lv) for s in range(pop.n_slots)])
     assert_same(got, ref, "the grade's value of an upgrade")
     i = int(np.flatnonzero(pop.grade == 1)[0])
 
@@ -472,6 +479,89 @@ def test_the_grade_kept_weighs_on_the_upgrade_alike(sc):
                * (GRADE_VALUE[2] - GRADE_VALUE[1]) * pop.output[i] * p.horizon_years)
     assert abs(got[i] - by_hand) < 1e-12 * abs(by_hand) and by_hand > 0
     assert got[pop.grade == 3].max() == 0.0  # nothing to lose at D
+
+
+def test_the_procurement_preference_a_worse_grade_forgoes_weighs_alike(sc):
+    """A title holder that would fall to a grade the procurement preference does not admit
+    (the plan: D, GPL 2002 art. 22) also loses the preference for the years it would spend
+    there: its counterfeiting is less likely, and an upgrade at C worth more, than for the
+    same firm without a title; engine and reference agree, and a hand-computed case."""
+    pop = firms()
+    lv = sc.policy
+    twin = twin_reference(sc, pop)
+    twin.model.grade_value = GRADE_VALUE.tolist()
+    twin.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
+    slots = np.arange(pop.n_slots)
+    got = behaviour.counterfeit_probability(pop, lv, sc, GRADE_VALUE, YEARS_UNPREFERRED)
+    assert_same(got, [twin.firms[s].counterfeit_probability(lv) for s in slots], "p_cf")
+    without = behaviour.counterfeit_probability(pop, lv, sc, GRADE_VALUE)
+    holders = (pop.tier > 0) & (pop.grade < 3)
+    assert (got[holders] < without[holders]).all()
+    assert np.array_equal(got[~holders], without[~holders])  # no title, or at D already
+    p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE,
+                                             years_unpreferred=YEARS_UNPREFERRED)
+    gain = lv.procurement.preference_share * sc.market.government_purchase_share * (
+        sc.market.procurement_sales_gain * 0.05
+        + lv.procurement.price_premium * (1 + sc.market.procurement_sales_gain))
+    assert gain > 0
+    assert abs(behaviour.procurement_gain(2, 0.05, p) - gain) < 1e-15
+    assert behaviour.procurement_gain(0, 0.05, p) == 0.0
+    # from C to D: the sales lost and, for a holder, the preference in the years at D
+    assert abs(behaviour.grade_loss(2, 3, 1, 0.05, p)
+               - (0.12 - 0.05 + gain * (2.4 - 0.6))) < 1e-15
+    assert behaviour.grade_loss(2, 3, 0, 0.05, p) == 0.12 - 0.05
+    held = behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 1, 0.05, p)
+    assert held > behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 0, 0.05, p) > 0
+    # a firm that cannot be preferred (at D) values no preference in a title it applies for
+    pop = _decision_state(sc)
+    twin = twin_reference(sc, pop)
+    dec, twin, reviewers = _decide_both(sc, pop, grade_value=GRADE_VALUE,
+                                        years_unpreferred=YEARS_UNPREFERRED)
+    ref_util = np.array([[twin.firms[int(s)].last_utilities.get(o, -np.inf) for o in OPTIONS]
+                         for s in reviewers])
+    assert_same(dec.utilities, ref_util, "utilities")
+
+
+def test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step(sc):
+    """The CCC a firm lacks is worth what the failure it avoids would cost (§3.3;
+    ``behaviour.failure_cost``): on the ladder nothing at a correction order but the grade,
+    a notice at the second step, a notice and a suspension at the third, the firm's value at
+    the fourth (revoked); under flat fines the fine; engine and reference alike, by hand."""
+    lv = sc.policy
+    insp, m = lv.inspection, sc.market
+    assert insp.sanctions == "ladder" and insp.ladder_memory_months == 12
+    pop = firms(6)
+    pop.grade[:], pop.tier[:], pop.margin[:], pop.output[:] = 1, 1, 0.05, 10.0
+    # no, one, two and three failed inspections in the ladder's memory; two outside it
+    bits = [0, 1, 0b11, 0b111, 1 << 12, (1 << 13) | (1 << 20)]
+    pop.file_inspection_failed[:] = np.array(bits, dtype=np.uint64)
+    twin = twin_reference(sc, pop)
+    twin.model.grade_value = GRADE_VALUE.tolist()
+    twin.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
+    p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE,
+                                             years_unpreferred=YEARS_UNPREFERRED)
+    f = pop.arrays()
+    got = np.array([behaviour.failure_cost(f.file_inspection_failed[i], f.margin[i],
+                                           f.output[i], f.grade[i], f.tier[i], p)
+                    for i in range(6)])
+    assert_same(got, [twin.firms[s].failure_cost(lv) for s in range(6)], "failure cost")
+    grade = behaviour.grade_loss(1, 2, 1, 0.05, p) * 10.0
+    notice = m.notice_sales_loss * 10.0
+    by_hand = [grade, grade + notice,
+               grade + notice + 0.05 * 10.0 * insp.suspension_months / 12,
+               grade + 0.05 * 10.0 * sc.behaviour.horizon_years, grade, grade]
+    assert np.allclose(got, by_hand, rtol=1e-12, atol=0) and grade > 0
+    flat = sc.override({"policy.inspection.sanctions": "flat"})
+    lv_flat = flat.policy
+    pf = decision_parameters(flat, lv_flat)._replace(grade_value=GRADE_VALUE,
+                                                     years_unpreferred=YEARS_UNPREFERRED)
+    twin_flat = twin_reference(flat, pop)
+    twin_flat.model.grade_value = GRADE_VALUE.tolist()
+    twin_flat.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
+    for i in range(6):
+        cost = behaviour.failure_cost(f.file_inspection_failed[i], 0.05, 10.0, 1, 1, pf)
+        assert abs(cost - (grade + lv_flat.inspection.fine_yuan / 1e6)) < 1e-12
+        assert abs(cost - twin_flat.firms[i].failure_cost(lv_flat)) < 1e-12
 
 
 def test_decisions_with_learnt_grade_values_agree(sc):

@@ -82,6 +82,35 @@ def test_production_by_hand(sc):
     assert pop.debt_months_left[0] == 1
 
 
+def test_procurement_prefers_only_holders_whose_grade_it_admits(sc):
+    """§3.1 with GPL 2002 art. 22: a title holder at D (counterfeiting found) is not preferred
+    under the plan (``procurement.max_grade`` C): it earns no procurement gain and the city
+    pays no premium on its output; at C it is preferred. Engine and reference alike."""
+    lv = sc.policy
+    brand = np.array([0.0, *(getattr(sc.market.brand_premium, t) for t in TIERS[1:])])
+    cash, paid = {}, {}
+    for grade in (2, 3):
+        pop = firms(1)
+        pop.tier[0], pop.grade[0], pop.margin[0], pop.output[0] = 1, grade, 0.05, 12.0
+        twin = twin_reference(sc, pop)
+        ledger = Ledger(twin.model.years)
+        finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv), brand,
+                        sector_cod_coefficients(sc), ledger)
+        twin.model.production(lv, YEAR)
+        assert_same(pop.cash, twin.enterprise_values("cash", np.arange(1)), "cash")
+        assert_same(ledger.amounts, twin.model.ledger.amounts, "the premium paid")
+        cash[grade] = float(pop.cash[0])
+        paid[grade] = ledger.frame().query("line == 'procurement_preference'")["yuan"].sum()
+    m = sc.market
+    gain = lv.procurement.preference_share * m.government_purchase_share * (
+        m.procurement_sales_gain * 0.05
+        + lv.procurement.price_premium * (1 + m.procurement_sales_gain))
+    y = 12.0 * (1 + sc.city.output_growth) ** (1 / 12)
+    lost_sales = (m.grade_sales_loss.D - m.grade_sales_loss.C) * y / 12
+    assert abs((cash[2] - cash[3]) - (gain * y / 12 + lost_sales)) < 1e-12
+    assert paid[2] > 0 and paid[3] == 0
+
+
 def test_exits_agree(sc):
     pop = firms(300)
     ep = exit_parameters(sc)

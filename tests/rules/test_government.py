@@ -730,6 +730,11 @@ def test_the_sanction_ladder_by_hand(sc):
     # a correction order is not a sanction in the file; the notice, suspension and fine are
     assert (pop.file_sanctioned & np.uint64(1)).astype(bool).tolist() == [
         False, True, True, True, False, True, False]
+    # the ladder's counts: orders at step 1 (slots 0, 4, 6), notices from step 2 and for
+    # counterfeiting found (1, 2, 3, 5), one suspension (2); the reference counts the same
+    assert (out.corrections, out.notices, out.suspensions) == (3, 4, 1)
+    assert tuple(twin.model.counts[k] for k in ("correction_orders", "public_notices",
+                                                "suspensions")) == (3, 4, 1)
     # flat fines: every failure fine_yuan, counterfeiting x the multiplier; no market loss
     flat = sc.override({"policy.inspection.sanctions": "flat"})
     pop2 = firms(7)
@@ -742,8 +747,9 @@ def test_the_sanction_ladder_by_hand(sc):
     finsp = flat.levers_for(YEAR).inspection
     twin2 = twin_reference(flat, pop2)
     twin2.model.steps, twin2.model.fines_yuan = T + 1, 0.0
-    government.city_inspection(pop2, flat.levers_for(YEAR), flat, np.ones(7, dtype=bool),
-                               lambda rows, idx: u[:rows, idx])
+    out2 = government.city_inspection(pop2, flat.levers_for(YEAR), flat,
+                                      np.ones(7, dtype=bool), lambda rows, idx: u[:rows, idx])
+    assert (out2.corrections, out2.notices, out2.suspensions) == (0, 0, 0)
     for s in range(7):
         twin2.firms[s].undergo_inspection(flat.levers_for(YEAR), T, InspectionDraws(*u[:, s]))
     assert_same(pop2.cash, twin2.enterprise_values("cash", slots), "flat fines")
@@ -855,6 +861,11 @@ def test_grade_values_by_hand_and_alike(sc):
                                      b.discount_rate, b.horizon_years)
     assert_same(engine, twin.model.grade_values(), "grade values")
     assert (np.diff(engine) > 0).all()  # worse grades cost more
-    twin.model.learn_grade_values()
+    gate = np.array([0.0, 0.0, 0.0, 1.0])  # the plan's procurement preference admits A-C
+    beyond = government.grade_values(learnt, exposure, gate, b.discount_rate, b.horizon_years)
+    twin.model.learn_grade_values(sc.policy)
+    assert sc.policy.procurement.max_grade == "C"
     assert_same(engine, twin.model.grade_value, "learnt in December")
+    assert_same(beyond, twin.model.years_unpreferred, "years beyond the preference's grade")
+    assert beyond[3] > beyond[2] > 0 and beyond[3] < b.horizon_years
     assert twin.model.grade_exposure == [0.0] * 4 and not np.any(twin.model.grade_moves)
