@@ -257,7 +257,8 @@ LEAVES, GROUPS = _numeric_parameters()
 LEAVES |= {f for cls_name in ("DecisionParameters", "ProductionParameters", "ExitParameters")
            for f, kind in getattr(importlib.import_module("simcity_quality.engine.parameters"),
                                   cls_name).__annotations__.items()
-           if kind is not bool}  # flags are not scaled
+           # flags, grade indices and the quality file's bit masks are not scaled
+           if kind is not bool and not f.endswith(("max_grade", "_mask"))}
 GROUPS |= {f for f in importlib.import_module("simcity_quality.engine.parameters")
            .TitleTable._fields if f not in ("iso_required", "open_round")} | {"exit_hazard"}
 # (flags per tier, iso_required and open_round, are not scaled)
