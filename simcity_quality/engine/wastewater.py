@@ -12,9 +12,7 @@ are counted for the whole city at every resolution.
 """
 
 from ..scenario import Scenario
-
-DAYS_PER_YEAR = 365
-KG_PER_TONNE = 1000
+from .shared import DAYS_PER_YEAR, KG_PER_TONNE
 
 
 def plants_running(sc: Scenario, year: int) -> int:

@@ -63,6 +63,8 @@ from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
 from ..engine.shared import (
+    DAYS_PER_YEAR,
+    KG_PER_TONNE,
     MONTHS_PER_YEAR,
     YUAN_PER_MILLION,
     interest_subsidy_yuan,
@@ -1560,7 +1562,8 @@ class ReferenceCityModel(mesa.Model):
         # built to remove at the levelised cost per tonne
         self.ledger.book(year, "city", "urban_wastewater_treatment",
                          self.plants_running(year) * self.plant_tonnes()
-                         * self.scenario.environment.treatment_cost_yuan_per_tonne / 12)
+                         * self.scenario.environment.treatment_cost_yuan_per_tonne
+                         / MONTHS_PER_YEAR)
 
     def exit_and_entry(self, lv: Levers) -> None:
         """Firms leave; then every empty slot of the city (it holds at most the initial number
@@ -1734,8 +1737,8 @@ class ReferenceCityModel(mesa.Model):
         """COD (t a year) one treatment plant is built to remove: capacity x load x 365 days
         x kg removed per m3 (``wastewater.plant_capacity_tonnes``)."""
         env = self.scenario.environment
-        treated_m3 = env.treatment_plant_m3_per_day * env.treatment_load_factor * 365
-        return treated_m3 * env.treatment_cod_removed_kg_per_m3 / 1000
+        treated_m3 = env.treatment_plant_m3_per_day * env.treatment_load_factor * DAYS_PER_YEAR
+        return treated_m3 * env.treatment_cod_removed_kg_per_m3 / KG_PER_TONNE
 
     def domestic(self, t: int) -> tuple[float, float]:
         """Domestic COD (t a year) in month ``t``'s year after the plants, and what they take
