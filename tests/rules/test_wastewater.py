@@ -51,6 +51,10 @@ def test_plants_and_domestic_cod_by_hand_and_alike(sc):
     assert removed == env.treatment_max_removal_share * before
     assert removed < wastewater.plants_running(flood, YEAR) * tonnes
     assert abs(left - (1 - env.treatment_max_removal_share) * before) < 1e-9
+    twin = twin_reference(flood, firms(5))
+    twin.model._base_industrial_cod = BASE_INDUSTRIAL
+    assert np.allclose(twin.model.domestic(12 * (YEAR - first) + 11), (left, removed),
+                       rtol=1e-12, atol=0)
     # the status quo and the plan commission none
     assert wastewater.plants_running(sc, YEAR) == 0
     assert wastewater.domestic_cod(sc, BASE_INDUSTRIAL, first, YEAR)[1] == 0.0
