@@ -4,7 +4,8 @@ Runs ``sq.lever_audit`` on ``scenarios/the_plan.toml``: each of the plan's lever
 plan and high, the others at the plan, on common random numbers; by default every firm of the
 city simulated, 20 replications and seed 0, the same audit as ``simcity-quality levers
 scenarios/the_plan.toml``; then the rewards lever again under the other rule firms judge their
-chance of a title by (``behaviour.title_belief``). Prints the table the command line prints,
+chance of a title by (``behaviour.title_belief``), and the municipal treatment plants outside the
+plan beside permit refusal with domestic COD in scope. Prints the table the command line prints,
 and writes a Markdown section (that table, the settings, every target's change with its
 interval, the costs and the cost per point) between the markers below in docs/findings.md,
 keeping the rest of the file; without the markers the section is added at the end. Usage:
@@ -51,9 +52,31 @@ def belief_section(other) -> list[str]:
             "```text", repr(other), "```", "", other.to_markdown().rstrip()]
 
 
-def section(audit, command: str, cli: str, seconds: float, other=None) -> str:
+# the COD scope in which the treatment plants (outside the plan) can move the cut, and the
+# setting audited: one plant a year from the policy's start (the lever's unit)
+DOMESTIC = {"interpretation.cod_scope": "industrial_and_domestic",
+            "policy.urban_wastewater.plants_per_year": 1}
+
+
+def outside_section(outside) -> list[str]:
+    """The treatment plants, a lever outside the plan, with permit refusal beside them, where
+    domestic COD is in the cut's scope."""
+    if outside is None:
+        return []
+    return ["", "### Outside the plan: municipal treatment plants (cod_scope = "
+            "industrial_and_domestic)", "",
+            "The municipal wastewater treatment plants (`urban_wastewater`, docs/ODD.md §7.17) "
+            "are not in the plan; they can cut only domestic COD, so they are audited with "
+            "domestic COD in the scope of the 15 % cut, where permit refusal is audited again "
+            "beside them. The setting audited is one plant a year from 2010 (the lever's unit, "
+            "not a figure of the plan); high is three. Same seed and replications.", "",
+            "```text", repr(outside), "```", "", outside.to_markdown().rstrip()]
+
+
+def section(audit, command: str, cli: str, seconds: float, other=None, outside=None) -> str:
     """The generated section: how it was made, the printed table, the Markdown tables (and
-    the rewards lever under the other belief rule)."""
+    the rewards lever under the other belief rule, and the treatment plants outside the
+    plan)."""
     when = datetime.date.today().isoformat()
     return "\n".join([
         BEGIN,
@@ -70,6 +93,7 @@ def section(audit, command: str, cli: str, seconds: float, other=None) -> str:
         "",
         audit.to_markdown().rstrip(),
         *belief_section(other),
+        *outside_section(outside),
         END,
     ])
 
@@ -117,9 +141,13 @@ def main(argv=None):
     other = sq.lever_audit(plan.override({"behaviour.title_belief": rule}, name=plan.name),
                            replications=args.replications, seed=args.seed,
                            resolution=args.resolution, levers=["rewards"])
+    outside = sq.lever_audit(plan.override(DOMESTIC, name=plan.name),
+                             replications=args.replications, seed=args.seed,
+                             resolution=args.resolution, levers=["permits", "urban_wastewater"])
     seconds = time.perf_counter() - start
     print(audit)
     print(other)
+    print(outside)
     print(f"\n{seconds:.0f} s", file=sys.stderr)
     if args.tables:
         out = Path(args.tables)
@@ -127,7 +155,8 @@ def main(argv=None):
         for name in ("settings", "effects", "costs", "cost_per_point", "differences"):
             getattr(audit, name).to_csv(out / f"{name}.csv", index=False)
     if not args.dry_run:
-        write_section(Path(args.findings), section(audit, command, cli, seconds, other))
+        write_section(Path(args.findings), section(audit, command, cli, seconds, other,
+                                                   outside))
         print(f"section written into {args.findings}", file=sys.stderr)
 
 

@@ -83,6 +83,13 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_decisions:test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step",
          "test_decisions:test_the_reference_counts_what_contenders_invest_in",
          "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse"]),
+    "urban wastewater treatment (outside the plan)": (
+        [E + "wastewater:plants_running", E + "wastewater:plant_capacity_tonnes",
+         E + "wastewater:treatment_cost_yuan", E + "wastewater:domestic_cod"],
+        [R + ":ReferenceCityModel.plants_running", R + ":ReferenceCityModel.plant_tonnes",
+         R + ":ReferenceCityModel.domestic"],
+        ["test_wastewater:test_plants_and_domestic_cod_by_hand_and_alike",
+         "test_wastewater:test_the_city_pays_a_month_of_its_plants_alike"]),
     "source review, deadlines and closure; discharge standards": (
         [E + "government:review_sources", E + "government:tighten_standards"],
         [R + ":Enterprise.undergo_review", R + ":ReferenceCityModel.review_sources",
@@ -165,7 +172,9 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         [R + ":ReferenceCityModel.select_key_projects", R + ":Enterprise.receive_interest_subsidy",
          R + ":ReferenceCityModel.pay_interest_subsidies"],
         ["test_government:test_key_projects_and_interest_subsidies_agree",
-         "test_government:test_the_reference_draws_its_own_noise_by_default"]),
+         "test_government:test_the_reference_draws_its_own_noise_by_default",
+         # the month's payments also book the treatment plants (outside the plan)
+         "test_wastewater:test_the_city_pays_a_month_of_its_plants_alike"]),
     "production and finances": (
         [E + "finance:produce_month", E + "finance:produce"],
         [R + ":Enterprise.produce", R + ":ReferenceCityModel.production"],

@@ -3,7 +3,8 @@ reference hold no numeric literal beyond a short list of definitions (issue 14).
 
 Allowed: 0 and 1 (and their float forms), 11 and 12 (months of a year, the trailing twelve
 months), small integers up to 5 (positions in short arrays: rows of random draws, tally
-columns), 1e6 (yuan per million), the numerical guards 1e-9 and 1e-6 (keeping divisions and
+columns), the unit definitions 1e6 (yuan per million), 365 (days a year) and 1000 (kg a
+tonne), the numerical guards 1e-9 and 1e-6 (keeping divisions and
 logarithms of empty firms finite) and, in the reference, 32 (bits per word when it turns a
 SeedSequence into Mesa's integer seed). Anything else, a rate, a weight, a share, a floor,
 belongs in the schema with its unit, bounds and source.
@@ -16,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1] / "simcity_quality"
 RULE_MODULES = [*(ROOT / "engine" / f for f in (
     "behaviour.py", "government.py", "finance.py", "demography.py", "construction.py",
     "services.py", "population.py", "model.py", "parameters.py", "measurement.py",
-    "shared.py")), ROOT / "reference" / "model.py"]
-ALLOWED = {0, 1, 2, 3, 4, 5, 11, 12, 1e6, 1e-9, 1e-6}
+    "shared.py", "wastewater.py")), ROOT / "reference" / "model.py"]
+ALLOWED = {0, 1, 2, 3, 4, 5, 11, 12, 1e6, 365, 1000, 1e-9, 1e-6}
 REFERENCE_ONLY = {32}
 
 

@@ -21,9 +21,7 @@ def _december_values(ts: pd.DataFrame, scenario: Scenario) -> dict[int, dict[str
     """Per year of one replication: each statistic's value in December."""
     first = scenario.city.base_year
     dec = ts[ts["step"] % 12 == 0]
-    env = scenario.environment
     out: dict[int, dict[str, float]] = {}
-    base_industrial = None
     for _, row in dec.iterrows():
         year = first + int(row["step"]) // 12 - 1
         alive = float(row["firms_alive"])
@@ -33,13 +31,10 @@ def _december_values(ts: pd.DataFrame, scenario: Scenario) -> dict[int, dict[str
         for stat, tier in _TITLES.items():
             vals[stat] = float(row[f"titles_held_{tier}"]) / alive if alive else math.nan
         industrial = float(row["cod_tonnes"])  # trailing 12 months in December: the year
-        if base_industrial is None:
-            base_industrial = industrial
-        # domestic COD as the model's industrial_and_domestic scope computes it (ODD 7.10)
-        domestic = (base_industrial * env.non_industrial_cod_ratio
-                    * (1.0 + env.non_industrial_cod_trend) ** (year - first))
+        # domestic COD as the model computes it for the industrial_and_domestic scope, after
+        # any treatment plants (ODD 7.17)
         vals["cod_index"] = industrial
-        vals["total_cod_index"] = industrial + domestic
+        vals["total_cod_index"] = industrial + float(row["domestic_cod_tonnes"])
         out[year] = vals
     return out
 

@@ -26,6 +26,7 @@ LINES: dict[str, tuple[str, ...]] = {
     "reward_excellent_works": ("city",),  # §2.2.2c (a lever; the plan names none)
     "reward_service_demonstration": ("city",),  # §3.2
     "service_standard_grant": ("city",),  # §2.2.3 (a lever; the plan names none)
+    "urban_wastewater_treatment": ("city",),  # outside the plan: treatment plants (§2.2.4b)
 }
 LINE_NAMES = tuple(LINES)
 REVENUE_LINES = ("fines_collected", "construction_penalties")  # booked as negative amounts

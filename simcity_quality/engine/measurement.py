@@ -14,6 +14,7 @@ from ..scenario import Scenario
 from . import kpis
 from .jit import bincount_weights, jit
 from .population import KEY_INDUSTRY_CODES, Population
+from .wastewater import domestic_cod
 
 # construction counts per month (trailing sums give the §2.2.2 KPIs)
 WORK_COUNTS = ("works", "other", "failed", "excellent", "hidden")
@@ -89,6 +90,7 @@ class Tallies:
         _firm_counts(alive, w, pop.counterfeit, pop.watched, pop.iso9001, pop.ccc_required,
                      pop.ccc, pop.tier, n)
         n_alive, n_counterfeit, n_watched, n_iso, n_ccc_required, n_ccc = n[:len(FIRM_COUNTS)]
+        domestic = self.domestic(t)
 
         c = {
             "intl_standard_share": kpis.intl_standard_share(output, pop.intl_std, alive),
@@ -110,6 +112,8 @@ class Tallies:
             "counterfeiters_active": int(round(n_counterfeit)),
             "firms_alive": int(round(n_alive)),
             "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
+            # domestic COD after the city's treatment plants, and what they take off (§7.17)
+            "domestic_cod_tonnes": domestic[0], "cod_cut_urban_treatment": domestic[1],
             "watched_firms": int(round(n_watched)),
             "contractors_watched": firms(contractors.watched, cw),
             "contractors_cutting_corners": firms(
@@ -130,16 +134,22 @@ class Tallies:
         i = (year - self.years[0]) * 12
         return monthly[i:i + 12].sum(axis=0)
 
+    def domestic(self, t: int) -> tuple[float, float]:
+        """Domestic COD (t a year) in month ``t``'s year after the treatment plants, and what
+        the plants take off (``wastewater.domestic_cod``); NaN until the first year's
+        industrial COD, which sizes it, is complete."""
+        if t < 11:
+            return float("nan"), float("nan")
+        if self._base_industrial_cod is None:
+            self._base_industrial_cod = float(self._year_cod(self.years[0], self.cod))
+        return domestic_cod(self.scenario, self._base_industrial_cod, self.years[0],
+                            self.years[0] + t // 12)
+
     def _cod_total(self, industrial: float, year: int) -> float:
         """COD in the scope of the target (interpretation.cod_scope)."""
-        env = self.scenario.environment
         if self.scenario.interpretation.cod_scope == "industrial":
             return industrial
-        if self._base_industrial_cod is None:
-            self._base_industrial_cod = self._year_cod(self.years[0], self.cod)
-        domestic = (self._base_industrial_cod * env.non_industrial_cod_ratio
-                    * (1.0 + env.non_industrial_cod_trend) ** (year - self.years[0]))
-        return industrial + domestic
+        return industrial + self.domestic(12 * (year - self.years[0]) + 11)[0]
 
     def cod_reduction(self, t: int) -> float:
         """§2.2.4b: the trailing 12 months' COD against the base year's, once it is complete."""

@@ -66,6 +66,7 @@ from .resolution import check_resolution, mean_weights, proportional
 from .rng import derived_rows, month_key
 from .services import adopt_standards, create_service_firms, demonstration_contest
 from .shared import MONTHS_PER_YEAR
+from .wastewater import treatment_cost_yuan
 
 # new mechanisms go at the end, so existing streams keep their seeds
 STREAMS = ("population", "national", "inspection", "decisions", "awards", "entry_exit",
@@ -125,6 +126,8 @@ class QualityCityModel(mesa.Model):
         self.resolution = check_resolution(resolution, sc)
         self.n_firms = sc.city.firms
         self.years = list(range(sc.city.base_year, sc.horizon.end_year + 1))
+        # what the city's treatment plants cost a year (outside the plan; ODD §7.17)
+        self._plant_cost = {y: treatment_cost_yuan(sc, y) for y in self.years}
         self.n_months = 12 * len(self.years)
         self.ledger = Ledger(self.years)
         self.targets = target_list(sc.targets)
@@ -303,8 +306,7 @@ class QualityCityModel(mesa.Model):
 
         self._titles(t, year, month, lv, titles)
 
-        # interest subsidies on running key-project loans (§3.4)
-        self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(pop))
+        self._monthly_payments(year)
 
         self._exit_and_entry(lv, out)
         self._construction(t, lv, year)
@@ -316,6 +318,13 @@ class QualityCityModel(mesa.Model):
             self._record_tracked(t)
 
     # ------------------------------------------------------------------------------
+    def _monthly_payments(self, year: int) -> None:
+        """The city's running payments: interest subsidies on key-project loans (§3.4), and a
+        month of its treatment plants (outside the plan; ``wastewater``, ODD §7.17)."""
+        self.ledger.book(year, "city", "interest_subsidy", pay_subsidies(self.pop))
+        self.ledger.book(year, "city", "urban_wastewater_treatment",
+                         self._plant_cost[year] / MONTHS_PER_YEAR)
+
     def _learn_grade_values(self, p_prod) -> None:
         """December: firms learn what each published grade is worth from this year's moves
         (``government.grade_values``; ODD §7.5), and the year's counts start again."""

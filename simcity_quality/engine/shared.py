@@ -11,6 +11,8 @@ from statistics import NormalDist
 from ..scenario import Levers
 
 YUAN_PER_MILLION = 1e6  # money in the state is in million yuan; rewards, fines, fees in yuan
+DAYS_PER_YEAR = 365  # a treatment plant's capacity is per day (engine/wastewater.py)
+KG_PER_TONNE = 1000
 MONTHS_PER_YEAR = 12
 
 

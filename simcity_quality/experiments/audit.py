@@ -45,7 +45,13 @@ from ..results.compare import differences
 from ..results.paired import cost_changes, cost_per_point, target_changes
 from ..results.progress import progress_bar
 from ..scenario import Scenario, load_scenario
-from ..scenario.plan_levers import HIGH_MULTIPLE, PLAN_LEVERS, PlanLever, plan_lever
+from ..scenario.plan_levers import (
+    HIGH_MULTIPLE,
+    OUTSIDE_PLAN_LEVERS,
+    PLAN_LEVERS,
+    PlanLever,
+    plan_lever,
+)
 
 SETTINGS_RUN = ("plan", "high")  # compared against off
 NEGLIGIBLE_POINTS = 0.1  # a change told from zero but under this (points) is negligible
@@ -307,7 +313,8 @@ def select_levers(levers=None) -> list[PlanLever]:
         raise SimcityQualityError("levers: give at least one lever id, or None for every "
                                   "lever of the plan.")
     chosen = [plan_lever(n) for n in dict.fromkeys(names)]
-    return [lv for lv in PLAN_LEVERS if lv in chosen]  # the registry's order
+    # the registry's order, the levers outside the plan last
+    return [lv for lv in (*PLAN_LEVERS, *OUTSIDE_PLAN_LEVERS) if lv in chosen]
 
 
 def _check_sizes(replications, multiple) -> float:
@@ -369,7 +376,8 @@ def lever_audit(scenario: Scenario | str | Path, replications: int = 20, seed: i
         resolution: how many of the city's firms are simulated (default ``city.resolution``,
             else all); money and counts are for the whole city.
         levers: lever ids of :data:`~simcity_quality.scenario.plan_levers.PLAN_LEVERS`
-            (default all of them).
+            (default all of them), or of ``OUTSIDE_PLAN_LEVERS`` (asked for by id only: the
+            municipal treatment plants, ``"urban_wastewater"``).
         multiple: high is the plan's values times this (capped at the schema's bounds).
         progress: one progress bar over every run (``False``: silent).
         uncertainty: ``"noise"`` (the [uncertain] parameters at the scenario's values) or

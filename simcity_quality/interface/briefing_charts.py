@@ -23,6 +23,8 @@ LINE_NAMES = {
     "reward_excellent_works": "rewards for excellent works (§2.2.2c)",
     "reward_service_demonstration": "rewards for service demonstration units (§3.2)",
     "service_standard_grant": "grants for service standards (§2.2.3)",
+    "urban_wastewater_treatment": "municipal wastewater treatment plants (outside the plan; "
+                                  "§2.2.4b)",
     "gross": "gross: all spending",
     "revenue": "revenue: fines and penalties",
     "total": "net: spending less revenue",

@@ -63,6 +63,8 @@ from ..engine import kpis
 from ..engine.columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from ..engine.ledger import REWARD_LINE_BY_TIER, Ledger
 from ..engine.shared import (
+    DAYS_PER_YEAR,
+    KG_PER_TONNE,
     MONTHS_PER_YEAR,
     YUAN_PER_MILLION,
     interest_subsidy_yuan,
@@ -1551,10 +1553,17 @@ class ReferenceCityModel(mesa.Model):
             f.applying = 0
 
     def pay_interest_subsidies(self, year: int) -> None:
-        """§3.4: the city pays the month's interest subsidies (``government.pay_subsidies``)."""
+        """§3.4: the city pays the month's interest subsidies (``government.pay_subsidies``),
+        and a month of its treatment plants (outside the plan; ``wastewater``)."""
         self.subsidy_paid = 0.0
         self.enterprises.shuffle_do("receive_interest_subsidy")
         self.ledger.book(year, "city", "interest_subsidy", self.subsidy_paid)
+        # a month of the city's treatment plants (outside the plan), for the tonnes they are
+        # built to remove at the levelised cost per tonne
+        self.ledger.book(year, "city", "urban_wastewater_treatment",
+                         self.plants_running(year) * self.plant_tonnes()
+                         * self.scenario.environment.treatment_cost_yuan_per_tonne
+                         / MONTHS_PER_YEAR)
 
     def exit_and_entry(self, lv: Levers) -> None:
         """Firms leave; then every empty slot of the city (it holds at most the initial number
@@ -1697,6 +1706,8 @@ class ReferenceCityModel(mesa.Model):
             "counterfeiters_active": sum(f.counterfeit for f in firms),
             "firms_alive": n,
             "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
+            "domestic_cod_tonnes": self.domestic(t)[0],
+            "cod_cut_urban_treatment": self.domestic(t)[1],
             "watched_firms": sum(f.watched for f in firms),
             "contractors_watched": sum(con.watched for con in contractors),
             "contractors_cutting_corners": sum(con.effort == CUT_CORNERS for con in contractors),
@@ -1716,16 +1727,41 @@ class ReferenceCityModel(mesa.Model):
         i = (year - self.years[0]) * 12
         return float(self.cod[i:i + 12].sum())
 
-    def _cod_total(self, industrial: float, year: int) -> float:
-        """COD in the target's scope (``interpretation.cod_scope``): industrial, or plus an
-        exogenous domestic part proportional to the first year's industrial COD."""
+    def plants_running(self, year: int) -> int:
+        """Municipal treatment plants running in ``year`` (outside the plan): those the levers
+        of each year from the first commissioned in January (``wastewater.plants_running``)."""
+        return sum(self.scenario.levers_for(y).urban_wastewater.plants_per_year
+                   for y in range(self.years[0], year + 1))
+
+    def plant_tonnes(self) -> float:
+        """COD (t a year) one treatment plant is built to remove: capacity x load x 365 days
+        x kg removed per m3 (``wastewater.plant_capacity_tonnes``)."""
         env = self.scenario.environment
-        if self.scenario.interpretation.cod_scope == "industrial":
-            return industrial
+        treated_m3 = env.treatment_plant_m3_per_day * env.treatment_load_factor * DAYS_PER_YEAR
+        return treated_m3 * env.treatment_cod_removed_kg_per_m3 / KG_PER_TONNE
+
+    def domestic(self, t: int) -> tuple[float, float]:
+        """Domestic COD (t a year) in month ``t``'s year after the plants, and what they take
+        off: the first year's industrial COD x ``non_industrial_cod_ratio``, moved by its
+        trend, less the plants' capacity, which takes at most ``treatment_max_removal_share``
+        of it (``wastewater.domestic_cod``); NaN until the first year is complete."""
+        if t < 11:
+            return float("nan"), float("nan")
+        env, year = self.scenario.environment, self.years[0] + t // 12
         if self._base_industrial_cod is None:
             self._base_industrial_cod = self._year_cod(self.years[0])
-        return industrial + (self._base_industrial_cod * env.non_industrial_cod_ratio
-                             * (1.0 + env.non_industrial_cod_trend) ** (year - self.years[0]))
+        before = (self._base_industrial_cod * env.non_industrial_cod_ratio
+                  * (1.0 + env.non_industrial_cod_trend) ** (year - self.years[0]))
+        removed = min(self.plants_running(year) * self.plant_tonnes(),
+                      env.treatment_max_removal_share * before)
+        return before - removed, removed
+
+    def _cod_total(self, industrial: float, year: int) -> float:
+        """COD in the target's scope (``interpretation.cod_scope``): industrial, or plus the
+        domestic part after the treatment plants (:meth:`domestic`)."""
+        if self.scenario.interpretation.cod_scope == "industrial":
+            return industrial
+        return industrial + self.domestic(12 * (year - self.years[0]) + 11)[0]
 
     def _cod_reduction(self, t: int) -> float:
         """§2.2.4b: the trailing 12 months' COD against the base year's, once it is complete."""

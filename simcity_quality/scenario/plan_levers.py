@@ -235,15 +235,32 @@ PLAN_LEVERS: tuple[PlanLever, ...] = (
         "firm's payoff of adopting standards, and demonstration units pull their sector."),
 )
 
+# levers the plan's text does not have, which a researcher may weigh against it; audited only
+# when asked for by id (the audit of the plan's levers leaves them out)
+OUTSIDE_PLAN_LEVERS: tuple[PlanLever, ...] = (
+    PlanLever(
+        "urban_wastewater", "municipal wastewater treatment plants (outside the plan)",
+        "§2.2.4b", (LeverKey("policy.urban_wastewater.plants_per_year", off=0),),
+        "Treatment plants the city commissions each January (none in the plan): each removes "
+        "the COD of the water it treats from the domestic discharge, which counts toward the "
+        "15 % COD cut only when interpretation.cod_scope includes domestic sources; the city "
+        "pays a levelised cost for every tonne a plant is built to remove (docs/ODD.md §7.17; "
+        "docs/data/urban_wastewater_cost.md)."),
+)
+
 LEVER_IDS = tuple(lv.id for lv in PLAN_LEVERS)
+OUTSIDE_PLAN_IDS = tuple(lv.id for lv in OUTSIDE_PLAN_LEVERS)
 
 
 def plan_lever(lever_id: str) -> PlanLever:
-    """The lever with this id (:data:`LEVER_IDS`); anything else is refused, listing them."""
-    for lv in PLAN_LEVERS:
+    """The lever with this id (:data:`LEVER_IDS`, or one outside the plan,
+    :data:`OUTSIDE_PLAN_IDS`); anything else is refused, listing them."""
+    for lv in (*PLAN_LEVERS, *OUTSIDE_PLAN_LEVERS):
         if lv.id == lever_id:
             return lv
-    hint = suggest(str(lever_id), LEVER_IDS).replace("`", "'")
+    known = (*LEVER_IDS, *OUTSIDE_PLAN_IDS)
+    hint = suggest(str(lever_id), known).replace("`", "'")
     raise ScenarioError(f"unknown lever {lever_id!r}{hint}; the plan's levers are "
-                        f"{', '.join(LEVER_IDS)} (each with its section and keys in "
+                        f"{', '.join(LEVER_IDS)}, and outside the plan "
+                        f"{', '.join(OUTSIDE_PLAN_IDS)} (each with its section and keys in "
                         "simcity_quality/scenario/plan_levers.py).")

@@ -442,6 +442,20 @@ class Permits(_Strict):
                                 "new fine)")
 
 
+class UrbanWastewater(_Strict):
+    """Municipal wastewater treatment: outside the plan's text (its levers are the firms'),
+    a lever for the domestic part of the COD cut when ``interpretation.cod_scope`` includes
+    it (docs/ODD.md §7.17; sizes and cost in docs/data/urban_wastewater_cost.md)."""
+
+    plants_per_year: int = P(
+        unit="plants/year", ge=0, le=20,
+        source="outside the plan: over 70 % of China's new COD removal of 2006-2010 came from "
+        "urban wastewater treatment (MEP statement on 2010, as reposted; "
+        "docs/data/urban_wastewater_cost.md)",
+        description="municipal treatment plants the city commissions each January while these "
+        "levers apply (each of environment.treatment_plant_m3_per_day); not a lever of the plan")
+
+
 class Campaigns(_Strict):
     months: list[int] = P(unit="months (1-12)", source="§4.5 (15 March, 20 May, Quality Month "
                           "September)", description="months with a city awareness campaign")
@@ -506,6 +520,7 @@ class Levers(_Strict):
     procurement: Procurement
     permits: Permits
     campaigns: Campaigns
+    urban_wastewater: UrbanWastewater
 
 
 class Policy(Levers):
@@ -866,6 +881,36 @@ class Environment(_Strict):
     non_industrial_cod_trend: float = P(unit="1/year", source="assumption", ge=-1, le=1,
                                         description="yearly change of domestic COD",
                                         reason="treatment plants built in the period")
+    # a municipal treatment plant (urban_wastewater.plants_per_year; docs/data/
+    # urban_wastewater_cost.md, where each figure's source and how it was read are listed)
+    treatment_plant_m3_per_day: float = P(
+        unit="m3/day", gt=0, le=1e7,
+        source="Jin, Zhang and Tian (2014), 'Current state of sewage treatment in China', "
+        "Water Research 66: 85-98 (abstract): 75 % of plants of 10,000-100,000 m3/day; "
+        "MOHURD 建城〔2011〕12号 (as reposted): about 48,000 m3/day outside the 36 large cities",
+        description="capacity of one new municipal wastewater treatment plant")
+    treatment_load_factor: float = P(
+        unit="share of capacity", gt=0, le=1,
+        source="MOHURD 建城〔2012〕71号 (as reposted): plants ran at 78.7 % of capacity in the "
+        "first quarter of 2012", description="share of its capacity a plant treats on average")
+    treatment_cod_removed_kg_per_m3: float = P(
+        unit="kg/m3", gt=0, le=2,
+        source="MEP statement on 2010 (as reposted): urban plants removed 9.2 Mt COD treating "
+        "31.8 bn m3 (0.289 kg/m3); MOHURD 建城〔2012〕71号: 258 mg/L in early 2012",
+        description="COD a plant removes per cubic metre it treats")
+    treatment_max_removal_share: float = P(
+        unit="share of domestic COD", gt=0, le=1,
+        source="Jin, Zhang and Tian (2014), Water Research 66: 85-98 (abstract): plants remove "
+        "81-87.5 % of the COD they receive, by size",
+        description="most of the domestic COD discharge that new plants can take off")
+    treatment_cost_yuan_per_tonne: float = P(
+        unit="yuan per t COD removed", gt=0, le=1e6,
+        source="docs/data/urban_wastewater_cost.md: operating cost about 0.8 yuan/m3 plus plant "
+        "capital of about 2,280 yuan per m3/day (State Council 国办发〔2012〕24号, as reposted) "
+        "annualised over 20 years at 6 %, over 0.289 kg/m3: about 5,000 (2,000 operating only, "
+        "12,000 with new sewers)",
+        description="what a plant costs the city per tonne of COD it is built to remove "
+        "(capital and operation, levelised), paid whether or not that COD is there to remove")
 
 
 class Construction(_Strict):

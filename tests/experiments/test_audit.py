@@ -182,3 +182,30 @@ def test_the_output_file_must_be_csv_or_parquet(tmp_path):
         with pytest.raises(SimcityQualityError, match=r"\.csv or \.parquet"):
             audit_module.check_output(tmp_path / bad)
     assert audit_module.check_output(tmp_path / "t.parquet").suffix == ".parquet"
+
+
+def test_treatment_plants_are_audited_only_when_asked_and_move_cod_only_in_scope(plan):
+    """The municipal treatment plants are a lever outside the plan: the plan's audit leaves
+    them out; asked for by id, one plant a year costs the city the same at any resolution,
+    moves the COD cut when domestic COD is in scope and nothing when it is not."""
+    assert "urban_wastewater" not in [lv.id for lv in audit_module.select_levers()]
+    assert [lv.id for lv in audit_module.select_levers(["urban_wastewater", "permits"])] == [
+        "permits", "urban_wastewater"]
+    one = plan.override({"policy.urban_wastewater.plants_per_year": 1})
+    kw = dict(levers=["urban_wastewater"], progress=False, replications=2, seed=4)
+    effects, costs = {}, {}
+    for scope in ("industrial", "industrial_and_domestic"):
+        case = one.override({"interpretation.cod_scope": scope})
+        for size in (200, 400):
+            a = lever_audit(case, resolution=size, **kw)
+            row = a.effects.query("setting == 'plan' and target == 'cod_reduction'")
+            effects[scope, size] = float(row["change_points"].iloc[0])
+            gross = a.costs.query("setting == 'plan' and payer == 'city' and basis == 'gross'")
+            costs[scope, size] = float(gross["difference"].iloc[0])
+    from simcity_quality.engine.wastewater import treatment_cost_yuan
+
+    expected = sum(treatment_cost_yuan(one, y) for y in range(2010, 2013))  # yuan
+    assert expected > 0
+    assert all(abs(c - expected) < 1e-3 for c in costs.values()), costs
+    assert effects["industrial", 200] == 0.0 == effects["industrial", 400]
+    assert effects["industrial_and_domestic", 200] > 1.0  # percentage points
