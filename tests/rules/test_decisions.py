@@ -465,7 +465,8 @@ def test_the_grade_kept_weighs_on_the_upgrade_alike(sc):
     p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE)
     f = pop.arrays()
     got = np.array([behaviour.upgrade_grade_value(f.grade[i], f.capability[i], f.belief[i],
-                                                  f.output[i], f.tier[i], f.margin[i], p)
+                                                  f.output[i], f.tier[i], f.margin[i],
+                                                  f.credit[i], 0.0, p)
                     for i in range(pop.n_slots)])
     ref = np.array([twin.firms[s].upgrade_grade_value(lv) for s in range(pop.n_slots)])
     assert_same(got, ref, "the grade's value of an upgrade")
@@ -507,11 +508,11 @@ def test_the_procurement_preference_a_worse_grade_forgoes_weighs_alike(sc):
     assert abs(behaviour.procurement_gain(2, 0.05, p) - gain) < 1e-15
     assert behaviour.procurement_gain(0, 0.05, p) == 0.0
     # from C to D: the sales lost and, for a holder, the preference in the years at D
-    assert abs(behaviour.grade_loss(2, 3, 1, 0.05, p)
+    assert abs(behaviour.grade_loss(2, 3, 1, 0.05, False, 0.0, p)
                - (0.12 - 0.05 + gain * (2.4 - 0.6))) < 1e-15
-    assert behaviour.grade_loss(2, 3, 0, 0.05, p) == 0.12 - 0.05
-    held = behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 1, 0.05, p)
-    assert held > behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 0, 0.05, p) > 0
+    assert behaviour.grade_loss(2, 3, 0, 0.05, False, 0.0, p) == 0.12 - 0.05
+    held = behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 1, 0.05, False, 0.0, p)
+    assert held > behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 0, 0.05, False, 0.0, p) > 0
     # a firm that cannot be preferred (at D) values no preference in a title it applies for
     pop = _decision_state(sc)
     twin = twin_reference(sc, pop)
@@ -542,10 +543,11 @@ def test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step(sc):
                                              years_unpreferred=YEARS_UNPREFERRED)
     f = pop.arrays()
     got = np.array([behaviour.failure_cost(f.file_inspection_failed[i], f.margin[i],
-                                           f.output[i], f.grade[i], f.tier[i], p)
+                                           f.output[i], f.grade[i], f.tier[i], f.credit[i],
+                                           0.0, p)
                     for i in range(6)])
     assert_same(got, [twin.firms[s].failure_cost(lv) for s in range(6)], "failure cost")
-    grade = behaviour.grade_loss(1, 2, 1, 0.05, p) * 10.0
+    grade = behaviour.grade_loss(1, 2, 1, 0.05, False, 0.0, p) * 10.0
     notice = m.notice_sales_loss * 10.0
     by_hand = [grade, grade + notice,
                grade + notice + 0.05 * 10.0 * insp.suspension_months / 12,
@@ -559,7 +561,8 @@ def test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step(sc):
     twin_flat.model.grade_value = GRADE_VALUE.tolist()
     twin_flat.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
     for i in range(6):
-        cost = behaviour.failure_cost(f.file_inspection_failed[i], 0.05, 10.0, 1, 1, pf)
+        cost = behaviour.failure_cost(f.file_inspection_failed[i], 0.05, 10.0, 1, 1, False, 0.0,
+                                      pf)
         assert abs(cost - (grade + lv_flat.inspection.fine_yuan / 1e6)) < 1e-12
         assert abs(cost - twin_flat.firms[i].failure_cost(lv_flat)) < 1e-12
 

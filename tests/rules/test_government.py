@@ -335,7 +335,7 @@ def test_key_projects_and_interest_subsidies_agree(sc):
     lv = sc.levers_for(YEAR)
     v = np.random.default_rng(10).random(pop.n_slots)
     u_round, z = 0.5, ndtri(v)
-    priority, _ = government.select_key_projects(
+    priority, _, _ = government.select_key_projects(
         pop, lv, u_round, lambda rows, codes: v[None, codes >> MEMBER_BITS], pop.n_slots)
     slots = np.arange(pop.n_slots)
     twin.model.select_key_projects(lv, (u_round, {twin.firms[s]: z[s] for s in slots}))
@@ -823,7 +823,7 @@ def test_grades_gate_titles_and_key_projects(sc):
     ok = government.title_eligible(pop, 1, sc.awards)
     assert ok.tolist() == [True, True, False, False] * 2
     assert [twin.firms[s].eligible_for(1) for s in range(8)] == ok.tolist()
-    priority, _ = government.select_key_projects(
+    priority, _, _ = government.select_key_projects(
         pop, sc.policy, 0.5, lambda rows, codes: np.full((rows, codes.size), 0.5), pop.n_slots)
     assert np.isfinite(priority).tolist() == ok.tolist()
     twin.model.select_key_projects(sc.policy, (0.5, {twin.firms[s]: 0.0 for s in range(8)}))
