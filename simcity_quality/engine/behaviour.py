@@ -131,8 +131,11 @@ def title_gain(tier: int, capability: float, iso9001: bool, national_failed: np.
     year's application, ``max(win chance x prize - application cost, 0)``, with the win
     chance, prize (:func:`title_prize`) and cost its application weighs
     (:func:`investment_utilities`). The prize already counts the title's brand premium over
-    the horizon; the round is yearly, so each year beyond the grade's gate forfeits one such
-    chance, and :func:`grade_loss` weighs it by the learnt discounted years there. Only the
+    the horizon; the round is yearly, so this is the value of one year's chance, each year
+    beyond the grade's gate forfeits one, and :func:`grade_loss` weighs it by the learnt
+    discounted years there: the application the firm would weigh this year, not a model of
+    the whole race (it overstates a near-certain winner's loss, who would stop competing for
+    the tier once it won, and leaves out the tier after it). Only the
     conditions other than the grade count here (ISO 9001 where required, a clean national
     record): the grade's are in those years. A firm one quality upgrade short of the tier's
     capability is judged at its capability after that upgrade (a contender's prospect,
