@@ -29,7 +29,13 @@ import numpy as np
 from ..categories import GRADES, INVESTMENTS, OPTIONS, TIERS
 from ..scenario import Levers, Scenario
 from .jit import jit
-from .parameters import DecisionParameters, TitleTable, as_numbers, decision_parameters
+from .parameters import (
+    DecisionParameters,
+    TitleTable,
+    as_numbers,
+    decision_parameters,
+    title_table,
+)
 from .population import FirmArrays, Population, sector_cod_coefficients
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
@@ -101,34 +107,104 @@ def procurement_gain(tier: int, margin: float, p: DecisionParameters) -> float:
 
 
 @jit(inline=True)
-def grade_loss(grade: int, worse: int, tier: int, margin: float,
-               p: DecisionParameters) -> float:
-    """The present value (a share of a year's output) a firm at ``grade`` loses by moving to
-    ``worse``, as it has learnt the grades' moves (docs/ODD.md §7.5): the sales a worse grade
-    loses (``p.grade_value``) and, for a title holder, the procurement preference the worse
-    grade forgoes for the time it spends beyond ``procurement.max_grade``
-    (``p.years_unpreferred``)."""
-    return (p.grade_value[worse] - p.grade_value[grade]
-            + procurement_gain(tier, margin, p)
-            * (p.years_unpreferred[worse] - p.years_unpreferred[grade]))
+def title_prize(tier: int, grade: int, margin: float, out: float, titles: TitleTable,
+                p: DecisionParameters) -> float:
+    """What winning the title after ``tier`` is worth to a firm (million yuan over its
+    horizon), as its application weighs it: the province's and city's reward, the brand
+    premium on its output ``out`` over the horizon and, for a first title while its grade is
+    admitted, the §3.1 procurement preference (any title is preferred; a higher one adds
+    nothing)."""
+    nxt = tier + 1
+    H = p.horizon_years
+    procurement = 0.0
+    if tier == 0 and grade <= p.procurement_max_grade:
+        procurement = procurement_gain(nxt, margin, p) * out * H
+    return titles.reward_million[nxt] + titles.brand_premium[nxt] * out * H + procurement
 
 
 @jit(inline=True)
-def grade_stake_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+def title_gain(tier: int, capability: float, iso9001: bool, national_failed: np.uint64,
+               output: float, grade: int, margin: float, titles: TitleTable,
+               win_belief: np.ndarray, cutoff: np.ndarray, p: DecisionParameters) -> float:
+    """What competing for its next title is worth to a firm a year while its published grade
+    is no worse than ``awards.max_grade``, as a share of its output (docs/ODD.md §7.5): one
+    year's application, ``max(win chance x prize - application cost, 0)``, with the win
+    chance, prize (:func:`title_prize`) and cost its application weighs
+    (:func:`investment_utilities`). The prize already counts the title's brand premium over
+    the horizon; the round is yearly, so this is the value of one year's chance, each year
+    beyond the grade's gate forfeits one, and :func:`grade_loss` weighs it by the learnt
+    discounted years there: the application the firm would weigh this year, not a model of
+    the whole race (it overstates a near-certain winner's loss, who would stop competing for
+    the tier once it won, and leaves out the tier after it). Only the
+    conditions other than the grade count here (ISO 9001 where required, a clean national
+    record): the grade's are in those years. A firm one quality upgrade short of the tier's
+    capability is judged at its capability after that upgrade (a contender's prospect,
+    ``government.title_contenders``); zero if it is further short, at the top tier or if the
+    tier holds no round this year. Takes the firm's numbers, not its arrays (engine/jit.py)."""
+    if tier >= TOP_TIER or not titles.open_round[tier + 1]:
+        return 0.0
+    nxt = tier + 1
+    if not ((iso9001 or not titles.iso_required[nxt])
+            and (national_failed & titles.clean_record_mask) == 0):
+        return 0.0
+    judged = capability
+    if capability < titles.min_capability[nxt]:  # one upgrade short: the prospect through it
+        judged = capability + p.upgrade_gain
+        if judged < titles.min_capability[nxt]:
+            return 0.0
+    out = max(output, MIN_OUTPUT)
+    chance = win_chance_of(iso9001, output, titles, win_belief, cutoff, nxt, judged)
+    prize = title_prize(tier, grade, margin, out, titles, p)
+    return max(chance * prize - titles.application_cost_million[nxt], 0.0) / out
+
+
+@jit(inline=True)
+def key_project_gain(credit: bool, p: DecisionParameters) -> float:
+    """What the chance of a key project is worth to a firm a year while its published grade is
+    no worse than ``subsidy.max_grade``, as a share of its output (docs/ODD.md §7.5): the
+    city's selection rate at the last January selection (``p.key_project_rate``: projects
+    chosen per eligible firm) times the interest subsidy a key project's upgrade loan gets
+    (:func:`_key_project_subsidy` on the upgrade's cost per unit of output); zero for a firm
+    that could not carry one (no credit, and selection brings no loan)."""
+    return p.key_project_rate * _key_project_subsidy(True, credit, p, p.upgrade_cost)
+
+
+@jit(inline=True)
+def grade_loss(grade: int, worse: int, tier: int, margin: float, credit: bool, title: float,
+               p: DecisionParameters) -> float:
+    """The present value (a share of a year's output) a firm at ``grade`` loses by moving to
+    ``worse``, as it has learnt the grades' moves (docs/ODD.md §7.5): the sales a worse grade
+    loses (``p.grade_value``) and, for each gate the grade keeps, its yearly value times the
+    learnt discounted years the worse grade adds beyond it: for a title holder the
+    procurement preference (:func:`procurement_gain`, ``p.years_unpreferred``), the chance of
+    its next title (``title``, :func:`title_gain`; ``p.years_untitled``) and the chance of a
+    key project (:func:`key_project_gain` with its ``credit``; ``p.years_unsubsidised``)."""
+    return (p.grade_value[worse] - p.grade_value[grade]
+            + procurement_gain(tier, margin, p)
+            * (p.years_unpreferred[worse] - p.years_unpreferred[grade])
+            + title * (p.years_untitled[worse] - p.years_untitled[grade])
+            + key_project_gain(credit, p)
+            * (p.years_unsubsidised[worse] - p.years_unsubsidised[grade]))
+
+
+@jit(inline=True)
+def grade_stake_of(f: FirmArrays, i: int, p: DecisionParameters, title: float) -> float:
     """Expected yearly cost (million yuan) to firm ``i`` of the grade counterfeiting found
     would give it (D) under its belief: what it would lose by moving from its grade to D
-    (:func:`grade_loss`), times its output."""
-    loss = grade_loss(f.grade[i], WORST_GRADE, f.tier[i], f.margin[i], p)
+    (:func:`grade_loss`, with its yearly title prospect ``title``), times its output."""
+    loss = grade_loss(f.grade[i], WORST_GRADE, f.tier[i], f.margin[i], f.credit[i], title, p)
     return f.belief[i] * p.detection_probability * loss * max(f.output[i], 0.0)
 
 
 @jit(inline=True)
-def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
+def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters,
+                           title: float) -> float:
     """Logit utility of counterfeiting for firm ``i``: the gain less the perceived penalty and
-    the grade at stake (:func:`grade_stake_of`) in logit units, less the firm's moral cost."""
+    the grade at stake (:func:`grade_stake_of`, with its yearly title prospect ``title``) in
+    logit units, less the firm's moral cost."""
     out = max(f.output[i], MIN_OUTPUT)
     gain = p.counterfeit_gain * out
-    return ((gain - perceived_penalty_of(f, i, p) - grade_stake_of(f, i, p))
+    return ((gain - perceived_penalty_of(f, i, p) - grade_stake_of(f, i, p, title))
             / (p.logit_scale * out) - f.moral_cost[i])
 
 
@@ -138,20 +214,37 @@ def _logistic(x: float) -> float:
 
 
 @jit
-def _counterfeit_probabilities(f: FirmArrays, p: DecisionParameters, out: np.ndarray,
+def _counterfeit_probabilities(f: FirmArrays, p: DecisionParameters, titles: TitleTable,
+                               win_belief: np.ndarray, cutoff: np.ndarray, out: np.ndarray,
                                penalty: np.ndarray) -> None:
+    # the firm's numbers the title prospect reads, taken before the loop (engine/jit.py)
+    tier, capability, iso9001, output = f.tier, f.capability, f.iso9001, f.output
+    national_failed, grade, margin = f.file_national_failed, f.grade, f.margin
     for i in range(out.shape[0]):
-        out[i] = _logistic(counterfeit_utility_of(f, i, p))
+        title = title_gain(tier[i], capability[i], iso9001[i], national_failed[i], output[i],
+                           grade[i], margin[i], titles, win_belief, cutoff, p)
+        out[i] = _logistic(counterfeit_utility_of(f, i, p, title))
         penalty[i] = perceived_penalty_of(f, i, p)
 
 
 def counterfeit_probability(pop: Population, lv: Levers, sc: Scenario,
                             grade_value: np.ndarray | None = None,
-                            years_unpreferred: np.ndarray | None = None) -> np.ndarray:
+                            years_unpreferred: np.ndarray | None = None,
+                            years_untitled: np.ndarray | None = None,
+                            years_unsubsidised: np.ndarray | None = None,
+                            key_project_rate: float | None = None,
+                            year: int | None = None, win_belief: np.ndarray | None = None,
+                            cutoff: np.ndarray | None = None) -> np.ndarray:
     """Chance each slot's firm would counterfeit if it reviewed now (binary logit, §4.4);
-    ``grade_value``, ``years_unpreferred``: what firms learnt of the grades (the model's
-    properties of those names; None: nothing yet, zeros)."""
-    return _counterfeit_and_penalty(pop, lv, sc, grade_value, years_unpreferred)[0]
+    ``grade_value``, ``years_unpreferred``, ``years_untitled``, ``years_unsubsidised``,
+    ``key_project_rate``: what firms learnt of the grades and the key projects (the model's
+    properties of those names; None: nothing yet, zeros); ``year``: the year whose award
+    rounds the firms weigh (None: no title prospect), with the perceived chances
+    ``win_belief`` per tier (default ``behaviour.initial_win_belief``) and each tier's
+    ``cutoff`` (default: none seen)."""
+    return _counterfeit_and_penalty(pop, lv, sc, grade_value, years_unpreferred,
+                                    years_untitled, years_unsubsidised, key_project_rate, year,
+                                    win_belief, cutoff)[0]
 
 
 def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
@@ -159,15 +252,27 @@ def perceived_penalty(pop: Population, lv: Levers, sc: Scenario) -> np.ndarray:
     return _counterfeit_and_penalty(pop, lv, sc)[1]
 
 
-def _counterfeit_and_penalty(pop, lv, sc, grade_value=None,
-                             years_unpreferred=None) -> tuple[np.ndarray, np.ndarray]:
+def _counterfeit_and_penalty(pop, lv, sc, grade_value=None, years_unpreferred=None,
+                             years_untitled=None, years_unsubsidised=None,
+                             key_project_rate=None, year=None, win_belief=None,
+                             cutoff=None) -> tuple[np.ndarray, np.ndarray]:
     prob, penalty = np.empty(pop.n_slots), np.empty(pop.n_slots)
     p = decision_parameters(sc, lv)
-    if grade_value is not None:
-        p = p._replace(grade_value=np.asarray(grade_value, dtype=np.float64))
-    if years_unpreferred is not None:
-        p = p._replace(years_unpreferred=np.asarray(years_unpreferred, dtype=np.float64))
-    _counterfeit_probabilities(pop.arrays(), p, prob, penalty)
+    learnt = {"grade_value": grade_value, "years_unpreferred": years_unpreferred,
+              "years_untitled": years_untitled, "years_unsubsidised": years_unsubsidised}
+    p = p._replace(**{k: np.asarray(v, dtype=np.float64) for k, v in learnt.items()
+                      if v is not None})
+    if key_project_rate is not None:
+        p = p._replace(key_project_rate=float(key_project_rate))
+    titles = title_table(sc, lv, sc.city.base_year if year is None else year)
+    if year is None:  # no award round weighed: no title prospect
+        titles = titles._replace(open_round=np.zeros_like(titles.open_round))
+    if win_belief is None:
+        win_belief = np.full(len(TIERS), sc.behaviour.initial_win_belief)
+    if cutoff is None:
+        cutoff = np.full(len(TIERS), np.nan)
+    _counterfeit_probabilities(pop.arrays(), p, titles, np.asarray(win_belief, dtype=np.float64),
+                               np.asarray(cutoff, dtype=np.float64), prob, penalty)
     return prob, penalty
 
 
@@ -177,31 +282,33 @@ def _counterfeit_and_penalty(pop, lv, sc, grade_value=None,
 
 @jit(inline=True)
 def upgrade_grade_value(grade: int, capability: float, belief: float, output: float,
-                        tier: int, margin: float, p: DecisionParameters) -> float:
+                        tier: int, margin: float, credit: bool, title: float,
+                        p: DecisionParameters) -> float:
     """What a quality upgrade is worth to a firm through its published grade ``grade`` (million
     yuan over its horizon): under its ``belief`` of an inspection a year, the fall in its
     failure chance (``logistic(capability)`` before and after ``upgrade_gain``) times what it
-    would lose by falling a grade (:func:`grade_loss`, with its title ``tier`` and ``margin``),
-    times its ``output`` and horizon. It takes the firm's numbers, not its arrays
-    (engine/jit.py)."""
+    would lose by falling a grade (:func:`grade_loss`, with its title ``tier``, ``margin``,
+    ``credit`` and yearly title prospect ``title``), times its ``output`` and horizon. It
+    takes the firm's numbers, not its arrays (engine/jit.py)."""
     worse = min(grade + 1, WORST_GRADE)
-    drop = grade_loss(grade, worse, tier, margin, p)
+    drop = grade_loss(grade, worse, tier, margin, credit, title, p)
     safer = _logistic(capability + p.upgrade_gain) - _logistic(capability)
     return belief * safer * drop * max(output, 0.0) * p.horizon_years
 
 
 @jit(inline=True)
 def failure_cost(file_failed: np.uint64, margin: float, output: float, grade: int, tier: int,
-                 p: DecisionParameters) -> float:
+                 credit: bool, title: float, p: DecisionParameters) -> float:
     """What a failed city inspection other than counterfeiting (a missing CCC, say) costs a
     firm (million yuan): under flat fines ``fine_yuan``; on the Product Quality Law's ladder
     (art. 17; ``government.ladder_step``) nothing at a correction order, a public notice's
     sales at the second step, with a suspension's margin at the third, the firm's value
     (its margin over the horizon) when its licence is revoked; and under both, what falling a
-    grade loses (:func:`grade_loss`)."""
+    grade loses (:func:`grade_loss`, with its ``credit`` and yearly title prospect
+    ``title``)."""
     out = max(output, 0.0)
     worse = min(grade + 1, WORST_GRADE)
-    cost = grade_loss(grade, worse, tier, margin, p) * out
+    cost = grade_loss(grade, worse, tier, margin, credit, title, p) * out
     if not p.ladder:
         return cost + p.failed_check_fine_million
     recent = file_failed & p.ladder_memory_mask
@@ -285,14 +392,15 @@ def win_chance_of(iso9001: bool, output: float, titles: TitleTable, win_belief: 
 @jit(inline=True)
 def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: TitleTable,
                          imitation_intl: float, imitation_iso: float, win_belief: np.ndarray,
-                         cutoff: np.ndarray, cod_coefficients: np.ndarray,
+                         cutoff: np.ndarray, cod_coefficients: np.ndarray, title: float,
                          util: np.ndarray) -> None:
     """Each investment's net payoff for reviewing firm ``i`` in logit units into ``util``
     (``-inf``: not open to it; column 0, not investing, is 0).
 
     Costs are paid from cash now except the share a firm with credit borrows; an option whose
     own share the firm cannot pay is closed. ``imitation_*``: the pull of the firm's sector;
-    ``win_belief``, ``cutoff``: per tier, what :func:`win_chance` reads.
+    ``win_belief``, ``cutoff``: per tier, what :func:`win_chance` reads; ``title``: the firm's
+    yearly title prospect (:func:`title_gain`), which the grade it keeps guards.
     """
     # the firm's state, read before any branch: arrays read inside the branches below keep
     # the whole record referenced across them, which costs more than the arithmetic (jit.py)
@@ -316,7 +424,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
         util[UPGRADE] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
                          + _key_project_subsidy(key_project, credit, p, cost_up)
                          + upgrade_grade_value(grade, capability, belief, output, tier,
-                                               margin, p)
+                                               margin, credit, title, p)
                          ) / unit  # the grade kept (§3.3)
 
     # international standards (§2.2.1b), with a pull towards what the sector does
@@ -331,7 +439,7 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     if (needs_ccc or not iso9001) and cash >= cost_cert:
         if needs_ccc:
             benefit = belief * failure_cost(inspection_failed, margin, output, grade, tier,
-                                            p) * H
+                                            credit, title, p) * H
             util[CERTIFY] = (benefit - cost_cert) / unit
         else:
             benefit = p.iso_premium * out * H
@@ -361,13 +469,8 @@ def investment_utilities(f: FirmArrays, i: int, p: DecisionParameters, titles: T
     # while that title holds award rounds (awards.closed_years)
     if tier < TOP_TIER and titles.open_round[tier + 1]:
         nxt = tier + 1
-        # preferred title holders win extra government sales at their margin and are paid the
-        # price premium on all government sales (§3.1), while their grade is admitted: a
-        # firm's first title brings it (any title is preferred; a higher one adds nothing)
-        procurement = 0.0
-        if tier == 0 and grade <= p.procurement_max_grade:
-            procurement = procurement_gain(nxt, margin, p) * out * H
-        prize = titles.reward_million[nxt] + titles.brand_premium[nxt] * out * H + procurement
+        # the rewards, the brand premium and, for a first title, the procurement preference
+        prize = title_prize(tier, grade, margin, out, titles, p)
         value = win_chance_of(iso9001, output, titles, win_belief, cutoff, nxt,
                               capability) * prize
         cost = titles.application_cost_million[nxt]
@@ -524,13 +627,19 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
     order = np.empty(utilities.shape[1] - 1, dtype=np.int64)
     counterfeit, weight, tier = f.counterfeit, f.weight, f.tier  # read once (engine/jit.py)
     discharge_ratio, output, sector = f.discharge_ratio, f.output, f.sector
+    capability, iso9001, national_failed = f.capability, f.iso9001, f.file_national_failed
+    grade, margin = f.grade, f.margin
     for j in range(reviewers.shape[0]):
         i = reviewers[j]
+        # the yearly title prospect the grade guards, once for both choices (they see the
+        # same state: the counterfeit draw changes none of what it reads)
+        title = title_gain(tier[i], capability[i], iso9001[i], national_failed[i], output[i],
+                           grade[i], margin[i], titles, win_belief, cutoff, p)
         if not abatement_only[j]:
-            counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p))
+            counterfeit[i] = u[0, j] < _logistic(counterfeit_utility_of(f, i, p, title))
         util = utilities[j]
         investment_utilities(f, i, p, titles, imitation_intl[j], imitation_iso[j], win_belief,
-                             cutoff, cod_coefficients, util)
+                             cutoff, cod_coefficients, title, util)
         if abatement_only[j]:
             for o in range(1, util.shape[0]):
                 if o != ABATE:

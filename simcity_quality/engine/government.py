@@ -753,7 +753,7 @@ def campaign(pop: Population, sc: Scenario, lv: Levers, year: int, ledger: Ledge
 
 
 def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Uniforms,
-                        next_id: int) -> tuple[np.ndarray, int]:
+                        next_id: int) -> tuple[np.ndarray, int, float]:
     """January: the city picks this year's ``subsidy.key_projects_per_year`` key upgrade
     projects (rounded with ``u_round``) among the firms that can carry one (with credit, or any
     firm when selection brings the loan, ``subsidy.key_project_loan``), have no subsidy
@@ -763,7 +763,9 @@ def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Unif
     log10 output plus ``subsidy.priority_capability_weight`` times capability (the plan serves
     'key enterprises'), plus a standard normal noise per member (``noise(rows, codes)``, row
     0); a member of a weighted agent picked is split off. Returns each eligible slot's best
-    priority (NaN for the others) and the next unused id.
+    priority (NaN for the others), the next unused id and the selection rate firms learn
+    (docs/ODD.md §7.5): the projects chosen per eligible firm (members counted; 0 if none is
+    eligible).
     """
     k = stochastic_round(lv.subsidy.key_projects_per_year, u_round)
     pop.key_project[:] = False
@@ -781,9 +783,11 @@ def select_key_projects(pop: Population, lv: Levers, u_round: float, noise: Unif
     priority = best_member_score(pop, slots, base, 1.0, member_u)
     counts = np.zeros(pop.n_slots, dtype=np.int64)
     counts[slots] = top_members(slots, pop.weight, k, base, 1.0, member_u)
+    candidates = float(pop.weight[slots].sum())  # before the picked members are split off
+    rate = float(counts.sum()) / candidates if candidates > 0 else 0.0
     chosen, next_id = split(pop, counts, next_id)
     pop.key_project[chosen] = True
-    return priority, next_id
+    return priority, next_id, rate
 
 
 def pay_subsidies(pop: Population) -> float:

@@ -184,6 +184,10 @@ class QualityCityModel(mesa.Model):
         self._grade_exposure = np.zeros(len(GRADES))
         self._grade_value = np.zeros(len(GRADES))
         self._years_unpreferred = np.zeros(len(GRADES))
+        self._years_untitled = np.zeros(len(GRADES))
+        self._years_unsubsidised = np.zeros(len(GRADES))
+        # key projects chosen per eligible firm at the last January selection (§7.5, §7.8)
+        self._key_project_rate = 0.0
         self._inspection_carry = 0.0
 
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -237,7 +241,7 @@ class QualityCityModel(mesa.Model):
         # same numbers whatever the levers)
         if month == 1:
             tighten_standards(pop, sc, year)
-            _, self._next_id = select_key_projects(
+            _, self._next_id, self._key_project_rate = select_key_projects(
                 pop, lv, rs["subsidies"].random(), keyed(rs["subsidies"]), self._next_id)
 
         # awareness campaigns (§4.5)
@@ -247,7 +251,10 @@ class QualityCityModel(mesa.Model):
         # firm decisions: every draw derives from the month's key and the firm's slot
         p_dec, titles, p_prod = self._parameters.for_year(year)
         p_dec = p_dec._replace(grade_value=self._grade_value,  # what firms learnt (§7.5)
-                               years_unpreferred=self._years_unpreferred)
+                               years_unpreferred=self._years_unpreferred,
+                               years_untitled=self._years_untitled,
+                               years_unsubsidised=self._years_unsubsidised,
+                               key_project_rate=self._key_project_rate)
         contenders = self._contenders(year, titles)
         self.observer.before_decisions(self)
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
@@ -286,7 +293,7 @@ class QualityCityModel(mesa.Model):
         self.observer.before_inspections(self)
         out = city_inspection(pop, lv, sc, inspected, outcome_draws, self._grade_moves)
         if month == 12:
-            self._learn_grade_values(p_prod)
+            self._learn_grade_values(p_prod, lv)
         # the environment bureau's review of every source (§3.3): deadlines and closures
         review = review_sources(pop, lv, sc, t, keyed(rs["source_review"])(
             1, np.arange(pop.n_slots))[0], self._cod_coef)
@@ -325,17 +332,24 @@ class QualityCityModel(mesa.Model):
         self.ledger.book(year, "city", "urban_wastewater_treatment",
                          self._plant_cost[year] / MONTHS_PER_YEAR)
 
-    def _learn_grade_values(self, p_prod) -> None:
+    def _learn_grade_values(self, p_prod, lv) -> None:
         """December: firms learn what each published grade is worth from this year's moves
-        (``government.grade_values``; ODD §7.5), and the year's counts start again."""
+        (``government.grade_values``; ODD §7.5), and the discounted years each grade leads
+        them to spend beyond the gates of the procurement preference, titles and key
+        projects (levers ``lv``); the year's counts start again."""
         b = self.scenario.behaviour
-        self._grade_value = grade_values(self._grade_moves, self._grade_exposure,
-                                         p_prod.grade_sales_loss, b.discount_rate,
-                                         b.horizon_years)
-        # the same sum with a year's cost of 1 at the grades procurement does not prefer
-        unpreferred = (np.arange(len(GRADES)) > p_prod.procurement_max_grade).astype(float)
-        self._years_unpreferred = grade_values(self._grade_moves, self._grade_exposure,
-                                               unpreferred, b.discount_rate, b.horizon_years)
+
+        def learnt(flow):
+            return grade_values(self._grade_moves, self._grade_exposure, flow, b.discount_rate,
+                                b.horizon_years)
+
+        def beyond(gate: int) -> np.ndarray:  # a year's cost of 1 at each grade past the gate
+            return (np.arange(len(GRADES)) > gate).astype(float)
+
+        self._grade_value = learnt(p_prod.grade_sales_loss)
+        self._years_unpreferred = learnt(beyond(p_prod.procurement_max_grade))
+        self._years_untitled = learnt(beyond(GRADES.index(self.scenario.awards.max_grade)))
+        self._years_unsubsidised = learnt(beyond(GRADES.index(lv.subsidy.max_grade)))
         self._grade_moves[:] = 0.0
         self._grade_exposure[:] = 0.0
 
@@ -488,6 +502,32 @@ class QualityCityModel(mesa.Model):
         the procurement preference does not admit (``procurement.max_grade``), over its
         horizon, as firms learnt it last December (ODD §7.5)."""
         return self._years_unpreferred.copy()
+
+    @property
+    def years_untitled(self) -> np.ndarray:
+        """Per grade A-D, the discounted years a firm starting there expects to spend at grades
+        no title admits (``awards.max_grade``), over its horizon, as firms learnt it last
+        December (ODD §7.5)."""
+        return self._years_untitled.copy()
+
+    @property
+    def years_unsubsidised(self) -> np.ndarray:
+        """Per grade A-D, the discounted years a firm starting there expects to spend at grades
+        the key projects do not admit (``subsidy.max_grade``), over its horizon, as firms
+        learnt it last December (ODD §7.5)."""
+        return self._years_unsubsidised.copy()
+
+    @property
+    def key_project_rate(self) -> float:
+        """Key projects the city chose per eligible firm at the last January selection: the
+        chance of selection firms weigh (ODD §7.5)."""
+        return self._key_project_rate
+
+    @property
+    def win_belief(self) -> np.ndarray:
+        """Per tier (index 0 unused), the city-wide perceived chance that an application wins
+        (ODD §7.7)."""
+        return self._win_belief.copy()
 
     @property
     def title_cutoffs(self) -> dict[str, float]:

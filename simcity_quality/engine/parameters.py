@@ -40,6 +40,12 @@ class DecisionParameters(NamedTuple):
     # per grade, the discounted years a firm starting there spends at grades worse than the
     # procurement preference admits (procurement.max_grade), over its horizon (same rates)
     years_unpreferred: np.ndarray
+    # the same at grades worse than a title admits (awards.max_grade) and than a key project
+    # admits (subsidy.max_grade)
+    years_untitled: np.ndarray
+    years_unsubsidised: np.ndarray
+    # key projects chosen per eligible firm at the last January selection (zero until then)
+    key_project_rate: float
     # §3.4 loans and the key-project interest subsidy
     loan_share: float
     loan_years: float
@@ -177,6 +183,8 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         suspension_months=float(insp.suspension_months),
         ladder_memory_mask=np.uint64((1 << insp.ladder_memory_months) - 1),
         grade_value=np.zeros(len(GRADES)), years_unpreferred=np.zeros(len(GRADES)),
+        years_untitled=np.zeros(len(GRADES)), years_unsubsidised=np.zeros(len(GRADES)),
+        key_project_rate=0.0,
         loan_share=s.loan_share, loan_years=float(s.loan_years),
         loan_interest_rate=s.loan_interest_rate, interest_subsidy_rate=s.interest_subsidy_rate,
         key_project_loan=bool(s.key_project_loan),

@@ -126,8 +126,11 @@ class _PanelObserver(Observer):
         pop, sc, lv = model.pop, model.scenario, model.levers
         # what the rule sees before it runs (the same arrays it reads)
         self._belief = pop.belief.copy()
-        self._p_cf = counterfeit_probability(pop, lv, sc, model.grade_value,
-                                           model.years_unpreferred)
+        year = model.years[0] + (model.steps - 1) // 12
+        self._p_cf = counterfeit_probability(
+            pop, lv, sc, model.grade_value, model.years_unpreferred, model.years_untitled,
+            model.years_unsubsidised, model.key_project_rate, year, model.win_belief,
+            [np.nan, *model.title_cutoffs.values()])
         self._penalty = perceived_penalty(pop, lv, sc)
 
     def after_decisions(self, model, decisions):

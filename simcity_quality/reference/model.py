@@ -242,39 +242,84 @@ class Enterprise(mesa.Agent):
                 * (p.procurement_sales_gain * max(self.margin, 0.0)
                    + pref.price_premium * (1.0 + p.procurement_sales_gain)))
 
-    def grade_loss(self, lv: Levers, worse: int) -> float:
-        """The present value (share of a year's output) the firm loses by moving from its
-        grade to ``worse``: the learnt value of the sales lost, and for a title holder the
-        procurement preference forgone in the learnt years beyond ``procurement.max_grade``
-        (``behaviour.grade_loss``)."""
-        value, years = self.model.grade_value, self.model.years_unpreferred
-        return (value[worse] - value[self.grade]
-                + self.procurement_gain(lv) * (years[worse] - years[self.grade]))
-
-    def grade_stake(self, lv: Levers) -> float:
-        """Expected yearly cost (million yuan) of the grade D that counterfeiting found would
-        give the firm, under its belief: what moving to D loses (:meth:`grade_loss`), times
-        its output (``behaviour.grade_stake_of``)."""
-        return (self.belief * lv.inspection.detection_probability
-                * self.grade_loss(lv, GRADE_D) * max(self.output, 0.0))
-
-    def upgrade_grade_value(self, lv: Levers) -> float:
-        """What an upgrade is worth through the grade over the horizon: the belief times the
-        fall in the failure chance times what falling one grade loses, times output and
-        horizon (``behaviour.upgrade_grade_value``)."""
+    def title_gain(self, lv: Levers, year: int | None) -> float:
+        """What competing for its next title is worth to the firm a year while its grade is
+        no worse than ``awards.max_grade``, a share of its output (``behaviour.title_gain``;
+        ODD §7.5): one year's application, the win chance times the prize less the
+        application's cost (at least zero), as its application weighs them, judged at its
+        capability, or after one upgrade if it is that far short; zero at the top tier, in a
+        year without the tier's round, without ISO 9001 where required or with a failed
+        national spot check on record. ``year``: the round's year (None: no prospect)."""
+        nxt = self.tier + 1
+        if year is None or nxt >= len(TIERS) or not self.model.round_open(nxt, year):
+            return 0.0
+        if not self.meets_record_conditions(nxt):
+            return 0.0
         p = self.model.p
-        drop = self.grade_loss(lv, min(self.grade + 1, GRADE_D))
+        capability = self.capability
+        if capability < p.min_capability[nxt]:  # the prospect through one more upgrade
+            capability += p.upgrade_gain
+            if capability < p.min_capability[nxt]:
+                return 0.0
+        out = max(self.output, MIN_OUTPUT)
+        cost = p.application_cost_yuan[nxt] / YUAN_PER_MILLION
+        chance = self.win_chance(nxt, capability)
+        return max(chance * self.title_prize(lv, year, nxt) - cost, 0.0) / out
+
+    def key_project_gain(self, lv: Levers) -> float:
+        """What the chance of a key project is worth to the firm a year while its grade is no
+        worse than ``subsidy.max_grade``, a share of its output (``behaviour.key_project_gain``;
+        ODD §7.5): the learnt selection rate times the interest subsidy on a key project's
+        upgrade loan; zero if it could not carry one (no credit, and no loan with
+        selection)."""
+        s, p = lv.subsidy, self.model.p
+        if not (self.credit or s.key_project_loan):
+            return 0.0
+        subsidy = (interest_subsidy_yuan(p.upgrade_cost * s.loan_share, lv) / YUAN_PER_MILLION
+                   * s.loan_years)
+        return self.model.key_project_rate * subsidy
+
+    def grade_loss(self, lv: Levers, worse: int, year: int | None = None) -> float:
+        """The present value (share of a year's output) the firm loses by moving from its
+        grade to ``worse``: the learnt value of the sales lost, and each gate's yearly value
+        times the learnt years the move adds beyond it: for a title holder the procurement
+        preference (``procurement.max_grade``), the next title's prospect in ``year``
+        (``awards.max_grade``; :meth:`title_gain`) and a key project's chance
+        (``subsidy.max_grade``; :meth:`key_project_gain`) (``behaviour.grade_loss``)."""
+        m = self.model
+
+        def added(years):  # the discounted years beyond a gate the move adds
+            return years[worse] - years[self.grade]
+
+        return (m.grade_value[worse] - m.grade_value[self.grade]
+                + self.procurement_gain(lv) * added(m.years_unpreferred)
+                + self.title_gain(lv, year) * added(m.years_untitled)
+                + self.key_project_gain(lv) * added(m.years_unsubsidised))
+
+    def grade_stake(self, lv: Levers, year: int | None = None) -> float:
+        """Expected yearly cost (million yuan) of the grade D that counterfeiting found would
+        give the firm, under its belief: what moving to D loses (:meth:`grade_loss`, the
+        title prospect of ``year``), times its output (``behaviour.grade_stake_of``)."""
+        return (self.belief * lv.inspection.detection_probability
+                * self.grade_loss(lv, GRADE_D, year) * max(self.output, 0.0))
+
+    def upgrade_grade_value(self, lv: Levers, year: int | None = None) -> float:
+        """What an upgrade is worth through the grade over the horizon: the belief times the
+        fall in the failure chance times what falling one grade loses (the title prospect of
+        ``year``), times output and horizon (``behaviour.upgrade_grade_value``)."""
+        p = self.model.p
+        drop = self.grade_loss(lv, min(self.grade + 1, GRADE_D), year)
         safer = logistic(self.capability + p.upgrade_gain) - logistic(self.capability)
         return self.belief * safer * drop * max(self.output, 0.0) * p.horizon_years
 
-    def failure_cost(self, lv: Levers) -> float:
+    def failure_cost(self, lv: Levers, year: int | None = None) -> float:
         """What a failed inspection other than counterfeiting would cost the firm (million
         yuan; ``behaviour.failure_cost``): the flat fine, or on the ladder its next step's
         cost (nothing, a notice, a notice and a suspension, its value when revoked), and
-        under both the loss of falling one grade."""
+        under both the loss of falling one grade (the title prospect of ``year``)."""
         insp, output = lv.inspection, max(self.output, 0.0)
         margin = max(self.margin, 0.0)
-        cost = self.grade_loss(lv, min(self.grade + 1, GRADE_D)) * output
+        cost = self.grade_loss(lv, min(self.grade + 1, GRADE_D), year) * output
         if insp.sanctions != "ladder":
             return cost + insp.fine_yuan / YUAN_PER_MILLION
         recent = self.file_inspection_failed & ((1 << insp.ladder_memory_months) - 1)
@@ -288,14 +333,15 @@ class Enterprise(mesa.Agent):
             cost += margin * output * self.model.p.horizon_years
         return cost
 
-    def counterfeit_probability(self, lv: Levers) -> float:
+    def counterfeit_probability(self, lv: Levers, year: int | None = None) -> float:
         """Binary logit of shoddy or counterfeit production (§4.4;
         ``behaviour.counterfeit_probability``): the gain against the perceived penalty and the
-        grade at stake, in logit units, less its moral cost."""
+        grade at stake (with the title prospect of ``year``), in logit units, less its moral
+        cost."""
         p = self.model.p
         out = max(self.output, MIN_OUTPUT)
-        utility = ((p.counterfeit_gain * out - self.perceived_penalty(lv) - self.grade_stake(lv))
-                   / (p.logit_scale * out))
+        utility = ((p.counterfeit_gain * out - self.perceived_penalty(lv)
+                    - self.grade_stake(lv, year)) / (p.logit_scale * out))
         return logistic(utility - self.moral_cost)
 
     # -- the monthly decision (behaviour.choose) -------------------------------------------
@@ -324,7 +370,7 @@ class Enterprise(mesa.Agent):
             draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
                                   tuple(rnd.random() for _ in OPTIONS[1:]))
         if not abatement_only:
-            self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv)
+            self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv, year)
 
         out = max(self.output, MIN_OUTPUT)
         unit = p.logit_scale * out
@@ -344,7 +390,7 @@ class Enterprise(mesa.Agent):
                    if subsidised else 0.0)
         if self.cash >= (1.0 - upgrade_loan) * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
-                                  + subsidy + self.upgrade_grade_value(lv)) / unit
+                                  + subsidy + self.upgrade_grade_value(lv, year)) / unit
 
         # international standards (§2.2.1b), with a pull towards what the sector does
         cost_intl = p.intl_cost * out
@@ -358,7 +404,7 @@ class Enterprise(mesa.Agent):
         cost_cert = p.iso_cost_yuan[self.size] / YUAN_PER_MILLION
         if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
             if needs_ccc:
-                benefit = self.belief * self.failure_cost(lv) * H
+                benefit = self.belief * self.failure_cost(lv, year) * H
                 imitation = 0.0
             else:
                 benefit = p.iso_premium * out * H
@@ -389,17 +435,7 @@ class Enterprise(mesa.Agent):
         nxt = self.tier + 1
         cost_apply = 0.0
         if self.tier < len(TIERS) - 1 and model.round_open(nxt, year):
-            province, city = reward_amounts(lv, year, nxt)
-            # extra government sales at the margin, and the price premium on all of them
-            # (§3.1), which the first title brings while the grade is admitted
-            procurement = 0.0
-            if self.tier == 0 and self.grade <= GRADES.index(lv.procurement.max_grade):
-                procurement = (lv.procurement.preference_share * p.government_purchase_share
-                               * (p.procurement_sales_gain * margin
-                                  + lv.procurement.price_premium
-                                  * (1.0 + p.procurement_sales_gain)) * out * H)
-            prize = ((province + city) / YUAN_PER_MILLION + p.brand_premium[nxt] * out * H
-                     + procurement)
+            prize = self.title_prize(lv, year, nxt)
             value = self.win_chance(nxt, self.capability) * prize
             cost_apply = p.application_cost_yuan[nxt] / YUAN_PER_MILLION
             iso_ok = self.meets_other_conditions(nxt)
@@ -548,6 +584,23 @@ class Enterprise(mesa.Agent):
         return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
                    * self.sampling_weight(t) / mean_weight)
 
+    def title_prize(self, lv: Levers, year: int, tier: int) -> float:
+        """What winning title ``tier`` in ``year`` is worth to the firm over its horizon
+        (million yuan; ``behaviour.title_prize``): the province's and city's rewards, the
+        brand premium on its output, and the extra government sales at the margin with the
+        price premium on all of them (§3.1), which a first title brings while the grade is
+        admitted."""
+        p, pref = self.model.p, lv.procurement
+        out, H = max(self.output, MIN_OUTPUT), p.horizon_years
+        province, city = reward_amounts(lv, year, tier)
+        procurement = 0.0
+        if self.tier == 0 and self.grade <= GRADES.index(pref.max_grade):
+            procurement = (pref.preference_share * p.government_purchase_share
+                           * (p.procurement_sales_gain * max(self.margin, 0.0)
+                              + pref.price_premium * (1.0 + p.procurement_sales_gain))
+                           * out * H)
+        return (province + city) / YUAN_PER_MILLION + p.brand_premium[tier] * out * H + procurement
+
     def win_chance(self, tier: int, capability: float) -> float:
         """The firm's perceived chance that an application for ``tier`` wins, were its
         capability ``capability`` (``behaviour.win_chance``; ODD §7.7): the city-wide belief
@@ -601,13 +654,18 @@ class Enterprise(mesa.Agent):
         return (self.capability >= p.min_capability[tier] and self.meets_other_conditions(tier))
 
     def meets_other_conditions(self, tier: int) -> bool:
-        """A title's conditions other than capability: ISO 9001 where the tier requires it,
-        no failed national spot check in the file's last ``clean_record_months``, and a
+        """A title's conditions other than capability: :meth:`meets_record_conditions` and a
         published grade no worse than ``awards.max_grade``."""
+        good_standing = self.grade <= GRADES.index(self.model.scenario.awards.max_grade)
+        return good_standing and self.meets_record_conditions(tier)  # the grade (§3.3)
+
+    def meets_record_conditions(self, tier: int) -> bool:
+        """A title's conditions other than capability and the grade: ISO 9001 where the tier
+        requires it and no failed national spot check in the file's last
+        ``clean_record_months``."""
         aw = self.model.scenario.awards
         clean = not self.file_national_failed & ((1 << aw.clean_record_months) - 1)
-        good_standing = self.grade <= GRADES.index(aw.max_grade)  # the published grade (§3.3)
-        return clean and good_standing and (self.iso9001 or not self.model.p.iso_required[tier])
+        return clean and (self.iso9001 or not self.model.p.iso_required[tier])
 
     def lose_title(self) -> None:
         """The title is withdrawn or lapses: no title, and no application built on it."""
@@ -999,6 +1057,11 @@ class ReferenceCityModel(mesa.Model):
         self.grade_exposure = [0.0] * len(GRADES)
         self.grade_value = [0.0] * len(GRADES)
         self.years_unpreferred = [0.0] * len(GRADES)
+        # the same beyond the titles' and the key projects' grades, and the key projects
+        # chosen per eligible firm at the last January selection (§7.5)
+        self.years_untitled = [0.0] * len(GRADES)
+        self.years_unsubsidised = [0.0] * len(GRADES)
+        self.key_project_rate = 0.0
         self.demo_win_belief = sc.behaviour.initial_win_belief
         self.inspection_carry = 0.0
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -1255,14 +1318,21 @@ class ReferenceCityModel(mesa.Model):
 
     def learn_grade_values(self, lv: Levers) -> None:
         """December: the grades' values become this year's (:meth:`grade_values`), and the
-        years beyond the procurement preference's grade (``lv.procurement.max_grade``) with
-        them; the year's moves and firm-months start again."""
+        years beyond each gate with them: the procurement preference's grade
+        (``lv.procurement.max_grade``), the titles' (``awards.max_grade``) and the key
+        projects' (``lv.subsidy.max_grade``); the year's moves and firm-months start again."""
         self.grade_value = self.grade_values()
-        # a year's cost of 1 at each grade the procurement preference does not admit
-        gate = GRADES.index(lv.procurement.max_grade)
-        self.years_unpreferred = self.grade_values([float(g > gate) for g in range(len(GRADES))])
+        self.years_unpreferred = self.years_beyond(lv.procurement.max_grade)
+        self.years_untitled = self.years_beyond(self.scenario.awards.max_grade)
+        self.years_unsubsidised = self.years_beyond(lv.subsidy.max_grade)
         self.grade_moves = [[0] * len(GRADES) for _ in GRADES]
         self.grade_exposure = [0.0] * len(GRADES)
+
+    def years_beyond(self, max_grade: str) -> list[float]:
+        """Per grade, the discounted years a firm starting there spends at grades worse than
+        ``max_grade`` (:meth:`grade_values` with a year's cost of 1 at each of them)."""
+        gate = GRADES.index(max_grade)
+        return self.grade_values([float(g > gate) for g in range(len(GRADES))])
 
     def select_key_projects(self, lv: Levers, draws: tuple | None = None) -> None:
         """§3.4, January: the city picks this year's key technical-upgrade projects among firms
@@ -1283,8 +1353,11 @@ class ReferenceCityModel(mesa.Model):
                 priority[firm] = (s.priority_size_weight
                                   * math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
                                   + s.priority_capability_weight * firm.capability + z[firm])
-        for firm in top_k(list(priority), priority.get, k):
+        chosen = top_k(list(priority), priority.get, k)
+        for firm in chosen:
             firm.key_project = True
+        # the chance of selection firms learn (§7.5): projects chosen per eligible firm
+        self.key_project_rate = len(chosen) / len(priority) if priority else 0.0
         self.last_priority = priority  # for tests and followers
 
     def run_campaign(self, lv: Levers, year: int) -> None:

@@ -406,7 +406,9 @@ class Subsidy(_Strict):
     max_grade: Literal[GRADES] = P(unit="grade", strict=None, source="§3.3 (quality files "
                                    "grade firms; reading: the plan's support goes to firms in "
                                    "good standing)", description="the worst published grade "
-                                   "of a firm the city still selects as a key project")
+                                   "of a firm the city still selects as a key project (firms "
+                                   "weigh the time a worse grade keeps them beyond it, "
+                                   "docs/ODD.md §7.5)")
 
 
 class Fees(_Strict):
@@ -639,7 +641,8 @@ class Awards(_Strict):
                                    "read in copies): a clean quality record; §3.3 quality files",
                                    description="the worst published grade of the quality file "
                                    "with which a firm is eligible for a title (and keeps one at "
-                                   "re-examination)")
+                                   "re-examination; firms weigh the time a worse grade keeps "
+                                   "them beyond it, docs/ODD.md §7.5)")
     held_title_validity_months: int = P(
         unit="months", ge=1, le=120,
         source="AQSIQ (2008), Notice on extending the validity of China Famous Brand "

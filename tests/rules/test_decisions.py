@@ -10,6 +10,7 @@ from states import YEAR, assert_same, edge_uniforms, firms
 from simcity_quality.categories import OPTIONS, SECTORS, TIERS
 from simcity_quality.engine import behaviour
 from simcity_quality.engine.parameters import decision_parameters, title_table
+from simcity_quality.engine.shared import reward_amounts
 from simcity_quality.experiments.equivalence import twin_reference
 from simcity_quality.reference.model import DecisionDraws
 
@@ -110,23 +111,29 @@ WIN_BELIEF = np.array([0.0, 0.4, 0.2, 0.1])
 
 
 def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None, grade_value=None,
-                 years_unpreferred=None):
+                 years_unpreferred=None, gates=None):
     """One month of decisions by every firm, in the engine and in the reference, on the same
     uniforms: review draws around the decision rate, counterfeit draws around each firm's
     chance and substantive-ISO draws around their probability, misuse draws alternately just
     above and just below its probability, and adoption draws around each investment's chance
     (``_adoption_uniforms``). ``grade_value``, ``years_unpreferred``: what firms learnt of
-    the grades (None: nothing yet)."""
+    the grades (None: nothing yet); ``gates``: the years beyond the titles' and key projects'
+    grades and the selection rate (``GATES``; None: nothing yet)."""
     lv = sc.levers_for(YEAR)
     p = decision_parameters(sc, lv)
     if grade_value is not None:
         p = p._replace(grade_value=np.asarray(grade_value, dtype=float))
     if years_unpreferred is not None:
         p = p._replace(years_unpreferred=np.asarray(years_unpreferred, dtype=float))
+    if gates is not None:
+        p = p._replace(**gates)
     win_belief = WIN_BELIEF if win_belief is None else win_belief
     twin = twin_reference(sc, pop)  # the state before anything is decided
     twin.model.grade_value = [float(v) for v in p.grade_value]
     twin.model.years_unpreferred = [float(v) for v in p.years_unpreferred]
+    twin.model.years_untitled = [float(v) for v in p.years_untitled]
+    twin.model.years_unsubsidised = [float(v) for v in p.years_unsubsidised]
+    twin.model.key_project_rate = p.key_project_rate
     twin.model.win_belief = list(win_belief)
     if cutoff is not None:
         twin.model.title_cutoff = list(cutoff)
@@ -137,7 +144,9 @@ def _decide_both(sc, pop, seed: int = 3, win_belief=None, cutoff=None, grade_val
     reviewers = np.flatnonzero((u_review < p.decision_rate) | (pop.deadline >= 0))
     front = np.vstack([u_review,
                        edge_uniforms(behaviour.counterfeit_probability(
-                           pop, lv, sc, p.grade_value, p.years_unpreferred), seed + 1),
+                           pop, lv, sc, p.grade_value, p.years_unpreferred, p.years_untitled,
+                           p.years_unsubsidised, p.key_project_rate, YEAR, win_belief,
+                           cutoff), seed + 1),
                        # every draw just above or just below the misuse chance (few subsidised)
                        np.where(np.arange(n) % 2 == 0, 1.05, 0.95) * p.subsidy_misuse,
                        edge_uniforms(np.full(n, p.iso_substantive_share), seed + 3)])
@@ -465,7 +474,8 @@ def test_the_grade_kept_weighs_on_the_upgrade_alike(sc):
     p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE)
     f = pop.arrays()
     got = np.array([behaviour.upgrade_grade_value(f.grade[i], f.capability[i], f.belief[i],
-                                                  f.output[i], f.tier[i], f.margin[i], p)
+                                                  f.output[i], f.tier[i], f.margin[i],
+                                                  f.credit[i], 0.0, p)
                     for i in range(pop.n_slots)])
     ref = np.array([twin.firms[s].upgrade_grade_value(lv) for s in range(pop.n_slots)])
     assert_same(got, ref, "the grade's value of an upgrade")
@@ -507,11 +517,11 @@ def test_the_procurement_preference_a_worse_grade_forgoes_weighs_alike(sc):
     assert abs(behaviour.procurement_gain(2, 0.05, p) - gain) < 1e-15
     assert behaviour.procurement_gain(0, 0.05, p) == 0.0
     # from C to D: the sales lost and, for a holder, the preference in the years at D
-    assert abs(behaviour.grade_loss(2, 3, 1, 0.05, p)
+    assert abs(behaviour.grade_loss(2, 3, 1, 0.05, False, 0.0, p)
                - (0.12 - 0.05 + gain * (2.4 - 0.6))) < 1e-15
-    assert behaviour.grade_loss(2, 3, 0, 0.05, p) == 0.12 - 0.05
-    held = behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 1, 0.05, p)
-    assert held > behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 0, 0.05, p) > 0
+    assert behaviour.grade_loss(2, 3, 0, 0.05, False, 0.0, p) == 0.12 - 0.05
+    held = behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 1, 0.05, False, 0.0, p)
+    assert held > behaviour.upgrade_grade_value(2, 0.5, 0.4, 8.0, 0, 0.05, False, 0.0, p) > 0
     # a firm that cannot be preferred (at D) values no preference in a title it applies for
     pop = _decision_state(sc)
     twin = twin_reference(sc, pop)
@@ -542,10 +552,11 @@ def test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step(sc):
                                              years_unpreferred=YEARS_UNPREFERRED)
     f = pop.arrays()
     got = np.array([behaviour.failure_cost(f.file_inspection_failed[i], f.margin[i],
-                                           f.output[i], f.grade[i], f.tier[i], p)
+                                           f.output[i], f.grade[i], f.tier[i], f.credit[i],
+                                           0.0, p)
                     for i in range(6)])
     assert_same(got, [twin.firms[s].failure_cost(lv) for s in range(6)], "failure cost")
-    grade = behaviour.grade_loss(1, 2, 1, 0.05, p) * 10.0
+    grade = behaviour.grade_loss(1, 2, 1, 0.05, False, 0.0, p) * 10.0
     notice = m.notice_sales_loss * 10.0
     by_hand = [grade, grade + notice,
                grade + notice + 0.05 * 10.0 * insp.suspension_months / 12,
@@ -559,7 +570,8 @@ def test_a_missing_ccc_is_worth_what_a_failure_costs_on_the_firms_step(sc):
     twin_flat.model.grade_value = GRADE_VALUE.tolist()
     twin_flat.model.years_unpreferred = YEARS_UNPREFERRED.tolist()
     for i in range(6):
-        cost = behaviour.failure_cost(f.file_inspection_failed[i], 0.05, 10.0, 1, 1, pf)
+        cost = behaviour.failure_cost(f.file_inspection_failed[i], 0.05, 10.0, 1, 1, False, 0.0,
+                                      pf)
         assert abs(cost - (grade + lv_flat.inspection.fine_yuan / 1e6)) < 1e-12
         assert abs(cost - twin_flat.firms[i].failure_cost(lv_flat)) < 1e-12
 
@@ -603,3 +615,222 @@ def test_the_reference_counts_what_contenders_invest_in(sc):
     assert counts["contender_intl_adoptions"] == intl
     made = [twin.firms[int(s)].last_invested for s in contenders]
     assert any("upgrade" not in m for m in made) and any("intl_standard" not in m for m in made)
+
+
+# learnt discounted years beyond the titles' grade (awards.max_grade B: at C and D) and the
+# key projects' (subsidy.max_grade, the plan's B), and the key projects chosen per eligible
+# firm; unlike each other and the procurement preference's, so that no term stands in for
+# another
+GATES = {"years_untitled": np.array([0.1, 0.3, 1.9, 2.5]),
+         "years_unsubsidised": np.array([0.08, 0.25, 1.7, 2.3]), "key_project_rate": 0.3}
+
+
+# cut-offs near the judging scores of _gate_state's firms, so that own scores give chances
+# on both sides of an application's cost
+GATE_CUTOFF = np.array([np.nan, 3.5, 4.1, np.nan])
+
+
+def _learnt(sc, lv, twin=None, cutoff=None):
+    """The decision parameters with every learnt value of the grades (``GRADE_VALUE``,
+    ``YEARS_UNPREFERRED``, ``GATES``), and ``twin``'s model told the same (with
+    ``WIN_BELIEF`` and ``cutoff``)."""
+    p = decision_parameters(sc, lv)._replace(grade_value=GRADE_VALUE,
+                                             years_unpreferred=YEARS_UNPREFERRED, **GATES)
+    if twin is not None:
+        m = twin.model
+        m.grade_value, m.years_unpreferred = GRADE_VALUE.tolist(), YEARS_UNPREFERRED.tolist()
+        m.years_untitled = GATES["years_untitled"].tolist()
+        m.years_unsubsidised = GATES["years_unsubsidised"].tolist()
+        m.key_project_rate = GATES["key_project_rate"]
+        m.win_belief = WIN_BELIEF.tolist()
+        if cutoff is not None:
+            m.title_cutoff = list(cutoff)
+    return p
+
+
+def _all_learnt(p, cutoff=None) -> dict:
+    """``counterfeit_probability``'s keywords for everything in ``p`` firms learnt, in YEAR."""
+    return {"grade_value": p.grade_value, "years_unpreferred": p.years_unpreferred,
+            "years_untitled": p.years_untitled, "years_unsubsidised": p.years_unsubsidised,
+            "key_project_rate": p.key_project_rate, "year": YEAR, "win_belief": WIN_BELIEF,
+            "cutoff": cutoff}
+
+
+def _gate_state(sc, n: int = 240, seed: int = 5):
+    """``states.firms`` with every firm below the top tier eligible for its next title by
+    capability, just so, one upgrade short, or further short, in turn, most of them with the
+    ISO 9001 higher tiers require and a clean national record (§7.7)."""
+    pop = firms(n, seed)
+    pop.iso9001[np.arange(n) % 3 != 0] = True
+    pop.file_national_failed[np.arange(n) % 5 != 0] = 0
+    threshold = np.array([np.inf, *(getattr(sc.awards.min_capability, t) for t in TIERS[1:])])
+    nxt = np.minimum(pop.tier + 1, len(TIERS) - 1)
+    upgrade = sc.behaviour.upgrade_gain
+    offset = np.array([0.3, 0.02, -0.5 * upgrade, -1.5 * upgrade])[np.arange(n) % 4]
+    pop.capability[:] = np.where(pop.tier < len(TIERS) - 1, threshold[nxt] + offset,
+                                 pop.capability)
+    return pop
+
+
+def _title_gains(pop, titles, cutoff, p) -> np.ndarray:
+    f = pop.arrays()
+    return np.array([behaviour.title_gain(f.tier[i], f.capability[i], f.iso9001[i],
+                                          f.file_national_failed[i], f.output[i], f.grade[i],
+                                          f.margin[i], titles, WIN_BELIEF, cutoff, p)
+                     for i in range(pop.n_slots)])
+
+
+def test_the_title_and_key_project_gates_a_worse_grade_closes_weigh_alike(sc):
+    """A worse grade also costs the yearly value of the firm's title prospect (beyond
+    awards.max_grade) and of its chance of a key project (beyond subsidy.max_grade) for the
+    learnt years it adds there (§7.5): each firm's yearly values, its counterfeiting, the
+    grade's value of an upgrade, what a failure costs and the whole month's decisions agree
+    in engine and reference, under the city rate and under own scores; the gates make
+    counterfeiting less likely for every firm not already at D."""
+    lv = sc.levers_for(YEAR)
+    own = sc.override({"behaviour.title_belief": "own_score"})
+    for case, cutoff in ((sc, None), (own, GATE_CUTOFF)):
+        pop = _gate_state(case)
+        twin = twin_reference(case, pop)
+        p = _learnt(case, lv, twin, cutoff)
+        cut = np.full(len(TIERS), np.nan) if cutoff is None else cutoff
+        slots = np.arange(pop.n_slots)
+        firms_ = [twin.firms[s] for s in slots]
+        title = _title_gains(pop, title_table(case, lv, YEAR), cut, p)
+        assert_same(title, [firm.title_gain(lv, YEAR) for firm in firms_], "title prospect")
+        top = pop.tier == len(TIERS) - 1
+        assert (title[top] == 0).all() and (title[~top] > 0).sum() > pop.n_slots / 4
+        assert (title[~top] == 0).sum() > pop.n_slots / 5  # too far short, or the file
+        f = pop.arrays()
+        key = [behaviour.key_project_gain(f.credit[i], p) for i in slots]
+        assert_same(key, [firm.key_project_gain(lv) for firm in firms_], "key project")
+        got = behaviour.counterfeit_probability(pop, lv, case, **_all_learnt(p, cutoff))
+        assert_same(got, [firm.counterfeit_probability(lv, YEAR) for firm in firms_], "p_cf")
+        without = behaviour.counterfeit_probability(pop, lv, case, GRADE_VALUE,
+                                                    YEARS_UNPREFERRED)
+        at_d = pop.grade == 3
+        assert (got[~at_d] < without[~at_d]).all()
+        assert np.array_equal(got[at_d], without[at_d])
+        upgrade = [behaviour.upgrade_grade_value(f.grade[i], f.capability[i], f.belief[i],
+                                                 f.output[i], f.tier[i], f.margin[i],
+                                                 f.credit[i], title[i], p) for i in slots]
+        assert_same(upgrade, [firm.upgrade_grade_value(lv, YEAR) for firm in firms_], "upgrade")
+        cost = [behaviour.failure_cost(f.file_inspection_failed[i], f.margin[i], f.output[i],
+                                       f.grade[i], f.tier[i], f.credit[i], title[i], p)
+                for i in slots]
+        assert_same(cost, [firm.failure_cost(lv, YEAR) for firm in firms_], "failure cost")
+        dec, twin, reviewers = _decide_both(case, _decision_state(case), cutoff=cutoff,
+                                            grade_value=GRADE_VALUE,
+                                            years_unpreferred=YEARS_UNPREFERRED, gates=GATES)
+        ref_util = np.array([[twin.firms[int(s)].last_utilities.get(o, -np.inf)
+                              for o in OPTIONS] for s in reviewers])
+        assert_same(dec.utilities, ref_util, "utilities")
+        assert_same(dec.invested[reviewers],
+                    [sum(1 << (OPTIONS.index(o) - 1) for o in twin.firms[int(s)].last_invested)
+                     for s in reviewers], "investments made")
+
+
+def test_the_gates_yearly_values_by_hand(sc):
+    """A firm without a title at B, eligible for the provincial award (no ISO 9001 needed),
+    output 20, margin 0.05, with credit, under the city rate (0.4): its title prospect is a
+    year's application, max(0.4 x prize - cost, 0) / output, the prize the rewards, the
+    brand premium and the procurement preference over the horizon; one upgrade short the
+    same, further short, at the top tier, without a round, without the ISO 9001 a tier
+    requires or with a recent failed national check nothing; a key project is worth the
+    selection rate times the interest subsidy on the upgrade's loan per unit of output; a
+    fall from B to D adds each gate's years times its yearly value."""
+    lv, m = sc.policy, sc.market
+    p = _learnt(sc, lv)
+    titles = title_table(sc, lv, YEAR)
+    H, out = sc.behaviour.horizon_years, 20.0
+    pref = lv.procurement
+    procurement = pref.preference_share * m.government_purchase_share * (
+        m.procurement_sales_gain * 0.05 + pref.price_premium * (1 + m.procurement_sales_gain))
+    prize = (sum(reward_amounts(lv, YEAR, 1)) / 1e6 + m.brand_premium.provincial_award * out * H
+             + procurement * out * H)
+    cost = sc.awards.application_cost_yuan.provincial_award / 1e6
+    title = (0.4 * prize - cost) / out
+    assert title > 0
+
+    def gain(tier=0, capability=3.0, iso=False, national=0, grade=1, titles=titles,
+             win_belief=WIN_BELIEF):
+        return behaviour.title_gain(tier, capability, iso, np.uint64(national), out, grade,
+                                    0.05, titles, win_belief, np.full(4, np.nan), p)
+
+    assert abs(gain() - title) < 1e-12 * title
+    upgrade = sc.behaviour.upgrade_gain
+    assert abs(gain(capability=2.5 - 0.5 * upgrade) - title) < 1e-12 * title  # one short
+    assert gain(capability=2.5 - 1.5 * upgrade) == 0.0  # further short
+    assert gain(tier=3, capability=9.0, iso=True) == 0.0  # no title beyond the top
+    assert gain(titles=titles._replace(open_round=np.zeros(4, dtype=bool))) == 0.0
+    # China Famous Brand holds no round this year (awards.closed_years): only its candidates
+    # lose their prospect, in engine and reference
+    closed = sc.override({"awards.closed_years.china_famous_brand": [YEAR]})
+    shut = title_table(closed, lv, YEAR)
+    assert gain(tier=1, capability=3.5, iso=True) > 0.0
+    assert gain(tier=1, capability=3.5, iso=True, titles=shut) == 0.0
+    assert abs(gain(titles=shut) - title) < 1e-12 * title
+    pop = firms(2)
+    pop.tier[:], pop.capability[:], pop.iso9001[:] = [0, 1], 3.5, True
+    pop.file_national_failed[:] = 0
+    twin = twin_reference(closed, pop)
+    twin.model.win_belief = WIN_BELIEF.tolist()
+    assert twin.firms[0].title_gain(lv, YEAR) > 0.0 == twin.firms[1].title_gain(lv, YEAR)
+    assert gain(tier=1, capability=3.5) == 0.0 < gain(tier=1, capability=3.5, iso=True)
+    assert gain(national=1 << 5) == 0.0  # a failed national check within 36 months
+    assert abs(gain(national=1 << 40) - title) < 1e-12 * title  # an old one is forgotten
+    assert gain(win_belief=np.array([0.0, 1e-6, 0.2, 0.1])) == 0.0  # not worth its cost
+    # the prize's procurement preference is the plan's down to C, so a firm at C values the
+    # title alike (it may climb back to B: that is in the learnt years), at D less
+    assert abs(gain(grade=2) - title) < 1e-12 * title
+    assert gain(grade=3) < title
+    s = lv.subsidy
+    key = 0.3 * s.interest_subsidy_rate * s.loan_interest_rate * sc.behaviour.upgrade_cost * (
+        s.loan_share * s.loan_years)
+    assert abs(behaviour.key_project_gain(True, p) - key) < 1e-15 * 1e3 and key > 0
+    assert behaviour.key_project_gain(False, p) == behaviour.key_project_gain(True, p)
+    own_credit = sc.override({"policy.subsidy.key_project_loan": False})
+    p_own = _learnt(own_credit, own_credit.policy)
+    assert behaviour.key_project_gain(False, p_own) == 0.0 < behaviour.key_project_gain(
+        True, p_own)
+    u, y = GATES["years_untitled"], GATES["years_unsubsidised"]
+    loss = behaviour.grade_loss(1, 3, 0, 0.05, True, title, p)
+    by_hand = (GRADE_VALUE[3] - GRADE_VALUE[1] + title * (u[3] - u[1]) + key * (y[3] - y[1]))
+    assert abs(loss - by_hand) < 1e-12 * by_hand
+
+
+def test_a_firm_whose_grade_keeps_its_title_prospect_counterfeits_less_and_upgrades_more(sc):
+    """Two identical firms at B eligible for the provincial award, but the second has failed
+    a national spot check within 36 months and so cannot apply whatever its grade: falling
+    a grade would cost the first its title prospect for the learnt years beyond B, so it
+    counterfeits less and values an upgrade (which makes that fall less likely) more; engine
+    and reference alike."""
+    lv = sc.levers_for(YEAR)
+    pop = firms(2)
+    pop.tier[:], pop.grade[:], pop.capability[:], pop.iso9001[:] = 0, 1, 3.0, False
+    pop.output[:], pop.margin[:], pop.cash[:], pop.credit[:] = 20.0, 0.05, 1.0, True
+    pop.belief[:], pop.moral_cost[:], pop.applying[:], pop.key_project[:] = 0.5, 1.0, 0, False
+    pop.file_national_failed[:] = np.array([0, 1 << 4], dtype=np.uint64)
+    pop.file_inspection_failed[:] = 0
+    twin = twin_reference(sc, pop)
+    p = _learnt(sc, lv, twin)
+    got = behaviour.counterfeit_probability(pop, lv, sc, **_all_learnt(p))
+    assert_same(got, [twin.firms[s].counterfeit_probability(lv, YEAR) for s in range(2)],
+                "p_cf")
+    assert got[0] < got[1]
+    title = _title_gains(pop, title_table(sc, lv, YEAR), np.full(4, np.nan), p)
+    assert title[0] > 0 == title[1]
+    f = pop.arrays()
+    upgrade = [behaviour.upgrade_grade_value(1, 3.0, 0.5, 20.0, 0, 0.05, True, title[i], p)
+               for i in range(2)]
+    assert upgrade[0] > upgrade[1] > 0
+    assert_same(upgrade, [twin.firms[s].upgrade_grade_value(lv, YEAR) for s in range(2)],
+                "upgrade")
+    # the month's choices see it: every firm reviews, nothing is made
+    u = np.ones((len(behaviour.DRAWS) + len(OPTIONS) - 1, 2))
+    u[0] = 0.0
+    dec = behaviour.choose(pop, sc, lv, p, title_table(sc, lv, YEAR), WIN_BELIEF,
+                           lambda rows, slots: u[:rows, slots], len(SECTORS))
+    up = OPTIONS.index("upgrade")
+    assert dec.utilities[0, up] > dec.utilities[1, up] > -np.inf
+    assert f.grade[0] == f.grade[1]

@@ -335,10 +335,13 @@ def test_key_projects_and_interest_subsidies_agree(sc):
     lv = sc.levers_for(YEAR)
     v = np.random.default_rng(10).random(pop.n_slots)
     u_round, z = 0.5, ndtri(v)
-    priority, _ = government.select_key_projects(
+    priority, _, rate = government.select_key_projects(
         pop, lv, u_round, lambda rows, codes: v[None, codes >> MEMBER_BITS], pop.n_slots)
     slots = np.arange(pop.n_slots)
     twin.model.select_key_projects(lv, (u_round, {twin.firms[s]: z[s] for s in slots}))
+    # the chance of selection firms learn (§7.5): projects chosen per eligible firm
+    assert rate == pop.key_project.sum() / np.isfinite(priority).sum() == (
+        twin.model.key_project_rate) and 0 < rate < 1
     assert_same(priority, with_nan(twin.model.last_priority, [twin.firms[s] for s in slots]),
                 "priorities")
     assert_same(pop.key_project, twin.enterprise_values("key_project", slots), "key projects")
@@ -823,7 +826,7 @@ def test_grades_gate_titles_and_key_projects(sc):
     ok = government.title_eligible(pop, 1, sc.awards)
     assert ok.tolist() == [True, True, False, False] * 2
     assert [twin.firms[s].eligible_for(1) for s in range(8)] == ok.tolist()
-    priority, _ = government.select_key_projects(
+    priority, _, _ = government.select_key_projects(
         pop, sc.policy, 0.5, lambda rows, codes: np.full((rows, codes.size), 0.5), pop.n_slots)
     assert np.isfinite(priority).tolist() == ok.tolist()
     twin.model.select_key_projects(sc.policy, (0.5, {twin.firms[s]: 0.0 for s in range(8)}))
@@ -868,4 +871,47 @@ def test_grade_values_by_hand_and_alike(sc):
     assert_same(engine, twin.model.grade_value, "learnt in December")
     assert_same(beyond, twin.model.years_unpreferred, "years beyond the preference's grade")
     assert beyond[3] > beyond[2] > 0 and beyond[3] < b.horizon_years
+    assert twin.model.grade_exposure == [0.0] * 4 and not np.any(twin.model.grade_moves)
+
+
+def test_the_years_beyond_the_title_and_key_project_grades_are_learnt_alike(sc):
+    """December (§7.5): besides the grades' values and the years beyond the procurement
+    preference's grade, firms learn the discounted years beyond the titles' grade
+    (awards.max_grade, B: at C and D) and the key projects' (subsidy.max_grade, here C: at
+    D), the same sum with a yearly cost of 1 there; engine model and reference alike, and
+    the year's counts start again. Zeros until the first December."""
+    from simcity_quality.engine.model import QualityCityModel
+    from simcity_quality.engine.parameters import production_parameters
+    from simcity_quality.experiments.equivalence import small_city
+
+    case = sc.override({"policy.subsidy.max_grade": "C", "policy.procurement.max_grade": "A"})
+    lv, b = case.levers_for(YEAR), case.behaviour
+    model = QualityCityModel(small_city(case, 50), seed=1)
+    for name in ("years_untitled", "years_unsubsidised"):
+        assert not getattr(model, name).any()
+    assert model.key_project_rate == 0.0
+    rng = np.random.default_rng(7)
+    learnt = rng.integers(0, 9, (4, 4)).astype(float)
+    np.fill_diagonal(learnt, 0.0)
+    exposure = np.array([150.0, 380.0, 70.0, 40.0])
+    model._grade_moves[:], model._grade_exposure[:] = learnt, exposure
+    model._learn_grade_values(production_parameters(case, lv), lv)
+    twin = twin_reference(case, firms(5))
+    twin.model.grade_moves = learnt.astype(int).tolist()
+    twin.model.grade_exposure = exposure.tolist()
+    twin.model.learn_grade_values(lv)
+
+    def beyond(gate):
+        return government.grade_values(learnt, exposure, (np.arange(4) > gate).astype(float),
+                                       b.discount_rate, b.horizon_years)
+
+    by_hand = {"grade_value": government.grade_values(
+        learnt, exposure, np.array(twin.model.p.grade_sales_loss), b.discount_rate,
+        b.horizon_years), "years_unpreferred": beyond(0), "years_untitled": beyond(1),
+        "years_unsubsidised": beyond(2)}
+    for name, expected in by_hand.items():
+        assert_same(getattr(model, name), expected, name)
+        assert_same(getattr(twin.model, name), expected, name)
+    assert by_hand["years_untitled"][2] > by_hand["years_unsubsidised"][2] > 0
+    assert not model._grade_moves.any() and not model._grade_exposure.any()
     assert twin.model.grade_exposure == [0.0] * 4 and not np.any(twin.model.grade_moves)
