@@ -338,11 +338,17 @@ def _scenarios(sc: Scenario, chosen: list[PlanLever], multiple: float):
     settings = {lv.id: lv.settings(sc, multiple) for lv in chosen}
     unset = [lv.id for lv in chosen if settings[lv.id]["plan"] == settings[lv.id]["off"]]
     if unset:
+        outside = [lv for lv in chosen if lv.id in unset and lv in OUTSIDE_PLAN_LEVERS]
+        hint = ("" if not outside else " " + " ".join(
+            f"{lv.id} is a lever outside the plan, which no scenario of the plan sets: set "
+            f"{', '.join(k.key for k in lv.keys)} in the scenario (an override or a file that "
+            "extends it) to the level to audit." for lv in outside))
         raise SimcityQualityError(
             f"{sc.source}: the scenario leaves {', '.join(unset)} at the lever's off setting "
             f"(its [policy] does not set {'it' if len(unset) == 1 else 'them'}), so there is "
             "no plan setting to audit; audit a scenario that sets the plan's levers, such as "
-            "scenarios/the_plan.toml, or leave these out with levers=[...] (--lever ID).")
+            "scenarios/the_plan.toml, or leave these out with levers=[...] (--lever ID)."
+            + hint)
     runs, high_is_plan = {}, []
     for lv in chosen:
         for setting in ("off", "high"):

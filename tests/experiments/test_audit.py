@@ -189,6 +189,9 @@ def test_treatment_plants_are_audited_only_when_asked_and_move_cod_only_in_scope
     them out; asked for by id, one plant a year costs the city the same at any resolution,
     moves the COD cut when domestic COD is in scope and nothing when it is not."""
     assert "urban_wastewater" not in [lv.id for lv in audit_module.select_levers()]
+    with pytest.raises(SimcityQualityError, match="outside the plan.*"
+                       "policy.urban_wastewater.plants_per_year"):
+        lever_audit(plan, levers=["urban_wastewater"], progress=False, replications=2)
     assert [lv.id for lv in audit_module.select_levers(["urban_wastewater", "permits"])] == [
         "permits", "urban_wastewater"]
     one = plan.override({"policy.urban_wastewater.plants_per_year": 1})
