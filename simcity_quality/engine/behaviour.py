@@ -84,14 +84,16 @@ def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
     the fine (capped by its cash: limited liability; under the sanction ladder a multiple of
     the goods' value, plus the market loss of the public notice), the chance of losing its
     licence and the firm's value with it, and a criminal referral, if caught."""
-    firm_value = max(f.margin[i], 0.0) * f.output[i] * p.horizon_years
+    # the firm's state, read before the branch (engine/jit.py)
+    margin, output, cash, belief = f.margin[i], f.output[i], f.cash[i], f.belief[i]
+    firm_value = max(margin, 0.0) * output * p.horizon_years
     if p.ladder:  # a multiple of the goods' value, and the public notice's market loss
-        fine = (min(p.goods_fine_share * max(f.output[i], 0.0), max(f.cash[i], 0.0))
-                + p.notice_sales_loss * max(f.output[i], 0.0))
+        fine = (min(p.goods_fine_share * max(output, 0.0), max(cash, 0.0))
+                + p.notice_sales_loss * max(output, 0.0))
     else:
-        fine = min(p.counterfeit_fine_million, max(f.cash[i], 0.0))
+        fine = min(p.counterfeit_fine_million, max(cash, 0.0))
     loss_if_caught = fine + p.revocation_probability * firm_value + p.referral_cost_million
-    return f.belief[i] * p.detection_probability * loss_if_caught
+    return belief * p.detection_probability * loss_if_caught
 
 
 @jit(inline=True)
@@ -192,8 +194,11 @@ def grade_stake_of(f: FirmArrays, i: int, p: DecisionParameters, title: float) -
     """Expected yearly cost (million yuan) to firm ``i`` of the grade counterfeiting found
     would give it (D) under its belief: what it would lose by moving from its grade to D
     (:func:`grade_loss`, with its yearly title prospect ``title``), times its output."""
-    loss = grade_loss(f.grade[i], WORST_GRADE, f.tier[i], f.margin[i], f.credit[i], title, p)
-    return f.belief[i] * p.detection_probability * loss * max(f.output[i], 0.0)
+    # the firm's state, read before grade_loss's branches (engine/jit.py)
+    grade, tier, margin, credit = f.grade[i], f.tier[i], f.margin[i], f.credit[i]
+    belief, output = f.belief[i], f.output[i]
+    loss = grade_loss(grade, WORST_GRADE, tier, margin, credit, title, p)
+    return belief * p.detection_probability * loss * max(output, 0.0)
 
 
 @jit(inline=True)
@@ -202,10 +207,11 @@ def counterfeit_utility_of(f: FirmArrays, i: int, p: DecisionParameters,
     """Logit utility of counterfeiting for firm ``i``: the gain less the perceived penalty and
     the grade at stake (:func:`grade_stake_of`, with its yearly title prospect ``title``) in
     logit units, less the firm's moral cost."""
-    out = max(f.output[i], MIN_OUTPUT)
+    # the firm's state, read before the helpers' branches (engine/jit.py)
+    out, moral_cost = max(f.output[i], MIN_OUTPUT), f.moral_cost[i]
     gain = p.counterfeit_gain * out
     return ((gain - perceived_penalty_of(f, i, p) - grade_stake_of(f, i, p, title))
-            / (p.logit_scale * out) - f.moral_cost[i])
+            / (p.logit_scale * out) - moral_cost)
 
 
 @jit(inline=True)

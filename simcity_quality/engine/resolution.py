@@ -285,7 +285,8 @@ def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.nda
     from scipy.stats import binom
 
     w = weight.astype(np.int64)
-    p = np.broadcast_to(p, w.shape)  # one chance for all, or one per agent
+    if np.shape(p) != w.shape:  # one chance for all (a chance per agent is used as it is:
+        p = np.broadcast_to(p, w.shape)  # broadcast_to costs more than the kernel)
     out = np.zeros(w.size, dtype=np.int64)
     if _single_members(u, w, p, out):
         many = (w != 1) & (w > 0)
