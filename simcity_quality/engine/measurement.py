@@ -38,6 +38,7 @@ class Tallies:
         self.cod_size = np.zeros((n, len(SIZES)))
         self.works = np.zeros((n, len(WORK_COUNTS), len(SIZES)))
         self._base_industrial_cod = None
+        self._domestic: dict[int, tuple[float, float]] = {}  # year -> (domestic COD, removed)
 
     # -- recording ------------------------------------------------------------------------
     def record_spot_checks(self, t: int, pop: Population, sampled: np.ndarray,
@@ -142,8 +143,11 @@ class Tallies:
             return float("nan"), float("nan")
         if self._base_industrial_cod is None:
             self._base_industrial_cod = float(self._year_cod(self.years[0], self.cod))
-        return domestic_cod(self.scenario, self._base_industrial_cod, self.years[0],
-                            self.years[0] + t // 12)
+        year = self.years[0] + t // 12
+        if year not in self._domestic:  # fixed for the year: computed once, read monthly
+            self._domestic[year] = domestic_cod(self.scenario, self._base_industrial_cod,
+                                                self.years[0], year)
+        return self._domestic[year]
 
     def _cod_total(self, industrial: float, year: int) -> float:
         """COD in the scope of the target (interpretation.cod_scope)."""
