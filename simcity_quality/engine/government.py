@@ -431,11 +431,21 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
                         float((load * pop.discharge_ratio * w).sum(where=closed)))
 
 
-def book_inspections(ledger: Ledger, year: int, lv: Levers, out: InspectionOutcome) -> None:
-    """The city pays for the month's inspections and collects their fines (§3.3, §4.4)."""
+def book_inspections(ledger: Ledger, year: int, lv: Levers, sc: Scenario,
+                     out: InspectionOutcome) -> None:
+    """The city pays for the month's inspections (§3.3, §4.2: the city budget funds quality
+    work); their fines go to the treasury ``interpretation.quality_fines_treasury`` names (the
+    province's under the vertical management of quality supervision from 1999-2000)."""
     n = int(np.count_nonzero(out.inspected))
     ledger.book(year, "city", "inspection_cost", n * lv.inspection.cost_per_inspection_yuan)
-    ledger.book(year, "city", "fines_collected", -out.fines_yuan)
+    ledger.book(year, sc.interpretation.quality_fines_treasury, "fines_collected",
+                -out.fines_yuan)
+
+
+def book_source_review(ledger: Ledger, year: int, review: SourceReview) -> None:
+    """The environment bureau's fines for sources over their limit are the city's revenue
+    (§3.3; the bureaus were the local governments' until the 2016 reform)."""
+    ledger.book(year, "city", "discharge_fines", -review.fines_yuan)
 
 
 def update_beliefs(pop: Population, anchors: np.ndarray, inspected: np.ndarray,

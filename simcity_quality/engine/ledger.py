@@ -20,7 +20,9 @@ LINES: dict[str, tuple[str, ...]] = {
     "procurement_preference": ("city",),  # §3.1, extra price paid for preferred brands
     "inspection_cost": ("city",),  # §3.3, §4.4
     "campaign_cost": ("city",),  # §4.5
-    "fines_collected": ("city",),  # §4.4, revenue (negative)
+    # §4.4, revenue (negative): the quality bureau's fines, to interpretation.quality_fines_treasury
+    "fines_collected": ("province", "city"),
+    "discharge_fines": ("city",),  # §3.3, §7.17: the environment bureau's, revenue (negative)
     "construction_supervision": ("city",),  # §2.2.2, §3.3
     "construction_penalties": ("city",),  # §2.2.2b, revenue (negative)
     "reward_excellent_works": ("city",),  # §2.2.2c (a lever; the plan names none)
@@ -29,7 +31,8 @@ LINES: dict[str, tuple[str, ...]] = {
     "urban_wastewater_treatment": ("city",),  # outside the plan: treatment plants (§2.2.4b)
 }
 LINE_NAMES = tuple(LINES)
-REVENUE_LINES = ("fines_collected", "construction_penalties")  # booked as negative amounts
+# booked as negative amounts
+REVENUE_LINES = ("fines_collected", "discharge_fines", "construction_penalties")
 REWARD_LINE_BY_TIER = {1: "reward_provincial_award", 2: "reward_china_famous_brand",
                        3: "reward_national_award"}
 

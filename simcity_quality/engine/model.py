@@ -32,6 +32,7 @@ from .finance import produce
 from .government import (
     award_titles,
     book_inspections,
+    book_source_review,
     campaign,
     choose_inspected,
     city_inspection,
@@ -298,12 +299,13 @@ class QualityCityModel(mesa.Model):
         review = review_sources(pop, lv, sc, t, keyed(rs["source_review"])(
             1, np.arange(pop.n_slots))[0], self._cod_coef)
         out.closed = review.closed
+        book_source_review(self.ledger, year, review)
         self.counts["deadline_orders"] += int(round(float(pop.weight[review.ordered].sum())))
         self.counts["cod_cut_closures"] += review.cod_closed
         self.observer.after_inspections(self, out)
         n_insp = int(np.count_nonzero(out.inspected))
         self.tallies.record_inspections(t, n_insp, int(np.count_nonzero(out.failed)))
-        book_inspections(self.ledger, year, lv, out)
+        book_inspections(self.ledger, year, lv, sc, out)
         self.counts["city_inspections"] += n_insp
         for name, n in (("criminal_referrals", out.referrals),  # and the ladder's steps
                         ("correction_orders", out.corrections), ("public_notices", out.notices),

@@ -1277,7 +1277,7 @@ class ReferenceCityModel(mesa.Model):
         self.city_inspections(lv, year, t)
         if month == 12:  # firms learn what each grade is worth from this year's moves
             self.learn_grade_values(lv)
-        self.review_sources(lv, t)
+        self.review_sources(lv, year, t)
         self.update_beliefs(t)
         self.review_titles(t)
         if month == 12:
@@ -1482,7 +1482,10 @@ class ReferenceCityModel(mesa.Model):
         self.counts["city_inspections"] += n
         self.ledger.book(year, "city", "inspection_cost",
                          n * lv.inspection.cost_per_inspection_yuan)
-        self.ledger.book(year, "city", "fines_collected", -self.fines_yuan)
+        # §4.4 fines to the treasury of interpretation.quality_fines_treasury (the province's
+        # under vertical management); the inspections are the city's (§4.2)
+        self.ledger.book(year, self.scenario.interpretation.quality_fines_treasury,
+                         "fines_collected", -self.fines_yuan)
 
     def tighten_standards(self, year: int) -> None:
         """January (§2.2.4): a source's limit becomes its sector's limit for existing sources
@@ -1492,15 +1495,17 @@ class ReferenceCityModel(mesa.Model):
             firm.discharge_limit = min(firm.discharge_limit,
                                        standard_limit(env, SECTORS[firm.sector], year, False))
 
-    def review_sources(self, lv: Levers, t: int, draws: dict | None = None) -> None:
+    def review_sources(self, lv: Levers, year: int, t: int, draws: dict | None = None) -> None:
         """§3.3: each source is reviewed with chance ``1 / source_review_months`` (``draws``:
-        {firm: uniform}) or when its order falls due (``Enterprise.undergo_review``)."""
+        {firm: uniform}) or when its order falls due (``Enterprise.undergo_review``); the
+        city collects the fines."""
         rate = 1.0 / self.scenario.interpretation.source_review_months
         self.review_fines_yuan = self.cod_closed = 0.0
         for firm in self.enterprises:
             u = draws[firm] if draws is not None else self.random.random()
             firm.undergo_review(lv, t, u < rate)
         self.counts["cod_cut_closures"] += self.cod_closed
+        self.ledger.book(year, "city", "discharge_fines", -self.review_fines_yuan)
 
     def record_inspection(self, failed: bool) -> None:
         """Count one city inspection of this month."""

@@ -1032,6 +1032,15 @@ class Interpretation(_Strict):
         ge=1, le=120, description="interval at which the environment bureau reviews each "
         "industrial source's discharge against its limit (each source reviewed with chance "
         "1 / source_review_months a month)")
+    quality_fines_treasury: Literal["province", "city"] = P(
+        unit="payer", strict=None,
+        source="State Council 国发〔1999〕8号 (quality and technical supervision managed "
+        "vertically below the province from 1999-2000); a province's implementing rules: "
+        "'罚没收入按照罚缴分离的原则，由当地银行代收缴入省级国库' (read in a repost; "
+        "docs/ODD.md §7.11); the plan does not say",
+        description="whose treasury receives the fines of the quality and technical "
+        "supervision bureau's inspections (§3.3, §4.4): the province's, as under vertical "
+        "management, or the city's")
 
 
 def _check_within_bounds(key: str, lo: float, hi: float) -> None:

@@ -7,6 +7,7 @@ import pytest
 import simcity_quality as sq
 from simcity_quality import analysis as an
 from simcity_quality.analysis.attainment import _width
+from simcity_quality.engine.ledger import REVENUE_LINES
 from simcity_quality.targets import target_list
 
 
@@ -111,7 +112,7 @@ def test_paired_cost_adds_up_and_agrees_with_the_comparison(runs):
     for payer in ("city", "province"):
         mine = cost.loc[payer]
         lines = mine.drop(index=["gross", "revenue", "total"], errors="ignore")
-        revenue_lines = lines.index.isin(["fines_collected", "construction_penalties"])
+        revenue_lines = lines.index.isin(REVENUE_LINES)
         for col in ("reform", "baseline", "difference"):
             assert mine.loc["gross", col] == pytest.approx(lines.loc[~revenue_lines, col].sum())
             assert mine.loc["revenue", col] == pytest.approx(lines.loc[revenue_lines, col].sum())

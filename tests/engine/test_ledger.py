@@ -129,10 +129,11 @@ def test_book_rejects_unknown_payer():
     assert led.total() == 0.0
 
 
-def test_only_city_lines_besides_rewards():
-    # the province only ever pays rewards (§4.2); everything else is the city's
+def test_only_city_lines_besides_rewards_and_the_quality_fines():
+    # the province pays rewards (§4.2) and may receive the quality bureau's fines (vertical
+    # management, interpretation.quality_fines_treasury); everything else is the city's
     province_lines = {line for line, payers in LINES.items() if "province" in payers}
-    assert province_lines == set(REWARD_LINE_BY_TIER.values())
+    assert province_lines == set(REWARD_LINE_BY_TIER.values()) | {"fines_collected"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,3 +299,25 @@ def test_run_stacked_city_pays_on_top_of_province(unstacked_res):
     expected, booked = expected_rewards(stacked, 0), booked_rewards(stacked, 0)
     for key, yuan in expected.items():
         assert booked[key] == pytest.approx(yuan), key
+
+
+def test_the_fines_treasury_moves_the_quality_fines_between_payers_and_nothing_else(plan_res):
+    """interpretation.quality_fines_treasury changes who receives the §4.4 fines, not what the
+    firms do: the same seed gives the same firms, the same total, and the fines on the other
+    payer; the environment bureau's discharge fines stay the city's."""
+    city = sq.run(plan_res.scenario.override({"interpretation.quality_fines_treasury": "city"}),
+                  replications=2, seed=3, resolution=800)
+    assert plan_res.scenario.interpretation.quality_fines_treasury == "province"  # the default
+    firms_only = [c for c in city.timeseries.columns if not c.startswith("spending_")]
+    pd.testing.assert_frame_equal(plan_res.timeseries[firms_only], city.timeseries[firms_only])
+
+    def yuan(res, payer, line):
+        return res.budget.query("payer == @payer and line == @line")["yuan"].sum()
+
+    fines = yuan(plan_res, "province", "fines_collected")
+    assert fines < 0 and yuan(plan_res, "city", "fines_collected") == 0.0
+    assert yuan(city, "city", "fines_collected") == pytest.approx(fines, rel=1e-12)
+    assert yuan(city, "province", "fines_collected") == 0.0
+    assert yuan(plan_res, "city", "discharge_fines") < 0
+    assert yuan(city, "city", "discharge_fines") == yuan(plan_res, "city", "discharge_fines")
+    assert city.budget["yuan"].sum() == pytest.approx(plan_res.budget["yuan"].sum(), rel=1e-12)

@@ -106,3 +106,12 @@ def test_without_a_cjk_font_the_chart_warns_how_to_install_one(monkeypatch):
             assert fonts.chart_fonts() == ["DejaVu Sans"]
     finally:
         fonts.cjk_family.cache_clear()
+
+
+def test_every_ledger_line_has_plain_words_with_its_section():
+    # a line added to the ledger without words would show its code name in the briefing
+    from simcity_quality.engine.ledger import LINES
+    from simcity_quality.interface.briefing_charts import LINE_NAMES
+
+    for line in LINES:
+        assert "§" in LINE_NAMES[line], line

@@ -69,7 +69,7 @@ def _inspect_both(sc, pop, twin, month: int, seed: int, moves=None):
         pop, lv, k, lambda rows, codes: keys[None, codes >> MEMBER_BITS], pop.n_slots)
     out = government.city_inspection(pop, lv, sc, inspected, lambda rows, idx: u[:rows, idx],
                                      moves)
-    government.book_inspections(ledger, YEAR, lv, out)
+    government.book_inspections(ledger, YEAR, lv, sc, out)
     twin.model.ledger = Ledger(twin.model.years)
     twin.model.fines_yuan = 0.0
     twin.model.city_inspections(
@@ -112,6 +112,23 @@ def test_city_inspections_and_their_outcome_agree(sc):
     exempt = sc.override({"policy.inspection.exempt_award_holders": True})
     pop, out = _check_inspection(exempt)
     assert not (out.inspected & (pop.tier > 0)).any()
+
+
+def test_the_inspections_fines_go_to_the_treasury_the_interpretation_names(sc):
+    """§4.2, §4.4: the city pays for its inspections; their fines are the province's under
+    vertical management (the default) or the city's; engine and reference book alike (the
+    ledgers are compared in ``_inspect_both``)."""
+    for treasury, other in (("province", "city"), ("city", "province")):
+        read = sc.override({"interpretation.quality_fines_treasury": treasury})
+        pop, out = _check_inspection(read)
+        ledger = Ledger([YEAR])
+        government.book_inspections(ledger, YEAR, read.levers_for(YEAR), read, out)
+        frame = ledger.frame().set_index(["payer", "line"])["yuan"]
+        assert out.fines_yuan > 0
+        assert frame[(treasury, "fines_collected")] == -out.fines_yuan
+        assert frame.get((other, "fines_collected"), 0.0) == 0.0
+        assert frame[("city", "inspection_cost")] == (
+            out.inspected.sum() * read.levers_for(YEAR).inspection.cost_per_inspection_yuan)
 
 
 def test_the_quality_files_grades_move_alike_over_months(sc):

@@ -9,6 +9,7 @@ from states import YEAR, assert_same, edge_uniforms, firms
 
 from simcity_quality.categories import OPTIONS, SECTOR_INDEX, SECTORS, TIERS
 from simcity_quality.engine import behaviour, government
+from simcity_quality.engine.ledger import Ledger
 from simcity_quality.engine.parameters import decision_parameters, title_table
 from simcity_quality.engine.population import sector_cod_coefficients
 from simcity_quality.experiments.equivalence import twin_reference
@@ -26,7 +27,12 @@ def _review_both(sc, pop, seed: int):
     slots = np.arange(pop.n_slots)
     u = edge_uniforms(np.full(pop.n_slots, 1.0 / sc.interpretation.source_review_months), seed)
     out = government.review_sources(pop, lv, sc, T, u, sector_cod_coefficients(sc))
-    twin.model.review_sources(lv, T, {twin.firms[s]: u[s] for s in slots})
+    ledger = Ledger(twin.model.years)
+    government.book_source_review(ledger, YEAR, out)
+    twin.model.ledger = Ledger(twin.model.years)
+    twin.model.review_sources(lv, YEAR, T, {twin.firms[s]: u[s] for s in slots})
+    assert_same(ledger.amounts, twin.model.ledger.amounts, "discharge fines booked")
+    assert ledger.total(payer="city") == -out.fines_yuan  # the city's revenue, all of it
     for name in REVIEW_STATE:
         assert_same(getattr(pop, name), twin.enterprise_values(name, slots), name)
     assert_same(out.closed, twin.enterprise_values("closed", slots), "closed")
