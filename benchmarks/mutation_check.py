@@ -192,8 +192,11 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          # the month's payments also book the treatment plants (outside the plan)
          "test_wastewater:test_the_city_pays_a_month_of_its_plants_alike"]),
     "production and finances": (
-        [E + "finance:produce_month", E + "finance:produce"],
-        [R + ":Enterprise.produce", R + ":ReferenceCityModel.production"],
+        [E + "finance:produce_month", E + "finance:produce", E + "finance:preferred_sales_gain",
+         E + "parameters:procurement_rates"],
+        [R + ":Enterprise.produce", R + ":ReferenceCityModel.production",
+         R + ":Enterprise.preferred_sales_gain",
+         R + ":ReferenceCityModel.procurement_premium_rate"],
         ["test_firms:test_production_and_finances_agree", "test_firms:test_production_by_hand",
          "test_subsidies_and_fees:test_a_waived_fee_lowers_the_firms_costs_and_the_city_pays_it",
          "test_firms:test_the_reference_counts_what_the_trend_takes_off",

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..categories import GRADES, INVESTMENTS, OPTIONS, TIERS
 from ..scenario import Levers, Scenario
+from .finance import preferred_sales_gain
 from .jit import jit
 from .parameters import (
     DecisionParameters,
@@ -100,12 +101,11 @@ def perceived_penalty_of(f: FirmArrays, i: int, p: DecisionParameters) -> float:
 def procurement_gain(tier: int, margin: float, p: DecisionParameters) -> float:
     """What the §3.1 procurement preference earns a title holder (``tier`` > 0) a year, as a
     share of its output, while its grade is admitted: the margin on the extra government sales
-    and the price premium on all of them (as ``finance.produce_month`` pays it)."""
+    and the price premium on all of them (``finance.preferred_sales_gain``, as production
+    pays it)."""
     if tier == 0:
         return 0.0
-    return p.procurement_share * (p.procurement_sales_gain * max(margin, 0.0)
-                                  + p.procurement_price_premium
-                                  * (1.0 + p.procurement_sales_gain))
+    return preferred_sales_gain(margin, p.procurement_extra_sales, p.procurement_premium)
 
 
 @jit(inline=True)

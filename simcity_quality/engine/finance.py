@@ -13,6 +13,15 @@ from .population import FirmArrays, Population
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 
+@jit(inline=True)
+def preferred_sales_gain(margin: float, extra_sales: float, premium: float) -> float:
+    """What the §3.1 procurement preference adds to a preferred title holder's profit a year,
+    as a share of its output: its ``margin`` on the extra government sales and the price
+    premium on all of them (the rates of ``parameters.procurement_rates``). The one rule,
+    for the profit booked here and for the firms' decisions (``behaviour.procurement_gain``)."""
+    return extra_sales * max(margin, 0.0) + premium
+
+
 @jit
 def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndarray,
                   cod_coefficients: np.ndarray) -> None:
@@ -36,8 +45,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
                      + p.iso_premium * iso9001[i] + p.counterfeit_gain * counterfeit[i]
                      - p.grade_sales_loss[grade[i]])  # the published grade (§3.3)
             if tier[i] > 0 and grade[i] <= p.procurement_max_grade:  # preferred holders (§3.1)
-                share += (p.procurement_extra_sales * max(margin[i], 0.0)
-                          + p.procurement_premium)
+                share += preferred_sales_gain(margin[i], p.procurement_extra_sales,
+                                              p.procurement_premium)
             cod = output[i] * cod_coefficients[sector[i]] * discharge_ratio[i]
             fee = (p.discharge_fee_yuan_per_tonne * cod / YUAN_PER_MILLION
                    + p.city_fees_million[size[i]])  # the city's fees, net of any waiver
@@ -55,13 +64,11 @@ def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionP
     waives (§4.2).
     ``brand_premium``: margin gained per title tier (tier 0 first)."""
     produce_month(pop.arrays(), p, brand_premium, cod_coefficients)
-    m = sc.market
     branded = pop.alive & (pop.tier > 0) & (pop.grade <= p.procurement_max_grade)  # preferred
     branded_output = float((pop.output * pop.weight).sum(where=branded))
-    gov_bought = (branded_output * m.government_purchase_share
-                  * (1.0 + m.procurement_sales_gain) * lv.procurement.preference_share)
+    # the premium the holders earn is what the city pays (the same rate)
     ledger.book(year, "city", "procurement_preference",
-                lv.procurement.price_premium * gov_bought / MONTHS_PER_YEAR * YUAN_PER_MILLION)
+                p.procurement_premium * branded_output / MONTHS_PER_YEAR * YUAN_PER_MILLION)
     # §4.2: the city pays its institutes the fees it waives, for every live firm that owes them
     firms_by_size = bincount_weights(pop.size, pop.weight * pop.alive, len(SIZES))
     ledger.book(year, "city", "fee_waiver", float(firms_by_size @ p.fees_waived_million)

@@ -73,10 +73,9 @@ class DecisionParameters(NamedTuple):
     refuse_over_limit: bool
     fine_fee_multiple: float  # a review's fine, x the yearly discharge fee owed (§3.3)
     fines_per_year: float  # fines a year over the limit while orders are renewed
-    # §3.1 procurement preference for title holders
-    procurement_share: float  # preference share x government purchase share
-    procurement_sales_gain: float
-    procurement_price_premium: float
+    # §3.1 procurement preference for title holders (procurement_rates)
+    procurement_extra_sales: float  # preference x purchase share x sales gain
+    procurement_premium: float  # price premium x purchase share x (1 + sales gain) x preference
     procurement_max_grade: int  # the worst published grade (0..3 = A..D) still preferred
 
 
@@ -204,11 +203,22 @@ def decision_parameters(sc: Scenario, lv: Levers) -> DecisionParameters:
         refuse_over_limit=bool(lv.permits.refuse_over_limit),
         fine_fee_multiple=sc.environment.fine_fee_multiple,
         fines_per_year=MONTHS_PER_YEAR / sc.environment.deadline_months,
-        procurement_share=lv.procurement.preference_share * m.government_purchase_share,
-        procurement_sales_gain=m.procurement_sales_gain,
-        procurement_price_premium=lv.procurement.price_premium,
+        **procurement_rates(sc, lv),
         procurement_max_grade=GRADES.index(lv.procurement.max_grade),
     )
+
+
+def procurement_rates(sc: Scenario, lv: Levers) -> dict[str, float]:
+    """The §3.1 preference's two rates, each a share of a preferred holder's output a year:
+    the extra government sales it brings (``procurement_extra_sales``, earning the firm's
+    margin) and the price premium on all the government buys from it
+    (``procurement_premium``, which the city pays). One definition for the firm's profit,
+    its decisions and the city's ledger."""
+    m, pref = sc.market, lv.procurement.preference_share
+    return {"procurement_extra_sales": pref * m.government_purchase_share
+            * m.procurement_sales_gain,
+            "procurement_premium": (lv.procurement.price_premium * m.government_purchase_share
+                                    * (1.0 + m.procurement_sales_gain) * pref)}
 
 
 def open_rounds(aw, year: int) -> np.ndarray:
@@ -243,7 +253,7 @@ def title_table(sc: Scenario, lv: Levers, year: int) -> TitleTable:
 
 def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
     """A month of production under levers ``lv``."""
-    m, pref = sc.market, lv.procurement.preference_share
+    m = sc.market
     fees = np.array([sc.city.city_fees_yuan * getattr(sc.city.fee_paying_share, z)
                      for z in SIZES]) / YUAN_PER_MILLION  # expected fees a firm of each size owes
     waived = lv.fees.fee_waiver_share * fees
@@ -254,9 +264,7 @@ def production_parameters(sc: Scenario, lv: Levers) -> ProductionParameters:
         intl_premium=m.intl_premium, iso_premium=m.iso_premium,
         counterfeit_gain=m.counterfeit_gain,
         grade_sales_loss=np.array([getattr(m.grade_sales_loss, g) for g in GRADES]),
-        procurement_extra_sales=pref * m.government_purchase_share * m.procurement_sales_gain,
-        procurement_premium=(lv.procurement.price_premium * m.government_purchase_share
-                             * (1.0 + m.procurement_sales_gain) * pref),
+        **procurement_rates(sc, lv),
         procurement_max_grade=GRADES.index(lv.procurement.max_grade),
         discharge_fee_yuan_per_tonne=sc.environment.discharge_fee_yuan_per_tonne,
         city_fees_million=fees - waived, fees_waived_million=waived,

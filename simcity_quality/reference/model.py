@@ -231,16 +231,21 @@ class Enterprise(mesa.Agent):
                           / YUAN_PER_MILLION)
         return self.belief * insp.detection_probability * loss_if_caught
 
+    def preferred_sales_gain(self, lv: Levers) -> float:
+        """What the §3.1 preference adds to this firm's profit a year while it is preferred, a
+        share of its output: its margin on the extra government sales and the price premium
+        on all of them (``finance.preferred_sales_gain``); production, the grade's value and
+        an application all read it here."""
+        pref = lv.procurement.preference_share
+        p = self.model.p
+        extra_sales = pref * p.government_purchase_share * p.procurement_sales_gain
+        premium = self.model.procurement_premium_rate(lv)
+        return extra_sales * max(self.margin, 0.0) + premium
+
     def procurement_gain(self, lv: Levers) -> float:
-        """What the §3.1 preference earns this firm a year as a title holder, a share of its
-        output: the margin on extra government sales and the price premium on all of them;
-        zero without a title (``behaviour.procurement_gain``)."""
-        if self.tier == 0:
-            return 0.0
-        p, pref = self.model.p, lv.procurement
-        return (pref.preference_share * p.government_purchase_share
-                * (p.procurement_sales_gain * max(self.margin, 0.0)
-                   + pref.price_premium * (1.0 + p.procurement_sales_gain)))
+        """What the §3.1 preference earns this firm a year as a title holder; zero without a
+        title (``behaviour.procurement_gain``)."""
+        return 0.0 if self.tier == 0 else self.preferred_sales_gain(lv)
 
     def title_gain(self, lv: Levers, year: int | None) -> float:
         """What competing for its next title is worth to the firm a year while its grade is
@@ -550,11 +555,7 @@ class Enterprise(mesa.Agent):
                  + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit
                  - p.grade_sales_loss[self.grade])  # what the published grade costs (§3.3)
         if self.tier > 0 and self.grade <= GRADES.index(lv.procurement.max_grade):
-            pref = lv.procurement.preference_share
-            extra_sales = pref * p.government_purchase_share * p.procurement_sales_gain
-            premium = (lv.procurement.price_premium * p.government_purchase_share
-                       * (1.0 + p.procurement_sales_gain) * pref)
-            share += extra_sales * max(self.margin, 0.0) + premium
+            share += self.preferred_sales_gain(lv)
             model.branded_output += self.output
         fees_owed = p.city_fees_yuan * p.fee_paying_share[self.size] / YUAN_PER_MILLION
         waived = lv.fees.fee_waiver_share * fees_owed  # §4.2: the city pays it to its institutes
@@ -595,10 +596,7 @@ class Enterprise(mesa.Agent):
         province, city = reward_amounts(lv, year, tier)
         procurement = 0.0
         if self.tier == 0 and self.grade <= GRADES.index(pref.max_grade):
-            procurement = (pref.preference_share * p.government_purchase_share
-                           * (p.procurement_sales_gain * max(self.margin, 0.0)
-                              + pref.price_premium * (1.0 + p.procurement_sales_gain))
-                           * out * H)
+            procurement = self.preferred_sales_gain(lv) * out * H
         return (province + city) / YUAN_PER_MILLION + p.brand_premium[tier] * out * H + procurement
 
     def win_chance(self, tier: int, capability: float) -> float:
@@ -1408,12 +1406,17 @@ class ReferenceCityModel(mesa.Model):
         cod = sum(f.pollution_load() * f.discharge_ratio for f in self.enterprises)
         self.counts["cod_cut_trend"] += (1.0 / self.p.monthly_discharge_trend - 1.0) * cod
         self.ledger.book(year, "city", "fee_waiver", self.fee_waived)
-        pref = lv.procurement.preference_share
-        bought = (self.branded_output * self.p.government_purchase_share
-                  * (1.0 + self.p.procurement_sales_gain) * pref)
+        # the premium the preferred holders earn is what the city pays (§3.1)
         self.ledger.book(year, "city", "procurement_preference",
-                         lv.procurement.price_premium * bought / MONTHS_PER_YEAR
-                         * YUAN_PER_MILLION)
+                         self.procurement_premium_rate(lv) * self.branded_output
+                         / MONTHS_PER_YEAR * YUAN_PER_MILLION)
+
+    def procurement_premium_rate(self, lv: Levers) -> float:
+        """The §3.1 price premium on all the government buys from a preferred title holder,
+        a share of its output a year: what the holder earns and the city pays."""
+        pref = lv.procurement.preference_share
+        return (lv.procurement.price_premium * self.p.government_purchase_share
+                * (1.0 + self.p.procurement_sales_gain) * pref)
 
     def national_spot_checks(self, t: int, draws: dict | None = None) -> None:
         """§2.2.1d: the national regulator's monthly samples, weighted towards problem firms
