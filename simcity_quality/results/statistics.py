@@ -99,5 +99,6 @@ def compare_samples(engine: dict[str, np.ndarray], reference: dict[str, np.ndarr
     finite = [r for r in rows if "ok" not in r]
     for r, adj in zip(finite, holm([r["ks_p"] for r in finite]), strict=True):
         r["holm_p"] = adj
-        r["ok"] = abs(r["diff_se"]) <= max_se and adj >= alpha
+        # a Python bool: callers count failures with ``is False`` (numpy's bool is not False)
+        r["ok"] = bool(abs(r["diff_se"]) <= max_se and adj >= alpha)
     return rows

@@ -9,7 +9,12 @@ from scipy import stats
 
 from simcity_quality.results import display
 from simcity_quality.results.progress import progress_bar
-from simcity_quality.results.statistics import mean_interval, wilson_bounds, wilson_interval
+from simcity_quality.results.statistics import (
+    compare_samples,
+    mean_interval,
+    wilson_bounds,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(("met", "n", "confidence"), [(7, 10, 0.95), (45, 50, 0.95),
@@ -33,6 +38,19 @@ def test_the_one_sided_lower_bound_is_above_the_two_sided_one_at_the_same_confid
     assert wilson_bounds(0, 10)[0] == 0.0 and wilson_bounds(10, 10)[1] == 1.0
     with pytest.raises(ValueError, match="between 0.5 and 1"):
         wilson_bounds(5, 10, 0.4)
+
+
+def test_compare_samples_verdicts_are_plain_bools_that_catch_a_shifted_mean():
+    # the equivalence script counts failures with ``ok is False``: a numpy bool would pass
+    rng = np.random.default_rng(7)
+    a = {"same": rng.normal(0, 1, 200), "shifted": rng.normal(0, 1, 200),
+         "flat": np.zeros(200), "broken": np.full(200, np.nan)}
+    b = {"same": rng.normal(0, 1, 200), "shifted": rng.normal(1, 1, 200),
+         "flat": np.zeros(200), "broken": np.zeros(200)}
+    ok = {r["kpi"]: r["ok"] for r in compare_samples(a, b)}
+    assert ok["same"] is True and ok["flat"] is True
+    assert ok["shifted"] is False
+    assert ok["broken"] is None
 
 
 def test_mean_interval_is_the_t_interval():
