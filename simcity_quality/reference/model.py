@@ -35,6 +35,7 @@ Usage::
     m.datacollector.get_model_vars_dataframe()
 """
 
+import heapq
 import math
 from statistics import NormalDist
 from types import SimpleNamespace
@@ -77,9 +78,12 @@ from ..engine.shared import (
 from ..scenario import Levers, Scenario
 
 GRADE_A, GRADE_B, GRADE_C, GRADE_D = range(len(GRADES))  # the quality file's grades (§3.3)
+GRADE_CODE = {g: i for i, g in enumerate(GRADES)}  # a grade's name -> its code
 KEY_SECTORS = frozenset(SECTORS.index(s) for s in KEY_INDUSTRIES)
 FILE_WORD = (1 << FILE_MONTHS) - 1  # a quality-file word keeps FILE_MONTHS months
 FOOD = SECTORS.index("food_farm_processing")
+# sectors the national spot checks sample more often (key industries and food)
+PRONE_SECTORS = KEY_SECTORS | {FOOD}
 CUT_CORNERS = EFFORTS.index("cut_corners")
 
 
@@ -116,6 +120,7 @@ def top_k(agents: list, score, k: int) -> list:
 MIN_OUTPUT = 1e-9  # million yuan: keeps payoffs per unit of output finite for an empty firm
 MIN_OUTPUT_FOR_LOG = 1e-6  # million yuan: log10 of an empty firm's output stays finite
 OPTIONS = ("nothing", "upgrade", "intl_standard", "certify", "abate", "apply_title")
+INVESTMENTS = OPTIONS[1:]  # each decided on its own by a binary logit
 
 
 class DecisionDraws(NamedTuple):
@@ -290,16 +295,20 @@ class Enterprise(mesa.Agent):
         times the learnt years the move adds beyond it: for a title holder the procurement
         preference (``procurement.max_grade``), the next title's prospect in ``year``
         (``awards.max_grade``; :meth:`title_gain`) and a key project's chance
-        (``subsidy.max_grade``; :meth:`key_project_gain`) (``behaviour.grade_loss``)."""
-        m = self.model
-
-        def added(years):  # the discounted years beyond a gate the move adds
-            return years[worse] - years[self.grade]
-
-        return (m.grade_value[worse] - m.grade_value[self.grade]
-                + self.procurement_gain(lv) * added(m.years_unpreferred)
-                + self.title_gain(lv, year) * added(m.years_untitled)
-                + self.key_project_gain(lv) * added(m.years_unsubsidised))
+        (``subsidy.max_grade``; :meth:`key_project_gain`) (``behaviour.grade_loss``). A gate
+        the move adds no years beyond costs nothing, and its value is not worked out."""
+        m, grade = self.model, self.grade
+        loss = m.grade_value[worse] - m.grade_value[grade]
+        added = m.years_unpreferred[worse] - m.years_unpreferred[grade]
+        if added:
+            loss += self.procurement_gain(lv) * added
+        added = m.years_untitled[worse] - m.years_untitled[grade]
+        if added:
+            loss += self.title_gain(lv, year) * added
+        added = m.years_unsubsidised[worse] - m.years_unsubsidised[grade]
+        if added:
+            loss += self.key_project_gain(lv) * added
+        return loss
 
     def grade_stake(self, lv: Levers, year: int | None = None) -> float:
         """Expected yearly cost (million yuan) of the grade D that counterfeiting found would
@@ -365,17 +374,18 @@ class Enterprise(mesa.Agent):
         while the firm can pay its own share of each (``behaviour.decide``).
         """
         model, p = self.model, self.model.p
-        rnd = self.random
-        review = draws.review if draws is not None else rnd.random()
+        review = draws.review if draws is not None else model.random.random()
         # a source under a deadline-treatment order reconsiders abatement, and only it, monthly
         abatement_only = review >= p.decision_rate
         if abatement_only and self.deadline < 0:
             return
         if draws is None:
+            rnd = model.random
             draws = DecisionDraws(review, rnd.random(), rnd.random(), rnd.random(),
-                                  tuple(rnd.random() for _ in OPTIONS[1:]))
+                                  tuple([rnd.random() for _ in INVESTMENTS]))
         if not abatement_only:
             self.counterfeit = draws.counterfeit < self.counterfeit_probability(lv, year)
+        reviews = not abatement_only  # weighs every investment, not abatement alone
 
         out = max(self.output, MIN_OUTPUT)
         unit = p.logit_scale * out
@@ -393,13 +403,13 @@ class Enterprise(mesa.Agent):
         subsidy = (interest_subsidy_yuan(cost_up * upgrade_loan, lv) / YUAN_PER_MILLION
                    * lv.subsidy.loan_years
                    if subsidised else 0.0)
-        if self.cash >= (1.0 - upgrade_loan) * cost_up:
+        if reviews and self.cash >= (1.0 - upgrade_loan) * cost_up:
             utility["upgrade"] = (p.quality_premium * p.upgrade_gain * out * H - cost_up
                                   + subsidy + self.upgrade_grade_value(lv, year)) / unit
 
         # international standards (§2.2.1b), with a pull towards what the sector does
         cost_intl = p.intl_cost * out
-        if (not self.intl_std and self.capability >= p.intl_min_capability
+        if (reviews and not self.intl_std and self.capability >= p.intl_min_capability
                 and self.cash >= own * cost_intl):
             utility["intl_standard"] = ((p.intl_premium * out * H - cost_intl) / unit
                                         + p.imitation_weight * model.intl_share[self.sector])
@@ -407,7 +417,7 @@ class Enterprise(mesa.Agent):
         # certification (§3.3): a missing CCC avoids a sure failure; else ISO 9001
         needs_ccc = self.ccc_required and not self.ccc
         cost_cert = p.iso_cost_yuan[self.size] / YUAN_PER_MILLION
-        if (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
+        if reviews and (needs_ccc or not self.iso9001) and self.cash >= cost_cert:
             if needs_ccc:
                 benefit = self.belief * self.failure_cost(lv, year) * H
                 imitation = 0.0
@@ -439,7 +449,7 @@ class Enterprise(mesa.Agent):
         # an application for the next title (§3.1, §4.2), valued at the perceived win chance
         nxt = self.tier + 1
         cost_apply = 0.0
-        if self.tier < len(TIERS) - 1 and model.round_open(nxt, year):
+        if reviews and self.tier < len(TIERS) - 1 and model.round_open(nxt, year):
             prize = self.title_prize(lv, year, nxt)
             value = self.win_chance(nxt, self.capability) * prize
             cost_apply = p.application_cost_yuan[nxt] / YUAN_PER_MILLION
@@ -457,13 +467,11 @@ class Enterprise(mesa.Agent):
                     gain -= max(0.0, value - cost_apply)
                 utility["upgrade"] += gain / unit
 
-        if abatement_only:
-            utility = {o: v for o, v in utility.items() if o in ("nothing", "abate")}
         # a binary logit for each investment; the chosen ones, the most valuable first (equal
         # ones in OPTIONS order), while the firm can pay its own share of each
         self.last_utilities = utility  # for tests and followers
-        chosen = [o for o in OPTIONS[1:] if o in utility
-                  and draws.adopt[OPTIONS.index(o) - 1] < logistic(utility[o])]
+        chosen = [o for o, u in zip(INVESTMENTS, draws.adopt, strict=False) if o in utility
+                  and u < logistic(utility[o])]
         chosen.sort(key=lambda o: -utility[o])
         review = Review(
             cost={"upgrade": cost_up, "intl_standard": cost_intl, "certify": cost_cert,
@@ -548,21 +556,22 @@ class Enterprise(mesa.Agent):
         grade the preference admits gets the margin on extra government sales and the price
         premium (§3.1 procurement)."""
         model, p = self.model, self.model.p
-        self.output *= p.monthly_growth
+        self.output = output = self.output * p.monthly_growth
         self.capability += p.capability_drift / MONTHS_PER_YEAR
-        self.discharge_ratio *= p.monthly_discharge_trend
-        share = (self.margin + p.brand_premium[self.tier] + p.intl_premium * self.intl_std
+        self.discharge_ratio = ratio = self.discharge_ratio * p.monthly_discharge_trend
+        tier, grade, margin = self.tier, self.grade, self.margin
+        share = (margin + p.brand_premium[tier] + p.intl_premium * self.intl_std
                  + p.iso_premium * self.iso9001 + p.counterfeit_gain * self.counterfeit
-                 - p.grade_sales_loss[self.grade])  # what the published grade costs (§3.3)
-        if self.tier > 0 and self.grade <= GRADES.index(lv.procurement.max_grade):
+                 - p.grade_sales_loss[grade])  # what the published grade costs (§3.3)
+        if tier > 0 and grade <= GRADE_CODE[lv.procurement.max_grade]:
             share += self.preferred_sales_gain(lv)
-            model.branded_output += self.output
+            model.branded_output += output
         fees_owed = p.city_fees_yuan * p.fee_paying_share[self.size] / YUAN_PER_MILLION
         waived = lv.fees.fee_waiver_share * fees_owed  # §4.2: the city pays it to its institutes
         model.fee_waived += waived * YUAN_PER_MILLION / MONTHS_PER_YEAR
-        fee = (p.discharge_fee_yuan_per_tonne * self.pollution_load() * self.discharge_ratio
+        fee = (p.discharge_fee_yuan_per_tonne * self.pollution_load() * ratio
                / YUAN_PER_MILLION + fees_owed - waived)
-        self.cash += (share * self.output - fee) / MONTHS_PER_YEAR - self.debt_monthly
+        self.cash += (share * output - fee) / MONTHS_PER_YEAR - self.debt_monthly
         if self.debt_months_left > 0:
             self.debt_months_left -= 1
         if self.debt_months_left == 0:
@@ -572,18 +581,16 @@ class Enterprise(mesa.Agent):
     def sampling_weight(self, t: int) -> float:
         """National sampling weight: problem firms and problem-prone sectors more often
         (``government.national_sampling_weight``)."""
-        nat = self.model.scenario.national
-        w = nat.problem_weight if self.problem_until >= t else 1.0
-        prone = self.sector in KEY_SECTORS or self.sector == FOOD
-        return w * (nat.problem_sector_weight if prone else 1.0)
+        p = self.model.p
+        w = p.problem_weight if self.problem_until >= t else 1.0
+        return w * (p.problem_sector_weight if self.sector in PRONE_SECTORS else 1.0)
 
     def sampling_chance(self, t: int, mean_weight: float) -> float:
         """The chance the national spot checks sample this firm this month: the yearly
         sampled share spread over the months, times its weight over the mean weight
         (``government.national_sampling_chance``)."""
-        nat = self.model.scenario.national
-        return min(1.0, nat.spot_check_share_per_year / MONTHS_PER_YEAR
-                   * self.sampling_weight(t) / mean_weight)
+        return min(1.0, self.model.p.monthly_sampled_share * self.sampling_weight(t)
+                   / mean_weight)
 
     def title_prize(self, lv: Levers, year: int, tier: int) -> float:
         """What winning title ``tier`` in ``year`` is worth to the firm over its horizon
@@ -595,7 +602,7 @@ class Enterprise(mesa.Agent):
         out, H = max(self.output, MIN_OUTPUT), p.horizon_years
         province, city = reward_amounts(lv, year, tier)
         procurement = 0.0
-        if self.tier == 0 and self.grade <= GRADES.index(pref.max_grade):
+        if self.tier == 0 and self.grade <= GRADE_CODE[pref.max_grade]:
             procurement = self.preferred_sales_gain(lv) * out * H
         return (province + city) / YUAN_PER_MILLION + p.brand_premium[tier] * out * H + procurement
 
@@ -619,9 +626,9 @@ class Enterprise(mesa.Agent):
         """The judges' score before their noise, were the firm's capability ``capability``:
         capability plus the certification bonus for ISO 9001 plus the size bonus per log10
         of output (``government.judging_base``)."""
-        aw = self.model.scenario.awards
-        return (capability + aw.certification_bonus * self.iso9001
-                + aw.size_bonus * math.log10(max(self.output, MIN_OUTPUT_FOR_LOG)))
+        p = self.model.p
+        return (capability + p.certification_bonus * self.iso9001
+                + p.size_bonus * math.log10(max(self.output, MIN_OUTPUT_FOR_LOG)))
 
     def is_contender(self, year: int) -> bool:
         """Whether the firm contends for its next title (``government.title_contenders``;
@@ -635,14 +642,12 @@ class Enterprise(mesa.Agent):
         cutoff = model.title_cutoff[nxt]
         if math.isnan(cutoff):
             return False
-        if self.eligible_for(nxt):
-            capability = self.capability
-        elif (self.meets_other_conditions(nxt)
-              and self.capability + p.upgrade_gain >= p.min_capability[nxt]):
-            capability = self.capability + p.upgrade_gain
-        else:
-            return False
-        return abs(self.judging_base(capability) - cutoff) <= model.scenario.awards.judging_noise
+        capability = self.capability
+        if not self.eligible_for(nxt):  # then one quality upgrade short, or out
+            capability += p.upgrade_gain
+            if capability < p.min_capability[nxt] or not self.meets_other_conditions(nxt):
+                return False
+        return abs(self.judging_base(capability) - cutoff) <= p.judging_noise
 
     def eligible_for(self, tier: int) -> bool:
         """Whether the firm meets the conditions of title ``tier`` (§3.1): capability at least
@@ -654,16 +659,16 @@ class Enterprise(mesa.Agent):
     def meets_other_conditions(self, tier: int) -> bool:
         """A title's conditions other than capability: :meth:`meets_record_conditions` and a
         published grade no worse than ``awards.max_grade``."""
-        good_standing = self.grade <= GRADES.index(self.model.scenario.awards.max_grade)
-        return good_standing and self.meets_record_conditions(tier)  # the grade (§3.3)
+        good_standing = self.grade <= self.model.p.title_max_grade  # the grade (§3.3)
+        return good_standing and self.meets_record_conditions(tier)
 
     def meets_record_conditions(self, tier: int) -> bool:
         """A title's conditions other than capability and the grade: ISO 9001 where the tier
         requires it and no failed national spot check in the file's last
         ``clean_record_months``."""
-        aw = self.model.scenario.awards
-        clean = not self.file_national_failed & ((1 << aw.clean_record_months) - 1)
-        return clean and (self.iso9001 or not self.model.p.iso_required[tier])
+        p = self.model.p
+        clean = not self.file_national_failed & p.clean_record_mask
+        return clean and (self.iso9001 or not p.iso_required[tier])
 
     def lose_title(self) -> None:
         """The title is withdrawn or lapses: no title, and no application built on it."""
@@ -672,8 +677,9 @@ class Enterprise(mesa.Agent):
     # -- the quality file (engine/quality_file.py) ------------------------------------------
     def age_file(self) -> None:
         """A month passes: every event in the file is a month older (the oldest falls off)."""
+        file = self.__dict__  # the file's words are plain attributes
         for name in FILE_FIELDS:
-            setattr(self, name, (getattr(self, name) << 1) & FILE_WORD)
+            file[name] = (file[name] << 1) & FILE_WORD
 
     def record(self, event: str) -> None:
         """Mark ``event`` this month in the firm's file."""
@@ -684,10 +690,11 @@ class Enterprise(mesa.Agent):
         """Maybe sampled by the national spot check; a failure puts the firm on the problem
         list for ``problem_memory_months`` (``government.national_spot_check``; ODD §7.4).
         ``draws``: (sampled if below the chance, passes if below the pass probability)."""
-        model, nat, rnd = self.model, self.model.scenario.national, self.random
-        u_sample = draws[0] if draws is not None else rnd.random()
+        model = self.model
+        u_sample = draws[0] if draws is not None else model.random.random()
         if u_sample >= self.sampling_chance(t, mean_weight):
             return
+        nat, rnd = model.scenario.national, model.random
         u_pass = draws[1] if draws is not None else rnd.random()
         passed = u_pass < self.pass_probability()
         model.record_spot_check(passed)
@@ -802,10 +809,10 @@ class Enterprise(mesa.Agent):
         fine of ``fine_fee_multiple`` times the discharge fee it owes a year (capped by its
         cash) and an order due in ``deadline_months``. Over it when the order falls due:
         closed under permit refusal, else fined and ordered again. Within it: order lifted."""
-        model, env = self.model, self.model.scenario.environment
         due = 0 <= self.deadline <= t
         if not (drawn or due):
             return
+        model, env = self.model, self.model.scenario.environment
         over = self.discharge_ratio > self.discharge_limit
         if not over:
             self.deadline = -1  # within its limit: any order is lifted
@@ -829,8 +836,9 @@ class Enterprise(mesa.Agent):
         tier; ``government.update_beliefs``; ODD §7.6)."""
         if self.inspected_in == t:
             return
-        anchor = self.model.anchors[self.sector][int(self.watched)]
-        self.belief += self.model.p.belief_decay * (anchor - self.belief)
+        model = self.model
+        anchor = model.anchors[self.sector][self.watched]  # watched: the second column
+        self.belief += model.p.belief_decay * (anchor - self.belief)
 
     # -- §3.4 interest subsidies ------------------------------------------------------------
     def receive_interest_subsidy(self) -> None:
@@ -847,14 +855,16 @@ class Enterprise(mesa.Agent):
         """Leave on licence revocation (§4.4), closure over the discharge limit (§3.3),
         bankruptcy (cash below the floor its credit allows, a share of output) or the size's
         monthly exit hazard (``demography.leave``; ODD §7.9); ``draw``: the hazard's uniform."""
-        counts, p = self.model.counts, self.model.p
-        u = draw if draw is not None else self.random.random()
+        model = self.model
+        p = model.p
+        u = draw if draw is not None else model.random.random()
         hazard = u < p.exit_hazard[self.size]
         floor = (p.bankruptcy_floor_with_credit if self.credit
                  else p.bankruptcy_floor_without_credit)
         bankrupt = self.cash < -floor * self.output
         if not (self.licence_revoked or self.closed or bankrupt or hazard):
             return
+        counts = model.counts
         if self.licence_revoked:
             counts["licences_revoked"] += 1
         elif self.closed:
@@ -995,6 +1005,9 @@ class ServiceFirm(mesa.Agent):
         if self.standard:
             return
         model, p, rnd = self.model, self.model.p, self.random
+        u_review, u_adopt = draws if draws is not None else (rnd.random(), rnd.random())
+        if u_review >= p.decision_rate:
+            return
         sv, sl = model.scenario.services, lv.services
         rev = max(self.revenue, MIN_OUTPUT)
         H = p.horizon_years
@@ -1005,9 +1018,6 @@ class ServiceFirm(mesa.Agent):
         utility = (gain / (p.logit_scale * rev)
                    + p.imitation_weight * model.service_std_share[self.sector]
                    + sv.demonstration_pull * model.service_demo_share[self.sector])
-        u_review, u_adopt = draws if draws is not None else (rnd.random(), rnd.random())
-        if u_review >= p.decision_rate:
-            return
         self.last_chance = logistic(utility)  # for tests and followers
         if u_adopt < self.last_chance:
             self.standard = True
@@ -1113,6 +1123,17 @@ class ReferenceCityModel(mesa.Model):
             fine_fee_multiple=env.fine_fee_multiple, deadline_months=env.deadline_months,
             monthly_growth=(1.0 + sc.city.output_growth) ** (1 / MONTHS_PER_YEAR),
             monthly_discharge_trend=(1.0 + env.discharge_trend) ** (1 / MONTHS_PER_YEAR),
+            problem_weight=sc.national.problem_weight,
+            problem_sector_weight=sc.national.problem_sector_weight,
+            monthly_sampled_share=sc.national.spot_check_share_per_year / MONTHS_PER_YEAR,
+            # the titles' gates: the grade (code), the spot-check record's months (a bit mask
+            # of the quality file) and the years without a round, per tier
+            title_max_grade=GRADE_CODE[aw.max_grade],
+            clean_record_mask=(1 << aw.clean_record_months) - 1,
+            closed_years=[frozenset(), *(frozenset(getattr(aw.closed_years, t))
+                                         for t in TIERS[1:])],
+            certification_bonus=aw.certification_bonus, size_bonus=aw.size_bonus,
+            judging_noise=aw.judging_noise,
             works_per_year=by_size(c.works_per_year),
             work_value_million=by_size(c.work_value_million),
             effort_shift=[float(getattr(c.effort_shift, e)) for e in EFFORTS],
@@ -1289,8 +1310,9 @@ class ReferenceCityModel(mesa.Model):
 
     def count_grade_exposure(self) -> None:
         """Add this month's firms at each grade to the year's firm-months."""
+        exposure = self.grade_exposure
         for firm in self.enterprises:
-            self.grade_exposure[firm.grade] += 1
+            exposure[firm.grade] += 1
 
     def grade_values(self, flow: list[float] | None = None) -> list[float]:
         """Per grade, the present value over the firms' horizon of what the published grade
@@ -1329,7 +1351,7 @@ class ReferenceCityModel(mesa.Model):
     def years_beyond(self, max_grade: str) -> list[float]:
         """Per grade, the discounted years a firm starting there spends at grades worse than
         ``max_grade`` (:meth:`grade_values` with a year's cost of 1 at each of them)."""
-        gate = GRADES.index(max_grade)
+        gate = GRADE_CODE[max_grade]
         return self.grade_values([float(g > gate) for g in range(len(GRADES))])
 
     def select_key_projects(self, lv: Levers, draws: tuple | None = None) -> None:
@@ -1347,7 +1369,7 @@ class ReferenceCityModel(mesa.Model):
         for firm in self.enterprises:
             firm.key_project = False
             if ((firm.credit or s.key_project_loan) and firm.subsidy_months_left == 0
-                    and firm.grade <= GRADES.index(s.max_grade)):  # good standing (§3.3)
+                    and firm.grade <= GRADE_CODE[s.max_grade]):  # good standing (§3.3)
                 priority[firm] = (s.priority_size_weight
                                   * math.log10(max(firm.output, MIN_OUTPUT_FOR_LOG))
                                   + s.priority_capability_weight * firm.capability + z[firm])
@@ -1372,8 +1394,10 @@ class ReferenceCityModel(mesa.Model):
         its sector, for imitation; ``behaviour.sector_shares``)."""
         total, have = [0] * n_sectors, [0] * n_sectors
         for a in agents:
-            total[a.sector] += 1
-            have[a.sector] += bool(getattr(a, flag))
+            sector = a.sector
+            total[sector] += 1
+            if getattr(a, flag):
+                have[sector] += 1
         return [h / n if n else 0.0 for h, n in zip(have, total, strict=True)]
 
     def firm_decisions(self, lv: Levers, year: int, draws: dict | None = None) -> None:
@@ -1381,16 +1405,17 @@ class ReferenceCityModel(mesa.Model):
         the city books the fees it waives (§4.2). ``draws``: {firm: DecisionDraws} (default:
         each firm draws its own)."""
         firms = self.enterprises
-        self.intl_share = self.sector_shares(firms, "intl_std", len(SECTORS))
-        self.iso_share = self.sector_shares(firms, "iso9001", len(SECTORS))
-        contenders = [f for f in firms if f.is_contender(year)]
+        everyone = list(firms)  # the phase's firms, walked several times before they act
+        self.intl_share = self.sector_shares(everyone, "intl_std", len(SECTORS))
+        self.iso_share = self.sector_shares(everyone, "iso9001", len(SECTORS))
+        contenders = [f for f in everyone if f.is_contender(year)]
         self.counts["title_contenders"] = len(contenders)
-        for firm in firms:
+        for firm in everyone:
             firm.last_invested = []
         if draws is None:
             firms.shuffle_do("decide", lv, year)
         else:
-            for firm in firms:
+            for firm in everyone:
                 firm.decide(lv, year, draws[firm])
         for firm in contenders:  # what the contenders did
             self.counts["contender_upgrades"] += "upgrade" in firm.last_invested
@@ -1460,11 +1485,11 @@ class ReferenceCityModel(mesa.Model):
                     upto = round_half_up(k * cum / total)
                     quota[g], before = upto - before, upto
             for g in reversed(range(len(GRADES))):  # the worst grade first
-                chosen += sorted(by_grade[g], key=keys.get)[:quota[g]]
+                chosen += heapq.nsmallest(quota[g], by_grade[g], key=keys.get)
             k -= len(chosen)
         picked = set(chosen)
         rest = [f for f in eligible if f not in picked]
-        return chosen + sorted(rest, key=keys.get)[:max(0, k)]
+        return chosen + heapq.nsmallest(max(0, k), rest, key=keys.get)
 
     def city_inspections(self, lv: Levers, year: int, t: int, keys: dict | None = None,
                          draws: dict | None = None) -> None:
@@ -1504,8 +1529,9 @@ class ReferenceCityModel(mesa.Model):
         city collects the fines."""
         rate = 1.0 / self.scenario.interpretation.source_review_months
         self.review_fines_yuan = self.cod_closed = 0.0
+        rnd = self.random
         for firm in self.enterprises:
-            u = draws[firm] if draws is not None else self.random.random()
+            u = draws[firm] if draws is not None else rnd.random()
             firm.undergo_review(lv, t, u < rate)
         self.counts["cod_cut_closures"] += self.cod_closed
         self.ledger.book(year, "city", "discharge_fines", -self.review_fines_yuan)
@@ -1523,8 +1549,10 @@ class ReferenceCityModel(mesa.Model):
         alive = [[0, 0] for _ in SECTORS]
         seen = [[0, 0] for _ in SECTORS]
         for f in self.enterprises:
-            alive[f.sector][f.watched] += 1
-            seen[f.sector][f.watched] += f.inspected_in == t
+            sector, watched = f.sector, f.watched
+            alive[sector][watched] += 1
+            if f.inspected_in == t:
+                seen[sector][watched] += 1
         for s in range(len(SECTORS)):
             for w in (0, 1):
                 if alive[s][w]:
@@ -1535,7 +1563,7 @@ class ReferenceCityModel(mesa.Model):
     def round_open(self, tier: int, year: int) -> bool:
         """Whether title ``tier`` holds an award round in ``year`` (``awards.closed_years``;
         ``parameters.open_rounds``)."""
-        return year not in getattr(self.scenario.awards.closed_years, TIERS[tier])
+        return year not in self.p.closed_years[tier]
 
     def field_cutoffs(self) -> list[float]:
         """Per tier (index 0: NaN), the field's base-year cut-off (``government.field_cutoffs``;
@@ -1704,13 +1732,14 @@ class ReferenceCityModel(mesa.Model):
         (``QualityCityModel._services``). ``draws``: {firm: (review, adopt) uniforms}."""
         firms = self.service_firms
         n = len(SERVICE_SECTORS)
-        self.service_std_share = self.sector_shares(firms, "standard", n)
-        self.service_demo_share = self.sector_shares(firms, "demonstration", n)
+        everyone = list(firms)
+        self.service_std_share = self.sector_shares(everyone, "standard", n)
+        self.service_demo_share = self.sector_shares(everyone, "demonstration", n)
         self.service_grants = 0.0
         if draws is None:
             firms.shuffle_do("consider_standards", lv)
         else:
-            for firm in firms:
+            for firm in everyone:
                 firm.consider_standards(lv, draws[firm])
         self.ledger.book(year, "city", "service_standard_grant", self.service_grants)
         if month == 12:
