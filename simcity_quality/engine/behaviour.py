@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import GRADES, INVESTMENTS, OPTIONS, TIERS
+from ..categories import GRADES, INVESTMENTS, OPTIONS, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from .finance import preferred_sales_gain
 from .jit import jit
@@ -35,9 +35,10 @@ from .parameters import (
     TitleTable,
     as_numbers,
     decision_parameters,
+    once,
     title_table,
 )
-from .population import FirmArrays, Population, sector_cod_coefficients
+from .population import FirmArrays, Population
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
 
 NOTHING, UPGRADE, INTL, CERTIFY, ABATE, APPLY = range(len(OPTIONS))
@@ -700,6 +701,12 @@ def _sector_firms(sector: np.ndarray, weight: np.ndarray, alive: np.ndarray, fla
 DRAWS = ("review", "counterfeit", "misuse", "substantive")
 
 
+def _cod_numbers(cod_coefficient) -> tuple:
+    """``sector_cod_coefficients`` (from the scenario's ``environment.cod_coefficient``) as
+    numbers for :func:`decide`, made once per scenario (:func:`~.parameters.once`)."""
+    return as_numbers(np.array([getattr(cod_coefficient, s) for s in SECTORS]))
+
+
 def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
            titles: TitleTable, win_belief: np.ndarray, uniforms, n_sectors: int,
            cutoff: np.ndarray | None = None) -> Decisions:
@@ -735,7 +742,7 @@ def choose(pop: Population, sc: Scenario, lv: Levers, p: DecisionParameters,
     decide(reviewers, pop.arrays(), as_numbers(p), as_numbers(titles), pull_intl, pull_iso,
            as_numbers(np.asarray(win_belief, dtype=np.float64)),
            as_numbers(np.asarray(cutoff, dtype=np.float64)),
-           as_numbers(sector_cod_coefficients(sc)),
+           once(sc.environment.cod_coefficient, _cod_numbers),
            np.ascontiguousarray(draws[1:len(DRAWS)]), np.ascontiguousarray(draws[len(DRAWS):]),
            abatement_only, invested, subsidised, counts, utilities)
     return Decisions(invested, subsidised, reviewers, utilities,

@@ -54,7 +54,7 @@ from .government import (
 from .ledger import Ledger
 from .measurement import Tallies
 from .observer import Observer
-from .parameters import ParameterCache
+from .parameters import ParameterCache, as_numbers
 from .population import (
     Population,
     create_population,
@@ -189,6 +189,9 @@ class QualityCityModel(mesa.Model):
         self._years_unsubsidised = np.zeros(len(GRADES))
         # key projects chosen per eligible firm at the last January selection (§7.5, §7.8)
         self._key_project_rate = 0.0
+        # the year's decision record with what firms learnt, as the decision rule takes it
+        # (``_decision_numbers``): (year, record), None when what firms learnt has changed
+        self._decisions = None
         self._inspection_carry = 0.0
 
         self.counts = dict.fromkeys(CUMULATIVE, 0)
@@ -251,11 +254,7 @@ class QualityCityModel(mesa.Model):
 
         # firm decisions: every draw derives from the month's key and the firm's slot
         p_dec, titles, p_prod = self._parameters.for_year(year)
-        p_dec = p_dec._replace(grade_value=self._grade_value,  # what firms learnt (§7.5)
-                               years_unpreferred=self._years_unpreferred,
-                               years_untitled=self._years_untitled,
-                               years_unsubsidised=self._years_unsubsidised,
-                               key_project_rate=self._key_project_rate)
+        p_dec = self._decision_numbers(year, p_dec)
         contenders = self._contenders(year, titles)
         self.observer.before_decisions(self)
         dec = choose(pop, sc, lv, p_dec, titles, self._win_belief, keyed(rs["decisions"]),
@@ -334,6 +333,21 @@ class QualityCityModel(mesa.Model):
         self.ledger.book(year, "city", "urban_wastewater_treatment",
                          self._plant_cost[year] / MONTHS_PER_YEAR)
 
+    def _decision_numbers(self, year: int, p_dec):
+        """The year's decision record ``p_dec`` with what firms learnt (§7.5: the grades'
+        values and years beyond the gates, the key-project rate), its arrays as numbers
+        (``parameters.as_numbers``). What firms learnt changes only in January (the key
+        projects, before the decisions) and December (after them), so the record is made once
+        a year, not every month."""
+        if self._decisions is None or self._decisions[0] != year:
+            learnt = p_dec._replace(grade_value=self._grade_value,
+                                    years_unpreferred=self._years_unpreferred,
+                                    years_untitled=self._years_untitled,
+                                    years_unsubsidised=self._years_unsubsidised,
+                                    key_project_rate=self._key_project_rate)
+            self._decisions = (year, as_numbers(learnt))
+        return self._decisions[1]
+
     def _learn_grade_values(self, p_prod, lv) -> None:
         """December: firms learn what each published grade is worth from this year's moves
         (``government.grade_values``; ODD §7.5), and the discounted years each grade leads
@@ -354,6 +368,7 @@ class QualityCityModel(mesa.Model):
         self._years_unsubsidised = learnt(beyond(GRADES.index(lv.subsidy.max_grade)))
         self._grade_moves[:] = 0.0
         self._grade_exposure[:] = 0.0
+        self._decisions = None
 
     def _titles(self, t: int, year: int, month: int, lv, titles) -> None:
         """Titles withdrawn on this month's record or re-examined at expiry (§3.1); in
