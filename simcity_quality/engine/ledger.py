@@ -31,6 +31,8 @@ LINES: dict[str, tuple[str, ...]] = {
     "urban_wastewater_treatment": ("city",),  # outside the plan: treatment plants (§2.2.4b)
 }
 LINE_NAMES = tuple(LINES)
+_PAYER_INDEX = {payer: i for i, payer in enumerate(PAYERS)}  # positions, looked up per booking
+_LINE_INDEX = {line: i for i, line in enumerate(LINE_NAMES)}
 # booked as negative amounts
 REVENUE_LINES = ("fines_collected", "discharge_fines", "construction_penalties")
 REWARD_LINE_BY_TIER = {1: "reward_provincial_award", 2: "reward_china_famous_brand",
@@ -49,7 +51,7 @@ class Ledger:
         """Book an amount (spending positive, revenue negative)."""
         if payer not in LINES[line]:
             raise ValueError(f"{payer} does not pay on ledger line {line}")
-        self.amounts[self._year_index[year], PAYERS.index(payer), LINE_NAMES.index(line)] += yuan
+        self.amounts[self._year_index[year], _PAYER_INDEX[payer], _LINE_INDEX[line]] += yuan
 
     def total(self, year: int | None = None, payer: str | None = None) -> float:
         """Net spending, optionally for one year and/or payer."""

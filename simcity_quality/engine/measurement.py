@@ -38,6 +38,7 @@ class Tallies:
         self.cod_size = np.zeros((n, len(SIZES)))
         self.works = np.zeros((n, len(WORK_COUNTS), len(SIZES)))
         self._base_industrial_cod = None
+        self._base_cod: float | None = None  # the COD target's base-year total, once complete
         self._domestic: dict[int, tuple[float, float]] = {}  # year -> (domestic COD, removed)
 
     # -- recording ------------------------------------------------------------------------
@@ -77,11 +78,13 @@ class Tallies:
         self.cod_sector[t], self.cod_size[t] = 0.0, 0.0
         _monthly_cod(load, pop.discharge_ratio, w, alive, pop.sector, pop.size, cod,
                      self.cod_sector[t], self.cod_size[t])
-        self.cod[t] = cod.sum()
+        # np.add.reduce is what ndarray.sum calls, without its Python wrapper (the same sums)
+        sum_of = np.add.reduce
+        self.cod[t] = sum_of(cod)
 
         lo = max(0, t - 11)
-        spot = self.spot[lo:t + 1].sum(axis=0)
-        city = self.city[lo:t + 1].sum(axis=0)
+        spot = sum_of(self.spot[lo:t + 1], axis=0)
+        city = sum_of(self.city[lo:t + 1], axis=0)
         sw, cw = service_firms.weight, contractors.weight
 
         def firms(mask, weight) -> int:
@@ -104,7 +107,7 @@ class Tallies:
                 pop.discharge_ratio, load, alive, sc.interpretation.pollution_compliance_weighting,
                 w, pop.discharge_limit),
             "cod_reduction": self.cod_reduction(t),
-            **construction_kpis(self.works[lo:t + 1].sum(axis=(0, 2))),
+            **construction_kpis(sum_of(self.works[lo:t + 1], axis=(0, 2))),
             "service_standard_share": kpis.service_standard_share(
                 service_firms.standard, sw > 0, sw),
             "city_inspection_pass_rate": kpis.spot_check_pass_rate(city[1], city[0]),
@@ -112,7 +115,7 @@ class Tallies:
             "ccc_share": kpis.ratio(n_ccc, n_ccc_required),
             "counterfeiters_active": int(round(n_counterfeit)),
             "firms_alive": int(round(n_alive)),
-            "cod_tonnes": float(self.cod[lo:t + 1].sum() * 12 / (t + 1 - lo)),
+            "cod_tonnes": float(sum_of(self.cod[lo:t + 1]) * 12 / (t + 1 - lo)),
             # domestic COD after the city's treatment plants, and what they take off (§7.17)
             "domestic_cod_tonnes": domestic[0], "cod_cut_urban_treatment": domestic[1],
             "watched_firms": int(round(n_watched)),
@@ -126,8 +129,8 @@ class Tallies:
             c[f"titles_held_{TIERS[tier]}"] = int(round(n[len(FIRM_COUNTS) + tier]))
         c.update(counts)
         spent = ledger.amounts[: year_index + 1]
-        c["spending_province"] = float(spent[:, 0].sum())
-        c["spending_city"] = float(spent[:, 1].sum())
+        c["spending_province"] = float(sum_of(spent[:, 0], axis=None))
+        c["spending_city"] = float(sum_of(spent[:, 1], axis=None))
         c["spending_total"] = c["spending_province"] + c["spending_city"]
         return c
 
@@ -162,7 +165,10 @@ class Tallies:
         if t < base_end or t < 11:
             return float("nan")
         year = self.years[0] + t // 12
-        base = self._cod_total(float(self._year_cod(base_year, self.cod)), base_year)
+        if self._base_cod is None:  # the base year's months no longer change: summed once
+            self._base_cod = self._cod_total(float(self._year_cod(base_year, self.cod)),
+                                             base_year)
+        base = self._base_cod
         now = self._cod_total(float(self.cod[t - 11:t + 1].sum()), year)
         return kpis.cod_reduction(now, base)
 

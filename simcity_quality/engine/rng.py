@@ -17,6 +17,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _ROW = 0xD1B54A32D192ED03  # separates the rows (several uniforms per slot) of one key
+_ROW64 = np.uint64(_ROW)
 _S30, _S27, _S31, _S11, _ONE = (np.uint64(s) for s in (30, 27, 31, 11, 1))
 _UNIT = 1.0 / (1 << 53)  # 53 bits to [0, 1)
 
@@ -33,11 +34,11 @@ def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
 
 def derived_rows(key: int, rows: int, slots: np.ndarray) -> np.ndarray:
     """``derived_uniforms`` for rows 0 .. rows-1 at once: shape (rows, len(slots))."""
-    base, slots = row_bases(key, rows), np.asarray(slots)
+    slots = np.asarray(slots)
     if numba.config.DISABLE_JIT:  # run as Python (the mutation check): the same hash by arrays
-        return splitmix_arrays(base, slots)
+        return splitmix_arrays(row_bases(key, rows), slots)
     out = np.empty((rows, slots.size))
-    _splitmix_rows(base, slots, out)
+    _splitmix_rows(np.uint64(key), slots, out)
     return out
 
 
@@ -55,12 +56,15 @@ def splitmix_arrays(base: np.ndarray, slots: np.ndarray) -> np.ndarray:
 
 
 @jit
-def _splitmix_rows(base: np.ndarray, slots: np.ndarray, out: np.ndarray) -> None:
+def _splitmix_rows(key: np.uint64, slots: np.ndarray, out: np.ndarray) -> None:
     """Row ``r``, entry ``j`` of ``out``: SplitMix64's finaliser of ``(slots[j] + 1) * golden
-    + base[r]``, its top 53 bits as a uniform in [0, 1) (all arithmetic modulo 2**64)."""
-    for r in range(base.shape[0]):
+    + base``, ``base`` being ``key``'s offset for row ``r`` (:func:`row_bases`, worked out
+    here: cheaper than an array of them each call), its top 53 bits as a uniform in [0, 1)
+    (all arithmetic modulo 2**64)."""
+    for r in range(out.shape[0]):
+        base = key + np.uint64(r + 1) * _ROW64
         for j in range(slots.shape[0]):
-            z = (np.uint64(slots[j]) + _ONE) * _GOLDEN + base[r]
+            z = (np.uint64(slots[j]) + _ONE) * _GOLDEN + base
             z ^= z >> _S30
             z *= _M1
             z ^= z >> _S27
@@ -70,5 +74,6 @@ def _splitmix_rows(base: np.ndarray, slots: np.ndarray, out: np.ndarray) -> None
 
 
 def row_bases(key: int, rows: int) -> np.ndarray:
-    """The per-row offsets of ``key`` that the hash adds (the compiled kernels take them too)."""
+    """The per-row offsets of ``key`` that the hash adds (``_splitmix_rows`` works them out
+    alike, modulo 2**64)."""
     return np.array([(key + (r + 1) * _ROW) & _MASK for r in range(rows)], dtype=np.uint64)
