@@ -177,7 +177,7 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     tier = np.zeros(k, dtype=np.int8)
     u_tier = u_rest[0]
     weight = tb["title_holder_size_weight"][size]  # larger firms hold titles far more often
-    weight = weight / weight.mean()
+    weight = weight / (np.add.reduce(weight) / k)  # over the mean (ndarray.mean's own sum)
     cum = 0.0
     for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
         share = getattr(c.tier_share, TIERS[t])

@@ -21,6 +21,7 @@ every decision (they are identical firms), which is the approximation thinning m
 """
 
 import functools
+import heapq
 from dataclasses import fields
 
 import numpy as np
@@ -194,8 +195,6 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
     only adds members (common random numbers). Returns counts aligned with ``slots``, and
     with ``with_cutoff`` also the value of the last member taken (NaN if none is).
     """
-    import heapq
-
     from scipy.special import ndtri
 
     counts = np.zeros(slots.size, dtype=np.int64)

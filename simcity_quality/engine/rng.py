@@ -23,8 +23,11 @@ _UNIT = 1.0 / (1 << 53)  # 53 bits to [0, 1)
 
 
 def month_key(rng: np.random.Generator) -> int:
-    """One 64-bit key drawn from ``rng`` (one draw whatever the key is used for)."""
-    return int(rng.integers(0, 1 << 63, dtype=np.int64)) * 2 + 1
+    """One 64-bit key drawn from ``rng`` (one draw whatever the key is used for): an odd
+    number, ``2 * rng.integers(0, 2**63) + 1``. That integer is the top 63 bits of one raw
+    64-bit draw (numpy's bounded draw takes ``raw >> 1`` for this range, rejecting none), so
+    the key is that draw with its lowest bit set, read without ``integers``' overhead."""
+    return int(rng.bit_generator.random_raw()) | 1
 
 
 def derived_uniforms(key: int, row: int, slots: np.ndarray) -> np.ndarray:
