@@ -78,7 +78,8 @@ def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.nd
     firms (at most 1)."""
     w = national_sampling_weight(pop, month, sc)
     firms = pop.weight * pop.alive
-    mean_w = float(np.sum(w * firms) / firms.sum()) if firms.sum() > 0 else 1.0
+    total = np.add.reduce(firms)  # what firms.sum() gives, summed once
+    mean_w = float(np.add.reduce(w * firms) / total) if total > 0 else 1.0
     per_month = sc.national.spot_check_share_per_year / MONTHS_PER_YEAR
     return np.minimum(1.0, per_month * w / mean_w)
 

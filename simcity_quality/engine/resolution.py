@@ -281,13 +281,13 @@ def binomial_members(u: np.ndarray, weight: np.ndarray, p: np.ndarray) -> np.nda
     """How many of an agent's ``weight`` members an event with chance ``p`` each takes, from
     one uniform ``u`` per agent (the inverse of the binomial distribution; for weight 1 it is
     ``u < p``)."""
-    from scipy.stats import binom
-
     w = weight.astype(np.int64)
     if np.shape(p) != w.shape:  # one chance for all (a chance per agent is used as it is:
         p = np.broadcast_to(p, w.shape)  # broadcast_to costs more than the kernel)
     out = np.zeros(w.size, dtype=np.int64)
     if _single_members(u, w, p, out):
+        from scipy.stats import binom  # only weighted agents need it
+
         many = (w != 1) & (w > 0)
         out[many] = binom.ppf(1.0 - u[many], w[many], p[many]).astype(np.int64)
     return out
