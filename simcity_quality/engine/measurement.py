@@ -60,9 +60,10 @@ class Tallies:
     def record_works(self, t: int, contractor_size: np.ndarray, works) -> None:
         """Month ``t``'s completed works (a :class:`~.construction.WorksMonth`, counts for the
         contractors each agent stands for), by size."""
-        for i, name in enumerate(WORK_COUNTS):
-            self.works[t, i] = bincount_weights(contractor_size, getattr(works, name),
-                                                len(SIZES))
+        row = self.works[t]
+        row[:] = 0.0
+        _works_by_size(contractor_size, works.works, works.other, works.failed,
+                       works.excellent, works.hidden, row)
 
     # -- KPIs -----------------------------------------------------------------------------
     def measure(self, t: int, pop: Population, contractors, service_firms, counts: dict,
@@ -249,6 +250,25 @@ def _monthly_cod(load: np.ndarray, discharge_ratio: np.ndarray, weight: np.ndarr
         if c != 0:
             by_sector[sector[i]] += c
             by_size[size[i]] += c
+
+
+@jit
+def _works_by_size(size: np.ndarray, works: np.ndarray, other: np.ndarray, failed: np.ndarray,
+                   excellent: np.ndarray, hidden: np.ndarray, out: np.ndarray) -> None:
+    """Adds each contractor's counts (``WORK_COUNTS``, one array each) to ``out[count, its
+    size]``, in slot order, as ``bincount_weights`` of each count would (one pass for all)."""
+    for i in range(size.shape[0]):
+        s = size[i]
+        if works[i] != 0:
+            out[0, s] += works[i]
+        if other[i] != 0:
+            out[1, s] += other[i]
+        if failed[i] != 0:
+            out[2, s] += failed[i]
+        if excellent[i] != 0:
+            out[3, s] += excellent[i]
+        if hidden[i] != 0:
+            out[4, s] += hidden[i]
 
 
 # firms (agents' weights) counted once a month by ``_firm_counts``; then one per title tier
