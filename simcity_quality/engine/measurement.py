@@ -12,7 +12,7 @@ import pandas as pd
 from ..categories import EFFORTS, SECTORS, SERVICE_SECTORS, SIZES, TIERS
 from ..scenario import Scenario
 from . import kpis
-from .jit import bincount_weights, jit
+from .jit import jit
 from .population import KEY_INDUSTRY_CODES, Population
 from .wastewater import domestic_cod
 
@@ -48,10 +48,9 @@ class Tallies:
         slots there were when they were drawn), overall and by sector and size."""
         n = sampled.size
         self.spot[t] = sampled.sum(), passed.sum()
-        for arr, codes, k in ((self.spot_sector, pop.sector[:n], len(SECTORS)),
-                              (self.spot_size, pop.size[:n], len(SIZES))):
-            arr[t, 0] = bincount_weights(codes, sampled, k)
-            arr[t, 1] = bincount_weights(codes, passed, k)
+        self.spot_sector[t], self.spot_size[t] = 0.0, 0.0
+        _checks_by_group(pop.sector[:n], pop.size[:n], sampled, passed, self.spot_sector[t],
+                         self.spot_size[t])
 
     def record_inspections(self, t: int, inspected: int, failed: int) -> None:
         """Month ``t``'s city inspections: how many, and how many failed."""
@@ -250,6 +249,21 @@ def _monthly_cod(load: np.ndarray, discharge_ratio: np.ndarray, weight: np.ndarr
         if c != 0:
             by_sector[sector[i]] += c
             by_size[size[i]] += c
+
+
+@jit
+def _checks_by_group(sector: np.ndarray, size: np.ndarray, sampled: np.ndarray,
+                     passed: np.ndarray, by_sector: np.ndarray, by_size: np.ndarray) -> None:
+    """Adds each slot's sampled and passed members to rows 0 and 1 of ``by_sector`` at its
+    sector and of ``by_size`` at its size class, in slot order, as ``bincount_weights`` of
+    each would (one pass for the four; most slots are not sampled)."""
+    for i in range(sampled.shape[0]):
+        if sampled[i] != 0:
+            by_sector[0, sector[i]] += sampled[i]
+            by_size[0, size[i]] += sampled[i]
+        if passed[i] != 0:
+            by_sector[1, sector[i]] += passed[i]
+            by_size[1, size[i]] += passed[i]
 
 
 @jit
