@@ -7,6 +7,7 @@ year (:class:`ParameterCache`), so the rules read ``p.upgrade_gain`` rather than
 an array.
 """
 
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -158,7 +159,7 @@ def as_numbers(values):
     inlined helper is given, not to tuples of numbers."""
     if isinstance(values, np.ndarray):
         return tuple(values.tolist())
-    if not any(isinstance(v, np.ndarray) for v in values):
+    if not any(map(isinstance, values, repeat(np.ndarray))):  # no generator: runs monthly
         return values
     return type(values)(*(as_numbers(v) if isinstance(v, np.ndarray) else v for v in values))
 

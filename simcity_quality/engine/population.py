@@ -186,7 +186,7 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
         cum += share
     u = u_rest[1:]
     margin = c.margin_mean + c.margin_sd * z_rest[0]
-    disc = median_discharge_ratio(sc.environment) * np.exp(
+    disc = once(sc.environment, median_discharge_ratio) * np.exp(
         sc.environment.discharge_ratio_sigma * z_rest[1])
     moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * z_rest[2])
     return {
