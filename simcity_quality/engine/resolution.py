@@ -67,12 +67,12 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
         raise ValueError("cannot split more members off an agent than it has")
     whole = c == w  # the agent becomes one of its split-off members
     copies = np.repeat(agents, c - whole)
-    new = agents[:0]  # none when every agent drawn becomes its split-off member
-    if copies.size:
-        new = free_slots(state, copies.size)
-        for name in field_names(type(state)):
-            arr = getattr(state, name)
-            arr[new] = arr[copies]
+    if not copies.size:  # each agent drawn is one firm, drawn once: it stays as it is
+        return agents, next_id
+    new = free_slots(state, copies.size)
+    for name in field_names(type(state)):
+        arr = getattr(state, name)
+        arr[new] = arr[copies]
     state.weight[agents] -= c
     state.weight[agents[whole]] = 1  # one of its members stays in its slot
     state.weight[new] = 1
