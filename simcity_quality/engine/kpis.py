@@ -42,7 +42,9 @@ def spot_check_pass_rate(passed: int, sampled: int) -> float:
 def key_industry_intl_level_share(output, sector, intl_std, pass_prob, alive,
                                   key_codes, advanced_pass_probability: float) -> float:
     """§2.2.1e: share of key-industry output on international standards at advanced level."""
-    is_key = np.zeros(int(max(np.max(key_codes), sector.max(initial=0))) + 1, dtype=bool)
+    # (np.maximum.reduce: what np.max and ndarray.max call, without their Python wrappers)
+    largest = max(np.maximum.reduce(key_codes), np.maximum.reduce(sector, initial=0))
+    is_key = np.zeros(int(largest) + 1, dtype=bool)
     is_key[key_codes] = True  # a lookup table: much faster than np.isin on every call
     key = alive & is_key[sector]
     at_level = intl_std & (pass_prob >= advanced_pass_probability)

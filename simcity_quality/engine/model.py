@@ -405,10 +405,13 @@ class QualityCityModel(mesa.Model):
     def _count_contenders_investments(self, contenders: np.ndarray, dec) -> None:
         """The upgrades and adoptions of international standards contenders made this month
         (``Decisions.invested``: bit k set for ``INVESTMENTS[k]``)."""
+        # the contenders' own (few) entries, once for both counts: the same firms summed in
+        # the same order as masks over every slot would give
+        invested, weight = dec.invested[contenders], self.pop.weight[contenders]
         for name, bit in (("contender_upgrades", INVESTMENTS.index("upgrade")),
                           ("contender_intl_adoptions", INVESTMENTS.index("intl_standard"))):
-            made = contenders & (dec.invested > 0) & ((dec.invested >> bit) & 1 == 1)
-            self.counts[name] += int(round(float(self.pop.weight[made].sum())))
+            made = (invested > 0) & ((invested >> bit) & 1 == 1)
+            self.counts[name] += int(round(float(weight[made].sum())))
 
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop
