@@ -155,12 +155,14 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse"]),
     "the field's cut-off, open rounds and contenders": (
         [E + "government:field_cutoffs", E + "government:year_cutoffs",
-         E + "government:title_contenders", E + "parameters:open_rounds"],
+         E + "government:title_contenders", E + "parameters:open_rounds",
+         E + "behaviour:investments_made"],
         [R + ":ReferenceCityModel.field_cutoffs", R + ":ReferenceCityModel.round_open",
          R + ":Enterprise.is_contender"],
         ["test_government:test_the_field_cutoff_passes_the_base_year_candidate_at_the_field_rate",
          "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse",
-         "test_government:test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_bar"]),
+         "test_government:test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_bar",
+         "test_decisions:test_the_reference_counts_what_contenders_invest_in"]),
     "title validity, eligibility and the belief rule": (
         [E + "government:title_eligible", E + "government:_title_conditions",
          E + "government:standing", E + "government:review_titles",
@@ -218,7 +220,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_construction_services:test_contractors_effort_choice_agrees",
          "test_construction_services:test_completed_works_and_the_contractors_file_agree"]),
     "service adoption and contests": (
-        [E + "services:_sector_share", E + "services:adopt_standards",
+        [E + "services:adopt_standards", E + "services:_adoption_utilities",
          E + "services:demonstration_contest"],
         [R + ":ServiceFirm.consider_standards", R + ":ReferenceCityModel.service_standards",
          R + ":ReferenceCityModel.demonstration_contest"],

@@ -675,6 +675,20 @@ def decide(reviewers: np.ndarray, f: FirmArrays, p: DecisionParameters, titles: 
         invested[i] = mask
 
 
+@jit
+def investments_made(among: np.ndarray, invested: np.ndarray, weight: np.ndarray,
+                     bits: np.ndarray, out: np.ndarray) -> None:
+    """Adds to ``out[k]`` the firms (agents' weights) of the slots ``among`` picks (a bool per
+    slot) whose investments this month (``Decisions.invested``, -1 for firms that did not
+    review) include bit ``bits[k]`` (``INVESTMENTS``). Weights are whole numbers, so the sums
+    are exact in any order."""
+    for i in range(among.shape[0]):
+        if among[i] and invested[i] > 0:
+            for k in range(bits.shape[0]):
+                if (invested[i] >> bits[k]) & 1 == 1:
+                    out[k] += weight[i]
+
+
 def sector_pull(flag: np.ndarray, pop: Population, n_sectors: int,
                 slots: np.ndarray) -> np.ndarray:
     """For each of ``slots``, the share of the city's live firms in its sector with ``flag``

@@ -95,6 +95,7 @@ class Tallies:
                      pop.ccc, pop.tier, n)
         n_alive, n_counterfeit, n_watched, n_iso, n_ccc_required, n_ccc = n[:len(FIRM_COUNTS)]
         domestic = self.domestic(t)
+        demonstration_units = firms(service_firms.demonstration, sw)
 
         c = {
             "intl_standard_share": kpis.intl_standard_share(output, pop.intl_std, alive),
@@ -122,8 +123,8 @@ class Tallies:
             "contractors_watched": firms(contractors.watched, cw),
             "contractors_cutting_corners": firms(
                 contractors.effort == EFFORTS.index("cut_corners"), cw),
-            "demonstration_units": firms(service_firms.demonstration, sw),
-            "brand_service_projects": firms(service_firms.demonstration, sw),
+            "demonstration_units": demonstration_units,
+            "brand_service_projects": demonstration_units,  # the plan's name for the same
         }
         for tier in range(1, len(TIERS)):
             c[f"titles_held_{TIERS[tier]}"] = int(round(n[len(FIRM_COUNTS) + tier]))

@@ -24,7 +24,7 @@ from ..errors import renamed
 from ..scenario import Scenario
 from ..targets import target_list
 from . import kpis, quality_file
-from .behaviour import choose, counterfeit_probability
+from .behaviour import choose, counterfeit_probability, investments_made
 from .columns import CUMULATIVE, REPORTED, TARGET_KPIS
 from .construction import choose_effort, complete_works, create_contractors, draw_works
 from .demography import admit, entrant_attributes, entrants, exits, thin_entrants
@@ -80,6 +80,11 @@ def keyed(rng: np.random.Generator):
     from ``rng``: one draw a month whatever the levers, and each firm's uniforms a function of
     its slot (or member code) alone (common random numbers)."""
     return partial(derived_rows, month_key(rng))
+
+
+# the contenders' investments counted each month (``title_contenders``), by investment bit
+_CONTENDER_COUNTS = ("contender_upgrades", "contender_intl_adoptions")
+_CONTENDER_BITS = np.array([INVESTMENTS.index("upgrade"), INVESTMENTS.index("intl_standard")])
 
 
 def stream_seeds(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
@@ -405,13 +410,11 @@ class QualityCityModel(mesa.Model):
     def _count_contenders_investments(self, contenders: np.ndarray, dec) -> None:
         """The upgrades and adoptions of international standards contenders made this month
         (``Decisions.invested``: bit k set for ``INVESTMENTS[k]``)."""
-        # the contenders' own (few) entries, once for both counts: the same firms summed in
-        # the same order as masks over every slot would give
-        invested, weight = dec.invested[contenders], self.pop.weight[contenders]
-        for name, bit in (("contender_upgrades", INVESTMENTS.index("upgrade")),
-                          ("contender_intl_adoptions", INVESTMENTS.index("intl_standard"))):
-            made = (invested > 0) & ((invested >> bit) & 1 == 1)
-            self.counts[name] += int(round(float(weight[made].sum())))
+        made = np.zeros(len(_CONTENDER_COUNTS))
+        investments_made(contenders, dec.invested, self.pop.weight,
+                         _CONTENDER_BITS, made)
+        for name, firms in zip(_CONTENDER_COUNTS, made.tolist(), strict=True):
+            self.counts[name] += int(round(firms))
 
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop

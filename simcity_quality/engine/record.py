@@ -15,13 +15,14 @@ class MonthlyRecord:
 
     def __init__(self, columns, months: int):
         self.columns = tuple(columns)
+        self._missing = (np.nan,) * len(self.columns)  # the value of a column not given
         self.values = np.full((months, len(self.columns)), np.nan)
         self.n = 0
         self._integer: np.ndarray | None = None  # which columns hold counts (set on first row)
 
     def collect(self, current: dict) -> None:
         """Record one month: ``current`` maps column names to values (missing ones are NaN)."""
-        row = [current.get(name, np.nan) for name in self.columns]
+        row = list(map(current.get, self.columns, self._missing))
         if self._integer is None:
             self._integer = np.array([isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                       for v in row])

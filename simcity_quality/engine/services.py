@@ -16,7 +16,7 @@ import numpy as np
 from ..categories import SERVICE_SECTORS, SIZES
 from ..scenario import Levers, Scenario
 from .government import best_member_score
-from .jit import bincount_weights
+from .jit import jit
 from .resolution import split, thinning, top_members
 from .shared import YUAN_PER_MILLION, stochastic_round
 
@@ -63,14 +63,6 @@ def create_service_firms(sc: Scenario, agents: int, rng: np.random.Generator,
                         demonstration=np.zeros(int(keep.sum()), dtype=bool))
 
 
-def _sector_share(flag: np.ndarray, firms: ServiceFirms, total: np.ndarray) -> np.ndarray:
-    """Share of the city's service firms in each sector with ``flag`` (``total``: firms per
-    sector)."""
-    k = total.shape[0]
-    have = bincount_weights(firms.sector, firms.weight * flag, k)  # weight 0 where not flag
-    return np.divide(have, total, out=np.zeros(k), where=total > 0)
-
-
 def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: float,
                     u_review: np.ndarray, uniforms) -> tuple[np.ndarray, np.ndarray]:
     """One month of adoption decisions; returns who adopted (bool per firm) and each
@@ -85,24 +77,58 @@ def adopt_standards(firms: ServiceFirms, lv: Levers, sc: Scenario, win_belief: f
     chance = np.full(firms.standard.shape[0], np.nan)
     if cand.size == 0:
         return adopted, chance
-    total = bincount_weights(firms.sector, firms.weight, len(SERVICE_SECTORS))
-    std_share = _sector_share(firms.standard, firms, total)
-    demo_share = _sector_share(firms.demonstration, firms, total)
-    rev = np.maximum(firms.revenue[cand], MIN_REVENUE)
-    sector = firms.sector[cand]
-    H = b.horizon_years
-    gain = (sv.standard_premium * rev * H + sl.standard_subsidy_yuan / YUAN_PER_MILLION
-            + win_belief * (sl.demonstration_reward_yuan / YUAN_PER_MILLION
-                            + sv.demonstration_premium * rev * H)
-            - sv.adoption_cost * rev)
-    util = (gain / (b.logit_scale * rev)
-            + b.imitation_weight * std_share[sector]
-            + sv.demonstration_pull * demo_share[sector])
+    util = np.empty(cand.size)
+    _adoption_utilities(cand, firms.sector, firms.weight, firms.revenue, firms.standard,
+                        firms.demonstration, len(SERVICE_SECTORS), sv.standard_premium,
+                        sl.standard_subsidy_yuan / YUAN_PER_MILLION, win_belief,
+                        sl.demonstration_reward_yuan / YUAN_PER_MILLION,
+                        sv.demonstration_premium, sv.adoption_cost, b.horizon_years,
+                        b.logit_scale, b.imitation_weight, sv.demonstration_pull, util)
     p = 1.0 / (1.0 + np.exp(-util))
     adopted[cand[uniforms(1, cand)[0] < p]] = True
     firms.standard[adopted] = True
     chance[cand] = p
     return adopted, chance
+
+
+@jit
+def _adoption_utilities(cand: np.ndarray, sector: np.ndarray, weight: np.ndarray,
+                        revenue: np.ndarray, standard: np.ndarray, demonstration: np.ndarray,
+                        n_sectors: int, standard_premium: float, grant_million: float,
+                        win_belief: float, reward_million: float, demonstration_premium: float,
+                        adoption_cost: float, horizon_years: float, logit_scale: float,
+                        imitation_weight: float, demonstration_pull: float,
+                        util: np.ndarray) -> None:
+    """The candidates' (``cand``) logit utility of adopting service standards into ``util``:
+    the standards' premium over the horizon, the city's grant and, with the perceived chance
+    of winning, a demonstration title's reward and premium, less the adoption cost, per unit
+    of ``logit_scale`` of revenue; plus the pull of the shares of the firm's sector applying
+    standards (``imitation_weight``) and holding a demonstration title
+    (``demonstration_pull``). One pass over the firms sums each sector's firms (agents'
+    weights, whole numbers, in slot order), what the shares need."""
+    total = np.zeros(n_sectors)
+    with_standard = np.zeros(n_sectors)
+    demonstrating = np.zeros(n_sectors)
+    for i in range(sector.shape[0]):
+        w = weight[i]
+        if w != 0:
+            total[sector[i]] += w
+            if standard[i]:
+                with_standard[sector[i]] += w
+            if demonstration[i]:
+                demonstrating[sector[i]] += w
+    for s in range(n_sectors):  # shares of the sector's firms (none in an empty sector)
+        with_standard[s] = with_standard[s] / total[s] if total[s] > 0 else 0.0
+        demonstrating[s] = demonstrating[s] / total[s] if total[s] > 0 else 0.0
+    H = horizon_years
+    for j in range(cand.shape[0]):
+        i = cand[j]
+        rev = max(revenue[i], MIN_REVENUE)
+        gain = (standard_premium * rev * H + grant_million
+                + win_belief * (reward_million + demonstration_premium * rev * H)
+                - adoption_cost * rev)
+        util[j] = (gain / (logit_scale * rev) + imitation_weight * with_standard[sector[i]]
+                   + demonstration_pull * demonstrating[sector[i]])
 
 
 @dataclass

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from states import YEAR, assert_same, edge_uniforms, firms
 
-from simcity_quality.categories import OPTIONS, SECTORS, TIERS
+from simcity_quality.categories import INVESTMENTS, OPTIONS, SECTORS, TIERS
 from simcity_quality.engine import behaviour
 from simcity_quality.engine.parameters import decision_parameters, title_table
 from simcity_quality.engine.shared import reward_amounts
@@ -615,6 +615,14 @@ def test_the_reference_counts_what_contenders_invest_in(sc):
     assert counts["contender_intl_adoptions"] == intl
     made = [twin.firms[int(s)].last_invested for s in contenders]
     assert any("upgrade" not in m for m in made) and any("intl_standard" not in m for m in made)
+    # the engine counts the same firms from its own decisions (behaviour.investments_made)
+    among = np.zeros(pop.n_slots, dtype=bool)
+    among[contenders] = True
+    engine = np.zeros(2)
+    behaviour.investments_made(among, dec.invested, pop.weight,
+                     np.array([INVESTMENTS.index("upgrade"), INVESTMENTS.index("intl_standard")]),
+                     engine)
+    assert engine.tolist() == [upgrades, intl]
 
 
 # learnt discounted years beyond the titles' grade (awards.max_grade B: at C and D) and the
