@@ -261,12 +261,15 @@ def grade_values(moves: np.ndarray, exposure: np.ndarray, flow: np.ndarray,
         rates[g, g] = 1.0 - rates[g].sum()
     months = round_half_up(horizon_years * MONTHS_PER_YEAR)
     monthly = (1.0 + discount_rate) ** (-1.0 / MONTHS_PER_YEAR)
-    value = np.zeros(n)
-    expected = np.asarray(flow, dtype=np.float64) / MONTHS_PER_YEAR  # P^m flow / 12
-    for m in range(months):
-        value += monthly ** m * expected
-        expected = rates @ expected
-    return value
+    # P^m flow / 12 for m = 0, 1, ..., one row a month; then the discounted rows summed in
+    # month order (a reduction over the first axis adds row after row)
+    expected = np.empty((months, n))
+    if months:
+        expected[0] = np.asarray(flow, dtype=np.float64) / MONTHS_PER_YEAR
+    for m in range(1, months):
+        np.matmul(rates, expected[m - 1], out=expected[m])
+    discount = np.array([monthly ** m for m in range(months)])
+    return np.add.reduce(discount[:, None] * expected, axis=0, initial=0.0)
 
 
 def ladder_step(file_failed: np.ndarray, memory_months: int) -> np.ndarray:
