@@ -210,8 +210,11 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_resolution:test_entrants_at_a_resolution"]),
     "contractors' effort and works": (
         [E + "construction:supervision_share", E + "construction:_tables",
-         E + "construction:outcome_probabilities",
-         E + "construction:choose_effort", E + "construction:complete_works"],
+         E + "construction:_share_followed", E + "construction:_shares_followed",
+         E + "construction:_work_outcome", E + "construction:_defect_odds",
+         E + "construction:outcome_probabilities", E + "construction:_outcome_chances",
+         E + "construction:choose_effort", E + "construction:_choose_efforts",
+         E + "construction:complete_works", E + "construction:_complete_works"],
         [R + ":Contractor.supervision_share", R + ":Contractor.outcome_probabilities",
          R + ":Contractor.choose_effort", R + ":Contractor.complete_works"],
         ["test_construction_services:test_work_outcome_chances_agree",
