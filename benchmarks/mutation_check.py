@@ -202,8 +202,9 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_firms:test_the_reference_counts_what_the_trend_takes_off",
          "test_firms:test_procurement_prefers_only_holders_whose_grade_it_admits"]),
     "exits and entry": (
-        [E + "demography:leave", E + "demography:exits", E + "demography:admit",
-         E + "demography:thin_entrants"],
+        [E + "demography:leave", E + "demography:_hazards", E + "demography:exits",
+         E + "demography:admit", E + "demography:_permitted", E + "demography:_settle",
+         E + "demography:thin_entrants", E + "demography:_thin"],
         [R + ":Enterprise.consider_exit", R + ":ReferenceCityModel.admit_entrant"],
         ["test_firms:test_exits_agree", "test_firms:test_entry_agrees",
          "test_resolution:test_a_weighted_agent_exits_member_by_member",

@@ -416,8 +416,8 @@ class QualityCityModel(mesa.Model):
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
-        exits(pop, out, rng.random(pop.n_slots), self._parameters.exits, self.counts)
-        vacancies = sc.city.firms - int(round(float(pop.weight.sum(where=pop.alive))))
+        still = exits(pop, out, rng.random(pop.n_slots), self._parameters.exits, self.counts)
+        vacancies = sc.city.firms - int(round(still))
         k = entrants(vacancies, self._parameters.exits, rng)
         if k == 0:
             return
