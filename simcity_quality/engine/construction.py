@@ -19,8 +19,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..categories import EFFORTS, EXCELLENT, FAIL, HIDDEN, SIZES
+from ..categories import EFFORTS, EXCELLENT, FAIL, HIDDEN, PLAIN, SIZES, WORK_OUTCOMES
 from ..scenario import Levers, Scenario
+from .jit import jit
 from .parameters import frozen, once
 from .resolution import field_names, thinning
 from .shared import MONTHS_PER_YEAR, YUAN_PER_MILLION
@@ -88,26 +89,71 @@ def _works_tables(c) -> dict[str, np.ndarray]:
 def supervision_share(con: Contractors, lv: Levers) -> np.ndarray:
     """Share of each contractor's works the station follows (tiered: watched ones more)."""
     cl = lv.construction
-    base = np.full(con.size.shape[0], cl.supervision_share)
-    if cl.targeting == "tiered":
-        base = np.where(con.watched, np.maximum(cl.watched_supervision_share, base), base)
-    return base
+    out = np.empty(con.size.shape[0])
+    _shares_followed(con.watched, cl.supervision_share, cl.targeting == "tiered",
+                     cl.watched_supervision_share, out)
+    return out
+
+
+@jit(inline=True)
+def _share_followed(watched: bool, share: float, tiered: bool, watched_share: float) -> float:
+    """The share of one contractor's works the station follows: under tiered targeting a
+    watched contractor's at least ``watched_share`` (``np.maximum``'s choice, NaN first)."""
+    if tiered and watched and (watched_share >= share or np.isnan(watched_share)):
+        return watched_share
+    return share
+
+
+@jit
+def _shares_followed(watched: np.ndarray, share: float, tiered: bool, watched_share: float,
+                     out: np.ndarray) -> None:
+    for i in range(watched.shape[0]):
+        out[i] = _share_followed(watched[i], share, tiered, watched_share)
+
+
+@jit(inline=True)
+def _work_outcome(defect_odds: float, corrected: float, detection: float,
+                  rating: float) -> tuple[float, float, float, float]:
+    """The chances (fail, hidden, excellent, plain pass) of one work, given ``exp`` of the
+    logit of a defect-free work (``defect_odds``) and the share of defects corrected under
+    supervision (``corrected``: supervision share x correction share)."""
+    q = 1.0 / (1.0 + defect_odds)  # chance of a defect
+    remaining = q * (1.0 - corrected)
+    fail = remaining * detection
+    hidden = remaining - fail
+    excellent = (1.0 - remaining) * rating
+    plain = 1.0 - fail - hidden - excellent
+    # np.maximum(plain, 0.0) (never NaN or -0.0 here: a difference of sums of chances)
+    return fail, hidden, excellent, plain if plain >= 0.0 else 0.0
+
+
+def _defect_odds(con: Contractors, shift: np.ndarray) -> np.ndarray:
+    """``exp(capability + shift)`` per contractor (``shift`` (n,)) or per effort and contractor
+    (``shift`` (efforts, 1)): numpy's exp, element by element the same whatever the shape."""
+    return np.exp(con.capability + shift)
 
 
 def outcome_probabilities(con: Contractors, lv: Levers, sc: Scenario,
                           effort: np.ndarray) -> np.ndarray:
     """Per contractor, the chances (fail, hidden, excellent, plain pass) of one work."""
-    c = sc.construction
+    c, cl = sc.construction, lv.construction
     tb = once(c, _tables)
-    shift = tb["effort_shift"][effort]
-    rating = tb["excellence_rating"][effort]
-    q = 1.0 / (1.0 + np.exp(con.capability + shift))  # chance of a defect
-    remaining = q * (1.0 - supervision_share(con, lv) * c.correction_share)
-    fail = remaining * c.acceptance_detection
-    hidden = remaining - fail
-    excellent = (1.0 - remaining) * rating
-    plain = 1.0 - fail - hidden - excellent
-    return np.stack([fail, hidden, excellent, np.maximum(plain, 0.0)], axis=1)
+    out = np.empty((con.size.shape[0], len(WORK_OUTCOMES)))
+    _outcome_chances(_defect_odds(con, tb["effort_shift"][effort]), con.watched,
+                     cl.supervision_share, cl.targeting == "tiered",
+                     cl.watched_supervision_share, c.correction_share, c.acceptance_detection,
+                     tb["excellence_rating"], effort, out)
+    return out
+
+
+@jit
+def _outcome_chances(odds: np.ndarray, watched: np.ndarray, share: float, tiered: bool,
+                     watched_share: float, correction: float, detection: float,
+                     rating: np.ndarray, effort: np.ndarray, out: np.ndarray) -> None:
+    for i in range(odds.shape[0]):
+        corrected = _share_followed(watched[i], share, tiered, watched_share) * correction
+        out[i, FAIL], out[i, HIDDEN], out[i, EXCELLENT], out[i, PLAIN] = _work_outcome(
+            odds[i], corrected, detection, rating[effort[i]])
 
 
 def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
@@ -120,31 +166,51 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
     contractors that did not review.
     """
     c, cl = sc.construction, lv.construction
-    utilities = np.full((len(EFFORTS), con.size.shape[0]), np.nan)
-    reviewing = (u < c.review_rate).nonzero()[0]
-    if reviewing.size == 0:
-        return utilities
-    gumbel = gumbel[:, reviewing]
-    con_all, con = con, con.take(reviewing)  # only reviewing contractors are computed
     tb = once(c, _tables)
-    value = tb["work_value_million"][con.size] * YUAN_PER_MILLION
-    s_corr = supervision_share(con, lv) * c.correction_share
-    # all efforts at once: rows are efforts, columns reviewing contractors
-    shift = tb["effort_shift"][:, None]
-    rating = tb["excellence_rating"][:, None]
-    effort_cost = tb["effort_cost"][:, None]
-    q = 1.0 / (1.0 + np.exp(con.capability + shift))  # chance of a defect
-    remaining = q * (1.0 - s_corr)
-    fail = remaining * c.acceptance_detection
-    excellent = (1.0 - remaining) * rating
-    cost = (effort_cost + q * s_corr * c.rework_cost
-            + fail * (c.rework_cost + cl.failure_penalty_yuan / value + c.record_cost)
-            - excellent * (1.0 - c.large_project_share)  # rewarded works only
-            * cl.excellence_reward_yuan / value)
-    util = -cost / c.logit_scale
-    con_all.effort[reviewing] = np.argmax(util + gumbel, axis=0).astype(np.int8)
-    utilities[:, reviewing] = util
+    utilities = np.full((len(EFFORTS), con.size.shape[0]), np.nan)
+    # every contractor's odds at every effort (rows), in one call of numpy's exp: the kernel
+    # reads only the reviewing contractors' columns
+    odds = _defect_odds(con, tb["effort_shift"][:, None])
+    _choose_efforts(u < c.review_rate, odds, con.size, con.watched, cl.supervision_share,
+                    cl.targeting == "tiered", cl.watched_supervision_share, c.correction_share,
+                    c.acceptance_detection, tb["excellence_rating"], tb["effort_cost"],
+                    tb["work_value_million"] * YUAN_PER_MILLION, c.rework_cost,
+                    cl.failure_penalty_yuan, c.record_cost, 1.0 - c.large_project_share,
+                    cl.excellence_reward_yuan, c.logit_scale, gumbel, con.effort, utilities)
     return utilities
+
+
+@jit
+def _choose_efforts(reviewing: np.ndarray, odds: np.ndarray, size: np.ndarray,
+                    watched: np.ndarray, share: float, tiered: bool, watched_share: float,
+                    correction: float, detection: float, rating: np.ndarray,
+                    effort_cost: np.ndarray, value: np.ndarray, rework: float, penalty: float,
+                    record: float, rewarded: float, reward: float, logit_scale: float,
+                    gumbel: np.ndarray, effort: np.ndarray, utilities: np.ndarray) -> None:
+    """:func:`choose_effort`'s payoffs and choice, contractor by contractor (``rewarded``: the
+    share of works inside the excellence target's scope); the efforts by ``np.argmax`` of
+    utility plus shock (the first of equal ones, a NaN first)."""
+    for i in range(reviewing.shape[0]):
+        if not reviewing[i]:
+            continue
+        v = value[size[i]]
+        s_corr = _share_followed(watched[i], share, tiered, watched_share) * correction
+        best, best_draw = 0, np.nan
+        for e in range(odds.shape[0]):
+            q = 1.0 / (1.0 + odds[e, i])  # chance of a defect
+            remaining = q * (1.0 - s_corr)
+            fail = remaining * detection
+            excellent = (1.0 - remaining) * rating[e]
+            cost = (effort_cost[e] + q * s_corr * rework
+                    + fail * (rework + penalty / v + record)
+                    - excellent * rewarded * reward / v)
+            util = -cost / logit_scale
+            utilities[e, i] = util
+            draw = util + gumbel[e, i]
+            # np.argmax's test: a later draw wins only if above; a NaN wins and stays
+            if e == 0 or not (np.isnan(best_draw) or draw <= best_draw):
+                best, best_draw = e, draw
+        effort[i] = best
 
 
 @dataclass
@@ -159,6 +225,23 @@ class WorksMonth:
     failed_all: np.ndarray  # all works failing one-time acceptance (penalised)
     supervised: np.ndarray  # all works followed by the station
 
+    def totals(self) -> tuple[int, int, int, int]:
+        """All contractors' works, works followed, failed acceptances and excellent works."""
+        return _totals(self.works, self.supervised, self.failed_all, self.excellent)
+
+
+@jit
+def _totals(works: np.ndarray, supervised: np.ndarray, failed_all: np.ndarray,
+            excellent: np.ndarray) -> tuple[int, int, int, int]:
+    """Sums of four whole-number arrays (the same as numpy's, in any order)."""
+    all_works, followed, failed, rated = 0, 0, 0, 0
+    for i in range(works.shape[0]):
+        all_works += works[i]
+        followed += supervised[i]
+        failed += failed_all[i]
+        rated += excellent[i]
+    return all_works, followed, failed, rated
+
 
 def draw_works(con: Contractors, lv: Levers, sc: Scenario,
                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -168,15 +251,47 @@ def draw_works(con: Contractors, lv: Levers, sc: Scenario,
     Poisson splitting: a Poisson number of works split at random into (other, large) x
     outcome is the same as independent Poisson counts per cell, drawn in one call.
     """
-    c = sc.construction
-    tb = once(c, _works_tables)
-    rate = (tb["works_per_year"][con.size] * con.weight
-            / MONTHS_PER_YEAR)  # an agent's works are those of every contractor it stands for
-    p = outcome_probabilities(con, lv, sc, con.effort)
-    split = tb["split"]
-    counts = rng.poisson(rate[:, None, None] * split[None, :, None] * p[:, None, :])
-    supervised = rng.binomial(counts.sum(axis=(1, 2)), supervision_share(con, lv))
+    c, cl = sc.construction, lv.construction
+    tb, wt = once(c, _tables), once(c, _works_tables)
+    n = con.size.shape[0]
+    rates = np.empty((n, len(wt["split"]), len(WORK_OUTCOMES)))
+    followed = np.empty(n)
+    _work_rates(_defect_odds(con, tb["effort_shift"][con.effort]), con.size, con.weight,
+                con.effort, con.watched, cl.supervision_share, cl.targeting == "tiered",
+                cl.watched_supervision_share, c.correction_share, c.acceptance_detection,
+                tb["excellence_rating"], wt["works_per_year"], wt["split"], rates, followed)
+    counts = rng.poisson(rates)
+    supervised = rng.binomial(_works_of(counts), followed)
     return counts, supervised
+
+
+@jit
+def _work_rates(odds: np.ndarray, size: np.ndarray, weight: np.ndarray, effort: np.ndarray,
+                watched: np.ndarray, share: float, tiered: bool, watched_share: float,
+                correction: float, detection: float, rating: np.ndarray,
+                works_per_year: np.ndarray, split: np.ndarray, rates: np.ndarray,
+                followed: np.ndarray) -> None:
+    """Per contractor, the mean count of each (other or large work, outcome) this month
+    (``rates``) and the share of its works the station follows (``followed``)."""
+    for i in range(odds.shape[0]):
+        followed[i] = _share_followed(watched[i], share, tiered, watched_share)
+        chances = _work_outcome(odds[i], followed[i] * correction, detection, rating[effort[i]])
+        # an agent's works are those of every contractor it stands for
+        rate = works_per_year[size[i]] * weight[i] / MONTHS_PER_YEAR
+        for j in range(split.shape[0]):
+            for k in range(len(chances)):
+                rates[i, j, k] = rate * split[j] * chances[k]
+
+
+@jit
+def _works_of(counts: np.ndarray) -> np.ndarray:
+    """Each contractor's works, of every kind and outcome (``counts.sum(axis=(1, 2))``)."""
+    out = np.zeros(counts.shape[0], dtype=np.int64)
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            for k in range(counts.shape[2]):
+                out[i] += counts[i, j, k]
+    return out
 
 
 def complete_works(con: Contractors, lv: Levers, counts: np.ndarray,
@@ -184,19 +299,35 @@ def complete_works(con: Contractors, lv: Levers, counts: np.ndarray,
     """Book this month's works (:func:`draw_works`) and update the quality file: a failed
     acceptance is a record (the contractor is watched), and enough works passing first time
     clear it (§2.2.2, §3.3)."""
-    out_other, out_large = counts[:, 0], counts[:, 1]
-    other = out_other.sum(axis=1)
-    works = other + out_large.sum(axis=1)
-    failed_all = out_other[:, FAIL] + out_large[:, FAIL]
-    got_record = failed_all > 0
-    con.watched[got_record] = True
-    con.clean_works[got_record] = 0
-    clean = ~got_record & con.watched  # every work passed first time
-    con.clean_works[clean] += works[clean].astype(np.int16)
-    leave = clean & (con.clean_works >= lv.construction.clean_works_to_leave)
-    con.watched[leave] = False
-    con.clean_works[leave] = 0
-    return WorksMonth(works=works, other=other, failed=out_other[:, FAIL],
-                      excellent=out_other[:, EXCELLENT],
-                      hidden=out_other[:, HIDDEN] + out_large[:, HIDDEN],
-                      failed_all=failed_all, supervised=supervised)
+    n = counts.shape[0]
+    w = WorksMonth(*(np.empty(n, dtype=np.int64) for _ in range(len(fields(WorksMonth)) - 1)),
+                   supervised=supervised)
+    _complete_works(counts, con.watched, con.clean_works,
+                    lv.construction.clean_works_to_leave, w.works, w.other, w.failed,
+                    w.excellent, w.hidden, w.failed_all)
+    return w
+
+
+@jit
+def _complete_works(counts: np.ndarray, watched: np.ndarray, clean_works: np.ndarray,
+                    to_leave: int, works: np.ndarray, other: np.ndarray, failed: np.ndarray,
+                    excellent: np.ndarray, hidden: np.ndarray, failed_all: np.ndarray) -> None:
+    """:func:`complete_works` contractor by contractor."""
+    for i in range(counts.shape[0]):
+        other[i], large = 0, 0
+        for k in range(counts.shape[2]):
+            other[i] += counts[i, 0, k]
+            large += counts[i, 1, k]
+        works[i] = other[i] + large
+        failed[i] = counts[i, 0, FAIL]
+        excellent[i] = counts[i, 0, EXCELLENT]
+        hidden[i] = counts[i, 0, HIDDEN] + counts[i, 1, HIDDEN]
+        failed_all[i] = counts[i, 0, FAIL] + counts[i, 1, FAIL]
+        if failed_all[i] > 0:  # a record
+            watched[i] = True
+            clean_works[i] = 0
+        elif watched[i]:  # every work passed first time
+            clean_works[i] += works[i]  # int16, as numpy's sum of int16 wraps
+            if clean_works[i] >= to_leave:
+                watched[i] = False
+                clean_works[i] = 0

@@ -2,34 +2,39 @@
 closure over the discharge limit (§3.3), bankruptcy or a background hazard; vacated slots are
 taken by entrants, which under §3.3 permits are refused when over the discharge limit."""
 
+import operator
+
 import numpy as np
 
 from ..scenario import Levers, Scenario
 from . import quality_file
 from .jit import jit
 from .parameters import ExitParameters
-from .population import FirmArrays, Population, draw_firms, initial_grade, sector_limits
+from .population import Population, draw_firms, entrant_limits, initial_grade
 from .resolution import binomial_members, free_slots
 from .shared import MONTHS_PER_YEAR
 
 
 @jit
-def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: np.ndarray,
-          p: ExitParameters, counts: np.ndarray) -> None:
+def leave(alive: np.ndarray, credit: np.ndarray, output: np.ndarray, cash: np.ndarray,
+          weight: np.ndarray, counterfeit: np.ndarray, watched: np.ndarray,
+          key_project: np.ndarray, applying: np.ndarray, subsidy_months_left: np.ndarray,
+          subsidy_monthly: np.ndarray, debt_monthly: np.ndarray, debt_months_left: np.ndarray,
+          deadline: np.ndarray, revoked: np.ndarray, closed: np.ndarray,
+          hazard_exits: np.ndarray, p: ExitParameters, counts: np.ndarray) -> float:
     """Alive firms leave on licence revocation (§4.4), closure over the discharge limit (§3.3),
     bankruptcy (cash below the floor its credit allows) or the size's monthly hazard
     (``hazard_exits``: how many of an agent's members the hazard takes); what an exit resets
     is cleared. An agent's members leave together on the shared reasons and one by one by the
-    hazard. ``counts`` (added to, in firms): revoked, closed, bankrupt, all exits."""
-    # the record's arrays as local names, read once (engine/jit.py)
-    alive, credit, output, cash, weight = f.alive, f.credit, f.output, f.cash, f.weight
-    counterfeit, watched, key_project = f.counterfeit, f.watched, f.key_project
-    applying, subsidy_months_left = f.applying, f.subsidy_months_left
-    subsidy_monthly, debt_monthly = f.subsidy_monthly, f.debt_monthly
-    debt_months_left, deadline = f.debt_months_left, f.deadline
+    hazard. ``counts`` (added to, in firms): revoked, closed, bankrupt, all exits. Returns the
+    firms alive after the exits (a sum of whole numbers: the same in any order). The firm's
+    arrays are :data:`EXIT_STATE` of the population (only those: a kernel's every array
+    argument costs its unboxing)."""
+    still = 0.0
     for i in range(alive.shape[0]):
         if not alive[i]:
             continue
+        taken = float(hazard_exits[i])
         floor = -(p.bankruptcy_floor_with_credit if credit[i]
                   else p.bankruptcy_floor_without_credit) * output[i]
         bankrupt = cash[i] < floor
@@ -39,10 +44,11 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: 
             counts[1] += weight[i]
         elif bankrupt:
             counts[2] += weight[i]
-        if not (revoked[i] or closed[i] or bankrupt) and hazard_exits[i] < weight[i]:
-            counts[3] += hazard_exits[i]
-            weight[i] -= hazard_exits[i]
-        elif revoked[i] or closed[i] or bankrupt or hazard_exits[i] > 0:
+        if not (revoked[i] or closed[i] or bankrupt) and taken < weight[i]:
+            counts[3] += taken
+            weight[i] -= taken
+            still += weight[i]
+        elif revoked[i] or closed[i] or bankrupt or taken > 0:
             counts[3] += weight[i]
             alive[i] = False
             weight[i] = 0.0
@@ -55,6 +61,26 @@ def leave(f: FirmArrays, revoked: np.ndarray, closed: np.ndarray, hazard_exits: 
             subsidy_monthly[i] = 0.0
             debt_monthly[i] = 0.0
             debt_months_left[i] = 0
+        else:
+            still += weight[i]
+    return still
+
+
+# the firm's state :func:`leave` reads or clears, in the order of its arguments
+EXIT_STATE = operator.attrgetter(
+    "alive", "credit", "output", "cash", "weight", "counterfeit", "watched", "key_project",
+    "applying", "subsidy_months_left", "subsidy_monthly", "debt_monthly", "debt_months_left",
+    "deadline")
+
+
+@jit
+def _hazards(alive: np.ndarray, size: np.ndarray, p: ExitParameters) -> np.ndarray:
+    """Each slot's monthly exit hazard (its size's; 0 for an empty slot)."""
+    out = np.zeros(alive.shape[0])
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            out[i] = p.exit_hazard[size[i]]
+    return out
 
 
 EXIT_COUNTS = ("licences_revoked", "closures_over_limit", "bankruptcies", "exits")
@@ -72,20 +98,20 @@ def per_slot(flags: np.ndarray, n_slots: int) -> np.ndarray:
     return out
 
 
-def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) -> None:
+def exits(pop: Population, out, u: np.ndarray, p: ExitParameters, counts: dict) -> float:
     """Firms leave (:func:`leave`); ``out``: the month's
     :class:`~.government.InspectionOutcome`; ``u``: a uniform per slot for the hazard (an
     agent of weight ``w`` loses a binomial number of its members). Adds to the exit
-    ``counts`` (firms)."""
+    ``counts`` (firms); returns the firms alive after the exits."""
     tally = np.zeros(len(EXIT_COUNTS))
-    hazard = np.where(pop.alive, p.exit_hazard[pop.size], 0.0)
-    hazard_exits = binomial_members(u, pop.weight, hazard).astype(np.float64)
+    hazard_exits = binomial_members(u, pop.weight, _hazards(pop.alive, pop.size, p))
     # slots made after the inspections (December's award winners split off weighted agents)
     # were not inspected: neither revoked nor closed (the kernel reads one flag per slot)
-    leave(pop.arrays(), per_slot(out.revoked, pop.n_slots), per_slot(out.closed, pop.n_slots),
-          hazard_exits, p, tally)
-    for name, c in zip(EXIT_COUNTS, tally, strict=True):
+    still = leave(*EXIT_STATE(pop), per_slot(out.revoked, pop.n_slots),
+                  per_slot(out.closed, pop.n_slots), hazard_exits, p, tally)
+    for name, c in zip(EXIT_COUNTS, tally.tolist(), strict=True):
         counts[name] += int(round(c))
+    return still
 
 
 def entrant_attributes(sc: Scenario, k: int, rng: np.random.Generator, tables: dict,
@@ -93,17 +119,14 @@ def entrant_attributes(sc: Scenario, k: int, rng: np.random.Generator, tables: d
     """Attributes of ``k`` entrants (drawn from ``rng``, this month's child) with the output
     and discharge technology of their day, ``months_on`` months after the start, and the
     discharge limit for new sources of their year."""
-    attrs = draw_firms(sc, k, rng, sc.behaviour.entrant_capability_shift, tables)
     years_on = months_on / MONTHS_PER_YEAR
-    attrs["discharge_ratio"] *= (1.0 + sc.environment.discharge_trend) ** years_on
+    attrs = draw_firms(sc, k, rng, sc.behaviour.entrant_capability_shift, tables,
+                       output_factor=(1.0 + sc.city.output_growth) ** years_on,
+                       discharge_factor=(1.0 + sc.environment.discharge_trend) ** years_on)
     # a new source meets the standard for new sources of the year it enters (and any tighter
     # one for existing sources)
     year = sc.city.base_year + max(months_on - 1, 0) // MONTHS_PER_YEAR
-    attrs["discharge_limit"] = np.minimum(sector_limits(sc, year, new_source=True),
-                                          sector_limits(sc, year, new_source=False))[
-        attrs["sector"]]
-    attrs["output"] *= (1.0 + sc.city.output_growth) ** years_on
-    attrs["cash"] = attrs["output"] * sc.city.cash_months / MONTHS_PER_YEAR
+    attrs["discharge_limit"] = entrant_limits(sc, year)[attrs["sector"]]
     return attrs
 
 
@@ -118,8 +141,29 @@ def thin_entrants(attrs: dict, size_weight: np.ndarray, u: np.ndarray) -> np.nda
     with chance ``1 / size_weight[s]`` (``u``: a uniform each) and then stands for
     ``size_weight[s]`` firms, so that entrants are thinned as the city's firms of their
     size are (1: simulated one each; 0: not simulated)."""
-    w = size_weight[attrs["size"]].astype(np.float64)
-    return np.where(u < 1.0 / w, w, 0.0)
+    out = np.empty(u.shape[0])
+    _thin(attrs["size"], size_weight, u, out)
+    return out
+
+
+@jit
+def _thin(size: np.ndarray, size_weight: np.ndarray, u: np.ndarray, out: np.ndarray) -> None:
+    for i in range(u.shape[0]):
+        w = np.float64(size_weight[size[i]])
+        out[i] = w if u[i] < 1.0 / w else 0.0
+
+
+# an entrant's attributes (:func:`~.population.draw_firms`, :func:`entrant_attributes`)
+# written into its slot, in :func:`_settle`'s order (the title drawn is not: see admit)
+ENTRANT_ATTRIBUTES = ("sector", "size", "output", "margin", "cash", "credit", "capability",
+                      "intl_std", "iso9001", "ccc_required", "ccc", "discharge_ratio",
+                      "moral_cost", "discharge_limit")
+_ENTRANT_VALUES = operator.itemgetter(*ENTRANT_ATTRIBUTES)
+# the same columns of the population, then those an entrant's slot starts afresh
+_ENTRANT_COLUMNS = operator.attrgetter(
+    *ENTRANT_ATTRIBUTES, "weight", "tier", "title_expires", "id", "alive", "problem_until",
+    "deadline", "clean_count", "grade", "belief")
+_FILE_COLUMNS = operator.attrgetter(*quality_file.FIELDS)
 
 
 def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id: int,
@@ -127,24 +171,71 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
     """Entrants with ``attrs`` (each standing for ``weight`` firms; 0: not simulated) take free
     slots, with no title and their sector's normal-tier inspection belief, unless under §3.3
     permits an entrant is over the discharge limit and refused; returns the next unused id."""
-    ok = weight > 0
+    ok = np.empty(weight.shape[0], dtype=bool)
+    n_ok, refused, admitted = _permitted(weight, attrs["discharge_ratio"],
+                                         attrs["discharge_limit"],
+                                         lv.permits.refuse_over_limit, ok)
     if lv.permits.refuse_over_limit:  # §3.3: no permit over the discharge limit
-        over = attrs["discharge_ratio"] > attrs["discharge_limit"]
-        counts["permits_refused"] += int(weight[ok & over].sum())
-        ok &= ~over
-    slots = free_slots(pop, int(ok.sum()))
-    pop.write(slots, {k: v[ok] for k, v in attrs.items()})
-    pop.weight[slots] = weight[ok]
-    pop.tier[slots] = 0  # entrants hold no titles
-    pop.title_expires[slots] = -1
-    pop.id[slots] = np.arange(next_id, next_id + slots.size)
-    pop.alive[slots] = True
-    pop.problem_until[slots] = -1
-    pop.deadline[slots] = -1
-    pop.clean_count[slots] = 0
-    pop.grade[slots] = initial_grade(pop.iso9001[slots])  # an empty file (§3.3)
-    for name in quality_file.FIELDS:  # an entrant's file starts empty
-        getattr(pop, name)[slots] = 0
-    pop.belief[slots] = anchors[pop.sector[slots], 0]
-    counts["entrants"] += int(weight[ok].sum())
+        counts["permits_refused"] += int(refused)
+    slots = free_slots(pop, n_ok)
+    _settle(slots, ok, weight, next_id, anchors, initial_grade(attrs["iso9001"]),
+            *_ENTRANT_VALUES(attrs), *_ENTRANT_COLUMNS(pop), _FILE_COLUMNS(pop))
+    counts["entrants"] += int(admitted)
     return next_id + int(slots.size)
+
+
+@jit
+def _permitted(weight: np.ndarray, discharge_ratio: np.ndarray, discharge_limit: np.ndarray,
+               refuse_over_limit: bool, ok: np.ndarray) -> tuple[int, float, float]:
+    """Which entrants take a slot (``ok``): those simulated (weight above 0) and, when
+    ``refuse_over_limit`` (§3.3 permits), within the discharge limit. Returns how many, and
+    the firms refused a permit and admitted (sums of whole numbers: the same in any order)."""
+    n_ok, refused, admitted = 0, 0.0, 0.0
+    for i in range(weight.shape[0]):
+        ok[i] = weight[i] > 0
+        if refuse_over_limit and discharge_ratio[i] > discharge_limit[i]:
+            if ok[i]:
+                refused += weight[i]
+            ok[i] = False
+        if ok[i]:
+            n_ok += 1
+            admitted += weight[i]
+    return n_ok, refused, admitted
+
+
+@jit
+def _settle(slots, ok, weight, next_id, anchors, grade_of, sector_of, size_of, output_of,
+            margin_of, cash_of, credit_of, capability_of, intl_std_of, iso9001_of,
+            ccc_required_of, ccc_of, discharge_ratio_of, moral_cost_of, discharge_limit_of,
+            sector, size, output, margin, cash, credit, capability, intl_std, iso9001,
+            ccc_required, ccc, discharge_ratio, moral_cost, discharge_limit, slot_weight, tier,
+            title_expires, slot_id, alive, problem_until, deadline, clean_count, grade, belief,
+            files) -> None:
+    """The admitted entrants (``ok``, each ``*_of`` an attribute of every entrant) take
+    ``slots`` in order, with new ids from ``next_id``: no title (the one drawn is not kept),
+    an empty quality file (``files``: its arrays) graded by ``grade_of``
+    (:func:`~.population.initial_grade`), and their sector's normal-tier belief."""
+    j = 0
+    for i in range(ok.shape[0]):
+        if not ok[i]:
+            continue
+        s = slots[j]
+        sector[s], size[s], output[s] = sector_of[i], size_of[i], output_of[i]
+        margin[s], cash[s], credit[s] = margin_of[i], cash_of[i], credit_of[i]
+        capability[s], intl_std[s], iso9001[s] = capability_of[i], intl_std_of[i], iso9001_of[i]
+        ccc_required[s], ccc[s] = ccc_required_of[i], ccc_of[i]
+        discharge_ratio[s], moral_cost[s] = discharge_ratio_of[i], moral_cost_of[i]
+        discharge_limit[s] = discharge_limit_of[i]
+        slot_weight[s] = weight[i]
+        tier[s] = 0  # entrants hold no titles
+        title_expires[s] = -1
+        slot_id[s] = next_id + j
+        alive[s] = True
+        problem_until[s] = -1
+        deadline[s] = -1
+        clean_count[s] = 0
+        grade[s] = grade_of[i]  # an empty file (§3.3)
+        for file in files:  # an entrant's file starts empty
+            file[s] = 0
+        belief[s] = anchors[sector_of[i], 0]
+        j += 1

@@ -419,8 +419,8 @@ class QualityCityModel(mesa.Model):
     def _exit_and_entry(self, lv, out) -> None:
         sc, pop = self.scenario, self.pop
         rng = np.random.default_rng(self._entry_ss.spawn(1)[0])  # one child per month
-        exits(pop, out, rng.random(pop.n_slots), self._parameters.exits, self.counts)
-        vacancies = sc.city.firms - int(round(float(pop.weight.sum(where=pop.alive))))
+        still = exits(pop, out, rng.random(pop.n_slots), self._parameters.exits, self.counts)
+        vacancies = sc.city.firms - int(round(still))
         k = entrants(vacancies, self._parameters.exits, rng)
         if k == 0:
             return
@@ -438,14 +438,15 @@ class QualityCityModel(mesa.Model):
         w = complete_works(con, lv, *draw_works(con, lv, self.scenario, rng))
         self.tallies.record_works(t, con.size, w)
         cl = lv.construction
-        self.counts["works_completed"] += int(w.works.sum())
-        self.counts["works_supervised"] += int(w.supervised.sum())
+        works, supervised, failed, excellent = w.totals()
+        self.counts["works_completed"] += works
+        self.counts["works_supervised"] += supervised
         self.ledger.book(year, "city", "construction_supervision",
-                         cl.cost_per_supervised_work_yuan * float(w.supervised.sum()))
+                         cl.cost_per_supervised_work_yuan * float(supervised))
         self.ledger.book(year, "city", "construction_penalties",
-                         -cl.failure_penalty_yuan * float(w.failed_all.sum()))
+                         -cl.failure_penalty_yuan * float(failed))
         self.ledger.book(year, "city", "reward_excellent_works",
-                         cl.excellence_reward_yuan * float(w.excellent.sum()))
+                         cl.excellence_reward_yuan * float(excellent))
 
     def _services(self, lv, year: int, month: int) -> None:
         """Service firms adopt standards; December demonstration contests (§2.2.3, §3.2)."""

@@ -14,10 +14,11 @@ import numpy as np
 from ..categories import KEY_INDUSTRIES, SECTOR_INDEX, SECTORS, SIZE_INDEX, SIZES, TIERS
 from ..scenario import Scenario
 from . import quality_file
+from .jit import jit
 from .kpis import pass_probability
 from .parameters import frozen, once
 from .resolution import thinning
-from .shared import median_discharge_ratio, standard_limit
+from .shared import MONTHS_PER_YEAR, median_discharge_ratio, standard_limit
 
 KEY_INDUSTRY_CODES = np.array([SECTOR_INDEX[s] for s in KEY_INDUSTRIES], dtype=np.int8)
 
@@ -30,6 +31,17 @@ def sector_limits(sc: Scenario, year: int, new_source: bool) -> np.ndarray:
 
 def _sector_limits(env, year: int, new_source: bool) -> np.ndarray:
     return frozen([standard_limit(env, s, year, new_source) for s in SECTORS])
+
+
+def entrant_limits(sc: Scenario, year: int) -> np.ndarray:
+    """The COD limit an entrant of each sector (code) meets in ``year``: the standard for new
+    sources of the year, or any tighter one for existing sources (read-only, built once per
+    year)."""
+    return once(sc.environment, _entrant_limits, year)
+
+
+def _entrant_limits(env, year: int) -> np.ndarray:
+    return frozen(np.minimum(_sector_limits(env, year, True), _sector_limits(env, year, False)))
 
 
 def sector_cod_coefficients(sc: Scenario) -> np.ndarray:
@@ -133,6 +145,8 @@ def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
         "ccc_required": ccc,
         "title_holder_size_weight": np.array([getattr(c.title_holder_size_weight, s)
                                               for s in SIZES]),
+        # the share of all firms holding each title, by tier code (none: 0)
+        "tier_share": np.array([0.0, *(getattr(c.tier_share, t) for t in TIERS[1:])]),
     } | {f"{name}_cdf": _cdf(p) for name, p in (
         ("sector", np.array([getattr(c.sector_shares, s) for s in SECTORS])),
         ("size", size_p / size_p.sum()))}
@@ -143,16 +157,24 @@ def _cdf(p: np.ndarray) -> np.ndarray:
     return cdf / cdf[-1]
 
 
-def _categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Category codes (int8) for uniforms ``u`` given cumulative shares ``cdf``."""
-    return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1).astype(np.int8)
+@jit(inline=True)
+def _category(cdf: np.ndarray, u: float) -> int:
+    """The category code for a uniform ``u`` given cumulative shares ``cdf``
+    (``np.searchsorted(cdf, u, side="right")``, the last category at most)."""
+    code = 0
+    while code < cdf.shape[0] - 1 and cdf[code] <= u:
+        code += 1
+    return code
 
 
 def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift: float = 0.0,
-               tables: dict[str, np.ndarray] | None = None):
+               tables: dict[str, np.ndarray] | None = None, *, output_factor: float = 1.0,
+               discharge_factor: float = 1.0):
     """Attributes of ``k`` new firms drawn from the scenario's base-year distributions
-    (``tables``: :func:`firm_tables` of ``sc``, built here if not given)."""
-    c = sc.city
+    (``tables``: :func:`firm_tables` of ``sc``, built here if not given), their output and
+    discharge ratios scaled by ``output_factor`` and ``discharge_factor`` (entrants of a later
+    day; a factor 1 changes no bit)."""
+    c, env = sc.city, sc.environment
     tb = tables if tables is not None else firm_tables(sc)
     # the draws in the order they have always been made, consecutive ones of a kind in one
     # call (a generator's stream split in two is the same numbers as two calls of half the
@@ -161,48 +183,85 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     z_firm = rng.standard_normal((2, k))
     u_rest = rng.random((1 + 5, k))  # the title's uniform, then five per firm
     z_rest = rng.standard_normal((3, k))
-    # categorical draws by inverting the cumulative shares (Generator.choice's checks cost more
-    # than the draw when few firms enter)
-    sector = _categorical(tb["sector_cdf"], u_class[0])
-    size = _categorical(tb["size_cdf"], u_class[1])
-    med = tb["output_median"][size]
-    output = med * np.exp(c.output_sigma * z_firm[0])
-    cap_mean = tb["capability_mean"][size]
-    capability = cap_mean + capability_shift + c.capability_sd * z_firm[1]
-    intl_p = tb["intl_standard_share"][size]
-    iso_p = tb["iso9001_share"][size]
-    credit_p = tb["credit_access"][size]
-    ccc_required = tb["ccc_required"][sector]
-    # titles: large firms first; shares are of all firms
-    tier = np.zeros(k, dtype=np.int8)
-    u_tier = u_rest[0]
-    weight = tb["title_holder_size_weight"][size]  # larger firms hold titles far more often
-    weight = weight / (np.add.reduce(weight) / k)  # over the mean (ndarray.mean's own sum)
-    cum = 0.0
-    for t in range(len(TIERS) - 1, 0, -1):  # the highest title first
-        share = getattr(c.tier_share, TIERS[t])
-        tier = np.where((tier == 0) & (u_tier >= cum * weight)
-                        & (u_tier < (cum + share) * weight), t, tier).astype(np.int8)
-        cum += share
-    u = u_rest[1:]
-    margin = c.margin_mean + c.margin_sd * z_rest[0]
-    disc = once(sc.environment, median_discharge_ratio) * np.exp(
-        sc.environment.discharge_ratio_sigma * z_rest[1])
-    moral = np.maximum(0.0, c.moral_cost_mean + c.moral_cost_sd * z_rest[2])
-    return {
-        "sector": sector, "size": size, "output": output,
-        "margin": margin,
-        "cash": output * c.cash_months / 12.0,
-        "credit": u[0] < credit_p,
-        "capability": capability,
-        "intl_std": u[1] < intl_p,
-        "iso9001": u[2] < iso_p,
-        "ccc_required": ccc_required,
-        "ccc": ccc_required & (u[3] < c.ccc_share),
-        "tier": tier,
-        "discharge_ratio": disc,
-        "moral_cost": moral,
-    }
+    sector, size = np.empty(k, dtype=np.int8), np.empty(k, dtype=np.int8)
+    log_spread, title_weight = np.empty((2, k)), np.empty(k)
+    _firm_classes(tb["sector_cdf"], tb["size_cdf"], tb["title_holder_size_weight"], u_class,
+                  c.output_sigma, z_firm[0], env.discharge_ratio_sigma, z_rest[1],
+                  sector, size, log_spread, title_weight)
+    # the output's and the discharge ratio's lognormal factors in one call of numpy's exp
+    # (element by element the same as one call each)
+    spread = np.exp(log_spread)
+    mean_weight = np.add.reduce(title_weight) / k  # ndarray.mean's own sum
+    attrs = {"sector": sector, "size": size,
+             **{name: np.empty(k) for name in ("output", "margin", "cash", "capability",
+                                               "discharge_ratio", "moral_cost")},
+             **{name: np.empty(k, dtype=bool) for name in ("credit", "intl_std", "iso9001",
+                                                           "ccc_required", "ccc")},
+             "tier": np.empty(k, dtype=np.int8)}
+    _firm_attributes(
+        sector, size, spread, u_rest, z_firm[1], z_rest, title_weight, mean_weight,
+        tb["output_median"], tb["capability_mean"], tb["credit_access"],
+        tb["intl_standard_share"], tb["iso9001_share"], tb["ccc_required"], tb["tier_share"],
+        output_factor, c.cash_months, c.margin_mean, c.margin_sd, capability_shift,
+        c.capability_sd, c.ccc_share, once(env, median_discharge_ratio), discharge_factor,
+        c.moral_cost_mean, c.moral_cost_sd, attrs["output"], attrs["cash"], attrs["margin"],
+        attrs["capability"], attrs["credit"], attrs["intl_std"], attrs["iso9001"],
+        attrs["ccc_required"], attrs["ccc"], attrs["tier"], attrs["discharge_ratio"],
+        attrs["moral_cost"])
+    return attrs
+
+
+@jit
+def _firm_classes(sector_cdf: np.ndarray, size_cdf: np.ndarray, title_holder_weight: np.ndarray,
+                  u_class: np.ndarray, output_sigma: float, z_output: np.ndarray,
+                  discharge_sigma: float, z_discharge: np.ndarray, sector: np.ndarray,
+                  size: np.ndarray, log_spread: np.ndarray, title_weight: np.ndarray) -> None:
+    """Each new firm's sector and size (categorical draws by inverting the cumulative shares:
+    Generator.choice's checks cost more than the draw when few firms enter), the logs of its
+    output's and discharge ratio's lognormal factors and its size's weight for titles."""
+    for i in range(sector.shape[0]):
+        sector[i] = _category(sector_cdf, u_class[0, i])
+        size[i] = _category(size_cdf, u_class[1, i])
+        log_spread[0, i] = output_sigma * z_output[i]
+        log_spread[1, i] = discharge_sigma * z_discharge[i]
+        title_weight[i] = title_holder_weight[size[i]]
+
+
+@jit
+def _firm_attributes(sector, size, spread, u_rest, z_capability, z_rest, title_weight,
+                     mean_weight, output_median, capability_mean, credit_access,
+                     intl_standard_share, iso9001_share, ccc_required_by_sector, tier_share,
+                     output_factor, cash_months, margin_mean, margin_sd, capability_shift,
+                     capability_sd, ccc_share, median_ratio, discharge_factor, moral_cost_mean,
+                     moral_cost_sd, output, cash, margin, capability, credit, intl_std,
+                     iso9001, ccc_required, ccc, tier, discharge_ratio, moral_cost) -> None:
+    """:func:`draw_firms`' attributes firm by firm, from its draws (``u_rest``: the title's
+    uniform, then credit, international standards, ISO 9001, CCC; ``z_rest``: margin,
+    discharge, moral cost) and ``spread`` (``exp`` of :func:`_firm_classes`' logs)."""
+    for i in range(sector.shape[0]):
+        s = size[i]
+        output[i] = output_median[s] * spread[0, i] * output_factor
+        cash[i] = output[i] * cash_months / MONTHS_PER_YEAR
+        margin[i] = margin_mean + margin_sd * z_rest[0, i]
+        capability[i] = capability_mean[s] + capability_shift + capability_sd * z_capability[i]
+        credit[i] = u_rest[1, i] < credit_access[s]
+        intl_std[i] = u_rest[2, i] < intl_standard_share[s]
+        iso9001[i] = u_rest[3, i] < iso9001_share[s]
+        ccc_required[i] = ccc_required_by_sector[sector[i]]
+        ccc[i] = ccc_required[i] and u_rest[4, i] < ccc_share
+        # titles: large firms first (larger firms hold titles far more often, by their
+        # weight over the mean); shares are of all firms, the highest title first
+        weight = title_weight[i] / mean_weight
+        tier[i] = 0
+        cum = 0.0
+        for t in range(tier_share.shape[0] - 1, 0, -1):
+            if (tier[i] == 0 and u_rest[0, i] >= cum * weight
+                    and u_rest[0, i] < (cum + tier_share[t]) * weight):
+                tier[i] = t
+            cum += tier_share[t]
+        discharge_ratio[i] = median_ratio * spread[1, i] * discharge_factor
+        moral = moral_cost_mean + moral_cost_sd * z_rest[2, i]
+        moral_cost[i] = 0.0 if 0.0 >= moral else moral  # np.maximum(0.0, moral)
 
 
 def individually_simulated(attrs: dict) -> np.ndarray:

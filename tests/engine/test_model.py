@@ -274,9 +274,10 @@ def test_the_exit_step_reads_one_flag_per_slot_after_a_december_split(plan, monk
     seen = []
     kernel = demography.leave
 
-    def checked(f, revoked, closed, hazard_exits, p, counts):
-        seen.append((f.alive.shape[0], revoked.shape[0], closed.shape[0]))
-        return kernel(f, revoked, closed, hazard_exits, p, counts)
+    def checked(*args):  # the firm's arrays (demography.EXIT_STATE), then the month's
+        state, (revoked, closed, _hazard_exits, _p, _counts) = args[:-5], args[-5:]
+        seen.append((state[0].shape[0], revoked.shape[0], closed.shape[0]))
+        return kernel(*args)
 
     monkeypatch.setattr(demography, "leave", checked)
     model = QualityCityModel(plan.override({"awards.judging_noise": 1.0}),
