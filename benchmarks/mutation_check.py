@@ -118,7 +118,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "city inspection and its outcome, grades and the sanction ladder": (
         [E + "government:choose_inspected", E + "government:_by_grade",
          E + "government:grade_quotas",
-         E + "government:regrade", E + "government:ladder_step",
+         E + "government:regrade", E + "government:regraded", E + "government:_regrade_all",
+         E + "government:ladder_step", E + "government:_inspect",
          E + "government:count_moves", E + "government:grade_values",
          E + "government:city_inspection", E + "government:book_inspections",
          E + "model:QualityCityModel._learn_grade_values"],

@@ -16,7 +16,7 @@ import numpy as np
 from ..categories import GRADES, SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
-from .jit import bincount_weights, jit
+from .jit import bincount_weights, bit_count, jit, maximum, minimum
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .parameters import frozen, once
@@ -212,15 +212,42 @@ def regrade(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
     failed product test, a missing CCC) one grade worse (at most D); a clean inspection counts,
     and ``clean_to_leave`` clean inspections in a row raise the grade by one, to A only with
     ISO 9001 (otherwise B). A failure or a move resets the count; a firm at its best grade
-    counts nothing."""
-    g = grade.astype(np.int64)
-    best = np.where(iso9001, GRADE_A, GRADE_B)
-    count = np.where(failed, 0, clean_count.astype(np.int64) + 1)
-    up = ~failed & (g > best) & (count >= clean_to_leave)
-    new = np.where(found_cf, GRADE_D, np.where(failed, np.minimum(g + 1, GRADE_D),
-                                               np.where(up, g - 1, g)))
-    count = np.where(up | (g <= best), 0, count)
-    return new.astype(grade.dtype), count.astype(clean_count.dtype)
+    counts nothing (:func:`regraded`, firm by firm)."""
+    grade, clean_count = np.asarray(grade), np.asarray(clean_count)
+    new, count = np.empty_like(grade), np.empty_like(clean_count)
+    _regrade_all(grade, clean_count, np.asarray(failed), np.asarray(found_cf),
+                 np.asarray(iso9001), clean_to_leave, new, count)
+    return new, count
+
+
+@jit(inline=True)
+def regraded(grade: int, clean_count: int, failed: bool, found_cf: bool, iso9001: bool,
+             clean_to_leave: int) -> tuple[int, int]:
+    """One firm's published grade and clean count after a city inspection (:func:`regrade`)."""
+    best = GRADE_A if iso9001 else GRADE_B
+    count = 0 if failed else clean_count + 1
+    up = not failed and grade > best and count >= clean_to_leave
+    if found_cf:
+        new = GRADE_D
+    elif failed:
+        new = min(grade + 1, GRADE_D)
+    elif up:
+        new = grade - 1
+    else:
+        new = grade
+    if up or grade <= best:
+        count = 0
+    return new, count
+
+
+@jit
+def _regrade_all(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
+                 found_cf: np.ndarray, iso9001: np.ndarray, clean_to_leave: int,
+                 new: np.ndarray, count: np.ndarray) -> None:
+    """:func:`regraded` for every entry, into ``new`` and ``count``."""
+    for i in range(grade.shape[0]):
+        new[i], count[i] = regraded(int(grade[i]), int(clean_count[i]), failed[i],
+                                    found_cf[i], iso9001[i], clean_to_leave)
 
 
 def count_moves(moves: np.ndarray | None, before: np.ndarray, after: np.ndarray) -> None:
@@ -302,72 +329,111 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     insp = lv.inspection
     idx = inspected.nonzero()[0]
     u = uniforms(4, idx)
+    # the pass chance's exp stays numpy's (a compiled exp may differ in the last bit)
     pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
                                  sc.behaviour.counterfeit_pass_factor)
-    found_cf = pop.counterfeit[idx] & (u[0] < insp.detection_probability)
-    product_fail = u[1] >= pass_prob
-    ccc_fail = pop.ccc_required[idx] & ~pop.ccc[idx]
-    failed = found_cf | product_fail | ccc_fail
+    ladder = insp.sanctions == "ladder"  # Product Quality Law arts. 17, 49-50
+    recent = quality_file.within_mask(insp.ladder_memory_months) if ladder else np.uint64(0)
+    n = pop.n_slots
+    failed, revoked = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    fine = np.empty(idx.size)
+    tallies = np.zeros(len(INSPECTION_TALLIES), dtype=np.int64)
+    counted = moves is not None
+    _inspect(idx, u, pass_prob, pop.counterfeit, pop.ccc_required, pop.ccc, pop.cash,
+             pop.output, pop.margin, pop.discharge_ratio, pop.discharge_limit, pop.grade,
+             pop.clean_count, pop.iso9001, pop.watched, pop.belief, pop.file_inspected,
+             pop.file_inspection_failed, pop.file_counterfeit_found, pop.file_sanctioned,
+             insp.detection_probability, ladder, recent,
+             insp.counterfeit_goods_multiple * insp.goods_value_share,
+             sc.market.notice_sales_loss, insp.suspension_months, insp.fine_yuan,
+             insp.fine_yuan * insp.counterfeit_fine_multiplier, insp.discharge_fine_yuan,
+             insp.revocation_probability, insp.criminal_referral_probability,
+             sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION,
+             insp.clean_inspections_to_leave, moves if counted else _NO_MOVES, counted,
+             failed, revoked, fine, tallies)
+    referrals, corrections, notices, suspensions = tallies.tolist()
+    return InspectionOutcome(inspected, failed, revoked, np.zeros(n, dtype=bool),
+                             float(np.add.reduce(fine)), referrals, corrections=corrections,
+                             notices=notices, suspensions=suspensions)
 
-    # fines are capped by what the firm can pay (limited liability); a public notice, a
-    # suspension cost the firm sales and brand value beyond the fine (Jarrell and Peltzman 1985)
-    cash = pop.cash[idx]
-    output = np.maximum(pop.output[idx], 0.0)
-    ability = np.maximum(cash, 0.0) * YUAN_PER_MILLION
-    over_limit = pop.discharge_ratio[idx] > pop.discharge_limit[idx]
-    if insp.sanctions == "ladder":  # Product Quality Law arts. 17, 49-50
-        step = np.where(failed & ~found_cf,
-                        ladder_step(pop.file_inspection_failed[idx], insp.ladder_memory_months), 0)
-        fine = np.where(found_cf, insp.counterfeit_goods_multiple * insp.goods_value_share
-                        * output * YUAN_PER_MILLION, 0.0)
-        noticed = found_cf | (step >= 2)
-        market_loss = (np.where(noticed, sc.market.notice_sales_loss * output, 0.0)
-                       + np.where(step == 3, np.maximum(pop.margin[idx], 0.0) * output
-                                  * insp.suspension_months / MONTHS_PER_YEAR, 0.0))
-        laddered_out = step >= 4
-    else:
-        fine = np.where(failed, insp.fine_yuan, 0.0)
-        fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
-        noticed = np.zeros(idx.size, dtype=bool)
-        market_loss = np.zeros(idx.size)
-        laddered_out = noticed
-    fine = fine + np.where(over_limit, insp.discharge_fine_yuan, 0.0)
-    fine = np.minimum(fine, ability)
-    cash -= fine / YUAN_PER_MILLION + market_loss
 
-    revoked = (found_cf & (u[2] < insp.revocation_probability)) | laddered_out
-    referred = found_cf & (u[3] < insp.criminal_referral_probability)
-    cash[referred] -= sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION
-    pop.counterfeit[idx[found_cf]] = False
+INSPECTION_TALLIES = ("referrals", "corrections", "notices", "suspensions")
+_NO_MOVES = np.zeros((len(GRADES), len(GRADES)))  # moves not counted (never written)
 
-    pop.cash[idx] = cash
 
-    # the quality file's published grade (§3.3); the watched tier is grades C and D
-    grade, clean_count = regrade(pop.grade[idx], pop.clean_count[idx], failed, found_cf,
-                                 pop.iso9001[idx], insp.clean_inspections_to_leave)
-    count_moves(moves, pop.grade[idx], grade)
-    pop.grade[idx] = grade
-    pop.clean_count[idx] = clean_count
-    pop.watched[idx] = grade >= GRADE_C
+@jit
+def _inspect(idx, u, pass_prob, counterfeit, ccc_required, ccc, cash, output, margin,
+             discharge_ratio, discharge_limit, grade, clean_count, iso9001, watched, belief,
+             file_inspected, file_inspection_failed, file_counterfeit_found, file_sanctioned,
+             detection_probability, ladder, recent, goods_fine_per_output, notice_sales_loss,
+             suspension_months, fine_yuan, counterfeit_fine_yuan, discharge_fine_yuan,
+             revocation_probability, referral_probability, criminal_cost_million,
+             clean_to_leave, moves, counted, failed, revoked, fine, tallies) -> None:
+    """:func:`city_inspection`'s rules for each inspected slot ``idx[j]`` (outcome draws
+    ``u[:, j]``, pass chance ``pass_prob[j]``), in slot order: the firm's state and quality
+    file updated in place, ``failed`` and ``revoked`` marked (bool per slot), its fine into
+    ``fine[j]``, and referrals, correction orders, notices and suspensions counted into
+    ``tallies``. The arithmetic is the vectorised rule's, operation by operation."""
+    one = np.uint64(1)
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        found_cf = counterfeit[i] and u[0, j] < detection_probability
+        failed_i = found_cf or u[1, j] >= pass_prob[j] or (ccc_required[i] and not ccc[i])
 
-    pop.belief[idx] = 1.0  # an inspection makes inspection salient (lapse of time)
-    quality_file.record(pop, "inspected", idx)
-    quality_file.record(pop, "inspection_failed", idx[failed])
-    quality_file.record(pop, "counterfeit_found", idx[found_cf])
-    quality_file.record(pop, "sanctioned", idx[(fine > 0) | revoked | referred | noticed])
+        # fines are capped by what the firm can pay (limited liability); a public notice, a
+        # suspension cost the firm sales and brand value beyond the fine (Jarrell and
+        # Peltzman 1985)
+        out = maximum(output[i], 0.0)
+        ability = maximum(cash[i], 0.0) * YUAN_PER_MILLION
+        if ladder:
+            step = bit_count(file_inspection_failed[i] & recent) + 1 if (
+                failed_i and not found_cf) else 0
+            f = goods_fine_per_output * out * YUAN_PER_MILLION if found_cf else 0.0
+            noticed = found_cf or step >= 2
+            loss = ((notice_sales_loss * out if noticed else 0.0)
+                    + (maximum(margin[i], 0.0) * out * suspension_months / MONTHS_PER_YEAR
+                       if step == 3 else 0.0))
+            laddered_out = step >= 4
+            tallies[1] += step == 1
+            tallies[2] += noticed
+            tallies[3] += step == 3
+        else:
+            f = counterfeit_fine_yuan if found_cf else (fine_yuan if failed_i else 0.0)
+            noticed = False
+            loss = 0.0
+            laddered_out = False
+        f = f + (discharge_fine_yuan if discharge_ratio[i] > discharge_limit[i] else 0.0)
+        f = minimum(f, ability)
+        c = cash[i] - (f / YUAN_PER_MILLION + loss)
+        revoked_i = (found_cf and u[2, j] < revocation_probability) or laddered_out
+        referred = found_cf and u[3, j] < referral_probability
+        if referred:
+            c -= criminal_cost_million
+            tallies[0] += 1
+        cash[i] = c
+        fine[j] = f
+        if found_cf:
+            counterfeit[i] = False
 
-    def full(mask):
-        out = np.zeros(pop.n_slots, dtype=bool)
-        out[idx[mask]] = True
-        return out
-
-    ladder = insp.sanctions == "ladder"
-    return InspectionOutcome(inspected, full(failed), full(revoked),
-                             np.zeros(pop.n_slots, dtype=bool), float(fine.sum()),
-                             int(referred.sum()),
-                             corrections=int((step == 1).sum()) if ladder else 0,
-                             notices=int(noticed.sum()),
-                             suspensions=int((step == 3).sum()) if ladder else 0)
+        # the quality file's published grade (§3.3); the watched tier is grades C and D
+        before = int(grade[i])
+        new, count = regraded(before, int(clean_count[i]), failed_i, found_cf, iso9001[i],
+                              clean_to_leave)
+        if counted and new != before:  # count_moves' tally, firm by firm
+            moves[before, new] += 1.0
+        grade[i] = new
+        clean_count[i] = count
+        watched[i] = new >= GRADE_C
+        belief[i] = 1.0  # an inspection makes inspection salient (lapse of time)
+        file_inspected[i] |= one
+        if failed_i:
+            file_inspection_failed[i] |= one
+        if found_cf:
+            file_counterfeit_found[i] |= one
+        if f > 0 or revoked_i or referred or noticed:
+            file_sanctioned[i] |= one
+        failed[i] = failed_i
+        revoked[i] = revoked_i
 
 
 # ---------------------------------------------------------------------------------------
