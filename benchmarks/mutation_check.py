@@ -117,6 +117,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_government:test_a_failed_national_check_lowers_the_grade"]),
     "city inspection and its outcome, grades and the sanction ladder": (
         [E + "government:choose_inspected", E + "government:_by_grade",
+         E + "government:_eligible_by_grade",
          E + "government:grade_quotas",
          E + "government:regrade", E + "government:regraded", E + "government:_regrade_all",
          E + "government:ladder_step", E + "government:_inspect",
@@ -239,7 +240,9 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "resolution: weighted agents and their members": (
         [E + "resolution:members", E + "resolution:count_by_owner", E + "resolution:split",
          E + "resolution:free_slots", E + "resolution:thinning", E + "resolution:mean_weights",
-         E + "resolution:top_members", E + "resolution:best_by_value",
+         E + "resolution:top_members", E + "resolution:_one_member_each",
+         E + "resolution:_best_values", E + "resolution:_drawn_agents",
+         E + "resolution:best_by_value",
          E + "resolution:members_reaching",
          E + "resolution:binomial_members", E + "resolution:_single_members",
          E + "government:best_member_score"],

@@ -16,7 +16,7 @@ import numpy as np
 from ..categories import GRADES, SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
-from .jit import bincount_weights, bit_count, jit, maximum, minimum
+from .jit import bit_count, jit, maximum, minimum
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .parameters import frozen, once
@@ -169,34 +169,58 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
     one firm. ``keys``: uniforms by member code (row 0). Returns (inspected, a bool per slot;
     the next unused id)."""
     insp = lv.inspection
-    eligible = pop.alive.copy()
-    if insp.exempt_award_holders:
-        eligible &= pop.tier == 0
+    eligible = pop.alive & (pop.tier == 0) if insp.exempt_award_holders else pop.alive
     counts = np.zeros(pop.n_slots, dtype=np.int64)
     base = np.zeros(pop.n_slots)  # uniform values, nothing added
 
-    def draw(mask, k):
-        if k <= 0:  # nobody to draw (top_members would draw no uniform either)
-            return
-        slots = (mask & (counts == 0)).nonzero()[0]
-        counts[slots] += top_members(slots, pop.weight, k, base, 0.0,
-                                     lambda codes: keys(1, codes)[0], normal=False)
+    def member_u(codes):
+        return keys(1, codes)[0]
+
+    def draw(slots, k):
+        if k > 0:  # (top_members would draw no uniform either)
+            counts[slots] += top_members(slots, pop.weight, k, base, 0.0, member_u,
+                                         normal=False)
 
     if insp.targeting == "tiered":
         weights = once(insp.grade_inspection_weight, _by_grade)
-        # whole-number weights: the sums by grade are exact in any order
-        by_grade = bincount_weights(pop.grade, np.where(eligible, pop.weight, 0.0),
-                                    len(GRADES))
-        members = [float(x) for x in by_grade]
-        quotas = grade_quotas(k, members, weights)
+        # each grade's eligible slots (in slot order) and members, in one pass; whole-number
+        # weights: the sums by grade are exact in any order
+        by_grade, starts, members = _eligible_by_grade(pop.grade, eligible, pop.weight,
+                                                       len(GRADES))
+        quotas = grade_quotas(k, members.tolist(), weights)
         for g in range(len(GRADES) - 1, -1, -1):  # the worst grade first
-            draw(eligible & (pop.grade == g), quotas[g])
+            # (no grade's draw touches another's slots: each draws among all its own)
+            draw(by_grade[starts[g]:starts[g + 1]], quotas[g])
         k -= int(counts.sum())
-    draw(eligible, k)
+    if k > 0:
+        draw((eligible & (counts == 0)).nonzero()[0], k)
     slots, next_id = split(pop, counts, next_id)
     inspected = np.zeros(pop.n_slots, dtype=bool)
     inspected[slots] = True
     return inspected, next_id
+
+
+@jit
+def _eligible_by_grade(grade: np.ndarray, eligible: np.ndarray, weight: np.ndarray,
+                       n_grades: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eligible slots grouped by grade (grade ``g``'s are ``slots[starts[g]:starts[g +
+    1]]``, in slot order) and each grade's eligible members (weights added in slot order)."""
+    members = np.zeros(n_grades)
+    starts = np.zeros(n_grades + 1, dtype=np.int64)
+    for i in range(grade.shape[0]):
+        if eligible[i]:
+            starts[grade[i] + 1] += 1
+            if weight[i] != 0:
+                members[grade[i]] += weight[i]
+    for g in range(n_grades):
+        starts[g + 1] += starts[g]
+    slots = np.empty(starts[n_grades], dtype=np.int64)
+    filled = starts[:n_grades].copy()
+    for i in range(grade.shape[0]):
+        if eligible[i]:
+            slots[filled[grade[i]]] = i
+            filled[grade[i]] += 1
+    return slots, starts, members
 
 
 def _by_grade(record) -> list[float]:
