@@ -110,7 +110,11 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "national spot checks": (
         [E + "government:national_sampling_weight", E + "government:_sampling_weights",
          E + "government:national_sampling_chance",
-         E + "government:national_spot_check", E + "government:regrade_national"],
+         E + "government:_firms_weighted", E + "government:_capped_chances",
+         E + "government:national_spot_check", E + "government:_mark_single_sampled",
+         E + "government:regrade_national", E + "government:_lower_grades",
+         E + "government:count_moves", E + "government:count_move",
+         E + "government:_count_all_moves"],
         [R + ":Enterprise.sampling_weight", R + ":Enterprise.face_national_check",
          R + ":ReferenceCityModel.national_spot_checks"],
         ["test_government:test_national_spot_checks_agree",
@@ -121,7 +125,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          E + "government:grade_quotas",
          E + "government:regrade", E + "government:regraded", E + "government:_regrade_all",
          E + "government:ladder_step", E + "government:_inspect",
-         E + "government:count_moves", E + "government:grade_values",
+         E + "government:count_moves", E + "government:count_move",
+         E + "government:_count_all_moves", E + "government:grade_values",
          E + "government:city_inspection", E + "government:book_inspections",
          E + "model:QualityCityModel._learn_grade_values"],
         [R + ":ReferenceCityModel.choose_inspected", R + ":ReferenceCityModel.city_inspections",
@@ -238,7 +243,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_government:test_award_round_and_win_beliefs_agree"]),
     # the engine's alone: the reference simulates every firm one agent each
     "resolution: weighted agents and their members": (
-        [E + "resolution:members", E + "resolution:count_by_owner", E + "resolution:split",
+        [E + "resolution:members", E + "resolution:_members", E + "resolution:count_by_owner",
+         E + "resolution:split",
          E + "resolution:free_slots", E + "resolution:thinning", E + "resolution:mean_weights",
          E + "resolution:top_members", E + "resolution:_one_member_each",
          E + "resolution:_best_values", E + "resolution:_drawn_agents",

@@ -77,11 +77,35 @@ def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.nd
     the months, times its sampling weight over the mean sampling weight of the city's live
     firms (at most 1)."""
     w = national_sampling_weight(pop, month, sc)
-    firms = pop.weight * pop.alive
-    total = np.add.reduce(firms)  # what firms.sum() gives, summed once
-    mean_w = float(np.add.reduce(w * firms) / total) if total > 0 else 1.0
+    weighted = np.empty(pop.n_slots)
+    # the live firms' (whole-number) weights add up exactly in any order; the weighted sum
+    # stays numpy's (its pairwise order)
+    total = _firms_weighted(w, pop.weight, pop.alive, weighted)
+    mean_w = float(np.add.reduce(weighted) / total) if total > 0 else 1.0
     per_month = sc.national.spot_check_share_per_year / MONTHS_PER_YEAR
-    return np.minimum(1.0, per_month * w / mean_w)
+    chance = np.empty(pop.n_slots)
+    _capped_chances(w, per_month, mean_w, chance)
+    return chance
+
+
+@jit
+def _firms_weighted(w: np.ndarray, weight: np.ndarray, alive: np.ndarray,
+                    weighted: np.ndarray) -> float:
+    """Each slot's sampling weight times its live firms (``w * weight * alive``) into
+    ``weighted``; returns the live firms."""
+    total = 0.0
+    for i in range(w.shape[0]):
+        firms = weight[i] * (1.0 if alive[i] else 0.0)
+        weighted[i] = w[i] * firms
+        total += firms
+    return total
+
+
+@jit
+def _capped_chances(w: np.ndarray, per_month: float, mean_w: float, out: np.ndarray) -> None:
+    """``out = min(1, per_month * w / mean_w)``, slot by slot."""
+    for i in range(w.shape[0]):
+        out[i] = minimum(1.0, per_month * w[i] / mean_w)
 
 
 Uniforms = Callable[[int, np.ndarray], np.ndarray]  # (rows, slots) -> (rows, len(slots))
@@ -105,13 +129,23 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     ok = uniforms(1, code)[0] < pass_probability(
         pop.capability[owner], pop.counterfeit[owner], sc.behaviour.counterfeit_pass_factor)
     passed = count_by_owner(owner, ok, n)
-    single = ((sampled > 0) & (pop.weight == 1)).nonzero()[0]  # firms simulated one each
+    # the check is in the file of every firm simulated one each that was sampled (before the
+    # split: such an agent keeps its slot) and of every member that failed
+    _mark_single_sampled(sampled, pop.weight, pop.file_national_checked)
     failed, next_id = split(pop, sampled - passed, next_id)
     pop.problem_until[failed] = month + sc.national.problem_memory_months
     regrade_national(pop, failed, moves)  # the national result reaches the city's file (§3.3)
-    quality_file.record(pop, "national_checked", np.concatenate([single, failed]))
+    quality_file.record(pop, "national_checked", failed)
     quality_file.record(pop, "national_failed", failed)
     return sampled, passed, next_id
+
+
+@jit
+def _mark_single_sampled(sampled: np.ndarray, weight: np.ndarray, file_checked: np.ndarray):
+    """This month's bit in the file of each agent of weight 1 with its member sampled."""
+    for i in range(sampled.shape[0]):
+        if sampled[i] > 0 and weight[i] == 1:
+            file_checked[i] |= np.uint64(1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,10 +310,25 @@ def _regrade_all(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
 
 def count_moves(moves: np.ndarray | None, before: np.ndarray, after: np.ndarray) -> None:
     """Add each firm's move from grade ``before`` to ``after`` (firms of agents of weight 1)
-    to ``moves`` (grades x grades; None: not counted); staying is not a move."""
+    to ``moves`` (grades x grades; None: not counted); staying is not a move
+    (:func:`count_move`, firm by firm)."""
     if moves is not None:
-        moved = before != after
-        np.add.at(moves, (before[moved].astype(np.int64), after[moved].astype(np.int64)), 1.0)
+        _count_all_moves(moves, before, after)
+
+
+@jit(inline=True)
+def count_move(moves: np.ndarray, before: int, after: int) -> None:
+    """One firm's move from grade ``before`` to ``after`` added to ``moves`` (none if it
+    stays)."""
+    if before != after:
+        moves[before, after] += 1.0
+
+
+@jit
+def _count_all_moves(moves: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
+    """:func:`count_move` for every entry, in order."""
+    for j in range(before.shape[0]):
+        count_move(moves, int(before[j]), int(after[j]))
 
 
 def regrade_national(pop: Population, failed: np.ndarray,
@@ -287,11 +336,19 @@ def regrade_national(pop: Population, failed: np.ndarray,
     """A failed national spot check (``failed``: slots) makes the firm's grade one worse (at
     most D) and resets its clean count; the watched tier is grades C and D. The moves are
     counted into ``moves`` (:func:`count_moves`)."""
-    before = pop.grade[failed].copy()
-    pop.grade[failed] = np.minimum(pop.grade[failed] + 1, GRADE_D)
+    before = pop.grade[failed]  # (a copy)
+    _lower_grades(failed, pop.grade, pop.clean_count, pop.watched)
     count_moves(moves, before, pop.grade[failed])
-    pop.clean_count[failed] = 0
-    pop.watched[failed] = pop.grade[failed] >= GRADE_C
+
+
+@jit
+def _lower_grades(failed: np.ndarray, grade: np.ndarray, clean_count: np.ndarray,
+                  watched: np.ndarray) -> None:
+    """:func:`regrade_national`'s rule for each slot of ``failed``."""
+    for i in failed:
+        grade[i] = min(int(grade[i]) + 1, GRADE_D)
+        clean_count[i] = 0
+        watched[i] = grade[i] >= GRADE_C
 
 
 def grade_values(moves: np.ndarray, exposure: np.ndarray, flow: np.ndarray,
@@ -443,8 +500,8 @@ def _inspect(idx, u, pass_prob, counterfeit, ccc_required, ccc, cash, output, ma
         before = int(grade[i])
         new, count = regraded(before, int(clean_count[i]), failed_i, found_cf, iso9001[i],
                               clean_to_leave)
-        if counted and new != before:  # count_moves' tally, firm by firm
-            moves[before, new] += 1.0
+        if counted:
+            count_move(moves, before, new)
         grade[i] = new
         clean_count[i] = count
         watched[i] = new >= GRADE_C

@@ -37,11 +37,27 @@ MAX_WEIGHT = 1 << MEMBER_BITS
 def members(weight: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The members of agents ``slots``: (owner slot per member, member code), agents of
     weight ``w`` giving ``w`` members, in slot order."""
-    w = weight[slots].astype(np.int64)
-    owner = np.repeat(slots, w)
-    first = np.cumsum(w) - w  # index of each agent's first member
-    index = np.arange(owner.size) - np.repeat(first, w)
-    return owner, (owner.astype(np.int64) << MEMBER_BITS) + index
+    return _members(weight, np.asarray(slots))
+
+
+@jit
+def _members(weight: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`members` in one compiled pass: agent ``slots[j]``'s members, numbered from 0."""
+    total = 0
+    for s in slots:
+        w = np.int64(weight[s])  # (whole numbers; truncated as astype does)
+        if w < 0:
+            raise ValueError("an agent's weight cannot be negative")  # (as np.repeat)
+        total += w
+    owner = np.empty(total, dtype=slots.dtype)
+    code = np.empty(total, dtype=np.int64)
+    m = 0
+    for s in slots:
+        for index in range(np.int64(weight[s])):
+            owner[m] = s
+            code[m] = (np.int64(s) << MEMBER_BITS) + index
+            m += 1
+    return owner, code
 
 
 def count_by_owner(owner: np.ndarray, picked: np.ndarray, n_slots: int) -> np.ndarray:
