@@ -162,7 +162,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_government:test_a_closed_tier_takes_no_application_wins_nothing_and_lets_titles_lapse"]),
     "the field's cut-off, open rounds and contenders": (
         [E + "government:field_cutoffs", E + "government:year_cutoffs",
-         E + "government:title_contenders", E + "parameters:open_rounds"],
+         E + "government:title_contenders", E + "government:_contender_capability",
+         E + "government:_near_the_bar", E + "parameters:open_rounds"],
         [R + ":ReferenceCityModel.field_cutoffs", R + ":ReferenceCityModel.round_open",
          R + ":Enterprise.is_contender"],
         ["test_government:test_the_field_cutoff_passes_the_base_year_candidate_at_the_field_rate",
@@ -170,7 +171,9 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_government:test_contenders_are_eligible_or_one_upgrade_short_within_one_noise_of_the_bar"]),
     "title validity, eligibility and the belief rule": (
         [E + "government:title_eligible", E + "government:_title_conditions",
-         E + "government:standing", E + "government:review_titles",
+         E + "government:in_good_standing", E + "government:eligible_at",
+         E + "government:_title_eligible_all", E + "government:review_titles",
+         E + "government:_review_titles",
          E + "government:held_title_expiry", E + "government:record_cutoffs",
          E + "behaviour:win_chance", E + "behaviour:win_chance_of"],
         [R + ":Enterprise.win_chance", R + ":Enterprise.eligible_for",

@@ -680,9 +680,40 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     conditions."""
     cap = pop.capability if capability is None else capability
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
-    min_capability, iso_required, _ = once(aw, _title_conditions)
-    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & standing(
-        pop, aw)
+    min_capability, iso_required, max_grade = once(aw, _title_conditions)
+    out = np.empty(cap.shape, dtype=bool)
+    _title_eligible_all(cap, tier, pop.iso9001, pop.file_national_failed, pop.grade,
+                        min_capability, iso_required,
+                        quality_file.within_mask(aw.clean_record_months), max_grade, out)
+    return out
+
+
+@jit(inline=True)
+def in_good_standing(national_failed: np.uint64, grade: int, record_mask: np.uint64,
+                     max_grade: int) -> bool:
+    """The titles' conditions on a firm's quality file (:func:`title_eligible`): no failed
+    national spot check in the file's bits ``record_mask`` (the last
+    ``clean_record_months``) and a published grade no worse than ``max_grade``."""
+    return (national_failed & record_mask) == 0 and grade <= max_grade
+
+
+@jit(inline=True)
+def eligible_at(capability: float, tier: int, iso9001: bool, national_failed: np.uint64,
+                grade: int, min_capability: np.ndarray, iso_required: np.ndarray,
+                record_mask: np.uint64, max_grade: int) -> bool:
+    """Whether a firm of ``capability`` meets the conditions of title ``tier``
+    (:func:`title_eligible`, firm by firm)."""
+    return (capability >= min_capability[tier] and (iso9001 or not iso_required[tier])
+            and in_good_standing(national_failed, grade, record_mask, max_grade))
+
+
+@jit
+def _title_eligible_all(capability, tier, iso9001, national_failed, grade, min_capability,
+                        iso_required, record_mask, max_grade, out) -> None:
+    """:func:`eligible_at` for every slot, into ``out``."""
+    for i in range(out.shape[0]):
+        out[i] = eligible_at(capability[i], tier[i], iso9001[i], national_failed[i], grade[i],
+                             min_capability, iso_required, record_mask, max_grade)
 
 
 def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int]:
@@ -691,14 +722,6 @@ def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int]:
     return (frozen([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])]),
             frozen([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])]),
             GRADES.index(aw.max_grade))
-
-
-def standing(pop: Population, aw) -> np.ndarray:
-    """The titles' conditions on the quality file (:func:`title_eligible`): no failed national
-    spot check in the last ``clean_record_months`` and a published grade no worse than
-    ``max_grade``."""
-    clean = ~quality_file.within(pop.file_national_failed, aw.clean_record_months)
-    return clean & (pop.grade <= once(aw, _title_conditions)[2])
 
 
 def field_cutoffs(pop: Population, aw) -> np.ndarray:
@@ -768,21 +791,62 @@ def review_titles(pop: Population, sc: Scenario, month: int,
     (tier 0) and loses the application it had made on it (``applying`` cleared).
     """
     aw = sc.awards
-    held = pop.alive & (pop.tier > 0)
-    found = (quality_file.within(pop.file_national_failed, 1)
-             | quality_file.within(pop.file_counterfeit_found, 1))
-    due = held & ~found & (pop.title_expires <= month)
-    ok = title_eligible(pop, pop.tier, aw)
-    if open_round is not None:
-        ok &= np.asarray(open_round)[pop.tier]
-    out = TitleReview((held & found).nonzero()[0], (due & ~ok).nonzero()[0],
-                      (due & ok).nonzero()[0])
-    lost = np.concatenate([out.withdrawn, out.lapsed])
-    pop.tier[lost] = 0
-    pop.title_expires[lost] = -1
-    pop.applying[lost] = 0
-    pop.title_expires[out.renewed] = month + aw.title_validity_months
-    return out
+    min_capability, iso_required, max_grade = once(aw, _title_conditions)
+    is_open = _ALL_OPEN if open_round is None else np.asarray(open_round, dtype=bool)
+    return TitleReview(*_review_titles(
+        pop.alive, pop.tier, pop.title_expires, pop.applying, pop.capability, pop.iso9001,
+        pop.file_national_failed, pop.file_counterfeit_found, pop.grade, min_capability,
+        iso_required, quality_file.within_mask(aw.clean_record_months), max_grade, is_open,
+        quality_file.within_mask(1), month, month + aw.title_validity_months))
+
+
+_ALL_OPEN = np.ones(len(TIERS), dtype=bool)  # every tier holds rounds
+WITHDRAWN, LAPSED, RENEWED = 1, 2, 3  # a title's review this month (0: not reviewed)
+
+
+@jit
+def _review_titles(alive, tier, title_expires, applying, capability, iso9001, national_failed,
+                   counterfeit_found, grade, min_capability, iso_required, record_mask,
+                   max_grade, open_round, this_month, month, renewed_until):
+    """:func:`review_titles` slot by slot (each title's review reads its own firm alone):
+    the titles withdrawn, lapsed and renewed (slots, in slot order), their firms' state
+    updated in place."""
+    review = np.zeros(tier.shape[0], dtype=np.int8)
+    n = np.zeros(RENEWED + 1, dtype=np.int64)
+    for i in range(tier.shape[0]):
+        if not alive[i] or tier[i] <= 0:
+            continue
+        t = tier[i]
+        if (national_failed[i] & this_month) != 0 or (counterfeit_found[i] & this_month) != 0:
+            review[i] = WITHDRAWN
+        elif title_expires[i] <= month:  # due: re-examined
+            ok = open_round[t] and eligible_at(capability[i], t, iso9001[i], national_failed[i],
+                                               grade[i], min_capability, iso_required,
+                                               record_mask, max_grade)
+            review[i] = RENEWED if ok else LAPSED
+        else:
+            continue
+        n[review[i]] += 1
+        if review[i] == RENEWED:
+            title_expires[i] = renewed_until
+        else:  # the title lost, and the application made on it
+            tier[i] = 0
+            title_expires[i] = -1
+            applying[i] = 0
+    withdrawn = np.empty(n[WITHDRAWN], dtype=np.int64)
+    lapsed = np.empty(n[LAPSED], dtype=np.int64)
+    renewed = np.empty(n[RENEWED], dtype=np.int64)
+    n[:] = 0
+    for i in range(tier.shape[0]):
+        r = review[i]
+        if r == WITHDRAWN:
+            withdrawn[n[r]] = i
+        elif r == LAPSED:
+            lapsed[n[r]] = i
+        elif r == RENEWED:
+            renewed[n[r]] = i
+        n[r] += 1
+    return withdrawn, lapsed, renewed
 
 
 def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: Ledger,
@@ -856,20 +920,48 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     quality upgrade (``upgrade_gain``), and its judging score (after that upgrade, if it needs
     it) is within one ``judging_noise`` of the tier's cut-off ``cutoff`` (NaN: none yet, so
     no contender)."""
-    top = len(TIERS) - 1
-    nxt = np.minimum(pop.tier + 1, top).astype(np.int64)
-    # title_eligible and judging_base now and after the upgrade, their shared parts once
-    min_capability, iso_required, _ = once(aw, _title_conditions)
-    needs = min_capability[nxt]
-    conditions = (pop.iso9001 | ~iso_required[nxt]) & standing(pop, aw)
-    raised = pop.capability + upgrade_gain
-    now = (pop.capability >= needs) & conditions
-    after = (raised >= needs) & conditions
+    min_capability, iso_required, max_grade = once(aw, _title_conditions)
+    n = pop.n_slots
+    judged, possible = np.empty(n), np.empty(n, dtype=bool)
+    _contender_capability(pop.alive, pop.tier, pop.capability, pop.iso9001,
+                          pop.file_national_failed, pop.grade, min_capability, iso_required,
+                          quality_file.within_mask(aw.clean_record_months), max_grade,
+                          np.asarray(open_round, dtype=bool), upgrade_gain, judged, possible)
     # each firm's score on the capability it is judged with (one judging_base, not two)
-    score = judging_base(pop, aw, capability=np.where(now, pop.capability, raised))
-    bar = np.asarray(cutoff)[nxt]
-    near = np.abs(score - bar) <= aw.judging_noise  # False where the bar is NaN
-    return pop.alive & (pop.tier < top) & np.asarray(open_round)[nxt] & (now | after) & near
+    score = judging_base(pop, aw, capability=judged)
+    _near_the_bar(possible, score, pop.tier, np.asarray(cutoff, dtype=np.float64),
+                  aw.judging_noise)
+    return possible
+
+
+@jit
+def _contender_capability(alive, tier, capability, iso9001, national_failed, grade,
+                          min_capability, iso_required, record_mask, max_grade, open_round,
+                          upgrade_gain, judged, possible) -> None:
+    """Per slot, for its next title (at most the highest): the capability it is judged with
+    (its own if eligible now, else after the upgrade) into ``judged``, and whether it could
+    contend (alive, below the top, the tier open, eligible now or after the upgrade) into
+    ``possible``."""
+    top = len(TIERS) - 1
+    for i in range(tier.shape[0]):
+        nxt = min(int(tier[i]) + 1, top)
+        raised = capability[i] + upgrade_gain
+        now = eligible_at(capability[i], nxt, iso9001[i], national_failed[i], grade[i],
+                          min_capability, iso_required, record_mask, max_grade)
+        after = eligible_at(raised, nxt, iso9001[i], national_failed[i], grade[i],
+                            min_capability, iso_required, record_mask, max_grade)
+        judged[i] = capability[i] if now else raised
+        possible[i] = alive[i] and tier[i] < top and open_round[nxt] and (now or after)
+
+
+@jit
+def _near_the_bar(possible, score, tier, cutoff, judging_noise) -> None:
+    """Keeps in ``possible`` the slots whose score is within ``judging_noise`` of their next
+    tier's cut-off (none where it is NaN)."""
+    top = len(TIERS) - 1
+    for i in range(possible.shape[0]):
+        if possible[i]:
+            possible[i] = abs(score[i] - cutoff[min(int(tier[i]) + 1, top)]) <= judging_noise
 
 
 def best_member_score(pop: Population, slots: np.ndarray, base: np.ndarray, spread: float,
