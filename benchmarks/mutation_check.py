@@ -261,6 +261,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_resolution:test_free_slots_grow_the_arrays_when_needed",
          "test_resolution:test_thinning_keeps_the_individual_firms_and_each_size_class_total",
          "test_resolution:test_top_members_are_the_best_of_all_members",
+         "test_resolution:test_top_members_of_agents_of_one_firm_are_the_best_values_ties_to_the_lower_slot",
+         "test_resolution:test_split_of_weighted_agents_drawn_once_and_of_single_firms",
          "test_resolution:test_a_weighted_agent_wins_as_often_as_the_firms_it_stands_for",
          "test_resolution:test_best_member_score_is_the_top_members_score",
          "test_resolution:test_binomial_members",

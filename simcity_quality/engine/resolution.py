@@ -122,7 +122,7 @@ def _drawn_agents(counts: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, i
             w = np.int64(weight[s])
             if counts[s] > w:
                 kind = TOO_MANY
-            elif kind == ONE_FIRM_EACH and not (counts[s] == 1 and w == 1):
+            elif kind == ONE_FIRM_EACH and w != 1:  # (an agent of one firm is drawn once)
                 kind = SOME_TO_SPLIT
     return agents, kind
 
@@ -311,22 +311,20 @@ def _best_values(value: np.ndarray, best: np.ndarray) -> bool:
     first and equal values by index (the order of a stable sort of ``-value``), kept by
     insertion; False (``best`` unfinished) if a value is NaN."""
     take = best.shape[0]
+    kept = np.empty(take + 1, dtype=np.int64)  # the best so far, and room for the next value
     filled = 0
     for j in range(value.shape[0]):
         x = value[j]
-        if x != x:
+        if np.isnan(x):
             return False
-        if filled < take:
-            pos = filled
-            filled += 1
-        elif x > value[best[take - 1]]:
-            pos = take - 1
-        else:
-            continue
-        while pos > 0 and x > value[best[pos - 1]]:  # past the strictly smaller only
-            best[pos] = best[pos - 1]
+        pos = filled
+        while pos > 0 and x > value[kept[pos - 1]]:  # past the strictly smaller only
+            kept[pos] = kept[pos - 1]
             pos -= 1
-        best[pos] = j
+        kept[pos] = j
+        if filled < take:  # (else the value at ``take``, the worst, drops out)
+            filled += 1
+    best[:] = kept[:take]
     return True
 
 
