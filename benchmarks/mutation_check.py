@@ -100,7 +100,8 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["test_wastewater:test_plants_and_domestic_cod_by_hand_and_alike",
          "test_wastewater:test_the_city_pays_a_month_of_its_plants_alike"]),
     "source review, deadlines and closure; discharge standards": (
-        [E + "government:review_sources", E + "government:tighten_standards",
+        [E + "government:review_sources", E + "government:_review_sources",
+         E + "government:tighten_standards",
          E + "government:book_source_review"],
         [R + ":Enterprise.undergo_review", R + ":ReferenceCityModel.review_sources",
          R + ":ReferenceCityModel.tighten_standards"],

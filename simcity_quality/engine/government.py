@@ -557,26 +557,51 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
     is reviewed with its members (they share its state).
     """
     env = sc.environment
-    alive = pop.alive
-    due = alive & (pop.deadline >= 0) & (pop.deadline <= month)
-    drawn = alive & (u < 1.0 / sc.interpretation.source_review_months)
-    reviewed = due | drawn
-    over = pop.discharge_ratio > pop.discharge_limit
-    open_order = pop.deadline >= 0
-    lifted = reviewed & open_order & ~over
-    missed = due & over
-    closed = missed & bool(lv.permits.refuse_over_limit)
-    ordered = reviewed & over & (~open_order | (missed & ~closed))
-    load = pop.output * cod_coefficients[pop.sector]
-    fee_owed = env.discharge_fee_yuan_per_tonne * pop.discharge_ratio * load
-    fine = np.where(ordered, np.minimum(env.fine_fee_multiple * fee_owed,
-                                        np.maximum(pop.cash, 0.0) * YUAN_PER_MILLION), 0.0)
-    pop.cash -= fine / YUAN_PER_MILLION
-    pop.deadline[ordered] = month + env.deadline_months
-    pop.deadline[lifted | closed] = -1
-    w = pop.weight
-    return SourceReview(reviewed, ordered, closed, lifted, float((fine * w).sum()),
-                        float((load * pop.discharge_ratio * w).sum(where=closed)))
+    n = pop.n_slots
+    reviewed, ordered = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    closed, lifted = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    fines, cod_closed = np.empty(n), np.zeros(n)  # per slot, times its weight
+    _review_sources(pop.alive, pop.deadline, pop.discharge_ratio, pop.discharge_limit,
+                    pop.output, pop.sector, pop.cash, pop.weight, cod_coefficients, u, month,
+                    1.0 / sc.interpretation.source_review_months,
+                    bool(lv.permits.refuse_over_limit), env.discharge_fee_yuan_per_tonne,
+                    env.fine_fee_multiple, month + env.deadline_months,
+                    reviewed, ordered, closed, lifted, fines, cod_closed)
+    # the sums stay numpy's (their pairwise order)
+    return SourceReview(reviewed, ordered, closed, lifted, float(np.add.reduce(fines)),
+                        float(np.add.reduce(cod_closed, where=closed)))
+
+
+@jit
+def _review_sources(alive, deadline, discharge_ratio, discharge_limit, output, sector, cash,
+                    weight, cod_coefficients, u, month, review_chance, refuse_over_limit,
+                    fee_per_tonne, fine_fee_multiple, order_due, reviewed, ordered, closed,
+                    lifted, fines, cod_closed) -> None:
+    """:func:`review_sources` slot by slot: who is reviewed, ordered, closed and lifted,
+    the fines charged (cash and ``deadline`` updated in place), and per slot its fine and
+    its closed COD times its weight (``fines``, ``cod_closed``: the closed slots' only)."""
+    for i in range(alive.shape[0]):
+        open_order = deadline[i] >= 0
+        due = alive[i] and open_order and deadline[i] <= month
+        reviewed[i] = due or (alive[i] and u[i] < review_chance)
+        over = discharge_ratio[i] > discharge_limit[i]
+        lifted[i] = reviewed[i] and open_order and not over
+        missed = due and over
+        closed[i] = missed and refuse_over_limit
+        ordered[i] = reviewed[i] and over and (not open_order or (missed and not closed[i]))
+        load = output[i] * cod_coefficients[sector[i]]
+        fine = 0.0
+        if ordered[i]:
+            fee_owed = fee_per_tonne * discharge_ratio[i] * load
+            fine = minimum(fine_fee_multiple * fee_owed,
+                           maximum(cash[i], 0.0) * YUAN_PER_MILLION)
+            cash[i] -= fine / YUAN_PER_MILLION
+            deadline[i] = order_due
+        elif lifted[i] or closed[i]:
+            deadline[i] = -1
+        fines[i] = fine * weight[i]
+        if closed[i]:
+            cod_closed[i] = load * discharge_ratio[i] * weight[i]
 
 
 def book_inspections(ledger: Ledger, year: int, lv: Levers, sc: Scenario,
@@ -680,11 +705,10 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     conditions."""
     cap = pop.capability if capability is None else capability
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
-    min_capability, iso_required, max_grade = once(aw, _title_conditions)
+    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
     out = np.empty(cap.shape, dtype=bool)
     _title_eligible_all(cap, tier, pop.iso9001, pop.file_national_failed, pop.grade,
-                        min_capability, iso_required,
-                        quality_file.within_mask(aw.clean_record_months), max_grade, out)
+                        min_capability, iso_required, record_mask, max_grade, out)
     return out
 
 
@@ -716,12 +740,13 @@ def _title_eligible_all(capability, tier, iso9001, national_failed, grade, min_c
                              min_capability, iso_required, record_mask, max_grade)
 
 
-def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int]:
+def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int, np.uint64]:
     """Per tier (index 0: no title), the minimum capability and whether ISO 9001 is
-    required; and the worst published grade a title holder may have (0..3 = A..D)."""
+    required; the worst published grade a title holder may have (0..3 = A..D); and the
+    quality file's bits of the last ``clean_record_months`` (:func:`in_good_standing`)."""
     return (frozen([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])]),
             frozen([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])]),
-            GRADES.index(aw.max_grade))
+            GRADES.index(aw.max_grade), quality_file.within_mask(aw.clean_record_months))
 
 
 def field_cutoffs(pop: Population, aw) -> np.ndarray:
@@ -791,13 +816,13 @@ def review_titles(pop: Population, sc: Scenario, month: int,
     (tier 0) and loses the application it had made on it (``applying`` cleared).
     """
     aw = sc.awards
-    min_capability, iso_required, max_grade = once(aw, _title_conditions)
+    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
     is_open = _ALL_OPEN if open_round is None else np.asarray(open_round, dtype=bool)
     return TitleReview(*_review_titles(
         pop.alive, pop.tier, pop.title_expires, pop.applying, pop.capability, pop.iso9001,
         pop.file_national_failed, pop.file_counterfeit_found, pop.grade, min_capability,
-        iso_required, quality_file.within_mask(aw.clean_record_months), max_grade, is_open,
-        quality_file.within_mask(1), month, month + aw.title_validity_months))
+        iso_required, record_mask, max_grade, is_open, quality_file.within_mask(1), month,
+        month + aw.title_validity_months))
 
 
 _ALL_OPEN = np.ones(len(TIERS), dtype=bool)  # every tier holds rounds
@@ -920,28 +945,28 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     quality upgrade (``upgrade_gain``), and its judging score (after that upgrade, if it needs
     it) is within one ``judging_noise`` of the tier's cut-off ``cutoff`` (NaN: none yet, so
     no contender)."""
-    min_capability, iso_required, max_grade = once(aw, _title_conditions)
+    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
     n = pop.n_slots
-    judged, possible = np.empty(n), np.empty(n, dtype=bool)
+    judged, bar, possible = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
     _contender_capability(pop.alive, pop.tier, pop.capability, pop.iso9001,
                           pop.file_national_failed, pop.grade, min_capability, iso_required,
-                          quality_file.within_mask(aw.clean_record_months), max_grade,
-                          np.asarray(open_round, dtype=bool), upgrade_gain, judged, possible)
+                          record_mask, max_grade, np.asarray(open_round, dtype=bool),
+                          np.asarray(cutoff, dtype=np.float64), upgrade_gain, judged, bar,
+                          possible)
     # each firm's score on the capability it is judged with (one judging_base, not two)
     score = judging_base(pop, aw, capability=judged)
-    _near_the_bar(possible, score, pop.tier, np.asarray(cutoff, dtype=np.float64),
-                  aw.judging_noise)
+    _near_the_bar(possible, score, bar, aw.judging_noise)
     return possible
 
 
 @jit
 def _contender_capability(alive, tier, capability, iso9001, national_failed, grade,
                           min_capability, iso_required, record_mask, max_grade, open_round,
-                          upgrade_gain, judged, possible) -> None:
+                          cutoff, upgrade_gain, judged, bar, possible) -> None:
     """Per slot, for its next title (at most the highest): the capability it is judged with
-    (its own if eligible now, else after the upgrade) into ``judged``, and whether it could
-    contend (alive, below the top, the tier open, eligible now or after the upgrade) into
-    ``possible``."""
+    (its own if eligible now, else after the upgrade) into ``judged``, the tier's cut-off
+    into ``bar``, and whether it could contend (alive, below the top, the tier open,
+    eligible now or after the upgrade) into ``possible``."""
     top = len(TIERS) - 1
     for i in range(tier.shape[0]):
         nxt = min(int(tier[i]) + 1, top)
@@ -951,17 +976,17 @@ def _contender_capability(alive, tier, capability, iso9001, national_failed, gra
         after = eligible_at(raised, nxt, iso9001[i], national_failed[i], grade[i],
                             min_capability, iso_required, record_mask, max_grade)
         judged[i] = capability[i] if now else raised
+        bar[i] = cutoff[nxt]
         possible[i] = alive[i] and tier[i] < top and open_round[nxt] and (now or after)
 
 
 @jit
-def _near_the_bar(possible, score, tier, cutoff, judging_noise) -> None:
-    """Keeps in ``possible`` the slots whose score is within ``judging_noise`` of their next
-    tier's cut-off (none where it is NaN)."""
-    top = len(TIERS) - 1
+def _near_the_bar(possible, score, bar, judging_noise) -> None:
+    """Keeps in ``possible`` the slots whose score is within ``judging_noise`` of their
+    ``bar`` (none where it is NaN)."""
     for i in range(possible.shape[0]):
         if possible[i]:
-            possible[i] = abs(score[i] - cutoff[min(int(tier[i]) + 1, top)]) <= judging_noise
+            possible[i] = abs(score[i] - bar[i]) <= judging_noise
 
 
 def best_member_score(pop: Population, slots: np.ndarray, base: np.ndarray, spread: float,
