@@ -722,12 +722,14 @@ def in_good_standing(national_failed: np.uint64, grade: int, record_mask: np.uin
 
 
 @jit(inline=True)
-def eligible_at(capability: float, tier: int, iso9001: bool, national_failed: np.uint64,
-                grade: int, min_capability: np.ndarray, iso_required: np.ndarray,
-                record_mask: np.uint64, max_grade: int) -> bool:
-    """Whether a firm of ``capability`` meets the conditions of title ``tier``
-    (:func:`title_eligible`, firm by firm)."""
-    return (capability >= min_capability[tier] and (iso9001 or not iso_required[tier])
+def eligible_at(capability: float, min_capability: float, iso_required: bool, iso9001: bool,
+                national_failed: np.uint64, grade: int, record_mask: np.uint64,
+                max_grade: int) -> bool:
+    """Whether a firm of ``capability`` meets the conditions of a title needing
+    ``min_capability`` and ISO 9001 if ``iso_required`` (:func:`title_eligible`, firm by
+    firm; numbers, not the tables: an inlined helper reading an array after a branch costs
+    a reference count per call, engine/jit.py)."""
+    return (capability >= min_capability and (iso9001 or not iso_required)
             and in_good_standing(national_failed, grade, record_mask, max_grade))
 
 
@@ -736,8 +738,9 @@ def _title_eligible_all(capability, tier, iso9001, national_failed, grade, min_c
                         iso_required, record_mask, max_grade, out) -> None:
     """:func:`eligible_at` for every slot, into ``out``."""
     for i in range(out.shape[0]):
-        out[i] = eligible_at(capability[i], tier[i], iso9001[i], national_failed[i], grade[i],
-                             min_capability, iso_required, record_mask, max_grade)
+        t = tier[i]
+        out[i] = eligible_at(capability[i], min_capability[t], iso_required[t], iso9001[i],
+                             national_failed[i], grade[i], record_mask, max_grade)
 
 
 def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int, np.uint64]:
@@ -845,9 +848,10 @@ def _review_titles(alive, tier, title_expires, applying, capability, iso9001, na
         if (national_failed[i] & this_month) != 0 or (counterfeit_found[i] & this_month) != 0:
             review[i] = WITHDRAWN
         elif title_expires[i] <= month:  # due: re-examined
-            ok = open_round[t] and eligible_at(capability[i], t, iso9001[i], national_failed[i],
-                                               grade[i], min_capability, iso_required,
-                                               record_mask, max_grade)
+            needs, iso_needed = min_capability[t], iso_required[t]
+            ok = open_round[t] and eligible_at(capability[i], needs, iso_needed, iso9001[i],
+                                               national_failed[i], grade[i], record_mask,
+                                               max_grade)
             review[i] = RENEWED if ok else LAPSED
         else:
             continue
@@ -970,11 +974,12 @@ def _contender_capability(alive, tier, capability, iso9001, national_failed, gra
     top = len(TIERS) - 1
     for i in range(tier.shape[0]):
         nxt = min(int(tier[i]) + 1, top)
+        needs, iso_needed = min_capability[nxt], iso_required[nxt]
         raised = capability[i] + upgrade_gain
-        now = eligible_at(capability[i], nxt, iso9001[i], national_failed[i], grade[i],
-                          min_capability, iso_required, record_mask, max_grade)
-        after = eligible_at(raised, nxt, iso9001[i], national_failed[i], grade[i],
-                            min_capability, iso_required, record_mask, max_grade)
+        now = eligible_at(capability[i], needs, iso_needed, iso9001[i], national_failed[i],
+                          grade[i], record_mask, max_grade)
+        after = eligible_at(raised, needs, iso_needed, iso9001[i], national_failed[i],
+                            grade[i], record_mask, max_grade)
         judged[i] = capability[i] if now else raised
         bar[i] = cutoff[nxt]
         possible[i] = alive[i] and tier[i] < top and open_round[nxt] and (now or after)
