@@ -16,7 +16,7 @@ import numpy as np
 from ..categories import GRADES, SECTOR_INDEX, SECTORS, TIERS
 from ..scenario import Levers, Scenario
 from . import quality_file
-from .jit import bincount_weights, jit
+from .jit import bit_count, jit, maximum, minimum
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .parameters import frozen, once
@@ -77,11 +77,35 @@ def national_sampling_chance(pop: Population, month: int, sc: Scenario) -> np.nd
     the months, times its sampling weight over the mean sampling weight of the city's live
     firms (at most 1)."""
     w = national_sampling_weight(pop, month, sc)
-    firms = pop.weight * pop.alive
-    total = np.add.reduce(firms)  # what firms.sum() gives, summed once
-    mean_w = float(np.add.reduce(w * firms) / total) if total > 0 else 1.0
+    weighted = np.empty(pop.n_slots)
+    # the live firms' (whole-number) weights add up exactly in any order; the weighted sum
+    # stays numpy's (its pairwise order)
+    total = _firms_weighted(w, pop.weight, pop.alive, weighted)
+    mean_w = float(np.add.reduce(weighted) / total) if total > 0 else 1.0
     per_month = sc.national.spot_check_share_per_year / MONTHS_PER_YEAR
-    return np.minimum(1.0, per_month * w / mean_w)
+    chance = np.empty(pop.n_slots)
+    _capped_chances(w, per_month, mean_w, chance)
+    return chance
+
+
+@jit
+def _firms_weighted(w: np.ndarray, weight: np.ndarray, alive: np.ndarray,
+                    weighted: np.ndarray) -> float:
+    """Each slot's sampling weight times its live firms (``w * weight * alive``) into
+    ``weighted``; returns the live firms."""
+    total = 0.0
+    for i in range(w.shape[0]):
+        firms = weight[i] * (1.0 if alive[i] else 0.0)
+        weighted[i] = w[i] * firms
+        total += firms
+    return total
+
+
+@jit
+def _capped_chances(w: np.ndarray, per_month: float, mean_w: float, out: np.ndarray) -> None:
+    """``out = min(1, per_month * w / mean_w)``, slot by slot."""
+    for i in range(w.shape[0]):
+        out[i] = minimum(1.0, per_month * w[i] / mean_w)
 
 
 Uniforms = Callable[[int, np.ndarray], np.ndarray]  # (rows, slots) -> (rows, len(slots))
@@ -105,13 +129,23 @@ def national_spot_check(pop: Population, month: int, sc: Scenario, u: np.ndarray
     ok = uniforms(1, code)[0] < pass_probability(
         pop.capability[owner], pop.counterfeit[owner], sc.behaviour.counterfeit_pass_factor)
     passed = count_by_owner(owner, ok, n)
-    single = ((sampled > 0) & (pop.weight == 1)).nonzero()[0]  # firms simulated one each
+    # the check is in the file of every firm simulated one each that was sampled (before the
+    # split: such an agent keeps its slot) and of every member that failed
+    _mark_single_sampled(sampled, pop.weight, pop.file_national_checked)
     failed, next_id = split(pop, sampled - passed, next_id)
     pop.problem_until[failed] = month + sc.national.problem_memory_months
     regrade_national(pop, failed, moves)  # the national result reaches the city's file (§3.3)
-    quality_file.record(pop, "national_checked", np.concatenate([single, failed]))
+    quality_file.record(pop, "national_checked", failed)
     quality_file.record(pop, "national_failed", failed)
     return sampled, passed, next_id
+
+
+@jit
+def _mark_single_sampled(sampled: np.ndarray, weight: np.ndarray, file_checked: np.ndarray):
+    """This month's bit in the file of each agent of weight 1 with its member sampled."""
+    for i in range(sampled.shape[0]):
+        if sampled[i] > 0 and weight[i] == 1:
+            file_checked[i] |= np.uint64(1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,34 +203,58 @@ def choose_inspected(pop: Population, lv: Levers, k: int, keys: Uniforms,
     one firm. ``keys``: uniforms by member code (row 0). Returns (inspected, a bool per slot;
     the next unused id)."""
     insp = lv.inspection
-    eligible = pop.alive.copy()
-    if insp.exempt_award_holders:
-        eligible &= pop.tier == 0
+    eligible = pop.alive & (pop.tier == 0) if insp.exempt_award_holders else pop.alive
     counts = np.zeros(pop.n_slots, dtype=np.int64)
     base = np.zeros(pop.n_slots)  # uniform values, nothing added
 
-    def draw(mask, k):
-        if k <= 0:  # nobody to draw (top_members would draw no uniform either)
-            return
-        slots = (mask & (counts == 0)).nonzero()[0]
-        counts[slots] += top_members(slots, pop.weight, k, base, 0.0,
-                                     lambda codes: keys(1, codes)[0], normal=False)
+    def member_u(codes):
+        return keys(1, codes)[0]
+
+    def draw(slots, k):
+        if k > 0:  # (top_members would draw no uniform either)
+            counts[slots] += top_members(slots, pop.weight, k, base, 0.0, member_u,
+                                         normal=False)
 
     if insp.targeting == "tiered":
         weights = once(insp.grade_inspection_weight, _by_grade)
-        # whole-number weights: the sums by grade are exact in any order
-        by_grade = bincount_weights(pop.grade, np.where(eligible, pop.weight, 0.0),
-                                    len(GRADES))
-        members = [float(x) for x in by_grade]
-        quotas = grade_quotas(k, members, weights)
+        # each grade's eligible slots (in slot order) and members, in one pass; whole-number
+        # weights: the sums by grade are exact in any order
+        by_grade, starts, members = _eligible_by_grade(pop.grade, eligible, pop.weight,
+                                                       len(GRADES))
+        quotas = grade_quotas(k, members.tolist(), weights)
         for g in range(len(GRADES) - 1, -1, -1):  # the worst grade first
-            draw(eligible & (pop.grade == g), quotas[g])
+            # (no grade's draw touches another's slots: each draws among all its own)
+            draw(by_grade[starts[g]:starts[g + 1]], quotas[g])
         k -= int(counts.sum())
-    draw(eligible, k)
+    if k > 0:
+        draw((eligible & (counts == 0)).nonzero()[0], k)
     slots, next_id = split(pop, counts, next_id)
     inspected = np.zeros(pop.n_slots, dtype=bool)
     inspected[slots] = True
     return inspected, next_id
+
+
+@jit
+def _eligible_by_grade(grade: np.ndarray, eligible: np.ndarray, weight: np.ndarray,
+                       n_grades: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eligible slots grouped by grade (grade ``g``'s are ``slots[starts[g]:starts[g +
+    1]]``, in slot order) and each grade's eligible members (weights added in slot order)."""
+    members = np.zeros(n_grades)
+    starts = np.zeros(n_grades + 1, dtype=np.int64)
+    for i in range(grade.shape[0]):
+        if eligible[i]:
+            starts[grade[i] + 1] += 1
+            if weight[i] != 0:
+                members[grade[i]] += weight[i]
+    for g in range(n_grades):
+        starts[g + 1] += starts[g]
+    slots = np.empty(starts[n_grades], dtype=np.int64)
+    filled = starts[:n_grades].copy()
+    for i in range(grade.shape[0]):
+        if eligible[i]:
+            slots[filled[grade[i]]] = i
+            filled[grade[i]] += 1
+    return slots, starts, members
 
 
 def _by_grade(record) -> list[float]:
@@ -212,23 +270,65 @@ def regrade(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
     failed product test, a missing CCC) one grade worse (at most D); a clean inspection counts,
     and ``clean_to_leave`` clean inspections in a row raise the grade by one, to A only with
     ISO 9001 (otherwise B). A failure or a move resets the count; a firm at its best grade
-    counts nothing."""
-    g = grade.astype(np.int64)
-    best = np.where(iso9001, GRADE_A, GRADE_B)
-    count = np.where(failed, 0, clean_count.astype(np.int64) + 1)
-    up = ~failed & (g > best) & (count >= clean_to_leave)
-    new = np.where(found_cf, GRADE_D, np.where(failed, np.minimum(g + 1, GRADE_D),
-                                               np.where(up, g - 1, g)))
-    count = np.where(up | (g <= best), 0, count)
-    return new.astype(grade.dtype), count.astype(clean_count.dtype)
+    counts nothing (:func:`regraded`, firm by firm)."""
+    grade, clean_count = np.asarray(grade), np.asarray(clean_count)
+    new, count = np.empty_like(grade), np.empty_like(clean_count)
+    _regrade_all(grade, clean_count, np.asarray(failed), np.asarray(found_cf),
+                 np.asarray(iso9001), clean_to_leave, new, count)
+    return new, count
+
+
+@jit(inline=True)
+def regraded(grade: int, clean_count: int, failed: bool, found_cf: bool, iso9001: bool,
+             clean_to_leave: int) -> tuple[int, int]:
+    """One firm's published grade and clean count after a city inspection (:func:`regrade`)."""
+    best = GRADE_A if iso9001 else GRADE_B
+    count = 0 if failed else clean_count + 1
+    up = not failed and grade > best and count >= clean_to_leave
+    if found_cf:
+        new = GRADE_D
+    elif failed:
+        new = min(grade + 1, GRADE_D)
+    elif up:
+        new = grade - 1
+    else:
+        new = grade
+    if up or grade <= best:
+        count = 0
+    return new, count
+
+
+@jit
+def _regrade_all(grade: np.ndarray, clean_count: np.ndarray, failed: np.ndarray,
+                 found_cf: np.ndarray, iso9001: np.ndarray, clean_to_leave: int,
+                 new: np.ndarray, count: np.ndarray) -> None:
+    """:func:`regraded` for every entry, into ``new`` and ``count``."""
+    for i in range(grade.shape[0]):
+        new[i], count[i] = regraded(int(grade[i]), int(clean_count[i]), failed[i],
+                                    found_cf[i], iso9001[i], clean_to_leave)
 
 
 def count_moves(moves: np.ndarray | None, before: np.ndarray, after: np.ndarray) -> None:
     """Add each firm's move from grade ``before`` to ``after`` (firms of agents of weight 1)
-    to ``moves`` (grades x grades; None: not counted); staying is not a move."""
+    to ``moves`` (grades x grades; None: not counted); staying is not a move
+    (:func:`count_move`, firm by firm)."""
     if moves is not None:
-        moved = before != after
-        np.add.at(moves, (before[moved].astype(np.int64), after[moved].astype(np.int64)), 1.0)
+        _count_all_moves(moves, before, after)
+
+
+@jit(inline=True)
+def count_move(moves: np.ndarray, before: int, after: int) -> None:
+    """One firm's move from grade ``before`` to ``after`` added to ``moves`` (none if it
+    stays)."""
+    if before != after:
+        moves[before, after] += 1.0
+
+
+@jit
+def _count_all_moves(moves: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
+    """:func:`count_move` for every entry, in order."""
+    for j in range(before.shape[0]):
+        count_move(moves, int(before[j]), int(after[j]))
 
 
 def regrade_national(pop: Population, failed: np.ndarray,
@@ -236,11 +336,19 @@ def regrade_national(pop: Population, failed: np.ndarray,
     """A failed national spot check (``failed``: slots) makes the firm's grade one worse (at
     most D) and resets its clean count; the watched tier is grades C and D. The moves are
     counted into ``moves`` (:func:`count_moves`)."""
-    before = pop.grade[failed].copy()
-    pop.grade[failed] = np.minimum(pop.grade[failed] + 1, GRADE_D)
+    before = pop.grade[failed]  # (a copy)
+    _lower_grades(failed, pop.grade, pop.clean_count, pop.watched)
     count_moves(moves, before, pop.grade[failed])
-    pop.clean_count[failed] = 0
-    pop.watched[failed] = pop.grade[failed] >= GRADE_C
+
+
+@jit
+def _lower_grades(failed: np.ndarray, grade: np.ndarray, clean_count: np.ndarray,
+                  watched: np.ndarray) -> None:
+    """:func:`regrade_national`'s rule for each slot of ``failed``."""
+    for i in failed:
+        grade[i] = min(int(grade[i]) + 1, GRADE_D)
+        clean_count[i] = 0
+        watched[i] = grade[i] >= GRADE_C
 
 
 def grade_values(moves: np.ndarray, exposure: np.ndarray, flow: np.ndarray,
@@ -305,72 +413,111 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     insp = lv.inspection
     idx = inspected.nonzero()[0]
     u = uniforms(4, idx)
+    # the pass chance's exp stays numpy's (a compiled exp may differ in the last bit)
     pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
                                  sc.behaviour.counterfeit_pass_factor)
-    found_cf = pop.counterfeit[idx] & (u[0] < insp.detection_probability)
-    product_fail = u[1] >= pass_prob
-    ccc_fail = pop.ccc_required[idx] & ~pop.ccc[idx]
-    failed = found_cf | product_fail | ccc_fail
+    ladder = insp.sanctions == "ladder"  # Product Quality Law arts. 17, 49-50
+    recent = quality_file.within_mask(insp.ladder_memory_months) if ladder else np.uint64(0)
+    n = pop.n_slots
+    failed, revoked = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    fine = np.empty(idx.size)
+    tallies = np.zeros(len(INSPECTION_TALLIES), dtype=np.int64)
+    counted = moves is not None
+    _inspect(idx, u, pass_prob, pop.counterfeit, pop.ccc_required, pop.ccc, pop.cash,
+             pop.output, pop.margin, pop.discharge_ratio, pop.discharge_limit, pop.grade,
+             pop.clean_count, pop.iso9001, pop.watched, pop.belief, pop.file_inspected,
+             pop.file_inspection_failed, pop.file_counterfeit_found, pop.file_sanctioned,
+             insp.detection_probability, ladder, recent,
+             insp.counterfeit_goods_multiple * insp.goods_value_share,
+             sc.market.notice_sales_loss, insp.suspension_months, insp.fine_yuan,
+             insp.fine_yuan * insp.counterfeit_fine_multiplier, insp.discharge_fine_yuan,
+             insp.revocation_probability, insp.criminal_referral_probability,
+             sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION,
+             insp.clean_inspections_to_leave, moves if counted else _NO_MOVES, counted,
+             failed, revoked, fine, tallies)
+    referrals, corrections, notices, suspensions = tallies.tolist()
+    return InspectionOutcome(inspected, failed, revoked, np.zeros(n, dtype=bool),
+                             float(np.add.reduce(fine)), referrals, corrections=corrections,
+                             notices=notices, suspensions=suspensions)
 
-    # fines are capped by what the firm can pay (limited liability); a public notice, a
-    # suspension cost the firm sales and brand value beyond the fine (Jarrell and Peltzman 1985)
-    cash = pop.cash[idx]
-    output = np.maximum(pop.output[idx], 0.0)
-    ability = np.maximum(cash, 0.0) * YUAN_PER_MILLION
-    over_limit = pop.discharge_ratio[idx] > pop.discharge_limit[idx]
-    if insp.sanctions == "ladder":  # Product Quality Law arts. 17, 49-50
-        step = np.where(failed & ~found_cf,
-                        ladder_step(pop.file_inspection_failed[idx], insp.ladder_memory_months), 0)
-        fine = np.where(found_cf, insp.counterfeit_goods_multiple * insp.goods_value_share
-                        * output * YUAN_PER_MILLION, 0.0)
-        noticed = found_cf | (step >= 2)
-        market_loss = (np.where(noticed, sc.market.notice_sales_loss * output, 0.0)
-                       + np.where(step == 3, np.maximum(pop.margin[idx], 0.0) * output
-                                  * insp.suspension_months / MONTHS_PER_YEAR, 0.0))
-        laddered_out = step >= 4
-    else:
-        fine = np.where(failed, insp.fine_yuan, 0.0)
-        fine = np.where(found_cf, insp.fine_yuan * insp.counterfeit_fine_multiplier, fine)
-        noticed = np.zeros(idx.size, dtype=bool)
-        market_loss = np.zeros(idx.size)
-        laddered_out = noticed
-    fine = fine + np.where(over_limit, insp.discharge_fine_yuan, 0.0)
-    fine = np.minimum(fine, ability)
-    cash -= fine / YUAN_PER_MILLION + market_loss
 
-    revoked = (found_cf & (u[2] < insp.revocation_probability)) | laddered_out
-    referred = found_cf & (u[3] < insp.criminal_referral_probability)
-    cash[referred] -= sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION
-    pop.counterfeit[idx[found_cf]] = False
+INSPECTION_TALLIES = ("referrals", "corrections", "notices", "suspensions")
+_NO_MOVES = np.zeros((len(GRADES), len(GRADES)))  # moves not counted (never written)
 
-    pop.cash[idx] = cash
 
-    # the quality file's published grade (§3.3); the watched tier is grades C and D
-    grade, clean_count = regrade(pop.grade[idx], pop.clean_count[idx], failed, found_cf,
-                                 pop.iso9001[idx], insp.clean_inspections_to_leave)
-    count_moves(moves, pop.grade[idx], grade)
-    pop.grade[idx] = grade
-    pop.clean_count[idx] = clean_count
-    pop.watched[idx] = grade >= GRADE_C
+@jit
+def _inspect(idx, u, pass_prob, counterfeit, ccc_required, ccc, cash, output, margin,
+             discharge_ratio, discharge_limit, grade, clean_count, iso9001, watched, belief,
+             file_inspected, file_inspection_failed, file_counterfeit_found, file_sanctioned,
+             detection_probability, ladder, recent, goods_fine_per_output, notice_sales_loss,
+             suspension_months, fine_yuan, counterfeit_fine_yuan, discharge_fine_yuan,
+             revocation_probability, referral_probability, criminal_cost_million,
+             clean_to_leave, moves, counted, failed, revoked, fine, tallies) -> None:
+    """:func:`city_inspection`'s rules for each inspected slot ``idx[j]`` (outcome draws
+    ``u[:, j]``, pass chance ``pass_prob[j]``), in slot order: the firm's state and quality
+    file updated in place, ``failed`` and ``revoked`` marked (bool per slot), its fine into
+    ``fine[j]``, and referrals, correction orders, notices and suspensions counted into
+    ``tallies``. The arithmetic is the vectorised rule's, operation by operation."""
+    one = np.uint64(1)
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        found_cf = counterfeit[i] and u[0, j] < detection_probability
+        failed_i = found_cf or u[1, j] >= pass_prob[j] or (ccc_required[i] and not ccc[i])
 
-    pop.belief[idx] = 1.0  # an inspection makes inspection salient (lapse of time)
-    quality_file.record(pop, "inspected", idx)
-    quality_file.record(pop, "inspection_failed", idx[failed])
-    quality_file.record(pop, "counterfeit_found", idx[found_cf])
-    quality_file.record(pop, "sanctioned", idx[(fine > 0) | revoked | referred | noticed])
+        # fines are capped by what the firm can pay (limited liability); a public notice, a
+        # suspension cost the firm sales and brand value beyond the fine (Jarrell and
+        # Peltzman 1985)
+        out = maximum(output[i], 0.0)
+        ability = maximum(cash[i], 0.0) * YUAN_PER_MILLION
+        if ladder:
+            step = bit_count(file_inspection_failed[i] & recent) + 1 if (
+                failed_i and not found_cf) else 0
+            f = goods_fine_per_output * out * YUAN_PER_MILLION if found_cf else 0.0
+            noticed = found_cf or step >= 2
+            loss = ((notice_sales_loss * out if noticed else 0.0)
+                    + (maximum(margin[i], 0.0) * out * suspension_months / MONTHS_PER_YEAR
+                       if step == 3 else 0.0))
+            laddered_out = step >= 4
+            tallies[1] += step == 1
+            tallies[2] += noticed
+            tallies[3] += step == 3
+        else:
+            f = counterfeit_fine_yuan if found_cf else (fine_yuan if failed_i else 0.0)
+            noticed = False
+            loss = 0.0
+            laddered_out = False
+        f = f + (discharge_fine_yuan if discharge_ratio[i] > discharge_limit[i] else 0.0)
+        f = minimum(f, ability)
+        c = cash[i] - (f / YUAN_PER_MILLION + loss)
+        revoked_i = (found_cf and u[2, j] < revocation_probability) or laddered_out
+        referred = found_cf and u[3, j] < referral_probability
+        if referred:
+            c -= criminal_cost_million
+            tallies[0] += 1
+        cash[i] = c
+        fine[j] = f
+        if found_cf:
+            counterfeit[i] = False
 
-    def full(mask):
-        out = np.zeros(pop.n_slots, dtype=bool)
-        out[idx[mask]] = True
-        return out
-
-    ladder = insp.sanctions == "ladder"
-    return InspectionOutcome(inspected, full(failed), full(revoked),
-                             np.zeros(pop.n_slots, dtype=bool), float(fine.sum()),
-                             int(referred.sum()),
-                             corrections=int((step == 1).sum()) if ladder else 0,
-                             notices=int(noticed.sum()),
-                             suspensions=int((step == 3).sum()) if ladder else 0)
+        # the quality file's published grade (§3.3); the watched tier is grades C and D
+        before = int(grade[i])
+        new, count = regraded(before, int(clean_count[i]), failed_i, found_cf, iso9001[i],
+                              clean_to_leave)
+        if counted:
+            count_move(moves, before, new)
+        grade[i] = new
+        clean_count[i] = count
+        watched[i] = new >= GRADE_C
+        belief[i] = 1.0  # an inspection makes inspection salient (lapse of time)
+        file_inspected[i] |= one
+        if failed_i:
+            file_inspection_failed[i] |= one
+        if found_cf:
+            file_counterfeit_found[i] |= one
+        if f > 0 or revoked_i or referred or noticed:
+            file_sanctioned[i] |= one
+        failed[i] = failed_i
+        revoked[i] = revoked_i
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,26 +560,51 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
     is reviewed with its members (they share its state).
     """
     env = sc.environment
-    alive = pop.alive
-    due = alive & (pop.deadline >= 0) & (pop.deadline <= month)
-    drawn = alive & (u < 1.0 / sc.interpretation.source_review_months)
-    reviewed = due | drawn
-    over = pop.discharge_ratio > pop.discharge_limit
-    open_order = pop.deadline >= 0
-    lifted = reviewed & open_order & ~over
-    missed = due & over
-    closed = missed & bool(lv.permits.refuse_over_limit)
-    ordered = reviewed & over & (~open_order | (missed & ~closed))
-    load = pop.output * cod_coefficients[pop.sector]
-    fee_owed = env.discharge_fee_yuan_per_tonne * pop.discharge_ratio * load
-    fine = np.where(ordered, np.minimum(env.fine_fee_multiple * fee_owed,
-                                        np.maximum(pop.cash, 0.0) * YUAN_PER_MILLION), 0.0)
-    pop.cash -= fine / YUAN_PER_MILLION
-    pop.deadline[ordered] = month + env.deadline_months
-    pop.deadline[lifted | closed] = -1
-    w = pop.weight
-    return SourceReview(reviewed, ordered, closed, lifted, float((fine * w).sum()),
-                        float((load * pop.discharge_ratio * w).sum(where=closed)))
+    n = pop.n_slots
+    reviewed, ordered = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    closed, lifted = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    fines, cod_closed = np.empty(n), np.zeros(n)  # per slot, times its weight
+    _review_sources(pop.alive, pop.deadline, pop.discharge_ratio, pop.discharge_limit,
+                    pop.output, pop.sector, pop.cash, pop.weight, cod_coefficients, u, month,
+                    1.0 / sc.interpretation.source_review_months,
+                    bool(lv.permits.refuse_over_limit), env.discharge_fee_yuan_per_tonne,
+                    env.fine_fee_multiple, month + env.deadline_months,
+                    reviewed, ordered, closed, lifted, fines, cod_closed)
+    # the sums stay numpy's (their pairwise order)
+    return SourceReview(reviewed, ordered, closed, lifted, float(np.add.reduce(fines)),
+                        float(np.add.reduce(cod_closed, where=closed)))
+
+
+@jit
+def _review_sources(alive, deadline, discharge_ratio, discharge_limit, output, sector, cash,
+                    weight, cod_coefficients, u, month, review_chance, refuse_over_limit,
+                    fee_per_tonne, fine_fee_multiple, order_due, reviewed, ordered, closed,
+                    lifted, fines, cod_closed) -> None:
+    """:func:`review_sources` slot by slot: who is reviewed, ordered, closed and lifted,
+    the fines charged (cash and ``deadline`` updated in place), and per slot its fine and
+    its closed COD times its weight (``fines``, ``cod_closed``: the closed slots' only)."""
+    for i in range(alive.shape[0]):
+        open_order = deadline[i] >= 0
+        due = alive[i] and open_order and deadline[i] <= month
+        reviewed[i] = due or (alive[i] and u[i] < review_chance)
+        over = discharge_ratio[i] > discharge_limit[i]
+        lifted[i] = reviewed[i] and open_order and not over
+        missed = due and over
+        closed[i] = missed and refuse_over_limit
+        ordered[i] = reviewed[i] and over and (not open_order or (missed and not closed[i]))
+        load = output[i] * cod_coefficients[sector[i]]
+        fine = 0.0
+        if ordered[i]:
+            fee_owed = fee_per_tonne * discharge_ratio[i] * load
+            fine = minimum(fine_fee_multiple * fee_owed,
+                           maximum(cash[i], 0.0) * YUAN_PER_MILLION)
+            cash[i] -= fine / YUAN_PER_MILLION
+            deadline[i] = order_due
+        elif lifted[i] or closed[i]:
+            deadline[i] = -1
+        fines[i] = fine * weight[i]
+        if closed[i]:
+            cod_closed[i] = load * discharge_ratio[i] * weight[i]
 
 
 def book_inspections(ledger: Ledger, year: int, lv: Levers, sc: Scenario,
@@ -536,25 +708,51 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     conditions."""
     cap = pop.capability if capability is None else capability
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
-    min_capability, iso_required, _ = once(aw, _title_conditions)
-    return (cap >= min_capability[tier]) & (pop.iso9001 | ~iso_required[tier]) & standing(
-        pop, aw)
+    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
+    out = np.empty(cap.shape, dtype=bool)
+    _title_eligible_all(cap, tier, pop.iso9001, pop.file_national_failed, pop.grade,
+                        min_capability, iso_required, record_mask, max_grade, out)
+    return out
 
 
-def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int]:
+@jit(inline=True)
+def in_good_standing(national_failed: np.uint64, grade: int, record_mask: np.uint64,
+                     max_grade: int) -> bool:
+    """The titles' conditions on a firm's quality file (:func:`title_eligible`): no failed
+    national spot check in the file's bits ``record_mask`` (the last
+    ``clean_record_months``) and a published grade no worse than ``max_grade``."""
+    return (national_failed & record_mask) == 0 and grade <= max_grade
+
+
+@jit(inline=True)
+def eligible_at(capability: float, min_capability: float, iso_required: bool, iso9001: bool,
+                national_failed: np.uint64, grade: int, record_mask: np.uint64,
+                max_grade: int) -> bool:
+    """Whether a firm of ``capability`` meets the conditions of a title needing
+    ``min_capability`` and ISO 9001 if ``iso_required`` (:func:`title_eligible`, firm by
+    firm; numbers, not the tables: an inlined helper reading an array after a branch costs
+    a reference count per call, engine/jit.py)."""
+    return (capability >= min_capability and (iso9001 or not iso_required)
+            and in_good_standing(national_failed, grade, record_mask, max_grade))
+
+
+@jit
+def _title_eligible_all(capability, tier, iso9001, national_failed, grade, min_capability,
+                        iso_required, record_mask, max_grade, out) -> None:
+    """:func:`eligible_at` for every slot, into ``out``."""
+    for i in range(out.shape[0]):
+        t = tier[i]
+        out[i] = eligible_at(capability[i], min_capability[t], iso_required[t], iso9001[i],
+                             national_failed[i], grade[i], record_mask, max_grade)
+
+
+def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int, np.uint64]:
     """Per tier (index 0: no title), the minimum capability and whether ISO 9001 is
-    required; and the worst published grade a title holder may have (0..3 = A..D)."""
+    required; the worst published grade a title holder may have (0..3 = A..D); and the
+    quality file's bits of the last ``clean_record_months`` (:func:`in_good_standing`)."""
     return (frozen([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])]),
             frozen([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])]),
-            GRADES.index(aw.max_grade))
-
-
-def standing(pop: Population, aw) -> np.ndarray:
-    """The titles' conditions on the quality file (:func:`title_eligible`): no failed national
-    spot check in the last ``clean_record_months`` and a published grade no worse than
-    ``max_grade``."""
-    clean = ~quality_file.within(pop.file_national_failed, aw.clean_record_months)
-    return clean & (pop.grade <= once(aw, _title_conditions)[2])
+            GRADES.index(aw.max_grade), quality_file.within_mask(aw.clean_record_months))
 
 
 def field_cutoffs(pop: Population, aw) -> np.ndarray:
@@ -624,21 +822,63 @@ def review_titles(pop: Population, sc: Scenario, month: int,
     (tier 0) and loses the application it had made on it (``applying`` cleared).
     """
     aw = sc.awards
-    held = pop.alive & (pop.tier > 0)
-    found = (quality_file.within(pop.file_national_failed, 1)
-             | quality_file.within(pop.file_counterfeit_found, 1))
-    due = held & ~found & (pop.title_expires <= month)
-    ok = title_eligible(pop, pop.tier, aw)
-    if open_round is not None:
-        ok &= np.asarray(open_round)[pop.tier]
-    out = TitleReview((held & found).nonzero()[0], (due & ~ok).nonzero()[0],
-                      (due & ok).nonzero()[0])
-    lost = np.concatenate([out.withdrawn, out.lapsed])
-    pop.tier[lost] = 0
-    pop.title_expires[lost] = -1
-    pop.applying[lost] = 0
-    pop.title_expires[out.renewed] = month + aw.title_validity_months
-    return out
+    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
+    is_open = _ALL_OPEN if open_round is None else np.asarray(open_round, dtype=bool)
+    return TitleReview(*_review_titles(
+        pop.alive, pop.tier, pop.title_expires, pop.applying, pop.capability, pop.iso9001,
+        pop.file_national_failed, pop.file_counterfeit_found, pop.grade, min_capability,
+        iso_required, record_mask, max_grade, is_open, quality_file.within_mask(1), month,
+        month + aw.title_validity_months))
+
+
+_ALL_OPEN = np.ones(len(TIERS), dtype=bool)  # every tier holds rounds
+WITHDRAWN, LAPSED, RENEWED = 1, 2, 3  # a title's review this month (0: not reviewed)
+
+
+@jit
+def _review_titles(alive, tier, title_expires, applying, capability, iso9001, national_failed,
+                   counterfeit_found, grade, min_capability, iso_required, record_mask,
+                   max_grade, open_round, this_month, month, renewed_until):
+    """:func:`review_titles` slot by slot (each title's review reads its own firm alone):
+    the titles withdrawn, lapsed and renewed (slots, in slot order), their firms' state
+    updated in place."""
+    review = np.zeros(tier.shape[0], dtype=np.int8)
+    n = np.zeros(RENEWED + 1, dtype=np.int64)
+    for i in range(tier.shape[0]):
+        if not alive[i] or tier[i] <= 0:
+            continue
+        t = tier[i]
+        if (national_failed[i] & this_month) != 0 or (counterfeit_found[i] & this_month) != 0:
+            review[i] = WITHDRAWN
+        elif title_expires[i] <= month:  # due: re-examined
+            needs, iso_needed = min_capability[t], iso_required[t]
+            ok = open_round[t] and eligible_at(capability[i], needs, iso_needed, iso9001[i],
+                                               national_failed[i], grade[i], record_mask,
+                                               max_grade)
+            review[i] = RENEWED if ok else LAPSED
+        else:
+            continue
+        n[review[i]] += 1
+        if review[i] == RENEWED:
+            title_expires[i] = renewed_until
+        else:  # the title lost, and the application made on it
+            tier[i] = 0
+            title_expires[i] = -1
+            applying[i] = 0
+    withdrawn = np.empty(n[WITHDRAWN], dtype=np.int64)
+    lapsed = np.empty(n[LAPSED], dtype=np.int64)
+    renewed = np.empty(n[RENEWED], dtype=np.int64)
+    n[:] = 0
+    for i in range(tier.shape[0]):
+        r = review[i]
+        if r == WITHDRAWN:
+            withdrawn[n[r]] = i
+        elif r == LAPSED:
+            lapsed[n[r]] = i
+        elif r == RENEWED:
+            renewed[n[r]] = i
+        n[r] += 1
+    return withdrawn, lapsed, renewed
 
 
 def award_titles(pop: Population, lv: Levers, sc: Scenario, year: int, ledger: Ledger,
@@ -712,20 +952,49 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     quality upgrade (``upgrade_gain``), and its judging score (after that upgrade, if it needs
     it) is within one ``judging_noise`` of the tier's cut-off ``cutoff`` (NaN: none yet, so
     no contender)."""
-    top = len(TIERS) - 1
-    nxt = np.minimum(pop.tier + 1, top).astype(np.int64)
-    # title_eligible and judging_base now and after the upgrade, their shared parts once
-    min_capability, iso_required, _ = once(aw, _title_conditions)
-    needs = min_capability[nxt]
-    conditions = (pop.iso9001 | ~iso_required[nxt]) & standing(pop, aw)
-    raised = pop.capability + upgrade_gain
-    now = (pop.capability >= needs) & conditions
-    after = (raised >= needs) & conditions
+    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
+    n = pop.n_slots
+    judged, bar, possible = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    _contender_capability(pop.alive, pop.tier, pop.capability, pop.iso9001,
+                          pop.file_national_failed, pop.grade, min_capability, iso_required,
+                          record_mask, max_grade, np.asarray(open_round, dtype=bool),
+                          np.asarray(cutoff, dtype=np.float64), upgrade_gain, judged, bar,
+                          possible)
     # each firm's score on the capability it is judged with (one judging_base, not two)
-    score = judging_base(pop, aw, capability=np.where(now, pop.capability, raised))
-    bar = np.asarray(cutoff)[nxt]
-    near = np.abs(score - bar) <= aw.judging_noise  # False where the bar is NaN
-    return pop.alive & (pop.tier < top) & np.asarray(open_round)[nxt] & (now | after) & near
+    score = judging_base(pop, aw, capability=judged)
+    _near_the_bar(possible, score, bar, aw.judging_noise)
+    return possible
+
+
+@jit
+def _contender_capability(alive, tier, capability, iso9001, national_failed, grade,
+                          min_capability, iso_required, record_mask, max_grade, open_round,
+                          cutoff, upgrade_gain, judged, bar, possible) -> None:
+    """Per slot, for its next title (at most the highest): the capability it is judged with
+    (its own if eligible now, else after the upgrade) into ``judged``, the tier's cut-off
+    into ``bar``, and whether it could contend (alive, below the top, the tier open,
+    eligible now or after the upgrade) into ``possible``."""
+    top = len(TIERS) - 1
+    for i in range(tier.shape[0]):
+        nxt = min(int(tier[i]) + 1, top)
+        needs, iso_needed = min_capability[nxt], iso_required[nxt]
+        raised = capability[i] + upgrade_gain
+        now = eligible_at(capability[i], needs, iso_needed, iso9001[i], national_failed[i],
+                          grade[i], record_mask, max_grade)
+        after = eligible_at(raised, needs, iso_needed, iso9001[i], national_failed[i],
+                            grade[i], record_mask, max_grade)
+        judged[i] = capability[i] if now else raised
+        bar[i] = cutoff[nxt]
+        possible[i] = alive[i] and tier[i] < top and open_round[nxt] and (now or after)
+
+
+@jit
+def _near_the_bar(possible, score, bar, judging_noise) -> None:
+    """Keeps in ``possible`` the slots whose score is within ``judging_noise`` of their
+    ``bar`` (none where it is NaN)."""
+    for i in range(possible.shape[0]):
+        if possible[i]:
+            possible[i] = abs(score[i] - bar[i]) <= judging_noise
 
 
 def best_member_score(pop: Population, slots: np.ndarray, base: np.ndarray, spread: float,

@@ -51,3 +51,26 @@ def _add_by_code(codes: np.ndarray, weights: np.ndarray, out: np.ndarray) -> Non
     for i in range(codes.shape[0]):
         if weights[i] != 0:
             out[codes[i]] += weights[i]
+
+
+@jit(inline=True)
+def maximum(a: float, b: float) -> float:
+    """``np.maximum`` of two numbers, as numpy gives it: a NaN in either is the result, and of
+    two equal numbers (0.0 and -0.0) the second."""
+    return a if (a > b or a != a) else b
+
+
+@jit(inline=True)
+def minimum(a: float, b: float) -> float:
+    """``np.minimum`` of two numbers, as numpy gives it (:func:`maximum`'s conventions)."""
+    return a if (a < b or a != a) else b
+
+
+@jit(inline=True)
+def bit_count(bits: np.uint64) -> int:
+    """The set bits of a 64-bit word (``np.bitwise_count``), one at a time."""
+    n = 0
+    while bits:
+        bits &= bits - np.uint64(1)
+        n += 1
+    return n

@@ -37,11 +37,27 @@ MAX_WEIGHT = 1 << MEMBER_BITS
 def members(weight: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The members of agents ``slots``: (owner slot per member, member code), agents of
     weight ``w`` giving ``w`` members, in slot order."""
-    w = weight[slots].astype(np.int64)
-    owner = np.repeat(slots, w)
-    first = np.cumsum(w) - w  # index of each agent's first member
-    index = np.arange(owner.size) - np.repeat(first, w)
-    return owner, (owner.astype(np.int64) << MEMBER_BITS) + index
+    return _members(weight, np.asarray(slots))
+
+
+@jit
+def _members(weight: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`members` in one compiled pass: agent ``slots[j]``'s members, numbered from 0."""
+    total = 0
+    for s in slots:
+        w = np.int64(weight[s])  # (whole numbers; truncated as astype does)
+        if w < 0:
+            raise ValueError("an agent's weight cannot be negative")  # (as np.repeat)
+        total += w
+    owner = np.empty(total, dtype=slots.dtype)
+    code = np.empty(total, dtype=np.int64)
+    m = 0
+    for s in slots:
+        for index in range(np.int64(weight[s])):
+            owner[m] = s
+            code[m] = (np.int64(s) << MEMBER_BITS) + index
+            m += 1
+    return owner, code
 
 
 def count_by_owner(owner: np.ndarray, picked: np.ndarray, n_slots: int) -> np.ndarray:
@@ -58,17 +74,15 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
     (those of weight 0), the arrays growing when there are too few. ``next_id``: ids for the
     new agents if the state has an ``id`` field.
     """
-    agents = (counts > 0).nonzero()[0]
-    if agents.size == 0:
+    agents, kind = _drawn_agents(counts, state.weight)
+    if kind == TOO_MANY:
+        raise ValueError("cannot split more members off an agent than it has")
+    if kind == ONE_FIRM_EACH:  # each agent drawn is one firm, drawn once: it stays as it is
         return agents, next_id
     w = state.weight[agents].astype(np.int64)
     c = counts[agents].astype(np.int64)
-    if (c > w).any():
-        raise ValueError("cannot split more members off an agent than it has")
     whole = c == w  # the agent becomes one of its split-off members
     copies = np.repeat(agents, c - whole)
-    if not copies.size:  # each agent drawn is one firm, drawn once: it stays as it is
-        return agents, next_id
     new = free_slots(state, copies.size)
     for name in field_names(type(state)):
         arr = getattr(state, name)
@@ -84,6 +98,33 @@ def split(state, counts: np.ndarray, next_id: int | None = None) -> tuple[np.nda
     slots = np.concatenate([own, new])
     order = np.argsort(np.concatenate([own, copies]), kind="stable")
     return slots[order], next_id
+
+
+ONE_FIRM_EACH, SOME_TO_SPLIT, TOO_MANY = range(3)  # what :func:`_drawn_agents` found
+
+
+@jit
+def _drawn_agents(counts: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, int]:
+    """The agents with members drawn (``counts > 0``, in slot order), and whether each is
+    one firm drawn once (``ONE_FIRM_EACH``: nothing to split), some have members to split off
+    (``SOME_TO_SPLIT``) or one has more drawn than it has (``TOO_MANY``); for :func:`split`,
+    in one pass instead of a numpy call per test."""
+    n = 0
+    for s in range(counts.shape[0]):
+        n += counts[s] > 0
+    agents = np.empty(n, dtype=np.int64)
+    kind = ONE_FIRM_EACH
+    j = 0
+    for s in range(counts.shape[0]):
+        if counts[s] > 0:
+            agents[j] = s
+            j += 1
+            w = np.int64(weight[s])
+            if counts[s] > w:
+                kind = TOO_MANY
+            elif kind == ONE_FIRM_EACH and w != 1:  # (an agent of one firm is drawn once)
+                kind = SOME_TO_SPLIT
+    return agents, kind
 
 
 @functools.cache
@@ -203,9 +244,21 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
         return (counts, last) if with_cutoff else counts
     w = weight[slots].astype(np.int64)
     codes0 = (slots.astype(np.int64) << MEMBER_BITS)
-    v = uniform_at(codes0) ** (1.0 / w)
+    single = _one_member_each(w)
+    v = uniform_at(codes0)
+    if not single:  # the largest of one uniform is itself (u ** 1.0 == u): no power taken
+        v = v ** (1.0 / w)
     value = base[slots] + (spread * ndtri(v) if normal else v)
     take = min(k, int(w.sum()))
+    if single:
+        # agents of one member each (every agent at full resolution): the ``take`` best
+        # values, ties to the lower index, as the stable sort below orders them, in one
+        # compiled pass (none if a value is NaN: the sort's order is then numpy's)
+        best = np.empty(take, dtype=np.int64)
+        if _best_values(value, best):
+            counts[best] = 1
+            last = float(value[best[-1]])
+            return (counts, last) if with_cutoff else counts
     # only an agent whose best member is among the ``take`` best first members can supply one
     # of the ``take`` best members (the others are beaten ``take`` times over), so the heap
     # starts from those alone: the same members in the same order, without a Python object
@@ -241,6 +294,38 @@ def top_members(slots: np.ndarray, weight: np.ndarray, k: int, base: np.ndarray,
             heapq.heappush(heap, (-score, j, vn))
     counts[js] = list(taken.values())
     return (counts, last) if with_cutoff else counts
+
+
+@jit
+def _one_member_each(w: np.ndarray) -> bool:
+    """Whether every agent has one member (``w == 1`` throughout)."""
+    for i in range(w.shape[0]):
+        if w[i] != 1:
+            return False
+    return True
+
+
+@jit
+def _best_values(value: np.ndarray, best: np.ndarray) -> bool:
+    """The indices of the ``best.size`` largest entries of ``value`` into ``best``, largest
+    first and equal values by index (the order of a stable sort of ``-value``), kept by
+    insertion; False (``best`` unfinished) if a value is NaN."""
+    take = best.shape[0]
+    kept = np.empty(take + 1, dtype=np.int64)  # the best so far, and room for the next value
+    filled = 0
+    for j in range(value.shape[0]):
+        x = value[j]
+        if np.isnan(x):
+            return False
+        pos = filled
+        while pos > 0 and x > value[kept[pos - 1]]:  # past the strictly smaller only
+            kept[pos] = kept[pos - 1]
+            pos -= 1
+        kept[pos] = j
+        if filled < take:  # (else the value at ``take``, the worst, drops out)
+            filled += 1
+    best[:] = kept[:take]
+    return True
 
 
 def best_by_value(slots: np.ndarray, weight: np.ndarray, k: int, value: np.ndarray) -> np.ndarray:

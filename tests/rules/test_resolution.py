@@ -61,6 +61,20 @@ def test_split_keeps_every_firm_and_its_state():
         resolution.split(pop, np.array([3, 0, 0, 0, 0]))
 
 
+def test_split_of_weighted_agents_drawn_once_and_of_single_firms():
+    """Weighted agents with one member drawn each: each member goes to a free slot, its
+    agent keeps the rest; agents of one firm drawn once stay as they are."""
+    pop = weighted([2.0, 3.0, 0.0, 0.0])
+    slots, next_id = resolution.split(pop, np.array([1, 1, 0, 0]), next_id=7)
+    assert slots.tolist() == [2, 3] and next_id == 9
+    assert pop.weight.tolist() == [1.0, 2.0, 1.0, 1.0] and pop.id[[2, 3]].tolist() == [7, 8]
+    single = weighted([1.0, 1.0, 0.0])
+    slots, next_id = resolution.split(single, np.array([1, 0, 0]), next_id=7)
+    assert slots.tolist() == [0] and next_id == 7 and single.weight.tolist() == [1.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="more members"):
+        resolution.split(single, np.array([0, 2, 0]))
+
+
 def test_free_slots_grow_the_arrays_when_needed():
     pop = weighted([1.0, 0.0, 2.0, 0.0])
     assert resolution.free_slots(pop, 2).tolist() == [1, 3] and pop.weight.size == 4
@@ -143,6 +157,39 @@ def test_top_members_of_a_large_field_are_the_best_of_all_members():
         lazy = resolution.top_members(slots, weight, k, base, 0.4, at, normal)
         assert lazy.tolist() == _brute_force_top(slots, weight, k, base, 0.4, at,
                                                  normal).tolist(), k
+
+
+def test_top_members_of_agents_of_one_firm_are_the_best_values_ties_to_the_lower_slot():
+    """Agents of one member each: the k best values, equal values to the lower slot, and
+    the last value taken; a NaN value is never taken. Against agents of several members
+    only (no agent of one firm), the brute force still agrees."""
+    slots = np.arange(8)
+    weight = np.ones(8)
+    base = np.array([0.2, 0.5, 0.2, 0.5, 0.1, 0.5, 0.3, 0.2])
+    half = lambda codes: np.full(len(codes), 0.5)  # noqa: E731 - every member's uniform
+    order = [1, 3, 5, 6, 0, 2, 7, 4]  # by value, equal values by slot
+    for k in range(10):
+        counts, last = resolution.top_members(slots, weight, k, base, 0.0, half, normal=False,
+                                              with_cutoff=True)
+        assert np.flatnonzero(counts).tolist() == sorted(order[:k]), k
+        assert (np.isnan(last) if k == 0 else last == base[order[min(k, 8) - 1]] + 0.5), k
+    rng = np.random.default_rng(8)
+    at = uniforms_of(8)
+    for field in (np.sort(rng.normal(size=40)), -np.sort(rng.normal(size=40)),
+                  rng.normal(size=40).round(1)):
+        for k in (1, 3, 39, 40, 41):
+            got = resolution.top_members(np.arange(40), np.ones(40), k, field, 0.3, at)
+            value = field + 0.3 * ndtri(at(np.arange(40, dtype=np.int64) << MEMBER_BITS))
+            assert np.flatnonzero(got).tolist() == sorted(
+                np.argsort(-value, kind="stable")[:k].tolist()), k
+    unscored = np.array([np.nan, 0.3, 0.5, 0.1])
+    assert resolution.top_members(np.arange(4), np.ones(4), 2, unscored, 0.0, half,
+                                  normal=False)[0] == 0
+    heavy = np.array([2.0, 3.0, 2.0, 4.0])
+    for k in range(12):
+        got = resolution.top_members(np.arange(4), heavy, k, np.zeros(4), 0.4, at)
+        assert got.tolist() == _brute_force_top(np.arange(4), heavy, k, np.zeros(4), 0.4,
+                                                at).tolist(), k
 
 
 def test_a_weighted_agent_wins_as_often_as_the_firms_it_stands_for():
