@@ -126,6 +126,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          E + "government:grade_quotas",
          E + "government:regrade", E + "government:regraded", E + "government:_regrade_all",
          E + "government:ladder_step", E + "government:_inspect",
+         E + "government:inspection_rules",
          E + "government:count_moves", E + "government:count_move",
          E + "government:_count_all_moves", E + "government:grade_values",
          E + "government:city_inspection", E + "government:book_inspections",
@@ -224,6 +225,7 @@ MECHANISMS: dict[str, tuple[list[str], list[str], list[str]]] = {
          "test_resolution:test_entrants_at_a_resolution"]),
     "contractors' effort and works": (
         [E + "construction:supervision_share", E + "construction:_tables",
+         E + "construction:construction_rules",
          E + "construction:_share_followed", E + "construction:_shares_followed",
          E + "construction:_work_outcome", E + "construction:_defect_odds",
          E + "construction:outcome_probabilities", E + "construction:_outcome_chances",

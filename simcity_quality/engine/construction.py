@@ -16,6 +16,7 @@ per (other or large work, outcome), which is a Poisson number of works split mul
 """
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -76,7 +77,8 @@ def _tables(c) -> dict[str, np.ndarray]:
     return {"effort_shift": frozen([getattr(c.effort_shift, e) for e in EFFORTS]),
             "excellence_rating": frozen([getattr(c.excellence_rating, e) for e in EFFORTS]),
             "effort_cost": frozen([getattr(c.effort_cost, e) for e in EFFORTS]),
-            "work_value_million": frozen([getattr(c.work_value_million, s) for s in SIZES])}
+            "work_value_yuan": frozen(np.array([getattr(c.work_value_million, s) for s in SIZES])
+                                      * YUAN_PER_MILLION)}
 
 
 def _works_tables(c) -> dict[str, np.ndarray]:
@@ -84,6 +86,45 @@ def _works_tables(c) -> dict[str, np.ndarray]:
     works and large projects (:func:`draw_works`; built once per scenario)."""
     return {"works_per_year": frozen([getattr(c.works_per_year, s) for s in SIZES]),
             "split": frozen([1.0 - c.large_project_share, c.large_project_share])}
+
+
+class ConstructionRules(NamedTuple):
+    """The numbers of the contractors' rules under one year's levers (:func:`choose_effort`,
+    :func:`outcome_probabilities`, :func:`draw_works`), as their compiled passes take them
+    (:func:`construction_rules` makes it)."""
+
+    supervision_share: float  # of works the station follows
+    tiered: bool  # targeting = "tiered": watched contractors followed more
+    watched_supervision_share: float  # at least this share of a watched contractor's works
+    correction_share: float  # of defects found under supervision that are corrected
+    acceptance_detection: float  # of remaining defects one-time acceptance finds
+    excellence_rating: np.ndarray  # by effort: a defect-free work's chance of excellence
+    effort_cost: np.ndarray  # by effort, share of contract value
+    work_value_yuan: np.ndarray  # by size class
+    rework_cost: float  # share of contract value
+    failure_penalty_yuan: float  # a failed acceptance's penalty
+    record_cost: float  # a record's cost, share of contract value
+    rewarded_share: float  # of works inside the excellence target's scope (not large ones)
+    excellence_reward_yuan: float  # the city's reward for an excellent work
+    logit_scale: float  # of the effort choice
+    works_per_year: np.ndarray  # by size class
+    split: np.ndarray  # shares of other works and of large and medium projects
+
+
+def construction_rules(c, cl) -> ConstructionRules:
+    """:class:`ConstructionRules` of the scenario's ``construction`` section ``c`` under the
+    levers' ``construction`` section ``cl``."""
+    tb, wt = once(c, _tables), once(c, _works_tables)
+    return ConstructionRules(
+        supervision_share=cl.supervision_share, tiered=cl.targeting == "tiered",
+        watched_supervision_share=cl.watched_supervision_share,
+        correction_share=c.correction_share, acceptance_detection=c.acceptance_detection,
+        excellence_rating=tb["excellence_rating"], effort_cost=tb["effort_cost"],
+        work_value_yuan=tb["work_value_yuan"], rework_cost=c.rework_cost,
+        failure_penalty_yuan=cl.failure_penalty_yuan, record_cost=c.record_cost,
+        rewarded_share=1.0 - c.large_project_share,
+        excellence_reward_yuan=cl.excellence_reward_yuan, logit_scale=c.logit_scale,
+        works_per_year=wt["works_per_year"], split=wt["split"])
 
 
 def supervision_share(con: Contractors, lv: Levers) -> np.ndarray:
@@ -136,24 +177,24 @@ def _defect_odds(con: Contractors, shift: np.ndarray) -> np.ndarray:
 def outcome_probabilities(con: Contractors, lv: Levers, sc: Scenario,
                           effort: np.ndarray) -> np.ndarray:
     """Per contractor, the chances (fail, hidden, excellent, plain pass) of one work."""
-    c, cl = sc.construction, lv.construction
-    tb = once(c, _tables)
+    c = sc.construction
     out = np.empty((con.size.shape[0], len(WORK_OUTCOMES)))
-    _outcome_chances(_defect_odds(con, tb["effort_shift"][effort]), con.watched,
-                     cl.supervision_share, cl.targeting == "tiered",
-                     cl.watched_supervision_share, c.correction_share, c.acceptance_detection,
-                     tb["excellence_rating"], effort, out)
+    _outcome_chances(_defect_odds(con, once(c, _tables)["effort_shift"][effort]), con.watched,
+                     effort, construction_rules(c, lv.construction), out)
     return out
 
 
 @jit
-def _outcome_chances(odds: np.ndarray, watched: np.ndarray, share: float, tiered: bool,
-                     watched_share: float, correction: float, detection: float,
-                     rating: np.ndarray, effort: np.ndarray, out: np.ndarray) -> None:
+def _outcome_chances(odds: np.ndarray, watched: np.ndarray, effort: np.ndarray,
+                     r: ConstructionRules, out: np.ndarray) -> None:
+    """:func:`outcome_probabilities` contractor by contractor (``odds``: :func:`_defect_odds`
+    at each one's ``effort``)."""
+    rating = r.excellence_rating  # read once (engine/jit.py)
     for i in range(odds.shape[0]):
-        corrected = _share_followed(watched[i], share, tiered, watched_share) * correction
+        corrected = _share_followed(watched[i], r.supervision_share, r.tiered,
+                                    r.watched_supervision_share) * r.correction_share
         out[i, FAIL], out[i, HIDDEN], out[i, EXCELLENT], out[i, PLAIN] = _work_outcome(
-            odds[i], corrected, detection, rating[effort[i]])
+            odds[i], corrected, r.acceptance_detection, rating[effort[i]])
 
 
 def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
@@ -165,36 +206,33 @@ def choose_effort(con: Contractors, lv: Levers, sc: Scenario, u: np.ndarray,
     ``u``: uniforms (n,); ``gumbel``: (efforts, n). Returns the utilities (efforts, n), NaN for
     contractors that did not review.
     """
-    c, cl = sc.construction, lv.construction
-    tb = once(c, _tables)
+    c = sc.construction
     utilities = np.full((len(EFFORTS), con.size.shape[0]), np.nan)
     # every contractor's odds at every effort (rows), in one call of numpy's exp: the kernel
     # reads only the reviewing contractors' columns
-    odds = _defect_odds(con, tb["effort_shift"][:, None])
-    _choose_efforts(u < c.review_rate, odds, con.size, con.watched, cl.supervision_share,
-                    cl.targeting == "tiered", cl.watched_supervision_share, c.correction_share,
-                    c.acceptance_detection, tb["excellence_rating"], tb["effort_cost"],
-                    tb["work_value_million"] * YUAN_PER_MILLION, c.rework_cost,
-                    cl.failure_penalty_yuan, c.record_cost, 1.0 - c.large_project_share,
-                    cl.excellence_reward_yuan, c.logit_scale, gumbel, con.effort, utilities)
+    odds = _defect_odds(con, once(c, _tables)["effort_shift"][:, None])
+    _choose_efforts(u < c.review_rate, odds, con.size, con.watched,
+                    construction_rules(c, lv.construction), gumbel, con.effort, utilities)
     return utilities
 
 
 @jit
 def _choose_efforts(reviewing: np.ndarray, odds: np.ndarray, size: np.ndarray,
-                    watched: np.ndarray, share: float, tiered: bool, watched_share: float,
-                    correction: float, detection: float, rating: np.ndarray,
-                    effort_cost: np.ndarray, value: np.ndarray, rework: float, penalty: float,
-                    record: float, rewarded: float, reward: float, logit_scale: float,
-                    gumbel: np.ndarray, effort: np.ndarray, utilities: np.ndarray) -> None:
-    """:func:`choose_effort`'s payoffs and choice, contractor by contractor (``rewarded``: the
-    share of works inside the excellence target's scope); the efforts by ``np.argmax`` of
-    utility plus shock (the first of equal ones, a NaN first)."""
+                    watched: np.ndarray, r: ConstructionRules, gumbel: np.ndarray,
+                    effort: np.ndarray, utilities: np.ndarray) -> None:
+    """:func:`choose_effort`'s payoffs and choice, contractor by contractor; the efforts by
+    ``np.argmax`` of utility plus shock (the first of equal ones, a NaN first)."""
+    # the record's arrays and numbers as local names, read once (engine/jit.py)
+    rating, effort_cost, value = r.excellence_rating, r.effort_cost, r.work_value_yuan
+    detection, rework, penalty = r.acceptance_detection, r.rework_cost, r.failure_penalty_yuan
+    record, rewarded, reward = r.record_cost, r.rewarded_share, r.excellence_reward_yuan
+    logit_scale = r.logit_scale
     for i in range(reviewing.shape[0]):
         if not reviewing[i]:
             continue
         v = value[size[i]]
-        s_corr = _share_followed(watched[i], share, tiered, watched_share) * correction
+        s_corr = _share_followed(watched[i], r.supervision_share, r.tiered,
+                                 r.watched_supervision_share) * r.correction_share
         best, best_draw = 0, np.nan
         for e in range(odds.shape[0]):
             q = 1.0 / (1.0 + odds[e, i])  # chance of a defect
@@ -251,15 +289,13 @@ def draw_works(con: Contractors, lv: Levers, sc: Scenario,
     Poisson splitting: a Poisson number of works split at random into (other, large) x
     outcome is the same as independent Poisson counts per cell, drawn in one call.
     """
-    c, cl = sc.construction, lv.construction
-    tb, wt = once(c, _tables), once(c, _works_tables)
+    c = sc.construction
+    r = construction_rules(c, lv.construction)
     n = con.size.shape[0]
-    rates = np.empty((n, len(wt["split"]), len(WORK_OUTCOMES)))
+    rates = np.empty((n, len(r.split), len(WORK_OUTCOMES)))
     followed = np.empty(n)
-    _work_rates(_defect_odds(con, tb["effort_shift"][con.effort]), con.size, con.weight,
-                con.effort, con.watched, cl.supervision_share, cl.targeting == "tiered",
-                cl.watched_supervision_share, c.correction_share, c.acceptance_detection,
-                tb["excellence_rating"], wt["works_per_year"], wt["split"], rates, followed)
+    _work_rates(_defect_odds(con, once(c, _tables)["effort_shift"][con.effort]), con.size,
+                con.weight, con.effort, con.watched, r, rates, followed)
     counts = rng.poisson(rates)
     supervised = rng.binomial(_works_of(counts), followed)
     return counts, supervised
@@ -267,15 +303,17 @@ def draw_works(con: Contractors, lv: Levers, sc: Scenario,
 
 @jit
 def _work_rates(odds: np.ndarray, size: np.ndarray, weight: np.ndarray, effort: np.ndarray,
-                watched: np.ndarray, share: float, tiered: bool, watched_share: float,
-                correction: float, detection: float, rating: np.ndarray,
-                works_per_year: np.ndarray, split: np.ndarray, rates: np.ndarray,
+                watched: np.ndarray, r: ConstructionRules, rates: np.ndarray,
                 followed: np.ndarray) -> None:
     """Per contractor, the mean count of each (other or large work, outcome) this month
     (``rates``) and the share of its works the station follows (``followed``)."""
+    # the record's arrays as local names, read once (engine/jit.py)
+    rating, works_per_year, split = r.excellence_rating, r.works_per_year, r.split
     for i in range(odds.shape[0]):
-        followed[i] = _share_followed(watched[i], share, tiered, watched_share)
-        chances = _work_outcome(odds[i], followed[i] * correction, detection, rating[effort[i]])
+        followed[i] = _share_followed(watched[i], r.supervision_share, r.tiered,
+                                      r.watched_supervision_share)
+        chances = _work_outcome(odds[i], followed[i] * r.correction_share,
+                                r.acceptance_detection, rating[effort[i]])
         # an agent's works are those of every contractor it stands for
         rate = works_per_year[size[i]] * weight[i] / MONTHS_PER_YEAR
         for j in range(split.shape[0]):

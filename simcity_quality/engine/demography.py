@@ -3,6 +3,7 @@ closure over the discharge limit (§3.3), bankruptcy or a background hazard; vac
 taken by entrants, which under §3.3 permits are refused when over the discharge limit."""
 
 import operator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from ..scenario import Levers, Scenario
 from . import quality_file
 from .jit import jit
 from .parameters import ExitParameters
-from .population import Population, draw_firms, entrant_limits, initial_grade
+from .population import FirmArrays, Population, draw_firms, entrant_limits, initial_grade
 from .resolution import binomial_members, free_slots
 from .shared import MONTHS_PER_YEAR
 
@@ -153,16 +154,28 @@ def _thin(size: np.ndarray, size_weight: np.ndarray, u: np.ndarray, out: np.ndar
         out[i] = w if u[i] < 1.0 / w else 0.0
 
 
-# an entrant's attributes (:func:`~.population.draw_firms`, :func:`entrant_attributes`)
-# written into its slot, in :func:`_settle`'s order (the title drawn is not: see admit)
-ENTRANT_ATTRIBUTES = ("sector", "size", "output", "margin", "cash", "credit", "capability",
-                      "intl_std", "iso9001", "ccc_required", "ccc", "discharge_ratio",
-                      "moral_cost", "discharge_limit")
-_ENTRANT_VALUES = operator.itemgetter(*ENTRANT_ATTRIBUTES)
-# the same columns of the population, then those an entrant's slot starts afresh
-_ENTRANT_COLUMNS = operator.attrgetter(
-    *ENTRANT_ATTRIBUTES, "weight", "tier", "title_expires", "id", "alive", "problem_until",
-    "deadline", "clean_count", "grade", "belief")
+class Entrants(NamedTuple):
+    """The month's entrants' attributes (:func:`~.population.draw_firms`,
+    :func:`entrant_attributes`) that :func:`_settle` writes into their slots, an array each
+    (the title drawn is not written: see :func:`admit`)."""
+
+    sector: np.ndarray
+    size: np.ndarray
+    output: np.ndarray
+    margin: np.ndarray
+    cash: np.ndarray
+    credit: np.ndarray
+    capability: np.ndarray
+    intl_std: np.ndarray
+    iso9001: np.ndarray
+    ccc_required: np.ndarray
+    ccc: np.ndarray
+    discharge_ratio: np.ndarray
+    moral_cost: np.ndarray
+    discharge_limit: np.ndarray
+
+
+_ENTRANT_VALUES = operator.itemgetter(*Entrants._fields)
 _FILE_COLUMNS = operator.attrgetter(*quality_file.FIELDS)
 
 
@@ -179,7 +192,7 @@ def admit(pop: Population, lv: Levers, attrs: dict, weight: np.ndarray, next_id:
         counts["permits_refused"] += int(refused)
     slots = free_slots(pop, n_ok)
     _settle(slots, ok, weight, next_id, anchors, initial_grade(attrs["iso9001"]),
-            *_ENTRANT_VALUES(attrs), *_ENTRANT_COLUMNS(pop), _FILE_COLUMNS(pop))
+            Entrants._make(_ENTRANT_VALUES(attrs)), pop.arrays(), _FILE_COLUMNS(pop))
     counts["entrants"] += int(admitted)
     return next_id + int(slots.size)
 
@@ -204,17 +217,28 @@ def _permitted(weight: np.ndarray, discharge_ratio: np.ndarray, discharge_limit:
 
 
 @jit
-def _settle(slots, ok, weight, next_id, anchors, grade_of, sector_of, size_of, output_of,
-            margin_of, cash_of, credit_of, capability_of, intl_std_of, iso9001_of,
-            ccc_required_of, ccc_of, discharge_ratio_of, moral_cost_of, discharge_limit_of,
-            sector, size, output, margin, cash, credit, capability, intl_std, iso9001,
-            ccc_required, ccc, discharge_ratio, moral_cost, discharge_limit, slot_weight, tier,
-            title_expires, slot_id, alive, problem_until, deadline, clean_count, grade, belief,
-            files) -> None:
-    """The admitted entrants (``ok``, each ``*_of`` an attribute of every entrant) take
-    ``slots`` in order, with new ids from ``next_id``: no title (the one drawn is not kept),
-    an empty quality file (``files``: its arrays) graded by ``grade_of``
+def _settle(slots: np.ndarray, ok: np.ndarray, weight: np.ndarray, next_id: int,
+            anchors: np.ndarray, grade_of: np.ndarray, e: Entrants, f: FirmArrays,
+            files: tuple) -> None:
+    """The admitted entrants (``ok``; ``e``: every entrant's attributes) take ``slots`` of
+    the firms' arrays ``f`` in order, with new ids from ``next_id``: no title (the one drawn
+    is not kept), an empty quality file (``files``: its arrays) graded by ``grade_of``
     (:func:`~.population.initial_grade`), and their sector's normal-tier belief."""
+    # the arrays as local names, read once (engine/jit.py)
+    sector, size, output, margin, cash = f.sector, f.size, f.output, f.margin, f.cash
+    credit, capability, intl_std, iso9001 = f.credit, f.capability, f.intl_std, f.iso9001
+    ccc_required, ccc, discharge_ratio = f.ccc_required, f.ccc, f.discharge_ratio
+    moral_cost, discharge_limit, slot_weight, tier = (f.moral_cost, f.discharge_limit,
+                                                      f.weight, f.tier)
+    title_expires, slot_id, alive, problem_until = (f.title_expires, f.id, f.alive,
+                                                    f.problem_until)
+    deadline, clean_count, grade, belief = f.deadline, f.clean_count, f.grade, f.belief
+    sector_of, size_of, output_of, margin_of, cash_of = (e.sector, e.size, e.output, e.margin,
+                                                         e.cash)
+    credit_of, capability_of, intl_std_of = e.credit, e.capability, e.intl_std
+    iso9001_of, ccc_required_of, ccc_of = e.iso9001, e.ccc_required, e.ccc
+    discharge_ratio_of, moral_cost_of = e.discharge_ratio, e.moral_cost
+    discharge_limit_of = e.discharge_limit
     j = 0
     for i in range(ok.shape[0]):
         if not ok[i]:

@@ -10,6 +10,7 @@ numbers other mechanisms see.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .jit import bit_count, jit, maximum, minimum
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .parameters import frozen, once
-from .population import KEY_INDUSTRY_CODES, Population, sector_limits
+from .population import KEY_INDUSTRY_CODES, FirmArrays, Population, sector_limits
 from .resolution import (
     MEMBER_BITS,
     best_by_value,
@@ -416,25 +417,13 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     # the pass chance's exp stays numpy's (a compiled exp may differ in the last bit)
     pass_prob = pass_probability(pop.capability[idx], pop.counterfeit[idx],
                                  sc.behaviour.counterfeit_pass_factor)
-    ladder = insp.sanctions == "ladder"  # Product Quality Law arts. 17, 49-50
-    recent = quality_file.within_mask(insp.ladder_memory_months) if ladder else np.uint64(0)
     n = pop.n_slots
     failed, revoked = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     fine = np.empty(idx.size)
     tallies = np.zeros(len(INSPECTION_TALLIES), dtype=np.int64)
     counted = moves is not None
-    _inspect(idx, u, pass_prob, pop.counterfeit, pop.ccc_required, pop.ccc, pop.cash,
-             pop.output, pop.margin, pop.discharge_ratio, pop.discharge_limit, pop.grade,
-             pop.clean_count, pop.iso9001, pop.watched, pop.belief, pop.file_inspected,
-             pop.file_inspection_failed, pop.file_counterfeit_found, pop.file_sanctioned,
-             insp.detection_probability, ladder, recent,
-             insp.counterfeit_goods_multiple * insp.goods_value_share,
-             sc.market.notice_sales_loss, insp.suspension_months, insp.fine_yuan,
-             insp.fine_yuan * insp.counterfeit_fine_multiplier, insp.discharge_fine_yuan,
-             insp.revocation_probability, insp.criminal_referral_probability,
-             sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION,
-             insp.clean_inspections_to_leave, moves if counted else _NO_MOVES, counted,
-             failed, revoked, fine, tallies)
+    _inspect(idx, u, pass_prob, pop.arrays(), inspection_rules(insp, sc),
+             moves if counted else _NO_MOVES, counted, failed, revoked, fine, tallies)
     referrals, corrections, notices, suspensions = tallies.tolist()
     return InspectionOutcome(inspected, failed, revoked, np.zeros(n, dtype=bool),
                              float(np.add.reduce(fine)), referrals, corrections=corrections,
@@ -445,23 +434,65 @@ INSPECTION_TALLIES = ("referrals", "corrections", "notices", "suspensions")
 _NO_MOVES = np.zeros((len(GRADES), len(GRADES)))  # moves not counted (never written)
 
 
+class InspectionRules(NamedTuple):
+    """The numbers of :func:`city_inspection`'s rules under one year's levers (what the
+    compiled pass :func:`_inspect` takes; :func:`inspection_rules` makes it)."""
+
+    detection_probability: float  # counterfeiting found when inspected
+    ladder: bool  # sanctions = "ladder" (Product Quality Law arts. 17, 49-50), else "flat"
+    ladder_memory: np.uint64  # the quality file's bits of the ladder's memory (0: flat)
+    goods_fine_share: float  # counterfeiting's fine under the ladder, share of a year's output
+    notice_sales_loss: float  # a public notice's cost, share of a year's output
+    suspension_months: float  # margin lost to a suspension
+    fine_yuan: float  # a flat fine
+    counterfeit_fine_yuan: float  # a flat fine for counterfeiting found
+    discharge_fine_yuan: float  # added when the source is over its discharge limit
+    revocation_probability: float  # the licence revoked when counterfeiting is found
+    criminal_referral_probability: float  # and a criminal referral
+    criminal_cost_million: float  # what a referral costs the firm
+    clean_inspections_to_leave: int  # clean inspections in a row that raise the grade
+
+
+def inspection_rules(insp, sc: Scenario) -> InspectionRules:
+    """:class:`InspectionRules` of the levers' ``inspection`` section in scenario ``sc``."""
+    ladder = insp.sanctions == "ladder"
+    return InspectionRules(
+        detection_probability=insp.detection_probability, ladder=ladder,
+        ladder_memory=(quality_file.within_mask(insp.ladder_memory_months) if ladder
+                       else np.uint64(0)),
+        goods_fine_share=insp.counterfeit_goods_multiple * insp.goods_value_share,
+        notice_sales_loss=sc.market.notice_sales_loss,
+        suspension_months=insp.suspension_months, fine_yuan=insp.fine_yuan,
+        counterfeit_fine_yuan=insp.fine_yuan * insp.counterfeit_fine_multiplier,
+        discharge_fine_yuan=insp.discharge_fine_yuan,
+        revocation_probability=insp.revocation_probability,
+        criminal_referral_probability=insp.criminal_referral_probability,
+        criminal_cost_million=sc.behaviour.criminal_cost_yuan / YUAN_PER_MILLION,
+        clean_inspections_to_leave=insp.clean_inspections_to_leave)
+
+
 @jit
-def _inspect(idx, u, pass_prob, counterfeit, ccc_required, ccc, cash, output, margin,
-             discharge_ratio, discharge_limit, grade, clean_count, iso9001, watched, belief,
-             file_inspected, file_inspection_failed, file_counterfeit_found, file_sanctioned,
-             detection_probability, ladder, recent, goods_fine_per_output, notice_sales_loss,
-             suspension_months, fine_yuan, counterfeit_fine_yuan, discharge_fine_yuan,
-             revocation_probability, referral_probability, criminal_cost_million,
-             clean_to_leave, moves, counted, failed, revoked, fine, tallies) -> None:
+def _inspect(idx: np.ndarray, u: np.ndarray, pass_prob: np.ndarray, f: FirmArrays,
+             r: InspectionRules, moves: np.ndarray, counted: bool, failed: np.ndarray,
+             revoked: np.ndarray, fine: np.ndarray, tallies: np.ndarray) -> None:
     """:func:`city_inspection`'s rules for each inspected slot ``idx[j]`` (outcome draws
-    ``u[:, j]``, pass chance ``pass_prob[j]``), in slot order: the firm's state and quality
-    file updated in place, ``failed`` and ``revoked`` marked (bool per slot), its fine into
-    ``fine[j]``, and referrals, correction orders, notices and suspensions counted into
-    ``tallies``. The arithmetic is the vectorised rule's, operation by operation."""
+    ``u[:, j]``, pass chance ``pass_prob[j]``), in slot order: the firm's state ``f`` and
+    quality file updated in place, ``failed`` and ``revoked`` marked (bool per slot), its
+    fine into ``fine[j]``, and referrals, correction orders, notices and suspensions counted
+    into ``tallies`` (``INSPECTION_TALLIES``); the grade's moves into ``moves`` if
+    ``counted``. The arithmetic is the vectorised rule's, operation by operation."""
+    # the firm's arrays as local names, read once (engine/jit.py)
+    counterfeit, ccc_required, ccc, cash = f.counterfeit, f.ccc_required, f.ccc, f.cash
+    output, margin, discharge_ratio, discharge_limit = (f.output, f.margin, f.discharge_ratio,
+                                                        f.discharge_limit)
+    grade, clean_count, iso9001, watched, belief = (f.grade, f.clean_count, f.iso9001,
+                                                    f.watched, f.belief)
+    file_inspected, file_inspection_failed = f.file_inspected, f.file_inspection_failed
+    file_counterfeit_found, file_sanctioned = f.file_counterfeit_found, f.file_sanctioned
     one = np.uint64(1)
     for j in range(idx.shape[0]):
         i = idx[j]
-        found_cf = counterfeit[i] and u[0, j] < detection_probability
+        found_cf = counterfeit[i] and u[0, j] < r.detection_probability
         failed_i = found_cf or u[1, j] >= pass_prob[j] or (ccc_required[i] and not ccc[i])
 
         # fines are capped by what the firm can pay (limited liability); a public notice, a
@@ -469,40 +500,42 @@ def _inspect(idx, u, pass_prob, counterfeit, ccc_required, ccc, cash, output, ma
         # Peltzman 1985)
         out = maximum(output[i], 0.0)
         ability = maximum(cash[i], 0.0) * YUAN_PER_MILLION
-        if ladder:
-            step = bit_count(file_inspection_failed[i] & recent) + 1 if (
+        if r.ladder:
+            step = bit_count(file_inspection_failed[i] & r.ladder_memory) + 1 if (
                 failed_i and not found_cf) else 0
-            f = goods_fine_per_output * out * YUAN_PER_MILLION if found_cf else 0.0
+            fine_j = r.goods_fine_share * out * YUAN_PER_MILLION if found_cf else 0.0
             noticed = found_cf or step >= 2
-            loss = ((notice_sales_loss * out if noticed else 0.0)
-                    + (maximum(margin[i], 0.0) * out * suspension_months / MONTHS_PER_YEAR
+            loss = ((r.notice_sales_loss * out if noticed else 0.0)
+                    + (maximum(margin[i], 0.0) * out * r.suspension_months / MONTHS_PER_YEAR
                        if step == 3 else 0.0))
             laddered_out = step >= 4
             tallies[1] += step == 1
             tallies[2] += noticed
             tallies[3] += step == 3
         else:
-            f = counterfeit_fine_yuan if found_cf else (fine_yuan if failed_i else 0.0)
+            fine_j = r.counterfeit_fine_yuan if found_cf else (r.fine_yuan if failed_i
+                                                             else 0.0)
             noticed = False
             loss = 0.0
             laddered_out = False
-        f = f + (discharge_fine_yuan if discharge_ratio[i] > discharge_limit[i] else 0.0)
-        f = minimum(f, ability)
-        c = cash[i] - (f / YUAN_PER_MILLION + loss)
-        revoked_i = (found_cf and u[2, j] < revocation_probability) or laddered_out
-        referred = found_cf and u[3, j] < referral_probability
+        over_limit = discharge_ratio[i] > discharge_limit[i]
+        fine_j = fine_j + (r.discharge_fine_yuan if over_limit else 0.0)
+        fine_j = minimum(fine_j, ability)
+        c = cash[i] - (fine_j / YUAN_PER_MILLION + loss)
+        revoked_i = (found_cf and u[2, j] < r.revocation_probability) or laddered_out
+        referred = found_cf and u[3, j] < r.criminal_referral_probability
         if referred:
-            c -= criminal_cost_million
+            c -= r.criminal_cost_million
             tallies[0] += 1
         cash[i] = c
-        fine[j] = f
+        fine[j] = fine_j
         if found_cf:
             counterfeit[i] = False
 
         # the quality file's published grade (§3.3); the watched tier is grades C and D
         before = int(grade[i])
         new, count = regraded(before, int(clean_count[i]), failed_i, found_cf, iso9001[i],
-                              clean_to_leave)
+                              r.clean_inspections_to_leave)
         if counted:
             count_move(moves, before, new)
         grade[i] = new
@@ -514,7 +547,7 @@ def _inspect(idx, u, pass_prob, counterfeit, ccc_required, ccc, cash, output, ma
             file_inspection_failed[i] |= one
         if found_cf:
             file_counterfeit_found[i] |= one
-        if f > 0 or revoked_i or referred or noticed:
+        if fine_j > 0 or revoked_i or referred or noticed:
             file_sanctioned[i] |= one
         failed[i] = failed_i
         revoked[i] = revoked_i
@@ -564,8 +597,7 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
     reviewed, ordered = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
     closed, lifted = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
     fines, cod_closed = np.empty(n), np.zeros(n)  # per slot, times its weight
-    _review_sources(pop.alive, pop.deadline, pop.discharge_ratio, pop.discharge_limit,
-                    pop.output, pop.sector, pop.cash, pop.weight, cod_coefficients, u, month,
+    _review_sources(pop.arrays(), cod_coefficients, u, month,
                     1.0 / sc.interpretation.source_review_months,
                     bool(lv.permits.refuse_over_limit), env.discharge_fee_yuan_per_tonne,
                     env.fine_fee_multiple, month + env.deadline_months,
@@ -576,13 +608,19 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
 
 
 @jit
-def _review_sources(alive, deadline, discharge_ratio, discharge_limit, output, sector, cash,
-                    weight, cod_coefficients, u, month, review_chance, refuse_over_limit,
-                    fee_per_tonne, fine_fee_multiple, order_due, reviewed, ordered, closed,
-                    lifted, fines, cod_closed) -> None:
-    """:func:`review_sources` slot by slot: who is reviewed, ordered, closed and lifted,
-    the fines charged (cash and ``deadline`` updated in place), and per slot its fine and
-    its closed COD times its weight (``fines``, ``cod_closed``: the closed slots' only)."""
+def _review_sources(f: FirmArrays, cod_coefficients: np.ndarray, u: np.ndarray, month: int,
+                    review_chance: float, refuse_over_limit: bool, fee_per_tonne: float,
+                    fine_fee_multiple: float, order_due: int, reviewed: np.ndarray,
+                    ordered: np.ndarray, closed: np.ndarray, lifted: np.ndarray,
+                    fines: np.ndarray, cod_closed: np.ndarray) -> None:
+    """:func:`review_sources` slot by slot of the firms ``f``: who is reviewed, ordered,
+    closed and lifted, the fines charged (cash and ``deadline`` updated in place; an order
+    falls due in month ``order_due``), and per slot its fine and its closed COD times its
+    weight (``fines``, ``cod_closed``: the closed slots' only)."""
+    # the arrays as local names, read once (engine/jit.py)
+    alive, deadline, cash, weight = f.alive, f.deadline, f.cash, f.weight
+    discharge_ratio, discharge_limit = f.discharge_ratio, f.discharge_limit
+    output, sector = f.output, f.sector
     for i in range(alive.shape[0]):
         open_order = deadline[i] >= 0
         due = alive[i] and open_order and deadline[i] <= month
@@ -697,6 +735,16 @@ def judging_base(pop: Population, aw, capability: np.ndarray | None = None) -> n
             + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
 
 
+class TitleConditions(NamedTuple):
+    """The titles' conditions of the scenario's ``awards`` section (:func:`title_eligible`),
+    as the compiled passes take them."""
+
+    min_capability: np.ndarray  # per tier (index 0: no title)
+    iso_required: np.ndarray  # per tier: ISO 9001 certification required
+    max_grade: int  # the worst published grade a title holder may have (0..3 = A..D)
+    record_mask: np.uint64  # the quality file's bits of the last clean_record_months
+
+
 def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = None) -> np.ndarray:
     """Whether each slot's firm meets the conditions of title ``tier`` (one tier, or a tier
     per slot, 1-3; ``aw``: the scenario's ``awards``): capability (its own, or
@@ -708,10 +756,8 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     conditions."""
     cap = pop.capability if capability is None else capability
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
-    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
     out = np.empty(cap.shape, dtype=bool)
-    _title_eligible_all(cap, tier, pop.iso9001, pop.file_national_failed, pop.grade,
-                        min_capability, iso_required, record_mask, max_grade, out)
+    _title_eligible_all(cap, tier, pop.arrays(), once(aw, _title_conditions), out)
     return out
 
 
@@ -737,22 +783,25 @@ def eligible_at(capability: float, min_capability: float, iso_required: bool, is
 
 
 @jit
-def _title_eligible_all(capability, tier, iso9001, national_failed, grade, min_capability,
-                        iso_required, record_mask, max_grade, out) -> None:
-    """:func:`eligible_at` for every slot, into ``out``."""
+def _title_eligible_all(capability: np.ndarray, tier: np.ndarray, f: FirmArrays,
+                        c: TitleConditions, out: np.ndarray) -> None:
+    """:func:`eligible_at` for every slot of the firms ``f`` (with ``capability``, for the
+    title of ``tier``), into ``out``."""
+    iso9001, national_failed, grade = f.iso9001, f.file_national_failed, f.grade
+    min_capability, iso_required = c.min_capability, c.iso_required
+    record_mask, max_grade = c.record_mask, c.max_grade
     for i in range(out.shape[0]):
         t = tier[i]
         out[i] = eligible_at(capability[i], min_capability[t], iso_required[t], iso9001[i],
                              national_failed[i], grade[i], record_mask, max_grade)
 
 
-def _title_conditions(aw) -> tuple[np.ndarray, np.ndarray, int, np.uint64]:
-    """Per tier (index 0: no title), the minimum capability and whether ISO 9001 is
-    required; the worst published grade a title holder may have (0..3 = A..D); and the
-    quality file's bits of the last ``clean_record_months`` (:func:`in_good_standing`)."""
-    return (frozen([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])]),
-            frozen([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])]),
-            GRADES.index(aw.max_grade), quality_file.within_mask(aw.clean_record_months))
+def _title_conditions(aw) -> TitleConditions:
+    """:class:`TitleConditions` of ``aw`` (made once per scenario, ``parameters.once``)."""
+    return TitleConditions(
+        frozen([-np.inf, *(getattr(aw.min_capability, t) for t in TIERS[1:])]),
+        frozen([False, *(bool(getattr(aw.iso_required, t)) for t in TIERS[1:])]),
+        GRADES.index(aw.max_grade), quality_file.within_mask(aw.clean_record_months))
 
 
 def field_cutoffs(pop: Population, aw) -> np.ndarray:
@@ -822,13 +871,10 @@ def review_titles(pop: Population, sc: Scenario, month: int,
     (tier 0) and loses the application it had made on it (``applying`` cleared).
     """
     aw = sc.awards
-    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
     is_open = _ALL_OPEN if open_round is None else np.asarray(open_round, dtype=bool)
-    return TitleReview(*_review_titles(
-        pop.alive, pop.tier, pop.title_expires, pop.applying, pop.capability, pop.iso9001,
-        pop.file_national_failed, pop.file_counterfeit_found, pop.grade, min_capability,
-        iso_required, record_mask, max_grade, is_open, quality_file.within_mask(1), month,
-        month + aw.title_validity_months))
+    return TitleReview(*_review_titles(pop.arrays(), once(aw, _title_conditions), is_open,
+                                       quality_file.within_mask(1), month,
+                                       month + aw.title_validity_months))
 
 
 _ALL_OPEN = np.ones(len(TIERS), dtype=bool)  # every tier holds rounds
@@ -836,12 +882,17 @@ WITHDRAWN, LAPSED, RENEWED = 1, 2, 3  # a title's review this month (0: not revi
 
 
 @jit
-def _review_titles(alive, tier, title_expires, applying, capability, iso9001, national_failed,
-                   counterfeit_found, grade, min_capability, iso_required, record_mask,
-                   max_grade, open_round, this_month, month, renewed_until):
+def _review_titles(f: FirmArrays, c: TitleConditions, open_round: np.ndarray,
+                   this_month: np.uint64, month: int, renewed_until: int):
     """:func:`review_titles` slot by slot (each title's review reads its own firm alone):
     the titles withdrawn, lapsed and renewed (slots, in slot order), their firms' state
-    updated in place."""
+    ``f`` updated in place. ``this_month``: the quality file's bit of this month."""
+    # the arrays as local names, read once (engine/jit.py)
+    alive, tier, title_expires, applying = f.alive, f.tier, f.title_expires, f.applying
+    capability, iso9001, grade = f.capability, f.iso9001, f.grade
+    national_failed, counterfeit_found = f.file_national_failed, f.file_counterfeit_found
+    min_capability, iso_required = c.min_capability, c.iso_required
+    record_mask, max_grade = c.record_mask, c.max_grade
     review = np.zeros(tier.shape[0], dtype=np.int8)
     n = np.zeros(RENEWED + 1, dtype=np.int64)
     for i in range(tier.shape[0]):
@@ -952,12 +1003,10 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     quality upgrade (``upgrade_gain``), and its judging score (after that upgrade, if it needs
     it) is within one ``judging_noise`` of the tier's cut-off ``cutoff`` (NaN: none yet, so
     no contender)."""
-    min_capability, iso_required, max_grade, record_mask = once(aw, _title_conditions)
     n = pop.n_slots
     judged, bar, possible = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
-    _contender_capability(pop.alive, pop.tier, pop.capability, pop.iso9001,
-                          pop.file_national_failed, pop.grade, min_capability, iso_required,
-                          record_mask, max_grade, np.asarray(open_round, dtype=bool),
+    _contender_capability(pop.arrays(), once(aw, _title_conditions),
+                          np.asarray(open_round, dtype=bool),
                           np.asarray(cutoff, dtype=np.float64), upgrade_gain, judged, bar,
                           possible)
     # each firm's score on the capability it is judged with (one judging_base, not two)
@@ -967,13 +1016,18 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
 
 
 @jit
-def _contender_capability(alive, tier, capability, iso9001, national_failed, grade,
-                          min_capability, iso_required, record_mask, max_grade, open_round,
-                          cutoff, upgrade_gain, judged, bar, possible) -> None:
-    """Per slot, for its next title (at most the highest): the capability it is judged with
-    (its own if eligible now, else after the upgrade) into ``judged``, the tier's cut-off
-    into ``bar``, and whether it could contend (alive, below the top, the tier open,
-    eligible now or after the upgrade) into ``possible``."""
+def _contender_capability(f: FirmArrays, c: TitleConditions, open_round: np.ndarray,
+                          cutoff: np.ndarray, upgrade_gain: float, judged: np.ndarray,
+                          bar: np.ndarray, possible: np.ndarray) -> None:
+    """Per slot of the firms ``f``, for its next title (at most the highest): the capability
+    it is judged with (its own if eligible now, else after the upgrade) into ``judged``, the
+    tier's cut-off into ``bar``, and whether it could contend (alive, below the top, the
+    tier open, eligible now or after the upgrade) into ``possible``."""
+    # the arrays as local names, read once (engine/jit.py)
+    alive, tier, capability, iso9001 = f.alive, f.tier, f.capability, f.iso9001
+    national_failed, grade = f.file_national_failed, f.grade
+    min_capability, iso_required = c.min_capability, c.iso_required
+    record_mask, max_grade = c.record_mask, c.max_grade
     top = len(TIERS) - 1
     for i in range(tier.shape[0]):
         nxt = min(int(tier[i]) + 1, top)

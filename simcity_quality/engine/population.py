@@ -129,27 +129,56 @@ FirmArrays = NamedTuple("FirmArrays", [(f.name, np.ndarray) for f in fields(Popu
 _ALL_ARRAYS = operator.attrgetter(*FirmArrays._fields)
 
 
-def firm_tables(sc: Scenario) -> dict[str, np.ndarray]:
-    """The scenario's base-year distributions as arrays by sector or size code (for
-    :func:`draw_firms`; build once and pass them when drawing often)."""
+class FirmTables(NamedTuple):
+    """The scenario's base-year distributions of firms (:func:`draw_firms`), arrays by sector
+    or size code and the city's numbers, as the compiled passes take them."""
+
+    sector_cdf: np.ndarray  # cumulative shares of firms by sector
+    size_cdf: np.ndarray  # and by size class
+    output_median: np.ndarray  # by size class (million yuan a year)
+    capability_mean: np.ndarray  # by size class
+    intl_standard_share: np.ndarray  # by size class
+    iso9001_share: np.ndarray  # by size class
+    credit_access: np.ndarray  # by size class
+    ccc_required: np.ndarray  # by sector: the sector's products need the CCC mark
+    title_holder_size_weight: np.ndarray  # by size class: larger firms hold titles more often
+    tier_share: np.ndarray  # the share of all firms holding each title, by tier (none: 0)
+    output_sigma: float  # of log output
+    discharge_ratio_sigma: float  # of the log discharge ratio
+    median_discharge_ratio: float  # the base year's median discharge ratio
+    cash_months: float  # months of output held as cash
+    margin_mean: float
+    margin_sd: float
+    capability_sd: float
+    ccc_share: float  # firms needing the CCC mark that hold it
+    moral_cost_mean: float
+    moral_cost_sd: float
+
+
+def firm_tables(sc: Scenario) -> FirmTables:
+    """:class:`FirmTables` of ``sc`` (build once and pass them when drawing often)."""
     c = sc.city
     size_p = np.array([getattr(c.size_shares, s) for s in SIZES])
     ccc = np.zeros(len(SECTORS), dtype=bool)
     ccc[[SECTOR_INDEX[s] for s in c.ccc_required_sectors]] = True
-    return {
-        "sector_p": np.array([getattr(c.sector_shares, s) for s in SECTORS]),
-        "size_p": size_p / size_p.sum(),
-        **{name: np.array([getattr(getattr(c, name), s) for s in SIZES])
-           for name in ("output_median", "capability_mean", "intl_standard_share",
-                        "iso9001_share", "credit_access")},
-        "ccc_required": ccc,
-        "title_holder_size_weight": np.array([getattr(c.title_holder_size_weight, s)
-                                              for s in SIZES]),
-        # the share of all firms holding each title, by tier code (none: 0)
-        "tier_share": np.array([0.0, *(getattr(c.tier_share, t) for t in TIERS[1:])]),
-    } | {f"{name}_cdf": _cdf(p) for name, p in (
-        ("sector", np.array([getattr(c.sector_shares, s) for s in SECTORS])),
-        ("size", size_p / size_p.sum()))}
+
+    def by_size(record) -> np.ndarray:
+        return np.array([getattr(record, s) for s in SIZES])
+
+    return FirmTables(
+        sector_cdf=_cdf(np.array([getattr(c.sector_shares, s) for s in SECTORS])),
+        size_cdf=_cdf(size_p / size_p.sum()),
+        output_median=by_size(c.output_median), capability_mean=by_size(c.capability_mean),
+        intl_standard_share=by_size(c.intl_standard_share),
+        iso9001_share=by_size(c.iso9001_share), credit_access=by_size(c.credit_access),
+        ccc_required=ccc, title_holder_size_weight=by_size(c.title_holder_size_weight),
+        tier_share=np.array([0.0, *(getattr(c.tier_share, t) for t in TIERS[1:])]),
+        output_sigma=c.output_sigma,
+        discharge_ratio_sigma=sc.environment.discharge_ratio_sigma,
+        median_discharge_ratio=once(sc.environment, median_discharge_ratio),
+        cash_months=c.cash_months, margin_mean=c.margin_mean, margin_sd=c.margin_sd,
+        capability_sd=c.capability_sd, ccc_share=c.ccc_share,
+        moral_cost_mean=c.moral_cost_mean, moral_cost_sd=c.moral_cost_sd)
 
 
 def _cdf(p: np.ndarray) -> np.ndarray:
@@ -167,14 +196,32 @@ def _category(cdf: np.ndarray, u: float) -> int:
     return code
 
 
+class NewFirms(NamedTuple):
+    """The attributes :func:`draw_firms` draws, an array each (one entry per new firm)."""
+
+    sector: np.ndarray
+    size: np.ndarray
+    output: np.ndarray
+    margin: np.ndarray
+    cash: np.ndarray
+    credit: np.ndarray
+    capability: np.ndarray
+    intl_std: np.ndarray
+    iso9001: np.ndarray
+    ccc_required: np.ndarray
+    ccc: np.ndarray
+    tier: np.ndarray
+    discharge_ratio: np.ndarray
+    moral_cost: np.ndarray
+
+
 def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift: float = 0.0,
-               tables: dict[str, np.ndarray] | None = None, *, output_factor: float = 1.0,
-               discharge_factor: float = 1.0):
+               tables: FirmTables | None = None, *, output_factor: float = 1.0,
+               discharge_factor: float = 1.0) -> dict[str, np.ndarray]:
     """Attributes of ``k`` new firms drawn from the scenario's base-year distributions
     (``tables``: :func:`firm_tables` of ``sc``, built here if not given), their output and
     discharge ratios scaled by ``output_factor`` and ``discharge_factor`` (entrants of a later
-    day; a factor 1 changes no bit)."""
-    c, env = sc.city, sc.environment
+    day; a factor 1 changes no bit), by name (:class:`NewFirms`' fields)."""
     tb = tables if tables is not None else firm_tables(sc)
     # the draws in the order they have always been made, consecutive ones of a kind in one
     # call (a generator's stream split in two is the same numbers as two calls of half the
@@ -185,70 +232,69 @@ def draw_firms(sc: Scenario, k: int, rng: np.random.Generator, capability_shift:
     z_rest = rng.standard_normal((3, k))
     sector, size = np.empty(k, dtype=np.int8), np.empty(k, dtype=np.int8)
     log_spread, title_weight = np.empty((2, k)), np.empty(k)
-    _firm_classes(tb["sector_cdf"], tb["size_cdf"], tb["title_holder_size_weight"], u_class,
-                  c.output_sigma, z_firm[0], env.discharge_ratio_sigma, z_rest[1],
-                  sector, size, log_spread, title_weight)
+    _firm_classes(tb, u_class, z_firm[0], z_rest[1], sector, size, log_spread, title_weight)
     # the output's and the discharge ratio's lognormal factors in one call of numpy's exp
     # (element by element the same as one call each)
     spread = np.exp(log_spread)
     mean_weight = np.add.reduce(title_weight) / k  # ndarray.mean's own sum
-    attrs = {"sector": sector, "size": size,
-             **{name: np.empty(k) for name in ("output", "margin", "cash", "capability",
-                                               "discharge_ratio", "moral_cost")},
-             **{name: np.empty(k, dtype=bool) for name in ("credit", "intl_std", "iso9001",
-                                                           "ccc_required", "ccc")},
-             "tier": np.empty(k, dtype=np.int8)}
-    _firm_attributes(
-        sector, size, spread, u_rest, z_firm[1], z_rest, title_weight, mean_weight,
-        tb["output_median"], tb["capability_mean"], tb["credit_access"],
-        tb["intl_standard_share"], tb["iso9001_share"], tb["ccc_required"], tb["tier_share"],
-        output_factor, c.cash_months, c.margin_mean, c.margin_sd, capability_shift,
-        c.capability_sd, c.ccc_share, once(env, median_discharge_ratio), discharge_factor,
-        c.moral_cost_mean, c.moral_cost_sd, attrs["output"], attrs["cash"], attrs["margin"],
-        attrs["capability"], attrs["credit"], attrs["intl_std"], attrs["iso9001"],
-        attrs["ccc_required"], attrs["ccc"], attrs["tier"], attrs["discharge_ratio"],
-        attrs["moral_cost"])
-    return attrs
+    new = NewFirms(sector=sector, size=size,
+                   **{name: np.empty(k) for name in ("output", "margin", "cash", "capability",
+                                                     "discharge_ratio", "moral_cost")},
+                   **{name: np.empty(k, dtype=bool) for name in ("credit", "intl_std",
+                                                                 "iso9001", "ccc_required",
+                                                                 "ccc")},
+                   tier=np.empty(k, dtype=np.int8))
+    _firm_attributes(tb, spread, u_rest, z_firm[1], z_rest, title_weight, mean_weight,
+                     output_factor, capability_shift, discharge_factor, new)
+    return new._asdict()
 
 
 @jit
-def _firm_classes(sector_cdf: np.ndarray, size_cdf: np.ndarray, title_holder_weight: np.ndarray,
-                  u_class: np.ndarray, output_sigma: float, z_output: np.ndarray,
-                  discharge_sigma: float, z_discharge: np.ndarray, sector: np.ndarray,
-                  size: np.ndarray, log_spread: np.ndarray, title_weight: np.ndarray) -> None:
+def _firm_classes(tb: FirmTables, u_class: np.ndarray, z_output: np.ndarray,
+                  z_discharge: np.ndarray, sector: np.ndarray, size: np.ndarray,
+                  log_spread: np.ndarray, title_weight: np.ndarray) -> None:
     """Each new firm's sector and size (categorical draws by inverting the cumulative shares:
     Generator.choice's checks cost more than the draw when few firms enter), the logs of its
     output's and discharge ratio's lognormal factors and its size's weight for titles."""
+    sector_cdf, size_cdf, size_weight = tb.sector_cdf, tb.size_cdf, tb.title_holder_size_weight
     for i in range(sector.shape[0]):
         sector[i] = _category(sector_cdf, u_class[0, i])
         size[i] = _category(size_cdf, u_class[1, i])
-        log_spread[0, i] = output_sigma * z_output[i]
-        log_spread[1, i] = discharge_sigma * z_discharge[i]
-        title_weight[i] = title_holder_weight[size[i]]
+        log_spread[0, i] = tb.output_sigma * z_output[i]
+        log_spread[1, i] = tb.discharge_ratio_sigma * z_discharge[i]
+        title_weight[i] = size_weight[size[i]]
 
 
 @jit
-def _firm_attributes(sector, size, spread, u_rest, z_capability, z_rest, title_weight,
-                     mean_weight, output_median, capability_mean, credit_access,
-                     intl_standard_share, iso9001_share, ccc_required_by_sector, tier_share,
-                     output_factor, cash_months, margin_mean, margin_sd, capability_shift,
-                     capability_sd, ccc_share, median_ratio, discharge_factor, moral_cost_mean,
-                     moral_cost_sd, output, cash, margin, capability, credit, intl_std,
-                     iso9001, ccc_required, ccc, tier, discharge_ratio, moral_cost) -> None:
-    """:func:`draw_firms`' attributes firm by firm, from its draws (``u_rest``: the title's
-    uniform, then credit, international standards, ISO 9001, CCC; ``z_rest``: margin,
-    discharge, moral cost) and ``spread`` (``exp`` of :func:`_firm_classes`' logs)."""
+def _firm_attributes(tb: FirmTables, spread: np.ndarray, u_rest: np.ndarray,
+                     z_capability: np.ndarray, z_rest: np.ndarray, title_weight: np.ndarray,
+                     mean_weight: float, output_factor: float, capability_shift: float,
+                     discharge_factor: float, new: NewFirms) -> None:
+    """:func:`draw_firms`' attributes firm by firm into ``new``, from its draws (``u_rest``:
+    the title's uniform, then credit, international standards, ISO 9001, CCC; ``z_rest``:
+    margin, discharge, moral cost) and ``spread`` (``exp`` of :func:`_firm_classes`' logs)."""
+    # the arrays as local names, read once (engine/jit.py)
+    sector, size, output, cash, margin = new.sector, new.size, new.output, new.cash, new.margin
+    capability, credit, intl_std, iso9001 = (new.capability, new.credit, new.intl_std,
+                                             new.iso9001)
+    ccc_required, ccc, tier = new.ccc_required, new.ccc, new.tier
+    discharge_ratio, moral_cost = new.discharge_ratio, new.moral_cost
+    output_median, capability_mean = tb.output_median, tb.capability_mean
+    credit_access, intl_standard_share = tb.credit_access, tb.intl_standard_share
+    iso9001_share, ccc_required_by_sector, tier_share = (tb.iso9001_share, tb.ccc_required,
+                                                         tb.tier_share)
     for i in range(sector.shape[0]):
         s = size[i]
         output[i] = output_median[s] * spread[0, i] * output_factor
-        cash[i] = output[i] * cash_months / MONTHS_PER_YEAR
-        margin[i] = margin_mean + margin_sd * z_rest[0, i]
-        capability[i] = capability_mean[s] + capability_shift + capability_sd * z_capability[i]
+        cash[i] = output[i] * tb.cash_months / MONTHS_PER_YEAR
+        margin[i] = tb.margin_mean + tb.margin_sd * z_rest[0, i]
+        capability[i] = (capability_mean[s] + capability_shift
+                         + tb.capability_sd * z_capability[i])
         credit[i] = u_rest[1, i] < credit_access[s]
         intl_std[i] = u_rest[2, i] < intl_standard_share[s]
         iso9001[i] = u_rest[3, i] < iso9001_share[s]
         ccc_required[i] = ccc_required_by_sector[sector[i]]
-        ccc[i] = ccc_required[i] and u_rest[4, i] < ccc_share
+        ccc[i] = ccc_required[i] and u_rest[4, i] < tb.ccc_share
         # titles: large firms first (larger firms hold titles far more often, by their
         # weight over the mean); shares are of all firms, the highest title first
         weight = title_weight[i] / mean_weight
@@ -259,8 +305,8 @@ def _firm_attributes(sector, size, spread, u_rest, z_capability, z_rest, title_w
                     and u_rest[0, i] < (cum + tier_share[t]) * weight):
                 tier[i] = t
             cum += tier_share[t]
-        discharge_ratio[i] = median_ratio * spread[1, i] * discharge_factor
-        moral = moral_cost_mean + moral_cost_sd * z_rest[2, i]
+        discharge_ratio[i] = tb.median_discharge_ratio * spread[1, i] * discharge_factor
+        moral = tb.moral_cost_mean + tb.moral_cost_sd * z_rest[2, i]
         moral_cost[i] = 0.0 if 0.0 >= moral else moral  # np.maximum(0.0, moral)
 
 
