@@ -21,7 +21,7 @@ from .jit import bit_count, jit, maximum, minimum
 from .kpis import pass_probability
 from .ledger import REWARD_LINE_BY_TIER, Ledger
 from .parameters import frozen, once
-from .population import KEY_INDUSTRY_CODES, FirmArrays, Population, sector_limits
+from .population import KEY_INDUSTRY_CODES, FirmView, Population, sector_limits
 from .resolution import (
     MEMBER_BITS,
     best_by_value,
@@ -422,7 +422,7 @@ def city_inspection(pop: Population, lv: Levers, sc: Scenario, inspected: np.nda
     fine = np.empty(idx.size)
     tallies = np.zeros(len(INSPECTION_TALLIES), dtype=np.int64)
     counted = moves is not None
-    _inspect(idx, u, pass_prob, pop.arrays(), inspection_rules(insp, sc),
+    _inspect(idx, u, pass_prob, _inspected_firms(pop), inspection_rules(insp, sc),
              moves if counted else _NO_MOVES, counted, failed, revoked, fine, tallies)
     referrals, corrections, notices, suspensions = tallies.tolist()
     return InspectionOutcome(inspected, failed, revoked, np.zeros(n, dtype=bool),
@@ -471,8 +471,17 @@ def inspection_rules(insp, sc: Scenario) -> InspectionRules:
         clean_inspections_to_leave=insp.clean_inspections_to_leave)
 
 
+# the firm's arrays the city inspection reads or writes (population.FirmView)
+_inspected_firms = FirmView(
+    "InspectedFirms", __name__, "counterfeit", "ccc_required", "ccc", "cash", "output",
+    "margin", "discharge_ratio", "discharge_limit", "grade", "clean_count", "iso9001",
+    "watched", "belief", "file_inspected", "file_inspection_failed", "file_counterfeit_found",
+    "file_sanctioned")
+InspectedFirms = _inspected_firms.record
+
+
 @jit
-def _inspect(idx: np.ndarray, u: np.ndarray, pass_prob: np.ndarray, f: FirmArrays,
+def _inspect(idx: np.ndarray, u: np.ndarray, pass_prob: np.ndarray, f: InspectedFirms,
              r: InspectionRules, moves: np.ndarray, counted: bool, failed: np.ndarray,
              revoked: np.ndarray, fine: np.ndarray, tallies: np.ndarray) -> None:
     """:func:`city_inspection`'s rules for each inspected slot ``idx[j]`` (outcome draws
@@ -597,7 +606,7 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
     reviewed, ordered = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
     closed, lifted = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
     fines, cod_closed = np.empty(n), np.zeros(n)  # per slot, times its weight
-    _review_sources(pop.arrays(), cod_coefficients, u, month,
+    _review_sources(_reviewed_sources(pop), cod_coefficients, u, month,
                     1.0 / sc.interpretation.source_review_months,
                     bool(lv.permits.refuse_over_limit), env.discharge_fee_yuan_per_tonne,
                     env.fine_fee_multiple, month + env.deadline_months,
@@ -607,8 +616,13 @@ def review_sources(pop: Population, lv: Levers, sc: Scenario, month: int, u: np.
                         float(np.add.reduce(cod_closed, where=closed)))
 
 
+_reviewed_sources = FirmView("ReviewedSources", __name__, "alive", "deadline", "cash", "weight",
+                             "discharge_ratio", "discharge_limit", "output", "sector")
+ReviewedSources = _reviewed_sources.record
+
+
 @jit
-def _review_sources(f: FirmArrays, cod_coefficients: np.ndarray, u: np.ndarray, month: int,
+def _review_sources(f: ReviewedSources, cod_coefficients: np.ndarray, u: np.ndarray, month: int,
                     review_chance: float, refuse_over_limit: bool, fee_per_tonne: float,
                     fine_fee_multiple: float, order_due: int, reviewed: np.ndarray,
                     ordered: np.ndarray, closed: np.ndarray, lifted: np.ndarray,
@@ -735,6 +749,13 @@ def judging_base(pop: Population, aw, capability: np.ndarray | None = None) -> n
             + aw.size_bonus * np.log10(np.maximum(pop.output, MIN_OUTPUT_FOR_LOG)))
 
 
+# the firm's arrays the titles' rules read or write (population.FirmView)
+_title_holders = FirmView("TitleHolders", __name__, "alive", "tier", "title_expires", "applying",
+                          "capability", "iso9001", "grade", "file_national_failed",
+                          "file_counterfeit_found")
+TitleHolders = _title_holders.record
+
+
 class TitleConditions(NamedTuple):
     """The titles' conditions of the scenario's ``awards`` section (:func:`title_eligible`),
     as the compiled passes take them."""
@@ -757,7 +778,7 @@ def title_eligible(pop: Population, tier, aw, capability: np.ndarray | None = No
     cap = pop.capability if capability is None else capability
     tier = np.broadcast_to(np.asarray(tier, dtype=np.int64), cap.shape)
     out = np.empty(cap.shape, dtype=bool)
-    _title_eligible_all(cap, tier, pop.arrays(), once(aw, _title_conditions), out)
+    _title_eligible_all(cap, tier, _title_holders(pop), once(aw, _title_conditions), out)
     return out
 
 
@@ -783,7 +804,7 @@ def eligible_at(capability: float, min_capability: float, iso_required: bool, is
 
 
 @jit
-def _title_eligible_all(capability: np.ndarray, tier: np.ndarray, f: FirmArrays,
+def _title_eligible_all(capability: np.ndarray, tier: np.ndarray, f: TitleHolders,
                         c: TitleConditions, out: np.ndarray) -> None:
     """:func:`eligible_at` for every slot of the firms ``f`` (with ``capability``, for the
     title of ``tier``), into ``out``."""
@@ -872,7 +893,8 @@ def review_titles(pop: Population, sc: Scenario, month: int,
     """
     aw = sc.awards
     is_open = _ALL_OPEN if open_round is None else np.asarray(open_round, dtype=bool)
-    return TitleReview(*_review_titles(pop.arrays(), once(aw, _title_conditions), is_open,
+    return TitleReview(*_review_titles(_title_holders(pop), once(aw, _title_conditions),
+                                       is_open,
                                        quality_file.within_mask(1), month,
                                        month + aw.title_validity_months))
 
@@ -882,7 +904,7 @@ WITHDRAWN, LAPSED, RENEWED = 1, 2, 3  # a title's review this month (0: not revi
 
 
 @jit
-def _review_titles(f: FirmArrays, c: TitleConditions, open_round: np.ndarray,
+def _review_titles(f: TitleHolders, c: TitleConditions, open_round: np.ndarray,
                    this_month: np.uint64, month: int, renewed_until: int):
     """:func:`review_titles` slot by slot (each title's review reads its own firm alone):
     the titles withdrawn, lapsed and renewed (slots, in slot order), their firms' state
@@ -1005,7 +1027,7 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
     no contender)."""
     n = pop.n_slots
     judged, bar, possible = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
-    _contender_capability(pop.arrays(), once(aw, _title_conditions),
+    _contender_capability(_title_holders(pop), once(aw, _title_conditions),
                           np.asarray(open_round, dtype=bool),
                           np.asarray(cutoff, dtype=np.float64), upgrade_gain, judged, bar,
                           possible)
@@ -1016,7 +1038,7 @@ def title_contenders(pop: Population, aw, open_round: np.ndarray, cutoff: np.nda
 
 
 @jit
-def _contender_capability(f: FirmArrays, c: TitleConditions, open_round: np.ndarray,
+def _contender_capability(f: TitleHolders, c: TitleConditions, open_round: np.ndarray,
                           cutoff: np.ndarray, upgrade_gain: float, judged: np.ndarray,
                           bar: np.ndarray, possible: np.ndarray) -> None:
     """Per slot of the firms ``f``, for its next title (at most the highest): the capability
