@@ -11,7 +11,14 @@ from ..scenario import Levers, Scenario
 from . import quality_file
 from .jit import jit
 from .parameters import ExitParameters
-from .population import FirmArrays, Population, draw_firms, entrant_limits, initial_grade
+from .population import (
+    FirmArrays,
+    NewFirms,
+    Population,
+    draw_firms,
+    entrant_limits,
+    initial_grade,
+)
 from .resolution import binomial_members, free_slots
 from .shared import MONTHS_PER_YEAR
 
@@ -154,27 +161,11 @@ def _thin(size: np.ndarray, size_weight: np.ndarray, u: np.ndarray, out: np.ndar
         out[i] = w if u[i] < 1.0 / w else 0.0
 
 
-class Entrants(NamedTuple):
-    """The month's entrants' attributes (:func:`~.population.draw_firms`,
-    :func:`entrant_attributes`) that :func:`_settle` writes into their slots, an array each
-    (the title drawn is not written: see :func:`admit`)."""
-
-    sector: np.ndarray
-    size: np.ndarray
-    output: np.ndarray
-    margin: np.ndarray
-    cash: np.ndarray
-    credit: np.ndarray
-    capability: np.ndarray
-    intl_std: np.ndarray
-    iso9001: np.ndarray
-    ccc_required: np.ndarray
-    ccc: np.ndarray
-    discharge_ratio: np.ndarray
-    moral_cost: np.ndarray
-    discharge_limit: np.ndarray
-
-
+# the month's entrants' attributes that :func:`_settle` writes into their slots, an array each:
+# those :func:`~.population.draw_firms` draws but the title (not kept: see :func:`admit`), and
+# the discharge limit of their year (:func:`entrant_attributes`)
+Entrants = NamedTuple("Entrants", [(name, np.ndarray) for name in NewFirms._fields
+                                   if name != "tier"] + [("discharge_limit", np.ndarray)])
 _ENTRANT_VALUES = operator.itemgetter(*Entrants._fields)
 _FILE_COLUMNS = operator.attrgetter(*quality_file.FIELDS)
 
