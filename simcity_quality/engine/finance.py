@@ -5,7 +5,6 @@ procurement-preference spending on title holders' products (§3.1)."""
 import numpy as np
 
 from ..categories import SIZES
-from ..scenario import Levers, Scenario
 from .jit import jit
 from .ledger import Ledger
 from .parameters import ProductionParameters
@@ -60,8 +59,8 @@ def produce_month(f: FirmArrays, p: ProductionParameters, brand_premium: np.ndar
             debt_monthly[i] = 0.0
 
 
-def produce(pop: Population, lv: Levers, sc: Scenario, year: int, p: ProductionParameters,
-            brand_premium: np.ndarray, cod_coefficients: np.ndarray, ledger: Ledger) -> None:
+def produce(pop: Population, year: int, p: ProductionParameters, brand_premium: np.ndarray,
+            cod_coefficients: np.ndarray, ledger: Ledger) -> None:
     """One month of production and finances for every slot; books the city's procurement
     premium on what government buys from preferred title holders (§3.1) and the fees it
     waives (§4.2).

@@ -274,7 +274,7 @@ class QualityCityModel(mesa.Model):
         self.counts["key_projects_subsidised"] += int(np.count_nonzero(dec.subsidised))
 
         # production and finances
-        produce(pop, lv, sc, year, p_prod, self._brand_premium, self._cod_coef, self.ledger)
+        produce(pop, year, p_prod, self._brand_premium, self._cod_coef, self.ledger)
         # what the autonomous trend took off this month's COD a year (t; docs/ODD.md §7.3)
         cod_now = float((pop.output * self._cod_coef[pop.sector] * pop.discharge_ratio
                          * pop.weight).sum(where=pop.alive))

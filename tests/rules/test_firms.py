@@ -24,7 +24,7 @@ def test_production_and_finances_agree(sc):
     ledger = Ledger(twin.model.years)
     brand = np.array([0.0, *(getattr(sc.market.brand_premium, t) for t in TIERS[1:])])
     for _ in range(3):  # three months: the loan countdown runs out for some
-        finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv), brand,
+        finance.produce(pop, YEAR, production_parameters(sc, lv), brand,
                         sector_cod_coefficients(sc), ledger)
         twin.model.production(lv, YEAR)
     slots = np.arange(pop.n_slots)
@@ -75,7 +75,7 @@ def test_production_by_hand(sc):
                  * (1 - lv.fees.fee_waiver_share) / 1e6)
     expected = 1.0 + (share * y - env.discharge_fee_yuan_per_tonne * cod / 1e6
                       - city_fees) / 12 - 0.02
-    finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv),
+    finance.produce(pop, YEAR, production_parameters(sc, lv),
                     np.array([0.0, *(getattr(m.brand_premium, t) for t in TIERS[1:])]),
                     sector_cod_coefficients(sc), Ledger([YEAR]))
     assert abs(pop.cash[0] - expected) < 1e-12
@@ -94,7 +94,7 @@ def test_procurement_prefers_only_holders_whose_grade_it_admits(sc):
         pop.tier[0], pop.grade[0], pop.margin[0], pop.output[0] = 1, grade, 0.05, 12.0
         twin = twin_reference(sc, pop)
         ledger = Ledger(twin.model.years)
-        finance.produce(pop, lv, sc, YEAR, production_parameters(sc, lv), brand,
+        finance.produce(pop, YEAR, production_parameters(sc, lv), brand,
                         sector_cod_coefficients(sc), ledger)
         twin.model.production(lv, YEAR)
         assert_same(pop.cash, twin.enterprise_values("cash", np.arange(1)), "cash")

@@ -83,7 +83,7 @@ def test_a_waived_fee_lowers_the_firms_costs_and_the_city_pays_it(sc):
         lv = s.levers_for(YEAR)
         pop = firms(30)
         ledger = Ledger([YEAR])
-        finance.produce(pop, lv, s, YEAR, production_parameters(s, lv),
+        finance.produce(pop, YEAR, production_parameters(s, lv),
                         np.zeros(len(TIERS)), sector_cod_coefficients(s), ledger)
         cash[share] = pop.cash.copy()
         waived = ledger.amounts[0, PAYERS.index("city"), LINE_NAMES.index("fee_waiver")]
