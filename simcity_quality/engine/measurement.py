@@ -6,6 +6,8 @@ month; the KPIs of a month (:meth:`Tallies.measure`) are the trailing twelve mon
 the population's levels now, with the definitions of :mod:`.kpis` (docs/ODD.md §7.10).
 """
 
+import operator
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ from .wastewater import domestic_cod
 
 # construction counts per month (trailing sums give the §2.2.2 KPIs)
 WORK_COUNTS = ("works", "other", "failed", "excellent", "hidden")
+_WORK_COUNTS_OF = operator.attrgetter(*WORK_COUNTS)  # a month's WorksMonth, in that order
 
 
 class Tallies:
@@ -61,8 +64,7 @@ class Tallies:
         contractors each agent stands for), by size."""
         row = self.works[t]
         row[:] = 0.0
-        _works_by_size(contractor_size, works.works, works.other, works.failed,
-                       works.excellent, works.hidden, row)
+        _works_by_size(contractor_size, _WORK_COUNTS_OF(works), row)
 
     # -- KPIs -----------------------------------------------------------------------------
     def measure(self, t: int, pop: Population, contractors, service_firms, counts: dict,
@@ -268,22 +270,15 @@ def _checks_by_group(sector: np.ndarray, size: np.ndarray, sampled: np.ndarray,
 
 
 @jit
-def _works_by_size(size: np.ndarray, works: np.ndarray, other: np.ndarray, failed: np.ndarray,
-                   excellent: np.ndarray, hidden: np.ndarray, out: np.ndarray) -> None:
-    """Adds each contractor's counts (``WORK_COUNTS``, one array each) to ``out[count, its
-    size]``, in slot order, as ``bincount_weights`` of each count would (one pass for all)."""
+def _works_by_size(size: np.ndarray, counts: tuple, out: np.ndarray) -> None:
+    """Adds each contractor's counts (``counts[k]``: an array of count ``WORK_COUNTS[k]``) to
+    ``out[k, its size]``, in slot order, as ``bincount_weights`` of each count would (one pass
+    for all)."""
     for i in range(size.shape[0]):
         s = size[i]
-        if works[i] != 0:
-            out[0, s] += works[i]
-        if other[i] != 0:
-            out[1, s] += other[i]
-        if failed[i] != 0:
-            out[2, s] += failed[i]
-        if excellent[i] != 0:
-            out[3, s] += excellent[i]
-        if hidden[i] != 0:
-            out[4, s] += hidden[i]
+        for k in range(len(counts)):
+            if counts[k][i] != 0:
+                out[k, s] += counts[k][i]
 
 
 # firms (agents' weights) counted once a month by ``_firm_counts``; then one per title tier
