@@ -26,7 +26,6 @@ passing national checks of members left in a weighted agent are the one thing no
 import operator
 
 import numpy as np
-from numba import literal_unroll
 
 from ..categories import FILE_EVENTS as EVENTS
 from ..categories import FILE_FIELDS as FIELDS  # the Population arrays, uint64 each
@@ -48,7 +47,7 @@ _FILES = operator.attrgetter(*FIELDS)
 @jit
 def _age(*files) -> None:
     """Shifts each of ``files`` (uint64 words per slot) up by one bit, in place."""
-    for bits in literal_unroll(files):
+    for bits in files:  # (one kind of array: a homogeneous tuple)
         for i in range(bits.shape[0]):
             bits[i] <<= np.uint64(1)
 
